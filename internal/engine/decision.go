@@ -1,0 +1,62 @@
+package engine
+
+// Outcome is what a decision says to do.
+type Outcome string
+
+// Outcomes.
+const (
+	OutcomeWorkflow   Outcome = "workflow"   // run a workflow
+	OutcomeLegacy     Outcome = "legacy"     // send the legacy settings' message
+	OutcomeSuppressed Outcome = "suppressed" // an override says say nothing
+	OutcomeNone       Outcome = "none"       // nothing applies; send nothing
+)
+
+// Source is which part of the resolution produced a decision.
+type Source string
+
+// Sources.
+const (
+	SourceOverride Source = "override"
+	SourceRule     Source = "rule"
+	SourceFallback Source = "fallback"
+	SourceMode     Source = "mode"
+)
+
+// Decision is the resolver's answer for one lead and trigger, with the trace
+// that explains it. It is stored on every trigger event, so its JSON form is
+// part of the API contract.
+type Decision struct {
+	Outcome         Outcome      `json:"outcome"`
+	Source          Source       `json:"source"`
+	Reason          string       `json:"reason"`
+	WorkflowID      string       `json:"workflow_id,omitempty"`
+	WorkflowVersion int64        `json:"workflow_version,omitempty"`
+	RuleID          string       `json:"rule_id,omitempty"`
+	OverrideID      string       `json:"override_id,omitempty"`
+	MissingFields   []string     `json:"missing_fields"`
+	Trace           []TraceEntry `json:"trace"`
+	// Shadow is the engine's own decision in shadow mode, computed and
+	// stored beside the legacy decision that is acted on.
+	Shadow *Decision `json:"shadow,omitempty"`
+}
+
+// TraceEntry explains what the resolver did with one override, rule or
+// policy step. Kind is "override", "rule", "fallback" or "mode"; Result is
+// "matched", "skipped", "failed" or "warning"; Detail is a sentence for
+// people, and the other fields say the same for programs.
+type TraceEntry struct {
+	Kind   string `json:"kind"`
+	ID     string `json:"id,omitempty"`
+	Result string `json:"result"`
+	Detail string `json:"detail"`
+	// Reason is a stable code: disabled, wrong_trigger, workflow_disabled,
+	// workflow_missing, expired, condition_false, condition_unknown, ...
+	Reason string `json:"reason,omitempty"`
+	// Path is the JSON path, inside the rule's condition, of the node that
+	// decided a failure; Field, Op, Expected and Actual describe it.
+	Path     string `json:"path,omitempty"`
+	Field    string `json:"field,omitempty"`
+	Op       string `json:"op,omitempty"`
+	Expected any    `json:"expected,omitempty"`
+	Actual   any    `json:"actual,omitempty"`
+}

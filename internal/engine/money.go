@@ -1,0 +1,43 @@
+package engine
+
+import (
+	"math"
+	"strings"
+)
+
+// currencyExponents lists the ISO 4217 currencies whose minor unit is not a
+// hundredth. Every other currency has two decimals.
+var currencyExponents = map[string]int{
+	"BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
+	"PYG": 0, "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+	"BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+}
+
+// CurrencyExponent returns how many decimals currency's minor unit has.
+func CurrencyExponent(currency string) int {
+	if e, ok := currencyExponents[strings.ToUpper(currency)]; ok {
+		return e
+	}
+	return 2
+}
+
+// MajorToMinor converts an amount in major units to minor units. ok is false
+// when the amount has more decimals than the currency allows or does not fit.
+func MajorToMinor(amount float64, currency string) (minor int64, ok bool) {
+	scaled := amount * math.Pow10(CurrencyExponent(currency))
+	r := math.Round(scaled)
+	if math.IsNaN(r) || math.IsInf(r, 0) || math.Abs(r) > 1e15 {
+		return 0, false
+	}
+	// Binary floats cannot hold 0.1 exactly; anything closer than a
+	// millionth of a minor unit is the decimal the client wrote.
+	if math.Abs(scaled-r) > 1e-6 {
+		return 0, false
+	}
+	return int64(r), true
+}
+
+// MinorToMajor converts minor units back to major units.
+func MinorToMajor(minor int64, currency string) float64 {
+	return float64(minor) / math.Pow10(CurrencyExponent(currency))
+}
