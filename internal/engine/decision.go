@@ -44,6 +44,11 @@ type Decision struct {
 // policy step. Kind is "override", "rule", "fallback" or "mode"; Result is
 // "matched", "skipped", "failed" or "warning"; Detail is a sentence for
 // people, and the other fields say the same for programs.
+//
+// The resolver leaves the Detail of a failed condition empty and writes it
+// when the entry is marshalled (or when Decision.Render is called), so that
+// resolving against many rules does not allocate a sentence per rule. Read
+// Detail in Go only after Render; JSON always carries it.
 type TraceEntry struct {
 	Kind   string `json:"kind"`
 	ID     string `json:"id,omitempty"`
@@ -59,4 +64,8 @@ type TraceEntry struct {
 	Op       string `json:"op,omitempty"`
 	Expected any    `json:"expected,omitempty"`
 	Actual   any    `json:"actual,omitempty"`
+
+	// why says how a failed condition's leaf got its value, for the
+	// Detail written later.
+	why why
 }

@@ -245,7 +245,7 @@ type Step struct {
 type EmailContent struct {
 	Subject string  `json:"subject"`
 	Text    string  `json:"text"`
-	HTML    *string `json:"html,omitempty"`
+	HTML    *string `json:"html,omitempty" nullable:"true"`
 }
 
 // WhatsAppContent names an approved WhatsApp template and its body
@@ -253,7 +253,7 @@ type EmailContent struct {
 type WhatsAppContent struct {
 	Template   string   `json:"template"`
 	Language   string   `json:"language"`
-	Parameters []string `json:"parameters"`
+	Parameters []string `json:"parameters,omitempty"`
 }
 
 // WaitSpec is a pause between steps, as an ISO 8601 duration ("P2D").

@@ -1,0 +1,503 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+)
+
+// RuleSet is the compiled, immutable form of a tenant's rules and
+// workflows: conditions parsed once and packed side by side in memory,
+// rules in evaluation order, each rule's fate on every trigger worked out
+// in advance. It is safe for concurrent use; the caller caches one per
+// tenant and configuration version.
+type RuleSet struct {
+	rules     []compiledRule
+	workflows map[string]*workflowInfo
+	// memoSize is the number of distinct leaves across the rules.
+	memoSize int
+	scratch  sync.Pool // of *scratch
+}
+
+// workflowInfo is what resolution needs of a workflow's current version.
+type workflowInfo struct {
+	id      string
+	name    string
+	trigger Trigger
+	enabled bool
+	version int64
+}
+
+// Why a rule is skipped on a trigger; 0 means its condition is evaluated.
+const (
+	skipNone uint8 = iota
+	skipWrongTrigger
+	skipDisabled
+	skipWorkflowMissing
+	skipWorkflowDisabled
+	skipWorkflowWrongTrigger
+	skipKinds
+)
+
+var skipReasons = [skipKinds]string{
+	skipNone:                 ReasonRuleMatched,
+	skipWrongTrigger:         ReasonWrongTrigger,
+	skipDisabled:             ReasonDisabled,
+	skipWorkflowMissing:      ReasonWorkflowMissing,
+	skipWorkflowDisabled:     ReasonWorkflowDisabled,
+	skipWorkflowWrongTrigger: ReasonWrongTrigger,
+}
+
+// compiledRule is a rule with its condition compiled and the sentences of
+// its trace entries written in advance: they depend only on the rule and
+// its workflow, and writing them per resolution would allocate per rule.
+type compiledRule struct {
+	skip [5]uint8 // per trigger, in the order of Triggers
+	cond Condition
+	id   string
+	wf   *workflowInfo
+	// details[k] explains skip kind k; details[skipNone] a match.
+	details [skipKinds]string
+
+	rule *Rule
+}
+
+func triggerIndex(t Trigger) int {
+	for i, x := range Triggers {
+		if x == t {
+			return i
+		}
+	}
+	return -1
+}
+
+// ruleError is one rule whose stored condition does not parse.
+type ruleError struct {
+	rule *Rule
+	err  error
+}
+
+// compileRules orders and compiles rules; rules whose condition does not
+// parse are returned beside the others, so that coverage can report them
+// while NewRuleSet refuses them.
+func compileRules(rules []Rule, wfs map[string]*workflowInfo) ([]compiledRule, []ruleError) {
+	order := make([]int, len(rules))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		ra, rb := &rules[order[a]], &rules[order[b]]
+		if ra.Priority != rb.Priority {
+			return ra.Priority < rb.Priority
+		}
+		if !ra.CreatedAt.Equal(rb.CreatedAt) {
+			return ra.CreatedAt.Before(rb.CreatedAt)
+		}
+		return ra.ID < rb.ID
+	})
+	out := make([]compiledRule, 0, len(rules))
+	var errs []ruleError
+	for _, i := range order {
+		r := &rules[i]
+		cond, err := ParseCondition(r.Condition)
+		if err != nil {
+			errs = append(errs, ruleError{rule: r, err: err})
+			continue
+		}
+		cr := compiledRule{cond: *cond, id: r.ID, wf: wfs[r.WorkflowID], rule: r}
+		cr.details[skipWrongTrigger] = fmt.Sprintf("rule applies to %s only", r.Trigger)
+		cr.details[skipDisabled] = "rule is disabled"
+		if wf := cr.wf; wf == nil {
+			cr.details[skipWorkflowMissing] = fmt.Sprintf("workflow %q does not exist", r.WorkflowID)
+		} else {
+			cr.details[skipWorkflowDisabled] = fmt.Sprintf("workflow %q (%s) is disabled", wf.id, wf.name)
+			cr.details[skipWorkflowWrongTrigger] = fmt.Sprintf("workflow %q (%s) is for %s", wf.id, wf.name, wf.trigger)
+			cr.details[skipNone] = fmt.Sprintf("condition true; assigns workflow %q (%s) version %d", wf.id, wf.name, wf.version)
+		}
+		for ti, t := range Triggers {
+			switch {
+			case r.Trigger != AnyTrigger && r.Trigger != string(t):
+				cr.skip[ti] = skipWrongTrigger
+			case !r.Enabled:
+				cr.skip[ti] = skipDisabled
+			case cr.wf == nil:
+				cr.skip[ti] = skipWorkflowMissing
+			case !cr.wf.enabled:
+				cr.skip[ti] = skipWorkflowDisabled
+			case cr.wf.trigger != t:
+				cr.skip[ti] = skipWorkflowWrongTrigger
+			}
+		}
+		out = append(out, cr)
+	}
+	return out, errs
+}
+
+// pack moves every rule's condition into shared arrays in evaluation
+// order, so that walking the rules reads memory front to back; numbers
+// custom keys across the whole rule set, so that one resolution looks each
+// custom field up once however many rules read it; and gives identical
+// leaves one memo slot, so that one resolution evaluates each once. It
+// returns the number of memo slots.
+func pack(rules []compiledRule) int {
+	var nNodes, nKids, nLeaves int
+	for i := range rules {
+		c := &rules[i].cond
+		nNodes += len(c.nodes)
+		nKids += len(c.kids)
+		nLeaves += len(c.leaves)
+	}
+	nodes := make([]node, 0, nNodes)
+	kids := make([]int32, 0, nKids)
+	leaves := make([]leaf, 0, nLeaves)
+	slots := map[string]int32{}
+	memo := map[string]int32{}
+	for i := range rules {
+		c := &rules[i].cond
+		n0, k0, l0 := len(nodes), len(kids), len(leaves)
+		nodes = append(nodes, c.nodes...)
+		kids = append(kids, c.kids...)
+		leaves = append(leaves, c.leaves...)
+		c.nodes, c.kids, c.leaves = nodes[n0:len(nodes):len(nodes)], kids[k0:len(kids):len(kids)], leaves[l0:len(leaves):len(leaves)]
+		for j := range c.leaves {
+			l := &c.leaves[j]
+			key := c.info[j].name + "\x00" + opNames[l.op] + "\x00" + jsonText(c.info[j].expected)
+			m, ok := memo[key]
+			if !ok {
+				m = int32(len(memo))
+				memo[key] = m
+			}
+			l.memo = m
+			if l.field != fCustom {
+				continue
+			}
+			slot, ok := slots[l.key]
+			if !ok {
+				slot = int32(len(slots))
+				slots[l.key] = slot
+			}
+			l.slot = slot
+		}
+		c.customKeys = nil
+	}
+	return len(memo)
+}
+
+func indexWorkflows(workflows []Workflow) map[string]*workflowInfo {
+	m := make(map[string]*workflowInfo, len(workflows))
+	for i := range workflows {
+		w := &workflows[i]
+		if _, dup := m[w.ID]; dup {
+			continue
+		}
+		m[w.ID] = &workflowInfo{id: w.ID, name: w.Name, trigger: w.Trigger, enabled: w.Enabled, version: w.Version}
+	}
+	return m
+}
+
+// NewRuleSet compiles rules and the current versions of workflows. Rules
+// are validated when saved, so a condition that does not parse here means
+// stored data is corrupt: the error is EINTERNAL and names the rule.
+func NewRuleSet(rules []Rule, workflows []Workflow) (*RuleSet, error) {
+	wfs := indexWorkflows(workflows)
+	compiled, errs := compileRules(rules, wfs)
+	if len(errs) > 0 {
+		e := errs[0]
+		return nil, &Error{Code: EINTERNAL, Message: fmt.Sprintf("rule %s has an invalid stored condition: %v", e.rule.ID, e.err)}
+	}
+	memoSize := pack(compiled)
+	for i := range compiled {
+		compiled[i].rule = nil // the caller's slice is not ours to keep
+	}
+	return &RuleSet{rules: compiled, workflows: wfs, memoSize: memoSize}, nil
+}
+
+// ResolveInput is everything one resolution reads besides the rule set.
+type ResolveInput struct {
+	Mode    Mode
+	Trigger Trigger
+	// Context is the lead, the quote if there is one, and the tenant.
+	Context *Context
+	// Overrides are the lead's overrides, for any trigger and possibly
+	// expired; the resolver picks the ones that apply.
+	Overrides []Override
+	Legacy    LegacySettings
+	Now       time.Time
+}
+
+// Resolve decides what answers in.Trigger for the lead in in.Context,
+// following the product's order (SPEC §2): in engine mode an override, then
+// the first matching rule, then the trigger's fixed fallback; in legacy
+// mode the legacy settings alone; in shadow mode the legacy decision with
+// the engine's beside it in Shadow. A Mode that is neither legacy nor
+// shadow resolves as engine.
+//
+// Resolve does not allocate per rule or per condition evaluated: the trace
+// is allocated once, and the sentences of failed conditions are rendered
+// when the decision is marshalled (see TraceEntry).
+func (rs *RuleSet) Resolve(in ResolveInput) Decision {
+	if !in.Trigger.Valid() {
+		return Decision{
+			Outcome: OutcomeNone, Source: SourceFallback, Reason: ReasonUnknownTrigger,
+			MissingFields: []string{},
+			Trace: []TraceEntry{{
+				Kind: TraceKindFallback, Result: TraceMatched, Reason: ReasonUnknownTrigger,
+				Detail: fmt.Sprintf("%q is not a trigger; nothing is sent", in.Trigger),
+			}},
+		}
+	}
+	switch in.Mode {
+	case ModeLegacy:
+		return legacyDecision(in.Trigger, in.Legacy)
+	case ModeShadow:
+		d := legacyDecision(in.Trigger, in.Legacy)
+		engine := rs.resolveEngine(in)
+		d.Shadow = &engine
+		return d
+	}
+	return rs.resolveEngine(in)
+}
+
+func isLegacyTrigger(t Trigger) bool {
+	for _, x := range LegacyTriggers {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}
+
+func legacyDecision(t Trigger, legacy LegacySettings) Decision {
+	d := Decision{Outcome: OutcomeNone, Source: SourceMode, MissingFields: []string{}}
+	var detail string
+	switch {
+	case !isLegacyTrigger(t):
+		// Checked first: settings stored for such a trigger were never
+		// acted on by the old system, and must not start to be now.
+		d.Reason = ReasonModeLegacyUnsupportedTrigger
+		detail = "legacy settings decide; they never send on " + string(t)
+	case legacy.Sends(t):
+		d.Outcome, d.Reason = OutcomeLegacy, ReasonModeLegacy
+		detail = "legacy settings decide; they send on " + string(t)
+	default:
+		d.Reason = ReasonModeLegacyDisabled
+		detail = "legacy settings decide; they are disabled for " + string(t)
+	}
+	d.Trace = []TraceEntry{{Kind: TraceKindMode, Result: TraceMatched, Reason: d.Reason, Detail: detail}}
+	return d
+}
+
+func (rs *RuleSet) workflow(id string) *workflowInfo {
+	if rs == nil || id == "" {
+		return nil
+	}
+	return rs.workflows[id]
+}
+
+// scratch is the per-resolution working memory of a rule set, pooled so
+// that resolving allocates only what the decision keeps.
+type scratch struct {
+	memo    []uint8      // see Condition.evalLeaf
+	results []ruleResult // per rule, filled by the first pass
+}
+
+// ruleResult is one rule's evaluation, kept between the two passes.
+type ruleResult struct {
+	node  int32
+	truth Truth
+	why   why
+}
+
+func (rs *RuleSet) getScratch() *scratch {
+	if sc, ok := rs.scratch.Get().(*scratch); ok {
+		return sc
+	}
+	return &scratch{memo: make([]uint8, rs.memoSize), results: make([]ruleResult, len(rs.rules))}
+}
+
+func (rs *RuleSet) putScratch(sc *scratch) {
+	clear(sc.memo)
+	rs.scratch.Put(sc)
+}
+
+func (rs *RuleSet) resolveEngine(in ResolveInput) Decision {
+	d := Decision{MissingFields: []string{}}
+	if rs.resolveOverrides(in, &d) {
+		return d
+	}
+	var rules []compiledRule
+	if rs != nil {
+		rules = rs.rules
+	}
+	if len(rules) == 0 {
+		d.Trace = append(make([]TraceEntry, 0, len(d.Trace)+1), d.Trace...)
+		fallback(in.Trigger, in.Legacy, &d)
+		return d
+	}
+
+	sc := rs.getScratch()
+	defer rs.putScratch(sc)
+	env := newEnv(in.Context)
+	env.memo = sc.memo
+	ti := triggerIndex(in.Trigger)
+
+	// The first pass only finds the winner, so that the trace, the one
+	// large allocation of a resolution, is made at its exact size: a rule
+	// set of a thousand rules whose third rule matches needs four entries,
+	// not a thousand and one. The second pass reads the first's results.
+	end, won := len(rules), false
+	for i := range rules {
+		r := &rules[i]
+		if r.skip[ti] != skipNone {
+			continue
+		}
+		res := r.cond.eval(&env)
+		sc.results[i] = ruleResult{node: res.node, truth: res.Truth, why: res.why}
+		if res.Truth == TruthTrue {
+			end, won = i+1, true
+			break
+		}
+	}
+	size := len(d.Trace) + end
+	if !won {
+		size++ // the fallback's entry
+	}
+	d.Trace = append(make([]TraceEntry, 0, size), d.Trace...)
+
+	for i := range rules[:end] {
+		r := &rules[i]
+		d.Trace = append(d.Trace, TraceEntry{Kind: TraceKindRule, ID: r.id})
+		te := &d.Trace[len(d.Trace)-1]
+		if k := r.skip[ti]; k != skipNone {
+			te.Result, te.Reason, te.Detail = TraceSkipped, skipReasons[k], r.details[k]
+			continue
+		}
+		res := sc.results[i]
+		if res.truth == TruthTrue {
+			te.Result, te.Reason, te.Detail = TraceMatched, ReasonRuleMatched, r.details[skipNone]
+			d.Outcome, d.Source, d.Reason = OutcomeWorkflow, SourceRule, ReasonRuleMatched
+			d.RuleID, d.WorkflowID, d.WorkflowVersion = r.id, r.wf.id, r.wf.version
+			return d
+		}
+		te.Result = TraceFailed
+		te.Reason = ReasonConditionFalse
+		if res.truth == TruthUnknown {
+			te.Reason = ReasonConditionUnknown
+			d.MissingFields = r.cond.appendMissing(&env, 0, d.MissingFields)
+		}
+		te.why = res.why
+		if res.node < 0 {
+			continue
+		}
+		te.Path = r.cond.paths[res.node]
+		if n := r.cond.nodes[res.node]; n.kind == nodeLeaf {
+			l := &r.cond.leaves[n.leaf]
+			te.Field, te.Op, te.Expected = r.cond.info[n.leaf].name, opNames[l.op], r.cond.info[n.leaf].expected
+			if res.why != whyMissing {
+				te.Actual = env.actual(l)
+			}
+		}
+	}
+
+	fallback(in.Trigger, in.Legacy, &d)
+	return d
+}
+
+// fallback applies the trigger's fixed fallback policy (SPEC §2).
+func fallback(t Trigger, legacy LegacySettings, d *Decision) {
+	d.Source, d.Outcome = SourceFallback, OutcomeNone
+	var detail string
+	switch t {
+	case TriggerViewed:
+		d.Reason = ReasonFallbackInternalSignal
+		detail = "no override or rule matched; quote.viewed is an internal signal and sends nothing"
+	case TriggerRejected:
+		d.Reason = ReasonFallbackNoneByDesign
+		detail = "no override or rule matched; quote.rejected sends nothing without an explicit rule"
+	default:
+		if legacy.Sends(t) {
+			d.Outcome, d.Reason = OutcomeLegacy, ReasonFallbackLegacy
+			detail = "no override or rule matched; " + string(t) + " falls back to the legacy settings"
+		} else {
+			d.Reason = ReasonFallbackLegacyDisabled
+			detail = "no override or rule matched; " + string(t) + " falls back to the legacy settings, which send nothing for it"
+		}
+	}
+	d.Trace = append(d.Trace, TraceEntry{Kind: TraceKindFallback, Result: TraceMatched, Reason: d.Reason, Detail: detail})
+}
+
+// overrideOrder returns the indexes of the overrides that apply to t: the
+// ones for t before the ones for every trigger, and within each the newest
+// first, because the latest instruction about a lead is the one meant.
+func overrideOrder(ovs []Override, t Trigger) []int {
+	idx := make([]int, 0, 4)
+	for i := range ovs {
+		if ovs[i].Trigger == string(t) || ovs[i].Trigger == AnyTrigger {
+			idx = append(idx, i)
+		}
+	}
+	sort.SliceStable(idx, func(a, b int) bool {
+		oa, ob := &ovs[idx[a]], &ovs[idx[b]]
+		ea, eb := oa.Trigger != AnyTrigger, ob.Trigger != AnyTrigger
+		if ea != eb {
+			return ea
+		}
+		if !oa.CreatedAt.Equal(ob.CreatedAt) {
+			return oa.CreatedAt.After(ob.CreatedAt)
+		}
+		return oa.ID < ob.ID
+	})
+	return idx
+}
+
+// resolveOverrides considers the lead's overrides and reports whether one
+// decided.
+func (rs *RuleSet) resolveOverrides(in ResolveInput, d *Decision) bool {
+	if len(in.Overrides) == 0 {
+		return false
+	}
+	for _, i := range overrideOrder(in.Overrides, in.Trigger) {
+		o := &in.Overrides[i]
+		te := TraceEntry{Kind: TraceKindOverride, ID: o.ID}
+		switch {
+		case !o.Active(in.Now):
+			te.Result, te.Reason = TraceSkipped, ReasonExpired
+			te.Detail = "override expired at " + o.ExpiresAt.UTC().Format(time.RFC3339)
+		case o.Action == OverrideSuppress:
+			te.Result, te.Reason = TraceMatched, ReasonOverrideSuppress
+			te.Detail = "override suppresses communication for this lead"
+			if o.Reason != "" {
+				te.Detail += ": " + o.Reason
+			}
+			d.Trace = append(d.Trace, te)
+			d.Outcome, d.Source, d.Reason, d.OverrideID = OutcomeSuppressed, SourceOverride, ReasonOverrideSuppress, o.ID
+			return true
+		case o.Action == OverrideWorkflow:
+			wf := rs.workflow(o.WorkflowID)
+			switch {
+			case wf == nil:
+				te.Result, te.Reason = TraceWarning, ReasonWorkflowMissing
+				te.Detail = fmt.Sprintf("pinned workflow %q does not exist; override skipped", o.WorkflowID)
+			case !wf.enabled:
+				te.Result, te.Reason = TraceWarning, ReasonWorkflowDisabled
+				te.Detail = fmt.Sprintf("pinned workflow %q (%s) is disabled; override skipped", wf.id, wf.name)
+			case wf.trigger != in.Trigger:
+				te.Result, te.Reason = TraceWarning, ReasonWrongTrigger
+				te.Detail = fmt.Sprintf("pinned workflow %q (%s) is for %s, not %s; override skipped", wf.id, wf.name, wf.trigger, in.Trigger)
+			default:
+				te.Result, te.Reason = TraceMatched, ReasonOverrideWorkflow
+				te.Detail = fmt.Sprintf("override pins workflow %q (%s) version %d", wf.id, wf.name, wf.version)
+				d.Trace = append(d.Trace, te)
+				d.Outcome, d.Source, d.Reason = OutcomeWorkflow, SourceOverride, ReasonOverrideWorkflow
+				d.OverrideID, d.WorkflowID, d.WorkflowVersion = o.ID, wf.id, wf.version
+				return true
+			}
+		default:
+			te.Result, te.Reason = TraceWarning, ReasonInvalidAction
+			te.Detail = fmt.Sprintf("override has unknown action %q; skipped", o.Action)
+		}
+		d.Trace = append(d.Trace, te)
+	}
+	return false
+}
