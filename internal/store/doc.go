@@ -1,0 +1,99 @@
+// Package store keeps quoteflow's state in SQLite or PostgreSQL, with one
+// implementation over database/sql for both.
+//
+// # One implementation, two databases
+//
+// SQL is written once with ? placeholders; on PostgreSQL they are rebound to
+// $1..$n (and cached). Only the DDL differs, in one numbered file per
+// dialect under migrations/. To keep the Go side identical:
+//
+//   - times are BIGINT Unix microseconds in UTC, never driver time types:
+//     scanning is the same code everywhere, and time buckets (outbox
+//     statistics) are integer arithmetic. Go values are truncated to
+//     microseconds, and the Create and Update methods store the normalised
+//     value back on the struct, so a struct equals what a later Get returns;
+//   - JSON is TEXT on SQLite and JSONB on PostgreSQL, written as a string and
+//     scanned as bytes. A nil Go slice, map or pointer is SQL NULL, so nil
+//     and empty survive a round trip (Lead.Tags nil vs []). Raw JSON
+//     (conditions) is returned compacted; JSONB also reorders object keys,
+//     so raw JSON is equal in meaning across databases, not byte for byte;
+//   - booleans are INTEGER 0/1 on SQLite (tables are STRICT) and BOOLEAN on
+//     PostgreSQL; database/sql converts both to bool;
+//   - ids are TEXT UUIDv7 strings, so text order is creation order: lists
+//     are ordered by id and Page.After is simply the last id seen.
+//
+// # Tenancy and integrity
+//
+// Every row carries tenant_id, every query is scoped by it, and foreign keys
+// are composite (tenant_id, id), so no row can point at another tenant's.
+// Another tenant's id is ENOTFOUND, exactly like an unknown one. The store
+// enforces tenant scoping, optimistic versions and referential integrity;
+// business rules (what a valid workflow is, which status may follow which)
+// live in Go above it, never in SQL: no triggers, no procedures.
+//
+// Driver errors are translated in one place (errors.go): unique violations
+// become ECONFLICT and foreign key violations EINVALID, each naming the
+// request field the call site says the column came from, because SQLite
+// does not say which foreign key failed. References that a foreign key
+// cannot judge (a soft-deleted workflow, a lead named in the URL) are
+// checked explicitly in the same transaction first.
+//
+// # Transactions
+//
+// Every exported method that writes runs in one transaction. The methods
+// of DB are thin wrappers that open it and call the method of the same name
+// on *Tx, so that a use case that must commit several writes together (a
+// quote action: status, trigger event, decision, run, first job) calls
+// DB.Tx and the *Tx methods inside it. A *Tx carries the time, read once
+// from DB.Now, that all its writes use. After a *Tx method returns an error
+// the transaction must be abandoned (return the error): on PostgreSQL a
+// failed statement aborts the transaction.
+//
+// Transactions that must not race take a row lock before they read: every
+// configuration write (workflows, rules, overrides, legacy settings, the
+// tenant) first increments tenants.config_version, which serialises them
+// per tenant on PostgreSQL (READ COMMITTED) and moves the key under which
+// the resolver caches its compiled inputs. Updates compare versions in
+// their WHERE clause. ReadTx gives a consistent snapshot (REPEATABLE READ,
+// read only) for reads of several tables, such as ResolverInputs.
+//
+// River inserts jobs only through its own driver's transaction type: on
+// SQLite Tx.SQLTx returns the *sql.Tx (riversqlite), on PostgreSQL Tx.PgxTx
+// returns a pgx.Tx (riverpgxv5). To make that possible on PostgreSQL the
+// transaction is begun on the pgx connection under a dedicated *sql.Conn,
+// and the store's statements run on that *sql.Conn, in the same session.
+//
+// # SQLite
+//
+// The file is opened with WAL, synchronous FULL (a committed quote action
+// must survive a power loss), foreign keys on, a 5 s busy timeout and BEGIN
+// IMMEDIATE (a writer takes the lock when it starts, instead of failing
+// with SQLITE_BUSY when it first writes). The pool has one connection,
+// which River's SQLite driver needs; readers therefore wait for writers, and
+// code inside DB.Tx must use the *Tx, never the *DB, or it waits for
+// itself. A separate read-only pool is the obvious later optimisation.
+//
+// # Schema
+//
+// Configuration: tenants (channel secrets included: the API hides them),
+// api_keys (SHA-256 of the secret; revoked keys keep their row so ids are
+// never reused), leads, quotes (public_token unique across tenants),
+// workflows (an identity, current_version and deleted_at),
+// workflow_versions and workflow_steps (immutable, one set of rows per
+// version, so a run executes the version it started with even after the
+// workflow is edited or deleted), assignment_rules, lead_overrides (one per
+// lead and trigger), legacy_settings.
+//
+// Execution (schema only for now): trigger_events (idempotency key unique
+// per tenant; dedupe_key = quote, action, revision), runs, run_steps
+// (unique per run and step), messages (unique per run step and channel, so
+// a retried step writes its message once; run columns are NULL for legacy
+// sends), message_attempts, receipts (message_id NULL when the provider's
+// id is unknown) and idempotency_keys for the HTTP layer. Everything a lead
+// caused is deleted with the lead, by cascade.
+//
+// Migrations are embedded, numbered files applied in order, each in its
+// own transaction, recorded in schema_migrations; River's migrations
+// follow. Concurrent Migrate calls are safe: on PostgreSQL an advisory lock
+// keyed on the current schema serialises them.
+package store

@@ -1,0 +1,339 @@
+-- quoteflow schema, version 1, PostgreSQL dialect.
+--
+-- Representation, identical in both dialects so that the Go code that scans
+-- rows is written once:
+--   * times are BIGINT Unix microseconds, UTC, not timestamptz: scanning is
+--     the same on both drivers and time buckets are integer arithmetic;
+--   * JSON is JSONB here (TEXT on SQLite), scanned as bytes; NULL means the
+--     Go value was nil, so nil and empty lists or objects stay distinct;
+--     JSONB normalises whitespace and key order, so raw JSON comes back
+--     equal in meaning, not byte for byte;
+--   * booleans are BOOLEAN here (INTEGER 0/1 on SQLite);
+--   * ids are TEXT UUIDv7 strings, so their text order is creation order and
+--     they serve as pagination cursors (lowercase hex and hyphens at fixed
+--     places sort the same under every collation).
+-- Every row carries tenant_id. Tables that other tables point at have
+-- UNIQUE (tenant_id, id), so foreign keys are composite and lead with
+-- tenant_id: a row can never reference another tenant's row.
+-- Business rules live in Go, not here: no triggers, no CHECKs on statuses,
+-- no stored procedures.
+
+CREATE TABLE tenants (
+    id             TEXT PRIMARY KEY,
+    name           TEXT NOT NULL,
+    timezone       TEXT NOT NULL,
+    mode           TEXT NOT NULL,
+    quiet_hours    JSONB,
+    holidays       JSONB,
+    channels       JSONB NOT NULL, -- includes secrets; the API hides them
+    config_version BIGINT NOT NULL,
+    version        BIGINT NOT NULL,
+    created_at     BIGINT NOT NULL,
+    updated_at     BIGINT NOT NULL
+);
+
+CREATE TABLE api_keys (
+    id           TEXT PRIMARY KEY,
+    tenant_id    TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    role         TEXT NOT NULL,
+    secret_hash  BYTEA NOT NULL,
+    created_at   BIGINT NOT NULL,
+    last_used_at BIGINT,
+    revoked_at   BIGINT
+);
+CREATE INDEX api_keys_tenant ON api_keys (tenant_id, id);
+
+CREATE TABLE leads (
+    id              TEXT PRIMARY KEY,
+    tenant_id       TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    first_name      TEXT NOT NULL,
+    last_name       TEXT NOT NULL,
+    email           TEXT NOT NULL,
+    phone           TEXT NOT NULL,
+    language        TEXT NOT NULL,
+    country         TEXT NOT NULL,
+    timezone        TEXT NOT NULL,
+    source          TEXT NOT NULL,
+    stage           TEXT NOT NULL,
+    tags            JSONB,
+    owner           TEXT NOT NULL,
+    custom          JSONB,
+    email_opt_out   BOOLEAN NOT NULL,
+    whatsapp_opt_in BOOLEAN NOT NULL,
+    version         BIGINT NOT NULL,
+    created_at      BIGINT NOT NULL,
+    updated_at      BIGINT NOT NULL,
+    UNIQUE (tenant_id, id)
+);
+
+CREATE TABLE quotes (
+    id               TEXT PRIMARY KEY,
+    tenant_id        TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    lead_id          TEXT NOT NULL,
+    number           TEXT NOT NULL,
+    amount_minor     BIGINT NOT NULL,
+    currency         TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    valid_until      BIGINT,
+    revision         BIGINT NOT NULL,
+    public_token     TEXT NOT NULL UNIQUE,
+    rejection_reason TEXT NOT NULL,
+    version          BIGINT NOT NULL,
+    created_at       BIGINT NOT NULL,
+    updated_at       BIGINT NOT NULL,
+    UNIQUE (tenant_id, id),
+    FOREIGN KEY (tenant_id, lead_id) REFERENCES leads (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX quotes_lead ON quotes (tenant_id, lead_id, id);
+CREATE INDEX quotes_status ON quotes (tenant_id, status, id);
+
+-- A workflow is an identity plus a pointer to its current version; its
+-- content lives in immutable versions. Deleting a workflow only sets
+-- deleted_at, so that runs keep the version they execute.
+CREATE TABLE workflows (
+    id              TEXT PRIMARY KEY,
+    tenant_id       TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    current_version BIGINT NOT NULL,
+    created_at      BIGINT NOT NULL,
+    deleted_at      BIGINT,
+    UNIQUE (tenant_id, id)
+);
+
+CREATE TABLE workflow_versions (
+    tenant_id   TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    workflow_id TEXT NOT NULL,
+    version     BIGINT NOT NULL,
+    name        TEXT NOT NULL,
+    trigger     TEXT NOT NULL,
+    enabled     BOOLEAN NOT NULL,
+    exit_on     JSONB,
+    created_at  BIGINT NOT NULL,
+    PRIMARY KEY (workflow_id, version),
+    UNIQUE (tenant_id, workflow_id, version),
+    FOREIGN KEY (tenant_id, workflow_id) REFERENCES workflows (tenant_id, id) ON DELETE CASCADE
+);
+
+CREATE TABLE workflow_steps (
+    tenant_id        TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    workflow_id      TEXT NOT NULL,
+    version          BIGINT NOT NULL,
+    position         BIGINT NOT NULL,
+    step_id          TEXT NOT NULL,
+    type             TEXT NOT NULL,
+    when_condition   JSONB, -- the step's "when"; WHEN is reserved in SQL
+    email            JSONB,
+    whatsapp         JSONB,
+    wait             JSONB,
+    fallback_channel TEXT NOT NULL,
+    PRIMARY KEY (workflow_id, version, position),
+    UNIQUE (workflow_id, version, step_id),
+    FOREIGN KEY (tenant_id, workflow_id, version)
+        REFERENCES workflow_versions (tenant_id, workflow_id, version) ON DELETE CASCADE
+);
+
+CREATE TABLE assignment_rules (
+    id          TEXT PRIMARY KEY,
+    tenant_id   TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,
+    trigger     TEXT NOT NULL,
+    priority    BIGINT NOT NULL,
+    enabled     BOOLEAN NOT NULL,
+    condition   JSONB,
+    workflow_id TEXT NOT NULL,
+    version     BIGINT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    updated_at  BIGINT NOT NULL,
+    FOREIGN KEY (tenant_id, workflow_id) REFERENCES workflows (tenant_id, id)
+);
+CREATE INDEX assignment_rules_order ON assignment_rules (tenant_id, priority, created_at, id);
+CREATE INDEX assignment_rules_workflow ON assignment_rules (tenant_id, workflow_id);
+
+CREATE TABLE lead_overrides (
+    id          TEXT PRIMARY KEY,
+    tenant_id   TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    lead_id     TEXT NOT NULL,
+    trigger     TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    workflow_id TEXT,
+    expires_at  BIGINT,
+    reason      TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    UNIQUE (tenant_id, lead_id, trigger),
+    FOREIGN KEY (tenant_id, lead_id) REFERENCES leads (tenant_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, workflow_id) REFERENCES workflows (tenant_id, id)
+);
+CREATE INDEX lead_overrides_workflow ON lead_overrides (tenant_id, workflow_id);
+
+CREATE TABLE legacy_settings (
+    tenant_id  TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    trigger    TEXT NOT NULL,
+    enabled    BOOLEAN NOT NULL,
+    channels   JSONB,
+    email      JSONB,
+    whatsapp   JSONB,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, trigger)
+);
+
+-- Execution. The tables below are written by quote actions, step jobs and
+-- deliveries; everything a lead caused goes away with the lead.
+
+CREATE TABLE trigger_events (
+    id              TEXT PRIMARY KEY,
+    tenant_id       TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    lead_id         TEXT NOT NULL,
+    quote_id        TEXT,
+    trigger         TEXT NOT NULL,
+    idempotency_key TEXT,
+    dedupe_key      TEXT, -- quote, action and quote revision: the business event
+    duplicate       BOOLEAN NOT NULL,
+    context         JSONB NOT NULL, -- the lead context snapshot
+    decision        JSONB NOT NULL,
+    outcome         TEXT NOT NULL,
+    reason          TEXT NOT NULL,
+    created_at      BIGINT NOT NULL,
+    UNIQUE (tenant_id, id),
+    FOREIGN KEY (tenant_id, lead_id) REFERENCES leads (tenant_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, quote_id) REFERENCES quotes (tenant_id, id) ON DELETE CASCADE
+);
+CREATE UNIQUE INDEX trigger_events_idempotency ON trigger_events (tenant_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+CREATE INDEX trigger_events_dedupe ON trigger_events (tenant_id, dedupe_key);
+CREATE INDEX trigger_events_lead ON trigger_events (tenant_id, lead_id, id);
+CREATE INDEX trigger_events_quote ON trigger_events (tenant_id, quote_id, id);
+CREATE INDEX trigger_events_created ON trigger_events (tenant_id, created_at);
+
+CREATE TABLE runs (
+    id               TEXT PRIMARY KEY,
+    tenant_id        TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    event_id         TEXT NOT NULL,
+    lead_id          TEXT NOT NULL,
+    quote_id         TEXT,
+    workflow_id      TEXT NOT NULL,
+    workflow_version BIGINT NOT NULL,
+    status           TEXT NOT NULL,
+    reason           TEXT NOT NULL DEFAULT '', -- why it was cancelled or failed
+    created_at       BIGINT NOT NULL,
+    updated_at       BIGINT NOT NULL,
+    finished_at      BIGINT,
+    UNIQUE (tenant_id, id),
+    FOREIGN KEY (tenant_id, event_id) REFERENCES trigger_events (tenant_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, lead_id) REFERENCES leads (tenant_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, quote_id) REFERENCES quotes (tenant_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, workflow_id, workflow_version)
+        REFERENCES workflow_versions (tenant_id, workflow_id, version)
+);
+CREATE INDEX runs_event ON runs (tenant_id, event_id);
+CREATE INDEX runs_lead ON runs (tenant_id, lead_id, id);
+CREATE INDEX runs_quote ON runs (tenant_id, quote_id, status);
+CREATE INDEX runs_status ON runs (tenant_id, status, id);
+CREATE INDEX runs_workflow ON runs (tenant_id, workflow_id, workflow_version);
+
+CREATE TABLE run_steps (
+    id           TEXT PRIMARY KEY,
+    tenant_id    TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    run_id       TEXT NOT NULL,
+    step_id      TEXT NOT NULL,
+    position     BIGINT NOT NULL,
+    status       TEXT NOT NULL,
+    outcome      TEXT NOT NULL DEFAULT '',
+    detail       TEXT NOT NULL DEFAULT '',
+    scheduled_at BIGINT,
+    started_at   BIGINT,
+    finished_at  BIGINT,
+    created_at   BIGINT NOT NULL,
+    updated_at   BIGINT NOT NULL,
+    UNIQUE (tenant_id, id),
+    UNIQUE (run_id, step_id),
+    FOREIGN KEY (tenant_id, run_id) REFERENCES runs (tenant_id, id) ON DELETE CASCADE
+);
+
+-- Legacy sends have no run: run, step and workflow columns are nullable.
+-- UNIQUE (run_step_id, channel) is what makes a retried step write its
+-- message once; NULLs are distinct, so it does not constrain legacy rows.
+CREATE TABLE messages (
+    id                  TEXT PRIMARY KEY,
+    tenant_id           TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    run_id              TEXT,
+    run_step_id         TEXT,
+    event_id            TEXT,
+    lead_id             TEXT NOT NULL,
+    quote_id            TEXT,
+    workflow_id         TEXT,
+    workflow_version    BIGINT,
+    step_id             TEXT,
+    trigger             TEXT NOT NULL,
+    channel             TEXT NOT NULL,
+    recipient           TEXT NOT NULL,
+    subject             TEXT NOT NULL DEFAULT '',
+    body                TEXT NOT NULL DEFAULT '',
+    html                TEXT,
+    template            JSONB, -- WhatsApp template name, language and rendered parameters
+    status              TEXT NOT NULL,
+    attempts            BIGINT NOT NULL DEFAULT 0,
+    last_error          TEXT NOT NULL DEFAULT '',
+    error_class         TEXT NOT NULL DEFAULT '',
+    reason              TEXT NOT NULL DEFAULT '',
+    provider_message_id TEXT,
+    scheduled_at        BIGINT,
+    sent_at             BIGINT,
+    created_at          BIGINT NOT NULL,
+    updated_at          BIGINT NOT NULL,
+    UNIQUE (tenant_id, id),
+    UNIQUE (run_step_id, channel),
+    FOREIGN KEY (tenant_id, run_id) REFERENCES runs (tenant_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, run_step_id) REFERENCES run_steps (tenant_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, event_id) REFERENCES trigger_events (tenant_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, lead_id) REFERENCES leads (tenant_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, quote_id) REFERENCES quotes (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX messages_created ON messages (tenant_id, created_at, id);
+CREATE INDEX messages_status ON messages (tenant_id, status, id);
+CREATE INDEX messages_lead ON messages (tenant_id, lead_id, id);
+CREATE INDEX messages_run ON messages (tenant_id, run_id);
+CREATE INDEX messages_event ON messages (tenant_id, event_id);
+CREATE INDEX messages_provider ON messages (tenant_id, provider_message_id);
+
+CREATE TABLE message_attempts (
+    id                  TEXT PRIMARY KEY,
+    tenant_id           TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    message_id          TEXT NOT NULL,
+    number              BIGINT NOT NULL,
+    started_at          BIGINT NOT NULL,
+    finished_at         BIGINT,
+    outcome             TEXT NOT NULL DEFAULT '',
+    error               TEXT NOT NULL DEFAULT '',
+    error_class         TEXT NOT NULL DEFAULT '',
+    provider_message_id TEXT,
+    retry_after         BIGINT, -- the earliest time of the next attempt
+    UNIQUE (message_id, number),
+    FOREIGN KEY (tenant_id, message_id) REFERENCES messages (tenant_id, id) ON DELETE CASCADE
+);
+
+-- message_id is NULL for a receipt about a message we do not know (yet).
+CREATE TABLE receipts (
+    id                  TEXT PRIMARY KEY,
+    tenant_id           TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    message_id          TEXT,
+    provider_message_id TEXT NOT NULL,
+    status              TEXT NOT NULL,
+    provider_timestamp  BIGINT,
+    payload             JSONB,
+    received_at         BIGINT NOT NULL,
+    FOREIGN KEY (tenant_id, message_id) REFERENCES messages (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX receipts_message ON receipts (tenant_id, message_id);
+CREATE INDEX receipts_provider ON receipts (tenant_id, provider_message_id);
+
+CREATE TABLE idempotency_keys (
+    tenant_id    TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    key          TEXT NOT NULL,
+    method       TEXT NOT NULL,
+    path         TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    status_code  BIGINT NOT NULL,
+    response     JSONB,
+    created_at   BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, key)
+);
+CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);

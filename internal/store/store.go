@@ -1,0 +1,379 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/quoteflow/quoteflow/internal/engine"
+)
+
+// The two dialects Open understands, as returned by (*DB).Dialect.
+const (
+	DialectSQLite   = "sqlite"
+	DialectPostgres = "postgres"
+)
+
+// DB is quoteflow's storage: one implementation over database/sql for SQLite
+// and PostgreSQL. Its methods are safe for concurrent use.
+type DB struct {
+	// Now is the clock every write reads once per transaction. It defaults
+	// to time.Now; tests replace it before use to control time. Its result is
+	// truncated to microseconds, the precision of the schema.
+	Now func() time.Time
+
+	sql     *sql.DB
+	pool    *pgxpool.Pool // PostgreSQL only: River's riverpgxv5 driver needs it
+	dialect string
+	logger  *slog.Logger
+
+	rebound sync.Map // query text → the same query with $n placeholders
+}
+
+// sqliteBusyTimeoutMS is how long a statement waits for another
+// connection's lock before failing with SQLITE_BUSY.
+const sqliteBusyTimeoutMS = 5000
+
+// sqlitePragmas make every SQLite connection durable and strict: WAL for
+// concurrent readers, synchronous FULL so a committed transaction survives a
+// power loss (NORMAL could lose the last commits, and a quote action's
+// decision must not vanish), foreign keys enforced, and BEGIN IMMEDIATE so a
+// transaction takes the write lock up front instead of failing half-way with
+// SQLITE_BUSY when it first writes.
+var sqlitePragmas = url.Values{
+	"_pragma": {"busy_timeout(" + strconv.Itoa(sqliteBusyTimeoutMS) + ")", "foreign_keys(1)", "journal_mode(WAL)", "synchronous(FULL)"},
+	"_txlock": {"immediate"},
+}
+
+// Open connects to the database named by dsn: a postgres:// or
+// postgresql:// URL for PostgreSQL; anything else is SQLite ("sqlite:PATH",
+// "sqlite://PATH" or a plain file path). It does not migrate; call Migrate.
+func Open(ctx context.Context, dsn string, logger *slog.Logger) (*DB, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	db := &DB{Now: time.Now, logger: logger}
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		cfg, err := pgxpool.ParseConfig(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("store: parse postgres url: %w", err)
+		}
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("store: open postgres: %w", err)
+		}
+		if err := pool.Ping(ctx); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("store: connect to postgres: %w", err)
+		}
+		db.pool = pool
+		db.sql = stdlib.OpenDBFromPool(pool)
+		db.dialect = DialectPostgres
+		return db, nil
+	}
+
+	path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "sqlite:")
+	if path == "" {
+		return nil, errors.New("store: empty sqlite path")
+	}
+	params := url.Values{}
+	if p, q, ok := strings.Cut(path, "?"); ok {
+		path = p
+		extra, err := url.ParseQuery(q)
+		if err != nil {
+			return nil, fmt.Errorf("store: parse sqlite parameters: %w", err)
+		}
+		params = extra
+	}
+	for k, v := range sqlitePragmas {
+		params[k] = append(params[k], v...)
+	}
+	sqlDB, err := sql.Open("sqlite", path+"?"+params.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	// One connection: SQLite has a single writer anyway, and River's SQLite
+	// driver fails with SQLITE_BUSY under parallel connections. The cost is
+	// that readers wait for writers; a separate read-only pool is the
+	// optimisation for later. A consequence for callers: inside Tx, use only
+	// the *Tx, never the *DB, or the call waits for itself.
+	sqlDB.SetMaxOpenConns(1)
+	sqlDB.SetMaxIdleConns(1)
+	sqlDB.SetConnMaxLifetime(0)
+	sqlDB.SetConnMaxIdleTime(0)
+	if err := sqlDB.PingContext(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	db.sql = sqlDB
+	db.dialect = DialectSQLite
+	return db, nil
+}
+
+// Close closes the database and, on PostgreSQL, its pool.
+func (db *DB) Close() error {
+	err := db.sql.Close()
+	if db.pool != nil {
+		db.pool.Close()
+	}
+	return err
+}
+
+// SQL returns the underlying database/sql handle, for River's SQLite driver
+// and for health checks.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// PgxPool returns the PostgreSQL pool for River's riverpgxv5 driver; nil on
+// SQLite.
+func (db *DB) PgxPool() *pgxpool.Pool { return db.pool }
+
+// Dialect returns DialectSQLite or DialectPostgres.
+func (db *DB) Dialect() string { return db.dialect }
+
+// Logger returns the logger given to Open.
+func (db *DB) Logger() *slog.Logger { return db.logger }
+
+func (db *DB) now() time.Time {
+	return db.Now().UTC().Truncate(time.Microsecond)
+}
+
+// querier is what *sql.Tx, *sql.Conn and *sql.DB have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Tx is one database transaction with the time taken once at its start.
+// Its methods are the store's operations; the methods of DB with the same
+// names open a transaction and call them, and callers that need several
+// operations to commit together (a quote action) use DB.Tx and call them
+// directly.
+type Tx struct {
+	db  *DB
+	q   querier
+	now time.Time
+
+	sqlTx *sql.Tx // SQLite
+	pgxTx pgx.Tx  // PostgreSQL
+}
+
+// Now is the transaction's clock reading, in UTC, truncated to microseconds.
+func (tx *Tx) Now() time.Time { return tx.now }
+
+// Dialect returns the dialect of the database the transaction runs on.
+func (tx *Tx) Dialect() string { return tx.db.dialect }
+
+// SQLTx returns the database/sql transaction on SQLite, for River's
+// riversqlite driver to insert jobs in it; nil on PostgreSQL.
+func (tx *Tx) SQLTx() *sql.Tx { return tx.sqlTx }
+
+// PgxTx returns the pgx transaction on PostgreSQL, for River's riverpgxv5
+// driver to insert jobs in it; nil on SQLite.
+func (tx *Tx) PgxTx() pgx.Tx { return tx.pgxTx }
+
+// Tx runs fn in a read-write transaction and commits it if fn returns nil;
+// otherwise, or if fn panics, it rolls back. On PostgreSQL the isolation is
+// READ COMMITTED: writes that must not race lock a row first (every
+// configuration write updates its tenant's config_version first, which
+// serialises them per tenant) and updates compare versions. On SQLite,
+// transactions are serial.
+func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
+	return db.transact(ctx, false, fn)
+}
+
+// ReadTx runs fn in a read-only transaction that sees one snapshot (REPEATABLE
+// READ on PostgreSQL), for reads that must be consistent with each other.
+func (db *DB) ReadTx(ctx context.Context, fn func(*Tx) error) error {
+	return db.transact(ctx, true, fn)
+}
+
+func (db *DB) transact(ctx context.Context, readOnly bool, fn func(*Tx) error) error {
+	tx := &Tx{db: db, now: db.now()}
+	var commit, rollback func(context.Context) error
+	if db.dialect == DialectPostgres {
+		// River's riverpgxv5 driver inserts jobs only in a pgx.Tx, and a
+		// database/sql transaction does not expose one. So the transaction
+		// is begun on the pgx connection under a dedicated *sql.Conn, and our
+		// statements go through that *sql.Conn: same session, same
+		// transaction. The *sql.Conn is ours until Close, so nothing else
+		// uses the pgx connection meanwhile.
+		conn, err := db.sql.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("store: acquire connection: %w", err)
+		}
+		defer conn.Close()
+		opts := pgx.TxOptions{}
+		if readOnly {
+			opts = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+		}
+		err = conn.Raw(func(dc any) error {
+			c, ok := dc.(*stdlib.Conn)
+			if !ok {
+				return fmt.Errorf("unexpected driver connection %T", dc)
+			}
+			ptx, err := c.Conn().BeginTx(ctx, opts)
+			tx.pgxTx = ptx
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("store: begin: %w", err)
+		}
+		tx.q = conn
+		commit, rollback = tx.pgxTx.Commit, tx.pgxTx.Rollback
+	} else {
+		stx, err := db.sql.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
+		if err != nil {
+			return fmt.Errorf("store: begin: %w", err)
+		}
+		tx.sqlTx, tx.q = stx, stx
+		commit = func(context.Context) error { return stx.Commit() }
+		rollback = func(context.Context) error { return stx.Rollback() }
+	}
+
+	done := false
+	defer func() {
+		if !done {
+			// A cancelled ctx must not keep the rollback from reaching
+			// the server and the connection from going back clean.
+			_ = rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	done = true
+	if err := commit(ctx); err != nil {
+		_ = rollback(context.WithoutCancel(ctx))
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// auto returns a Tx whose statements run outside any transaction, for
+// reads that are a single statement and need no snapshot.
+func (db *DB) auto() *Tx { return &Tx{db: db, q: db.sql, now: db.now()} }
+
+// rebind turns the ? placeholders of query into $1..$n on PostgreSQL. Our
+// SQL has no ? inside literals, but quoted text is skipped anyway.
+func (db *DB) rebind(query string) string {
+	if db.dialect != DialectPostgres {
+		return query
+	}
+	if q, ok := db.rebound.Load(query); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n, inQuote := 0, false
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case c == '\'':
+			inQuote = !inQuote
+			b.WriteByte(c)
+		case c == '?' && !inQuote:
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+		default:
+			b.WriteByte(c)
+		}
+	}
+	q := b.String()
+	db.rebound.Store(query, q)
+	return q
+}
+
+func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return tx.q.ExecContext(ctx, tx.db.rebind(query), args...)
+}
+
+func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return tx.q.QueryContext(ctx, tx.db.rebind(query), args...)
+}
+
+func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return tx.q.QueryRowContext(ctx, tx.db.rebind(query), args...)
+}
+
+// execOne runs a statement that must touch exactly one row and returns
+// notFound when it touched none.
+func (tx *Tx) execOne(ctx context.Context, notFound error, query string, args ...any) error {
+	res, err := tx.exec(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFound
+	}
+	return nil
+}
+
+// exists reports whether query returns a row.
+func (tx *Tx) exists(ctx context.Context, query string, args ...any) (bool, error) {
+	var one int
+	err := tx.queryRow(ctx, query, args...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// collect scans every row of query with scan.
+func collect[T any](ctx context.Context, tx *Tx, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := tx.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// newID returns a UUIDv7: ordered by creation time, so ids double as
+// pagination cursors and as a stable tie-break.
+func newID() (string, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", fmt.Errorf("store: new id: %w", err)
+	}
+	return id.String(), nil
+}
+
+// notFound is the error for an unknown id, or another tenant's.
+func notFound(what string) error {
+	return engine.Errorf(engine.ENOTFOUND, "%s not found", what)
+}
+
+// preconditionFailed is the error for an optimistic version mismatch.
+func preconditionFailed(what string, want, have int64) error {
+	return engine.Errorf(engine.EPRECONDITION, "%s is at version %d, not %d", what, have, want)
+}
