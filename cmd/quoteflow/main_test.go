@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quoteflow/quoteflow/internal/store/storetest"
+)
+
+// program is quoteflow started in-process by run, as main starts it.
+type program struct {
+	base   string
+	stdout []string // lines printed before it started listening
+	done   chan error
+	cancel context.CancelFunc
+}
+
+// start runs quoteflow with args and env and returns once it listens and
+// /healthz answers. It is stopped, and must stop cleanly, at cleanup.
+func start(t *testing.T, env map[string]string, args ...string) *program {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	p := &program{done: make(chan error, 1), cancel: cancel}
+	go func() {
+		p.done <- run(ctx, args, func(k string) string { return env[k] }, pw, io.Discard)
+		pw.Close()
+	}()
+	lines := bufio.NewScanner(pr)
+	for lines.Scan() {
+		line := lines.Text()
+		p.stdout = append(p.stdout, line)
+		if url, ok := strings.CutPrefix(line, "quoteflow listening on "); ok {
+			p.base = url
+			break
+		}
+	}
+	if p.base == "" {
+		cancel()
+		t.Fatalf("quoteflow did not start: %v; output %q", <-p.done, p.stdout)
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-p.done:
+			if err != nil {
+				t.Errorf("quoteflow stopped with %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("quoteflow did not shut down")
+		}
+	})
+	res, err := http.Get(p.base + "/healthz")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("/healthz: %v %v", res, err)
+	}
+	res.Body.Close()
+	return p
+}
+
+func (p *program) call(t *testing.T, method, path, token, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, p.base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&out)
+	return res.StatusCode, out
+}
+
+func TestServeEndToEnd(t *testing.T) {
+	for _, d := range storetest.Dialects(t) {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{"QUOTEFLOW_DATABASE_URL": storetest.URL(t, d), "QUOTEFLOW_OPERATOR_TOKEN": "op"}
+			p := start(t, env, "serve", "--addr", "127.0.0.1:0")
+
+			for _, path := range []string{"/readyz", "/metrics", "/v1/openapi.json"} {
+				res, err := http.Get(p.base + path)
+				if err != nil || res.StatusCode != 200 {
+					t.Fatalf("%s: %v %v", path, res, err)
+				}
+				res.Body.Close()
+			}
+			status, out := p.call(t, "POST", "/v1/tenants", "op", `{"name":"Acme","timezone":"Europe/Lisbon","mode":"engine"}`)
+			if status != 201 {
+				t.Fatalf("create tenant: %d %v", status, out)
+			}
+			key := out["api_key"].(map[string]any)["key"].(string)
+			_, lead := p.call(t, "POST", "/v1/leads", key, `{"first_name":"Ana","source":"web","phone":"+351912345678"}`)
+			_, wf := p.call(t, "POST", "/v1/workflows", key, `{"name":"Rejected follow-up","trigger":"quote.rejected",
+				"steps":[{"type":"send_email","email":{"subject":"About {{ quote.number }}","text":"Hi {{ lead.first_name }}"}}]}`)
+			status, _ = p.call(t, "POST", "/v1/assignment-rules", key, `{"name":"Web","trigger":"quote.rejected","condition":{"all":[{"field":"lead.source","op":"eq","value":"web"}]},"workflow_id":"`+wf["id"].(string)+`"}`)
+			if status != 201 {
+				t.Fatalf("create rule: %d", status)
+			}
+			status, dec := p.call(t, "GET", "/v1/leads/"+lead["id"].(string)+"/resolution?trigger=quote.rejected", key, "")
+			if status != 200 || dec["outcome"] != "workflow" || dec["workflow_id"] != wf["id"] {
+				t.Fatalf("resolution: %d %v", status, dec)
+			}
+		})
+	}
+}
+
+func TestDemoSeedsATenantAndReusesItsDatabase(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "demo.db")
+	for round := 1; round <= 2; round++ {
+		func() {
+			t.Logf("round %d", round)
+			p := start(t, nil, "demo", "--addr", "127.0.0.1:0", "--database-url", dbPath)
+			var key string
+			for _, line := range p.stdout {
+				if k, ok := strings.CutPrefix(strings.TrimSpace(line), "admin key:"); ok {
+					key = strings.TrimSpace(k)
+				}
+			}
+			if !strings.HasPrefix(key, "qf_") {
+				t.Fatalf("demo printed no admin key: %q", p.stdout)
+			}
+			_, leads := p.call(t, "GET", "/v1/leads?limit=200", key, "")
+			if n := len(leads["items"].([]any)); n != 12 {
+				t.Fatalf("round %d: %d leads, want 12", round, n)
+			}
+			_, wfs := p.call(t, "GET", "/v1/workflows", key, "")
+			_, rules := p.call(t, "GET", "/v1/assignment-rules", key, "")
+			if len(wfs["items"].([]any)) != 2 || len(rules["items"].([]any)) != 3 {
+				t.Fatalf("demo workflows/rules: %d/%d", len(wfs["items"].([]any)), len(rules["items"].([]any)))
+			}
+			_, tenant := p.call(t, "GET", "/v1/tenant", key, "")
+			ch := tenant["channels"].(map[string]any)
+			if ch["email"].(map[string]any)["provider"] != "log" || ch["whatsapp"].(map[string]any)["provider"] != "log" {
+				t.Fatalf("demo channels: %v", ch)
+			}
+			_, quotes := p.call(t, "GET", "/v1/quotes?limit=200", key, "")
+			statuses := map[string]bool{}
+			for _, q := range quotes["items"].([]any) {
+				statuses[q.(map[string]any)["status"].(string)] = true
+			}
+			if len(statuses) < 5 {
+				t.Fatalf("demo quotes in %d states, want several: %v", len(statuses), statuses)
+			}
+			p.cancel()
+			if err := <-p.done; err != nil {
+				t.Fatalf("demo stopped with %v", err)
+			}
+			p.done <- nil // for the cleanup's check
+		}()
+	}
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	for _, d := range storetest.Dialects(t) {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{"QUOTEFLOW_DATABASE_URL": storetest.URL(t, d)}
+			for i := 0; i < 2; i++ {
+				var out strings.Builder
+				if err := run(context.Background(), []string{"migrate"}, func(k string) string { return env[k] }, &out, io.Discard); err != nil {
+					t.Fatalf("migrate #%d: %v", i+1, err)
+				}
+				if !strings.Contains(out.String(), "migrated") {
+					t.Fatalf("migrate printed %q", out.String())
+				}
+			}
+		})
+	}
+}
+
+func TestBadCommandLines(t *testing.T) {
+	for _, args := range [][]string{{"frobnicate"}, {"serve", "--nope"}, {"serve", "--log-level", "loud"}, {}} {
+		if err := run(context.Background(), args, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
+			t.Errorf("%q: no error", args)
+		}
+	}
+}

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/quoteflow/quoteflow/internal/api"
+	"github.com/quoteflow/quoteflow/internal/app"
+	"github.com/quoteflow/quoteflow/internal/store"
+)
+
+const usage = `quoteflow — workflows for lead and quote communications
+
+Usage:
+  quoteflow serve   [flags]   run the HTTP API (migrates the database first)
+  quoteflow migrate [flags]   apply database migrations and exit
+  quoteflow demo    [flags]   serve a seeded demo tenant on SQLite with the log provider
+
+Flags (each overrides its environment variable):
+`
+
+// config is the process configuration: flags over environment over
+// defaults, as in the spec's Appendix A.
+type config struct {
+	Addr            string
+	DatabaseURL     string
+	OperatorToken   string
+	WhatsAppAPIBase string
+	PublicURL       string
+	LogLevel        string
+}
+
+func parseConfig(cmd string, args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	env := func(k, def string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	defaultDB := "./quoteflow.db"
+	if cmd == "demo" {
+		defaultDB = "./quoteflow-demo.db"
+	}
+	var c config
+	fs := flag.NewFlagSet("quoteflow "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.Addr, "addr", env("QUOTEFLOW_ADDR", ":8080"), "listen address (QUOTEFLOW_ADDR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", env("QUOTEFLOW_DATABASE_URL", defaultDB), "SQLite file path or sqlite:PATH, or postgres://... (QUOTEFLOW_DATABASE_URL)")
+	fs.StringVar(&c.OperatorToken, "operator-token", env("QUOTEFLOW_OPERATOR_TOKEN", ""), "token that may create tenants; empty disables it (QUOTEFLOW_OPERATOR_TOKEN)")
+	fs.StringVar(&c.WhatsAppAPIBase, "whatsapp-api-base", env("QUOTEFLOW_WHATSAPP_API_BASE", "https://graph.facebook.com"), "WhatsApp Cloud API base URL (QUOTEFLOW_WHATSAPP_API_BASE)")
+	fs.StringVar(&c.PublicURL, "public-url", env("QUOTEFLOW_PUBLIC_URL", ""), "base URL of customer quote links; default http://<addr> (QUOTEFLOW_PUBLIC_URL)")
+	fs.StringVar(&c.LogLevel, "log-level", env("QUOTEFLOW_LOG_LEVEL", "info"), "debug, info, warn or error (QUOTEFLOW_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	return c, nil
+}
+
+func newLogger(level string, w io.Writer) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// run is the whole program, with its inputs made explicit so that tests can
+// start it in-process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage+"  run 'quoteflow serve -h' for the flags\n")
+		if len(args) == 0 {
+			return errors.New("no command given")
+		}
+		return nil
+	}
+	cmd := args[0]
+	switch cmd {
+	case "serve", "migrate", "demo":
+	default:
+		return fmt.Errorf("unknown command %q: want serve, migrate or demo", cmd)
+	}
+	cfg, err := parseConfig(cmd, args[1:], getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg.LogLevel, stderr)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL, log)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if cmd == "migrate" {
+		fmt.Fprintf(stdout, "database migrated (%s)\n", db.Dialect())
+		return nil
+	}
+	return serve(ctx, cfg, db, log, stdout, cmd == "demo")
+}
+
+func serve(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, stdout io.Writer, demo bool) error {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	base := "http://" + displayAddr(ln.Addr())
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = base
+	}
+	a := app.New(db, app.Config{OperatorToken: cfg.OperatorToken, PublicBaseURL: cfg.PublicURL}, log)
+	if demo {
+		key, err := seedDemo(ctx, a)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("seed demo: %w", err)
+		}
+		fmt.Fprintf(stdout, "quoteflow demo\n  URL:        %s\n  API docs:   %s/v1/docs\n  admin key:  %s\n  try:        curl -H 'Authorization: Bearer %s' %s/v1/coverage\n", base, base, key, key, base)
+	}
+	srv := &http.Server{
+		Handler:           api.New(a, log, api.Options{Ready: func(ctx context.Context) error { return db.SQL().PingContext(ctx) }}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "database", db.Dialect())
+	fmt.Fprintf(stdout, "quoteflow listening on %s\n", base)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// displayAddr turns a listener address into one a browser can open: a
+// wildcard host becomes 127.0.0.1.
+func displayAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}

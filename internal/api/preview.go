@@ -1,0 +1,95 @@
+package api
+
+import (
+	"context"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
+)
+
+// PreviewStepIn is POST .../steps/{step_id}/preview: the lead, and
+// optionally the quote, to render the step for.
+type PreviewStepIn struct {
+	LeadID  string `json:"lead_id"`
+	QuoteID string `json:"quote_id,omitempty"`
+}
+
+// RenderedEmail is an email step rendered for one lead.
+type RenderedEmail struct {
+	Subject string `json:"subject"`
+	Text    string `json:"text"`
+	HTML    string `json:"html,omitempty"`
+}
+
+// RenderedWhatsApp is a WhatsApp step rendered for one lead.
+type RenderedWhatsApp struct {
+	Template   string   `json:"template"`
+	Language   string   `json:"language"`
+	Parameters []string `json:"parameters"`
+}
+
+// StepPreviewOut is what a step would say to one lead, and whether it
+// would run at all.
+type StepPreviewOut struct {
+	StepID string `json:"step_id"`
+	Type   string `json:"type"`
+	// When is the step's condition for this lead: "true", "false" or
+	// "unknown" ("true" when the step has none).
+	When          string            `json:"when" enum:"true,false,unknown"`
+	MissingFields []string          `json:"missing_fields"`
+	Email         *RenderedEmail    `json:"email,omitempty"`
+	WhatsApp      *RenderedWhatsApp `json:"whatsapp,omitempty"`
+}
+
+type previewStepInput struct {
+	StepPath
+	Body PreviewStepIn
+}
+
+func (s *Server) previewStep(ctx context.Context, in *previewStepInput) (*body[StepPreviewOut], error) {
+	tenantID := principal(ctx).TenantID
+	w, err := s.app.Store.GetWorkflow(ctx, tenantID, in.WorkflowID)
+	if err != nil {
+		return nil, toProblem(ctx, s.log, err)
+	}
+	i, err := findStep(w, in.StepID)
+	if err != nil {
+		return nil, toProblem(ctx, s.log, err)
+	}
+	rc, err := s.app.RenderContext(ctx, tenantID, in.Body.LeadID, in.Body.QuoteID)
+	if err != nil {
+		return nil, toProblem(ctx, s.log, engine.PrefixFields(err, "body"))
+	}
+	st := &w.Steps[i]
+	out := StepPreviewOut{StepID: st.ID, Type: string(st.Type), When: "true", MissingFields: []string{}}
+	if len(st.When) > 0 {
+		c, err := engine.ParseCondition(st.When)
+		if err != nil {
+			return nil, toProblem(ctx, s.log, err)
+		}
+		out.When = c.Eval(rc).Truth.String()
+		out.MissingFields = nonNil(c.MissingFields(rc))
+	}
+	render := func(src string) (string, error) { return engine.RenderTemplate(src, rc) }
+	if e := st.Email; e != nil {
+		r := &RenderedEmail{}
+		if r.Subject, err = render(e.Subject); err == nil {
+			if r.Text, err = render(e.Text); err == nil && e.HTML != nil {
+				r.HTML, err = render(*e.HTML)
+			}
+		}
+		if err != nil {
+			return nil, toProblem(ctx, s.log, err)
+		}
+		out.Email = r
+	}
+	if wa := st.WhatsApp; wa != nil {
+		r := &RenderedWhatsApp{Template: wa.Template, Language: wa.Language, Parameters: make([]string, len(wa.Parameters))}
+		for k, p := range wa.Parameters {
+			if r.Parameters[k], err = render(p); err != nil {
+				return nil, toProblem(ctx, s.log, err)
+			}
+		}
+		out.WhatsApp = r
+	}
+	return &body[StepPreviewOut]{Body: out}, nil
+}

@@ -1,0 +1,345 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
+)
+
+// StepIn is a step as a client writes it. id is optional: give the id of an
+// existing step to keep it (runs and messages refer to steps by id).
+type StepIn struct {
+	ID              string                  `json:"id,omitempty"`
+	Type            string                  `json:"type" enum:"send_email,send_whatsapp,wait"`
+	When            json.RawMessage         `json:"when,omitempty" doc:"A condition; the step is skipped when it is false"`
+	Email           *engine.EmailContent    `json:"email,omitempty"`
+	WhatsApp        *engine.WhatsAppContent `json:"whatsapp,omitempty"`
+	Wait            *engine.WaitSpec        `json:"wait,omitempty"`
+	FallbackChannel string                  `json:"fallback_channel,omitempty" doc:"email: send the step's email when WhatsApp cannot reach the lead"`
+}
+
+func (in *StepIn) step() engine.Step {
+	st := engine.Step{ID: in.ID, Type: engine.StepType(in.Type), Email: in.Email, WhatsApp: in.WhatsApp,
+		Wait: in.Wait, FallbackChannel: in.FallbackChannel}
+	if len(in.When) > 0 && string(in.When) != "null" {
+		st.When = in.When
+	}
+	return st
+}
+
+func stepsFrom(in []StepIn) []engine.Step {
+	out := make([]engine.Step, len(in))
+	for i := range in {
+		out[i] = in[i].step()
+	}
+	return out
+}
+
+// WorkflowIn is POST /v1/workflows.
+type WorkflowIn struct {
+	Name    string   `json:"name" minLength:"1" maxLength:"200"`
+	Trigger string   `json:"trigger" enum:"quote.sent,quote.viewed,quote.accepted,quote.rejected,quote.expired"`
+	Enabled *bool    `json:"enabled,omitempty" doc:"default true"`
+	ExitOn  []string `json:"exit_on,omitempty" doc:"Quote statuses that cancel a run in flight"`
+	Steps   []StepIn `json:"steps,omitempty"`
+}
+
+// WorkflowPatch is PATCH /v1/workflows/{workflow_id}; every edit is a new
+// version. steps, when given, replace the list.
+type WorkflowPatch struct {
+	Name    *string  `json:"name,omitempty" minLength:"1" maxLength:"200"`
+	Trigger *string  `json:"trigger,omitempty" enum:"quote.sent,quote.viewed,quote.accepted,quote.rejected,quote.expired"`
+	Enabled *bool    `json:"enabled,omitempty"`
+	ExitOn  []string `json:"exit_on,omitempty"`
+	Steps   []StepIn `json:"steps,omitempty"`
+}
+
+// WorkflowOut is a version of a workflow.
+type WorkflowOut struct {
+	ID        string        `json:"id"`
+	Name      string        `json:"name"`
+	Trigger   string        `json:"trigger"`
+	Enabled   bool          `json:"enabled"`
+	ExitOn    []string      `json:"exit_on"`
+	Steps     []engine.Step `json:"steps"`
+	Version   int64         `json:"version"`
+	CreatedAt time.Time     `json:"created_at"`
+	UpdatedAt time.Time     `json:"updated_at" doc:"When this version was created"`
+}
+
+func workflowOut(w *engine.Workflow) WorkflowOut {
+	exit := make([]string, len(w.ExitOn))
+	for i, s := range w.ExitOn {
+		exit[i] = string(s)
+	}
+	return WorkflowOut{ID: w.ID, Name: w.Name, Trigger: string(w.Trigger), Enabled: w.Enabled, ExitOn: exit,
+		Steps: nonNil(w.Steps), Version: w.Version, CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt}
+}
+
+func exitOn(in []string) []engine.QuoteStatus {
+	out := make([]engine.QuoteStatus, len(in))
+	for i, s := range in {
+		out[i] = engine.QuoteStatus(s)
+	}
+	return out
+}
+
+// WorkflowPath names a workflow in the URL.
+type WorkflowPath struct {
+	WorkflowID string `path:"workflow_id"`
+}
+
+func (s *Server) createWorkflow(ctx context.Context, in *body[WorkflowIn]) (*versioned[WorkflowOut], error) {
+	b := in.Body
+	w := &engine.Workflow{TenantID: principal(ctx).TenantID, Name: b.Name, Trigger: engine.Trigger(b.Trigger),
+		Enabled: b.Enabled == nil || *b.Enabled, ExitOn: exitOn(b.ExitOn), Steps: stepsFrom(b.Steps)}
+	if err := s.app.CreateWorkflow(ctx, w); err != nil {
+		return nil, toProblem(ctx, s.log, err)
+	}
+	return withETag(workflowOut(w), w.Version), nil
+}
+
+func (s *Server) getWorkflow(ctx context.Context, in *WorkflowPath) (*versioned[WorkflowOut], error) {
+	w, err := s.app.Store.GetWorkflow(ctx, principal(ctx).TenantID, in.WorkflowID)
+	if err != nil {
+		return nil, toProblem(ctx, s.log, err)
+	}
+	return withETag(workflowOut(w), w.Version), nil
+}
+
+func (s *Server) listWorkflows(ctx context.Context, in *PageParams) (*body[List[WorkflowOut]], error) {
+	ws, next, err := s.app.Store.ListWorkflows(ctx, principal(ctx).TenantID, in.page())
+	if err != nil {
+		return nil, toProblem(ctx, s.log, err)
+	}
+	return &body[List[WorkflowOut]]{Body: listOf(ws, next, workflowOut)}, nil
+}
+
+func (s *Server) listWorkflowVersions(ctx context.Context, in *WorkflowPath) (*body[List[WorkflowOut]], error) {
+	ws, err := s.app.Store.ListWorkflowVersions(ctx, principal(ctx).TenantID, in.WorkflowID)
+	if err != nil {
+		return nil, toProblem(ctx, s.log, err)
+	}
+	return &body[List[WorkflowOut]]{Body: listOf(ws, "", workflowOut)}, nil
+}
+
+func (s *Server) deleteWorkflow(ctx context.Context, in *WorkflowPath) (*struct{}, error) {
+	if err := s.app.Store.DeleteWorkflow(ctx, principal(ctx).TenantID, in.WorkflowID); err != nil {
+		return nil, toProblem(ctx, s.log, err)
+	}
+	return nil, nil
+}
+
+// editWorkflow loads the current version, lets edit change it, and saves
+// the result as the next version, all checked against If-Match.
+func (s *Server) editWorkflow(ctx context.Context, id string, m IfMatch, edit func(w *engine.Workflow) error) (*versioned[WorkflowOut], error) {
+	want, err := m.version()
+	if err != nil {
+		return nil, toProblem(ctx, s.log, err)
+	}
+	w, err := s.app.Store.GetWorkflow(ctx, principal(ctx).TenantID, id)
+	if err != nil {
+		return nil, toProblem(ctx, s.log, err)
+	}
+	if want != 0 && want != w.Version {
+		return nil, toProblem(ctx, s.log, engine.Errorf(engine.EPRECONDITION, "the workflow is at version %d, not %d", w.Version, want))
+	}
+	if err := edit(w); err != nil {
+		return nil, toProblem(ctx, s.log, err)
+	}
+	if err := s.app.UpdateWorkflow(ctx, w, w.Version); err != nil {
+		return nil, toProblem(ctx, s.log, err)
+	}
+	return withETag(workflowOut(w), w.Version), nil
+}
+
+type patchWorkflowInput struct {
+	WorkflowPath
+	IfMatch
+	Body WorkflowPatch
+}
+
+func (s *Server) patchWorkflow(ctx context.Context, in *patchWorkflowInput) (*versioned[WorkflowOut], error) {
+	return s.editWorkflow(ctx, in.WorkflowID, in.IfMatch, func(w *engine.Workflow) error {
+		b := in.Body
+		if b.Name != nil {
+			w.Name = *b.Name
+		}
+		if b.Trigger != nil {
+			w.Trigger = engine.Trigger(*b.Trigger)
+		}
+		if b.Enabled != nil {
+			w.Enabled = *b.Enabled
+		}
+		if b.ExitOn != nil {
+			w.ExitOn = exitOn(b.ExitOn)
+		}
+		if b.Steps != nil {
+			w.Steps = stepsFrom(b.Steps)
+		}
+		return nil
+	})
+}
+
+// AddStepIn is POST /v1/workflows/{workflow_id}/steps.
+type AddStepIn struct {
+	StepIn
+	Position *int `json:"position,omitempty" minimum:"0" doc:"Where to insert, 0-based; default at the end"`
+}
+
+type addStepInput struct {
+	WorkflowPath
+	IfMatch
+	Body AddStepIn
+}
+
+func (s *Server) addStep(ctx context.Context, in *addStepInput) (*versioned[WorkflowOut], error) {
+	return s.editWorkflow(ctx, in.WorkflowID, in.IfMatch, func(w *engine.Workflow) error {
+		st := in.Body.step()
+		st.ID = "" // a new step always gets a new id
+		pos := len(w.Steps)
+		if p := in.Body.Position; p != nil {
+			if *p > len(w.Steps) {
+				return engine.Invalid("body.position", "must be at most %d, the number of steps", len(w.Steps))
+			}
+			pos = *p
+		}
+		// Checked alone first so that problems name the request's own fields.
+		if err := engine.ValidateStep(&st); err != nil {
+			return engine.PrefixFields(err, "body")
+		}
+		w.Steps = slices.Insert(w.Steps, pos, st)
+		return nil
+	})
+}
+
+// StepPatch is PATCH .../steps/{step_id}; fields left out are unchanged,
+// "when": null removes the condition.
+type StepPatch struct {
+	Type            *string                 `json:"type,omitempty" enum:"send_email,send_whatsapp,wait"`
+	When            json.RawMessage         `json:"when,omitempty"`
+	Email           *engine.EmailContent    `json:"email,omitempty"`
+	WhatsApp        *engine.WhatsAppContent `json:"whatsapp,omitempty"`
+	Wait            *engine.WaitSpec        `json:"wait,omitempty"`
+	FallbackChannel *string                 `json:"fallback_channel,omitempty"`
+}
+
+// StepPath names a step of a workflow in the URL.
+type StepPath struct {
+	WorkflowPath
+	StepID string `path:"step_id"`
+}
+
+func findStep(w *engine.Workflow, id string) (int, error) {
+	for i := range w.Steps {
+		if w.Steps[i].ID == id {
+			return i, nil
+		}
+	}
+	return -1, engine.Errorf(engine.ENOTFOUND, "no step %s in this workflow", id)
+}
+
+type patchStepInput struct {
+	StepPath
+	IfMatch
+	Body StepPatch
+}
+
+func (s *Server) patchStep(ctx context.Context, in *patchStepInput) (*versioned[WorkflowOut], error) {
+	return s.editWorkflow(ctx, in.WorkflowID, in.IfMatch, func(w *engine.Workflow) error {
+		i, err := findStep(w, in.StepID)
+		if err != nil {
+			return err
+		}
+		st, b := &w.Steps[i], in.Body
+		if b.Type != nil {
+			st.Type = engine.StepType(*b.Type)
+		}
+		if b.When != nil {
+			st.When = b.When
+			if string(b.When) == "null" {
+				st.When = nil
+			}
+		}
+		if b.Email != nil {
+			st.Email = b.Email
+		}
+		if b.WhatsApp != nil {
+			st.WhatsApp = b.WhatsApp
+		}
+		if b.Wait != nil {
+			st.Wait = b.Wait
+		}
+		if b.FallbackChannel != nil {
+			st.FallbackChannel = *b.FallbackChannel
+		}
+		// Content that no longer fits the step's type is dropped rather
+		// than rejected, so that changing a step's type is one request.
+		switch st.Type {
+		case engine.StepSendEmail:
+			st.WhatsApp, st.Wait, st.FallbackChannel = nil, nil, ""
+		case engine.StepWait:
+			st.Email, st.WhatsApp, st.FallbackChannel = nil, nil, ""
+		case engine.StepSendWhatsApp:
+			st.Wait = nil
+			if st.FallbackChannel == "" {
+				st.Email = nil
+			}
+		}
+		if err := engine.ValidateStep(st); err != nil {
+			return engine.PrefixFields(err, "body")
+		}
+		return nil
+	})
+}
+
+type deleteStepInput struct {
+	StepPath
+	IfMatch
+}
+
+func (s *Server) deleteStep(ctx context.Context, in *deleteStepInput) (*versioned[WorkflowOut], error) {
+	return s.editWorkflow(ctx, in.WorkflowID, in.IfMatch, func(w *engine.Workflow) error {
+		i, err := findStep(w, in.StepID)
+		if err != nil {
+			return err
+		}
+		w.Steps = slices.Delete(w.Steps, i, i+1)
+		return nil
+	})
+}
+
+// ReorderStepsIn is POST .../steps/reorder: every step id, in the new order.
+type ReorderStepsIn struct {
+	StepIDs []string `json:"step_ids"`
+}
+
+type reorderStepsInput struct {
+	WorkflowPath
+	IfMatch
+	Body ReorderStepsIn
+}
+
+func (s *Server) reorderSteps(ctx context.Context, in *reorderStepsInput) (*versioned[WorkflowOut], error) {
+	return s.editWorkflow(ctx, in.WorkflowID, in.IfMatch, func(w *engine.Workflow) error {
+		ids := in.Body.StepIDs
+		if len(ids) != len(w.Steps) {
+			return engine.Invalid("body.step_ids", "must list each of the workflow's %d steps exactly once", len(w.Steps))
+		}
+		next := make([]engine.Step, 0, len(ids))
+		seen := map[string]bool{}
+		for k, id := range ids {
+			i, err := findStep(w, id)
+			if err != nil || seen[id] {
+				return engine.Invalid("body.step_ids["+itoa(k)+"]", "%q is not a step of this workflow or is listed twice", id)
+			}
+			seen[id] = true
+			next = append(next, w.Steps[i])
+		}
+		w.Steps = next
+		return nil
+	})
+}

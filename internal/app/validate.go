@@ -1,0 +1,197 @@
+package app
+
+import (
+	"fmt"
+	"net/mail"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nyaruka/phonenumbers"
+	"golang.org/x/text/currency"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
+)
+
+var (
+	languageRe  = regexp.MustCompile(`^[a-z]{2,3}([-_][A-Za-z]{2,4})?$`)
+	customKeyRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+	clockRe     = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+)
+
+// problems collects the field errors of one request.
+type problems []engine.FieldError
+
+func (p *problems) add(field, format string, args ...any) {
+	*p = append(*p, engine.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+func (p problems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return &engine.Error{Code: engine.EINVALID, Message: "validation failed", Fields: p}
+}
+
+// ValidatePhone reports whether phone is a valid number written in E.164.
+func ValidatePhone(phone string) error {
+	if !strings.HasPrefix(phone, "+") {
+		return fmt.Errorf("must be E.164: a + and the country code, e.g. +351912345678")
+	}
+	num, err := phonenumbers.Parse(phone, "")
+	if err != nil || !phonenumbers.IsValidNumber(num) {
+		return fmt.Errorf("is not a valid phone number")
+	}
+	if e164 := phonenumbers.Format(num, phonenumbers.E164); e164 != phone {
+		return fmt.Errorf("must be E.164 without spaces or punctuation: %s", e164)
+	}
+	return nil
+}
+
+// ValidateLead checks a lead's fields; paths are under "body".
+func ValidateLead(l *engine.Lead) error {
+	var p problems
+	for field, v := range map[string]string{"first_name": l.FirstName, "last_name": l.LastName, "source": l.Source, "stage": l.Stage, "owner": l.Owner} {
+		if len(v) > engine.MaxNameLength {
+			p.add("body."+field, "must be at most %d characters", engine.MaxNameLength)
+		}
+	}
+	if l.Email != "" {
+		if a, err := mail.ParseAddress(l.Email); err != nil || a.Address != l.Email {
+			p.add("body.email", "must be a plain email address, e.g. ana@example.com")
+		}
+	}
+	if l.Phone != "" {
+		if err := ValidatePhone(l.Phone); err != nil {
+			p.add("body.phone", "%v", err)
+		}
+	}
+	if l.Country != "" && phonenumbers.GetCountryCodeForRegion(l.Country) == 0 {
+		p.add("body.country", "must be an ISO 3166-1 alpha-2 code in capitals, e.g. PT")
+	}
+	if l.Language != "" && !languageRe.MatchString(l.Language) {
+		p.add("body.language", "must be a language code such as pt or pt-BR")
+	}
+	if l.Timezone != "" {
+		if _, err := time.LoadLocation(l.Timezone); err != nil || l.Timezone == "Local" {
+			p.add("body.timezone", "must be an IANA timezone such as Europe/Lisbon")
+		}
+	}
+	if len(l.Tags) > 50 {
+		p.add("body.tags", "must have at most 50 tags")
+	}
+	for i, t := range l.Tags {
+		if strings.TrimSpace(t) == "" || len(t) > 64 {
+			p.add(fmt.Sprintf("body.tags[%d]", i), "must be 1 to 64 characters")
+		}
+	}
+	for k := range l.Custom {
+		if !customKeyRe.MatchString(k) {
+			p.add("body.custom."+k, "custom field names are letters, digits and _ (conditions name them as lead.custom.<name>)")
+		}
+	}
+	sortProblems(p)
+	return p.err()
+}
+
+// ValidateQuote checks a quote's fields; paths are under "body". amount is
+// the amount in major units as the client sent it.
+func ValidateQuote(q *engine.Quote, amount float64) error {
+	var p problems
+	if q.LeadID == "" {
+		p.add("body.lead_id", "is required")
+	}
+	if strings.TrimSpace(q.Number) == "" {
+		p.add("body.number", "is required")
+	} else if len(q.Number) > 64 {
+		p.add("body.number", "must be at most 64 characters")
+	}
+	if _, err := currency.ParseISO(q.Currency); err != nil || strings.ToUpper(q.Currency) != q.Currency {
+		p.add("body.currency", "must be an ISO 4217 code in capitals, e.g. EUR")
+	} else if minor, ok := engine.MajorToMinor(amount, q.Currency); !ok || minor < 0 {
+		p.add("body.amount", "must be zero or more with at most %d decimals for %s", engine.CurrencyExponent(q.Currency), q.Currency)
+	} else {
+		q.AmountMinor = minor
+	}
+	return p.err()
+}
+
+// ValidateTenant checks a tenant's settings; paths are under "body".
+func ValidateTenant(t *engine.Tenant) error {
+	var p problems
+	if strings.TrimSpace(t.Name) == "" {
+		p.add("body.name", "is required")
+	} else if len(t.Name) > engine.MaxNameLength {
+		p.add("body.name", "must be at most %d characters", engine.MaxNameLength)
+	}
+	if _, err := time.LoadLocation(t.Timezone); err != nil || t.Timezone == "" || t.Timezone == "Local" {
+		p.add("body.timezone", "must be an IANA timezone such as Europe/Lisbon")
+	}
+	if !t.Mode.Valid() {
+		p.add("body.mode", "must be legacy, shadow or engine")
+	}
+	if q := t.QuietHours; q != nil {
+		if !clockRe.MatchString(q.Start) {
+			p.add("body.quiet_hours.start", "must be a time of day as HH:MM")
+		}
+		if !clockRe.MatchString(q.End) {
+			p.add("body.quiet_hours.end", "must be a time of day as HH:MM")
+		}
+		if q.Start == q.End && q.Start != "" {
+			p.add("body.quiet_hours.end", "must differ from start")
+		}
+	}
+	seen := map[string]bool{}
+	for i, h := range t.Holidays {
+		if _, err := time.Parse(time.DateOnly, h); err != nil {
+			p.add(fmt.Sprintf("body.holidays[%d]", i), "must be a date as YYYY-MM-DD")
+		} else if seen[h] {
+			p.add(fmt.Sprintf("body.holidays[%d]", i), "repeats %s", h)
+		}
+		seen[h] = true
+	}
+	if e := t.Channels.Email; e != nil {
+		switch e.Provider {
+		case "log":
+		case "smtp":
+			if e.Host == "" {
+				p.add("body.channels.email.host", "is required for smtp")
+			}
+			if e.Port < 1 || e.Port > 65535 {
+				p.add("body.channels.email.port", "must be 1 to 65535")
+			}
+			if e.TLS != "starttls" && e.TLS != "tls" && e.TLS != "none" {
+				p.add("body.channels.email.tls", "must be starttls, tls or none")
+			}
+		default:
+			p.add("body.channels.email.provider", "must be smtp or log")
+		}
+		if e.From == "" {
+			p.add("body.channels.email.from", `is required, e.g. "Acme Roofing <quotes@acme.example>"`)
+		} else if _, err := mail.ParseAddress(e.From); err != nil {
+			p.add("body.channels.email.from", "must be an address such as Acme Roofing <quotes@acme.example>")
+		}
+	}
+	if w := t.Channels.WhatsApp; w != nil {
+		switch w.Provider {
+		case "log":
+		case "cloud_api":
+			if w.PhoneNumberID == "" {
+				p.add("body.channels.whatsapp.phone_number_id", "is required for cloud_api")
+			}
+			if w.AccessToken == "" {
+				p.add("body.channels.whatsapp.access_token", "is required for cloud_api")
+			}
+		default:
+			p.add("body.channels.whatsapp.provider", "must be cloud_api or log")
+		}
+	}
+	return p.err()
+}
+
+// sortProblems orders problems by field so responses are stable even when
+// they were found by ranging over a map.
+func sortProblems(p problems) {
+	slices.SortStableFunc(p, func(a, b engine.FieldError) int { return strings.Compare(a.Field, b.Field) })
+}
