@@ -84,13 +84,50 @@
 // workflow is edited or deleted), assignment_rules, lead_overrides (one per
 // lead and trigger), legacy_settings.
 //
-// Execution (schema only for now): trigger_events (idempotency key unique
-// per tenant; dedupe_key = quote, action, revision), runs, run_steps
-// (unique per run and step), messages (unique per run step and channel, so
-// a retried step writes its message once; run columns are NULL for legacy
-// sends), message_attempts, receipts (message_id NULL when the provider's
-// id is unknown) and idempotency_keys for the HTTP layer. Everything a lead
-// caused is deleted with the lead, by cascade.
+// Execution: trigger_events (idempotency key unique per tenant; dedupe_key
+// = quote, action and revision; duplicate_of points at the first event of
+// the business event; response is replayed for a repeated key), runs
+// (trigger, shadow), run_steps (unique per run and step), messages (unique
+// per run step and channel, so a retried step writes its message once; run
+// columns are NULL for legacy sends; fallback_of points at the message a
+// fallback replaces), message_attempts, receipts (message_id NULL when the
+// provider's id is unknown), circuits (one row per open circuit, keyed by
+// tenant and provider) and idempotency_keys for the HTTP layer. Everything
+// a lead caused is deleted with the lead, by cascade.
+//
+// # Execution
+//
+// A quote action locks its quote first (GetQuoteForUpdate,
+// GetQuoteByTokenForUpdate: SELECT … FOR UPDATE on PostgreSQL; SQLite's
+// single writer serialises anyway), and under that lock reads
+// FindEventByDedupeKey and ListActiveRuns, so duplicates and supersession
+// are judged one action at a time; the store does not enforce a unique
+// dedupe key. GetMessageForUpdate does the same for a message that
+// workers, webhooks and admins change. These locking reads belong in DB.Tx.
+//
+// InsertRunStep and InsertMessage are idempotent for retried jobs: on
+// their unique key (run and step; run step and channel) they write nothing,
+// load the row that exists into the caller's struct and report false.
+// FinishRun only moves an active run, and reports whether it did;
+// CancelRunSteps and CancelRunMessages touch only what has not started
+// (scheduled steps; scheduled and queued messages). A repeated
+// Idempotency-Key is ECONFLICT on header.Idempotency-Key; on PostgreSQL that
+// aborts the transaction, so the caller reads the first event in a new one.
+//
+// Lists follow the package's convention: id order (oldest first), Page.After
+// the last id seen, filters on equality, and From/To on created_at as
+// From <= created_at < To with zero bounds open. Lists of one parent's
+// children are unpaginated: run steps by position, attempts by number,
+// receipts by provider timestamp (or, without one, the time received), then
+// received_at. ListQuotesToExpire is the one query across tenants.
+//
+// Optional references and strings (a message's run, HTML, provider message
+// id; an event's keys) are NULL when empty, a 0 workflow version is NULL, a
+// zero Receipt.ProviderTimestamp is NULL, and a nil Event.Context,
+// Event.Response, Receipt.Payload or Message.Template is NULL, so nil and
+// empty stay apart. Event.Decision is stored as its JSON (with outcome and
+// reason copied to columns for filters and counts) and reads back as JSON
+// decodes it: trace details rendered, any values as JSON types.
 //
 // Migrations are embedded, numbered files applied in order, each in its
 // own transaction, recorded in schema_migrations; River's migrations

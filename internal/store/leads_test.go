@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
 	"time"
@@ -127,36 +128,21 @@ func TestDeleteLeadCascades(t *testing.T) {
 		must(t, b.db.CreateOverride(b.ctx, &engine.Override{TenantID: b.a.ID, LeadID: l.ID, Trigger: engine.AnyTrigger,
 			Action: engine.OverrideWorkflow, WorkflowID: w.ID}))
 
-		// The execution rows a lead accumulates; the store has no methods
-		// for them yet.
-		now := b.clock.Now().UnixMicro()
-		for _, ids := range []struct{ lead, quote, suffix string }{{l.ID, q.ID, "gone"}, {keep.ID, keptQuote.ID, "kept"}} {
-			s := ids.suffix
-			for _, stmt := range []struct {
-				q    string
-				args []any
-			}{
-				{`INSERT INTO trigger_events (id, tenant_id, lead_id, quote_id, trigger, idempotency_key, dedupe_key, duplicate,
-					context, decision, outcome, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-					[]any{"ev-" + s, b.a.ID, ids.lead, ids.quote, "quote.sent", "idem-" + s, "dd-" + s, false, `{}`, `{}`, "workflow", "rule_matched", now}},
-				{`INSERT INTO runs (id, tenant_id, event_id, lead_id, quote_id, workflow_id, workflow_version, status, created_at, updated_at)
-					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-					[]any{"run-" + s, b.a.ID, "ev-" + s, ids.lead, ids.quote, w.ID, w.Version, "active", now, now}},
-				{`INSERT INTO run_steps (id, tenant_id, run_id, step_id, position, status, created_at, updated_at)
-					VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-					[]any{"rs-" + s, b.a.ID, "run-" + s, w.Steps[0].ID, 0, "done", now, now}},
-				{`INSERT INTO messages (id, tenant_id, run_id, run_step_id, event_id, lead_id, quote_id, workflow_id, step_id,
-					trigger, channel, recipient, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-					[]any{"msg-" + s, b.a.ID, "run-" + s, "rs-" + s, "ev-" + s, ids.lead, ids.quote, w.ID, w.Steps[0].ID,
-						"quote.sent", "email", "ana@example.com", "sent", now, now}},
-				{`INSERT INTO message_attempts (id, tenant_id, message_id, number, started_at) VALUES (?, ?, ?, ?, ?)`,
-					[]any{"att-" + s, b.a.ID, "msg-" + s, 1, now}},
-				{`INSERT INTO receipts (id, tenant_id, message_id, provider_message_id, status, payload, received_at)
-					VALUES (?, ?, ?, ?, ?, ?, ?)`,
-					[]any{"rc-" + s, b.a.ID, "msg-" + s, "wamid-" + s, "delivered", `{"x":1}`, now}},
-			} {
-				must(t, b.db.RawExec(b.ctx, stmt.q, stmt.args...))
-			}
+		// The execution rows a lead accumulates.
+		for _, q := range []*engine.Quote{q, keptQuote} {
+			e := b.event(t, q)
+			b.event(t, q, func(d *engine.Event) { d.Duplicate, d.DuplicateOf = true, e.ID })
+			r := b.run(t, e, w)
+			s := b.runStep(t, r, w.Steps[0].ID, 0)
+			m := b.message(t, r, s, engine.ChannelWhatsApp)
+			fallback := b.message(t, r, s, engine.ChannelEmail, func(f *engine.Message) { f.FallbackOf = m.ID })
+			must(t, b.tx(func(tx *store.Tx) error {
+				if err := tx.InsertAttempt(b.ctx, &engine.Attempt{TenantID: b.a.ID, MessageID: fallback.ID, Number: 1}); err != nil {
+					return err
+				}
+				return tx.InsertReceipt(b.ctx, &engine.Receipt{TenantID: b.a.ID, MessageID: m.ID, ProviderMessageID: "wamid-" + m.ID,
+					Status: "delivered", Payload: json.RawMessage(`{"x":1}`)})
+			}))
 		}
 		cv := b.configVersion(t, b.a.ID)
 
@@ -169,8 +155,8 @@ func TestDeleteLeadCascades(t *testing.T) {
 		wantCode(t, err, engine.ENOTFOUND, "")
 
 		for table, want := range map[string]int64{
-			"leads": 1, "quotes": 1, "lead_overrides": 0, "trigger_events": 1, "runs": 1, "run_steps": 1,
-			"messages": 1, "message_attempts": 1, "receipts": 1, "workflows": 1,
+			"leads": 1, "quotes": 1, "lead_overrides": 0, "trigger_events": 2, "runs": 1, "run_steps": 1,
+			"messages": 2, "message_attempts": 1, "receipts": 1, "workflows": 1,
 		} {
 			if n := b.count(t, table, b.a.ID); n != want {
 				t.Errorf("%s: %d rows after deleting the lead, want %d", table, n, want)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"time"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
@@ -152,4 +153,38 @@ func (tx *Tx) UpdateQuote(ctx context.Context, q *engine.Quote, ifVersion int64)
 	}
 	q.ValidUntil, q.Version, q.CreatedAt, q.UpdatedAt = validUntil, version, fromMicros(created), tx.now
 	return nil
+}
+
+// GetQuoteForUpdate is GetQuote for a quote action: on PostgreSQL it locks
+// the row (SELECT … FOR UPDATE) until the transaction ends, so that two
+// actions on one quote run one after the other and the second sees what the
+// first wrote. SQLite's single writer serialises them already. Use it in
+// DB.Tx, not in DB.ReadTx.
+func (tx *Tx) GetQuoteForUpdate(ctx context.Context, tenantID, id string) (*engine.Quote, error) {
+	return tx.getQuote(ctx, `tenant_id = ? AND id = ?`+tx.forUpdate(), tenantID, id)
+}
+
+// GetQuoteByTokenForUpdate is GetQuoteByToken with the row lock of
+// GetQuoteForUpdate, for the customer's own quote actions.
+func (tx *Tx) GetQuoteByTokenForUpdate(ctx context.Context, token string) (*engine.Quote, error) {
+	if token == "" {
+		return nil, notFound("quote")
+	}
+	return tx.getQuote(ctx, `public_token = ?`+tx.forUpdate(), token)
+}
+
+// ListQuotesToExpire returns, across all tenants, up to limit quotes
+// (DefaultPageLimit when limit is 0 or less) that are sent or viewed and
+// whose valid_until is before now, the longest overdue first (ties by id).
+// The sweep that expires them runs each through a quote action, which
+// locks and re-reads the quote, so a quote changed since this list was read
+// is judged again there.
+func (tx *Tx) ListQuotesToExpire(ctx context.Context, now time.Time, limit int) ([]engine.Quote, error) {
+	if limit <= 0 {
+		limit = DefaultPageLimit
+	}
+	quotes, err := collect(ctx, tx, scanQuote, `SELECT `+quoteColumns+` FROM quotes
+		WHERE status IN (?, ?) AND valid_until < ? ORDER BY valid_until, id LIMIT ?`,
+		string(engine.QuoteSent), string(engine.QuoteViewed), micros(now), limit)
+	return quotes, translate(err, "list quotes to expire", onViolation{})
 }

@@ -377,3 +377,13 @@ func notFound(what string) error {
 func preconditionFailed(what string, want, have int64) error {
 	return engine.Errorf(engine.EPRECONDITION, "%s is at version %d, not %d", what, have, want)
 }
+
+// forUpdate is the locking clause of a SELECT whose row the transaction is
+// about to change: FOR UPDATE on PostgreSQL; nothing on SQLite, whose single
+// writer (BEGIN IMMEDIATE) already serialises write transactions.
+func (tx *Tx) forUpdate() string {
+	if tx.db.dialect == DialectPostgres {
+		return ` FOR UPDATE`
+	}
+	return ``
+}

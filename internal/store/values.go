@@ -107,3 +107,68 @@ func decodeJSON(b []byte, dst any) error {
 	}
 	return nil
 }
+
+// nullInt is the column value of an optional integer: 0 is SQL NULL.
+func nullInt(v int64) any {
+	if v == 0 {
+		return nil
+	}
+	return v
+}
+
+// nullZeroTime is the column value of a time whose zero value means
+// "none": the zero time is SQL NULL, anything else is normalised.
+func nullZeroTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return micros(t)
+}
+
+// zeroTime is the Go value of a nullable time column read into a
+// time.Time: NULL is the zero time.
+func zeroTime(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromMicros(v.Int64)
+}
+
+// normZero returns t as it will read back, keeping the zero time zero.
+func normZero(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// where accumulates the conditions and arguments of a filtered query.
+type where struct {
+	sql  string
+	args []any
+}
+
+// newWhere starts a query's conditions with tenant scoping.
+func newWhere(tenantID string) *where {
+	return &where{sql: `tenant_id = ?`, args: []any{tenantID}}
+}
+
+// eq adds col = v unless v is "".
+func (w *where) eq(col, v string) {
+	if v != "" {
+		w.sql += ` AND ` + col + ` = ?`
+		w.args = append(w.args, v)
+	}
+}
+
+// between adds from <= col < to, each bound only when it is not zero.
+func (w *where) between(col string, from, to time.Time) {
+	if !from.IsZero() {
+		w.sql += ` AND ` + col + ` >= ?`
+		w.args = append(w.args, micros(from))
+	}
+	if !to.IsZero() {
+		w.sql += ` AND ` + col + ` < ?`
+		w.args = append(w.args, micros(to))
+	}
+}

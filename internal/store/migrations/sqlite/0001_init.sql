@@ -83,6 +83,8 @@ CREATE TABLE quotes (
 ) STRICT;
 CREATE INDEX quotes_lead ON quotes (tenant_id, lead_id, id);
 CREATE INDEX quotes_status ON quotes (tenant_id, status, id);
+-- The expiry sweep, across tenants: sent or viewed quotes past valid_until.
+CREATE INDEX quotes_expiry ON quotes (status, valid_until);
 
 -- A workflow is an identity plus a pointer to its current version; its
 -- content lives in immutable versions. Deleting a workflow only sets
@@ -181,21 +183,25 @@ CREATE TABLE trigger_events (
     lead_id         TEXT NOT NULL,
     quote_id        TEXT,
     trigger         TEXT NOT NULL,
+    action          TEXT NOT NULL,
     idempotency_key TEXT,
     dedupe_key      TEXT, -- quote, action and quote revision: the business event
     duplicate       INTEGER NOT NULL,
-    context         TEXT NOT NULL, -- the lead context snapshot
+    duplicate_of    TEXT, -- the first event of the business event, for a duplicate
+    context         TEXT, -- the lead context snapshot
     decision        TEXT NOT NULL,
-    outcome         TEXT NOT NULL,
-    reason          TEXT NOT NULL,
+    outcome         TEXT NOT NULL, -- decision.outcome, for filters and counts
+    reason          TEXT NOT NULL, -- decision.reason
+    response        TEXT, -- the first response, replayed for a repeated Idempotency-Key
     created_at      INTEGER NOT NULL,
     UNIQUE (tenant_id, id),
     FOREIGN KEY (tenant_id, lead_id) REFERENCES leads (tenant_id, id) ON DELETE CASCADE,
-    FOREIGN KEY (tenant_id, quote_id) REFERENCES quotes (tenant_id, id) ON DELETE CASCADE
+    FOREIGN KEY (tenant_id, quote_id) REFERENCES quotes (tenant_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, duplicate_of) REFERENCES trigger_events (tenant_id, id) ON DELETE CASCADE
 ) STRICT;
 CREATE UNIQUE INDEX trigger_events_idempotency ON trigger_events (tenant_id, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
-CREATE INDEX trigger_events_dedupe ON trigger_events (tenant_id, dedupe_key);
+CREATE INDEX trigger_events_dedupe ON trigger_events (tenant_id, dedupe_key, id);
 CREATE INDEX trigger_events_lead ON trigger_events (tenant_id, lead_id, id);
 CREATE INDEX trigger_events_quote ON trigger_events (tenant_id, quote_id, id);
 CREATE INDEX trigger_events_created ON trigger_events (tenant_id, created_at);
@@ -208,7 +214,9 @@ CREATE TABLE runs (
     quote_id         TEXT,
     workflow_id      TEXT NOT NULL,
     workflow_version INTEGER NOT NULL,
+    trigger          TEXT NOT NULL,
     status           TEXT NOT NULL,
+    shadow           INTEGER NOT NULL DEFAULT 0, -- shadow mode: its messages are never delivered
     reason           TEXT NOT NULL DEFAULT '', -- why it was cancelled or failed
     created_at       INTEGER NOT NULL,
     updated_at       INTEGER NOT NULL,
@@ -232,6 +240,7 @@ CREATE TABLE run_steps (
     run_id       TEXT NOT NULL,
     step_id      TEXT NOT NULL,
     position     INTEGER NOT NULL,
+    type         TEXT NOT NULL,
     status       TEXT NOT NULL,
     outcome      TEXT NOT NULL DEFAULT '',
     detail       TEXT NOT NULL DEFAULT '',
@@ -261,6 +270,7 @@ CREATE TABLE messages (
     step_id             TEXT,
     trigger             TEXT NOT NULL,
     channel             TEXT NOT NULL,
+    provider            TEXT NOT NULL DEFAULT '', -- as configured when queued
     recipient           TEXT NOT NULL,
     subject             TEXT NOT NULL DEFAULT '',
     body                TEXT NOT NULL DEFAULT '',
@@ -272,8 +282,11 @@ CREATE TABLE messages (
     error_class         TEXT NOT NULL DEFAULT '',
     reason              TEXT NOT NULL DEFAULT '',
     provider_message_id TEXT,
-    scheduled_at        INTEGER,
+    fallback_of         TEXT, -- the message this one replaces on its fallback channel
+    scheduled_at        INTEGER, -- when the next delivery attempt is due
     sent_at             INTEGER,
+    delivered_at        INTEGER,
+    read_at             INTEGER,
     created_at          INTEGER NOT NULL,
     updated_at          INTEGER NOT NULL,
     UNIQUE (tenant_id, id),
@@ -282,12 +295,15 @@ CREATE TABLE messages (
     FOREIGN KEY (tenant_id, run_step_id) REFERENCES run_steps (tenant_id, id) ON DELETE CASCADE,
     FOREIGN KEY (tenant_id, event_id) REFERENCES trigger_events (tenant_id, id) ON DELETE CASCADE,
     FOREIGN KEY (tenant_id, lead_id) REFERENCES leads (tenant_id, id) ON DELETE CASCADE,
-    FOREIGN KEY (tenant_id, quote_id) REFERENCES quotes (tenant_id, id) ON DELETE CASCADE
+    FOREIGN KEY (tenant_id, quote_id) REFERENCES quotes (tenant_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, fallback_of) REFERENCES messages (tenant_id, id) ON DELETE CASCADE
 ) STRICT;
 CREATE INDEX messages_created ON messages (tenant_id, created_at, id);
 CREATE INDEX messages_status ON messages (tenant_id, status, id);
 CREATE INDEX messages_lead ON messages (tenant_id, lead_id, id);
-CREATE INDEX messages_run ON messages (tenant_id, run_id);
+CREATE INDEX messages_run ON messages (tenant_id, run_id, status);
+CREATE INDEX messages_quote ON messages (tenant_id, quote_id, id);
+CREATE INDEX messages_fallback ON messages (tenant_id, fallback_of);
 CREATE INDEX messages_event ON messages (tenant_id, event_id);
 CREATE INDEX messages_provider ON messages (tenant_id, provider_message_id);
 
@@ -296,16 +312,18 @@ CREATE TABLE message_attempts (
     tenant_id           TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     message_id          TEXT NOT NULL,
     number              INTEGER NOT NULL,
+    provider            TEXT NOT NULL DEFAULT '',
     started_at          INTEGER NOT NULL,
     finished_at         INTEGER,
     outcome             TEXT NOT NULL DEFAULT '',
     error               TEXT NOT NULL DEFAULT '',
     error_class         TEXT NOT NULL DEFAULT '',
     provider_message_id TEXT,
-    retry_after         INTEGER, -- the earliest time of the next attempt
+    retry_at            INTEGER, -- when the next attempt is due, after a transient error
     UNIQUE (message_id, number),
     FOREIGN KEY (tenant_id, message_id) REFERENCES messages (tenant_id, id) ON DELETE CASCADE
 ) STRICT;
+CREATE INDEX message_attempts_message ON message_attempts (tenant_id, message_id, number);
 
 -- message_id is NULL for a receipt about a message we do not know (yet).
 CREATE TABLE receipts (
@@ -315,12 +333,27 @@ CREATE TABLE receipts (
     provider_message_id TEXT NOT NULL,
     status              TEXT NOT NULL,
     provider_timestamp  INTEGER,
+    error_code          TEXT NOT NULL DEFAULT '',
+    error_class         TEXT NOT NULL DEFAULT '',
     payload             TEXT,
     received_at         INTEGER NOT NULL,
     FOREIGN KEY (tenant_id, message_id) REFERENCES messages (tenant_id, id) ON DELETE CASCADE
 ) STRICT;
 CREATE INDEX receipts_message ON receipts (tenant_id, message_id);
 CREATE INDEX receipts_provider ON receipts (tenant_id, provider_message_id);
+
+-- An open circuit stops a tenant's sends through one provider after a
+-- tenant-class error (credentials, policy, quality); closing it deletes the
+-- row.
+CREATE TABLE circuits (
+    tenant_id  TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    provider   TEXT NOT NULL,
+    reason     TEXT NOT NULL,
+    error_code TEXT NOT NULL,
+    opened_at  INTEGER NOT NULL,
+    until      INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, provider)
+) STRICT;
 
 CREATE TABLE idempotency_keys (
     tenant_id    TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
