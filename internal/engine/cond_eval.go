@@ -39,159 +39,142 @@ const (
 	whyEmptyAny     // an empty any, which matches nothing
 )
 
-// customSlots is how many distinct custom keys an evaluation caches; a
-// rule set with more looks the rest up in the lead's map every time.
+// customSlots is how many distinct custom keys an evaluation caches in
+// evalEnv itself. A lone condition with more looks the rest up in the
+// lead's map every time; a rule set gives every key a slot and caches the
+// ones beyond customSlots in evalEnv.more.
 const customSlots = 16
 
-// evalEnv is one context prepared for evaluating conditions. Values that
-// cost something to derive (the quote's amount in major units, a custom
-// field's map lookup, a boxed value for a trace) are computed at most once
-// per resolution, however many rules read them.
+// evalEnv is one context prepared for evaluating conditions. The fields
+// conditions read most are copied into arrays indexed by fieldID, so that
+// a leaf reads its field with one load; values that cost something to
+// derive (the amount in major units, a custom field's map lookup) are
+// computed once per resolution, however many rules read them.
+//
+// Everything is held by value but the lead's tags and custom map, so that
+// a resolution can keep a copy of the environment (see snapshot) and
+// explain itself later, whatever the caller does to the lead meanwhile.
 type evalEnv struct {
-	lead   *Lead
-	quote  *Quote
-	tenant *Tenant
-	url    string
+	hasLead, hasQuote bool
+	optOut, optIn     bool // lead.email_opt_out, lead.whatsapp_opt_in
 
-	amount     float64
-	amountDone bool
+	strs  [fCustom]string  // string fields; "" is missing
+	nums  [fCustom]float64 // number fields, present when quote is
+	times [3]time.Time     // see when; the zero time is missing
+	tags  []string         // lead.tags
 
-	custom [customSlots]cachedValue
+	// customMap is the lead's custom fields, nil in a snapshot.
+	customMap map[string]any
+	// custom caches custom fields by slot: nil is not looked up yet,
+	// missingValue{} is missing; more holds slots from customSlots on,
+	// in a rule set's resolution.
+	custom [customSlots]any
+	more   []any
 	// memo holds the results of a rule set's distinct leaves; see
 	// Condition.evalLeaf. Nil outside a rule set.
 	memo []uint8
-	// boxed holds built-in fields' values as interfaces for trace
-	// entries, so that a field that fails a thousand rules is boxed once.
-	boxed [fCustom]any
 }
 
-type cachedValue struct {
-	v     any
-	state uint8 // 0 not looked up, 1 missing, 2 present
-}
+// missingValue marks a custom field known to be missing in evalEnv.custom.
+type missingValue struct{}
 
 func newEnv(ctx *Context) evalEnv {
+	var e evalEnv
+	e.fill(ctx)
+	return e
+}
+
+// fill sets e up for ctx; e must be zero.
+func (e *evalEnv) fill(ctx *Context) {
 	if ctx == nil {
-		return evalEnv{}
+		return
 	}
-	return evalEnv{lead: ctx.Lead, quote: ctx.Quote, tenant: ctx.Tenant, url: ctx.QuoteURL}
+	if l := ctx.Lead; l != nil {
+		e.hasLead = true
+		e.optOut, e.optIn = l.EmailOptOut, l.WhatsAppOptIn
+		e.tags, e.customMap = l.Tags, l.Custom
+		e.times[0] = l.CreatedAt
+		e.strs[fLeadID] = l.ID
+		e.strs[fLeadFirstName] = l.FirstName
+		e.strs[fLeadLastName] = l.LastName
+		e.strs[fLeadEmail] = l.Email
+		e.strs[fLeadPhone] = l.Phone
+		e.strs[fLeadLanguage] = l.Language
+		e.strs[fLeadCountry] = l.Country
+		e.strs[fLeadTimezone] = l.Timezone
+		e.strs[fLeadSource] = l.Source
+		e.strs[fLeadStage] = l.Stage
+		e.strs[fLeadOwner] = l.Owner
+	}
+	if q := ctx.Quote; q != nil {
+		e.hasQuote = true
+		e.times[1] = q.CreatedAt
+		if q.ValidUntil != nil {
+			e.times[2] = *q.ValidUntil
+		}
+		e.strs[fQuoteID] = q.ID
+		e.strs[fQuoteNumber] = q.Number
+		e.strs[fQuoteCurrency] = q.Currency
+		e.strs[fQuoteStatus] = string(q.Status)
+		e.strs[fQuoteURL] = ctx.QuoteURL
+		e.strs[fQuoteRejectionReason] = q.RejectionReason
+		e.nums[fQuoteAmount] = q.Amount()
+		e.nums[fQuoteRevision] = float64(q.Revision)
+	}
+	if t := ctx.Tenant; t != nil {
+		e.strs[fTenantName] = t.Name
+		e.strs[fTenantTimezone] = t.Timezone
+	}
 }
 
 // str returns a string field; "" means missing.
 func (e *evalEnv) str(id fieldID) string {
-	if l := e.lead; l != nil {
-		switch id {
-		case fLeadID:
-			return l.ID
-		case fLeadFirstName:
-			return l.FirstName
-		case fLeadLastName:
-			return l.LastName
-		case fLeadName:
-			// Only explanations read the joined name, once per field (see
-			// actual); conditions compare it in parts, in leaf.evalName.
-			return joinName(l.FirstName, l.LastName)
-		case fLeadEmail:
-			return l.Email
-		case fLeadPhone:
-			return l.Phone
-		case fLeadLanguage:
-			return l.Language
-		case fLeadCountry:
-			return l.Country
-		case fLeadTimezone:
-			return l.Timezone
-		case fLeadSource:
-			return l.Source
-		case fLeadStage:
-			return l.Stage
-		case fLeadOwner:
-			return l.Owner
+	if id == fLeadName {
+		// Only explanations read the joined name, once per field (see
+		// actual); conditions compare it in parts, in leaf.evalName.
+		if !e.hasLead {
+			return ""
 		}
+		return joinName(e.strs[fLeadFirstName], e.strs[fLeadLastName])
 	}
-	if q := e.quote; q != nil {
-		switch id {
-		case fQuoteID:
-			return q.ID
-		case fQuoteNumber:
-			return q.Number
-		case fQuoteCurrency:
-			return q.Currency
-		case fQuoteStatus:
-			return string(q.Status)
-		case fQuoteURL:
-			return e.url
-		case fQuoteRejectionReason:
-			return q.RejectionReason
-		}
-	}
-	if t := e.tenant; t != nil {
-		switch id {
-		case fTenantName:
-			return t.Name
-		case fTenantTimezone:
-			return t.Timezone
-		}
-	}
-	return ""
+	return e.strs[id]
 }
 
-// num returns a number field. Numbers are present whenever the thing that
-// holds them is.
+// num returns a number field. Numbers are present whenever the quote is.
 func (e *evalEnv) num(id fieldID) (float64, bool) {
-	q := e.quote
-	if q == nil {
-		return 0, false
-	}
-	switch id {
-	case fQuoteAmount:
-		if !e.amountDone {
-			e.amount = q.Amount()
-			e.amountDone = true
-		}
-		return e.amount, true
-	case fQuoteRevision:
-		return float64(q.Revision), true
-	}
-	return 0, false
+	return e.nums[id], e.hasQuote
 }
 
 func (e *evalEnv) boolean(id fieldID) (v, ok bool) {
-	if e.lead == nil {
+	if !e.hasLead {
 		return false, false
 	}
 	switch id {
 	case fLeadEmailOptOut:
-		return e.lead.EmailOptOut, true
+		return e.optOut, true
 	case fLeadWhatsAppOptIn:
-		return e.lead.WhatsAppOptIn, true
+		return e.optIn, true
 	}
 	return false, false
 }
 
 // list returns a list field; an empty list is present.
 func (e *evalEnv) list(id fieldID) ([]string, bool) {
-	if e.lead == nil || id != fLeadTags {
+	if !e.hasLead || id != fLeadTags {
 		return nil, false
 	}
-	return e.lead.Tags, true
+	return e.tags, true
 }
 
 // when returns a time field; the zero time means missing.
 func (e *evalEnv) when(id fieldID) time.Time {
 	switch id {
 	case fLeadCreatedAt:
-		if e.lead != nil {
-			return e.lead.CreatedAt
-		}
+		return e.times[0]
 	case fQuoteCreatedAt:
-		if e.quote != nil {
-			return e.quote.CreatedAt
-		}
+		return e.times[1]
 	case fQuoteValidUntil:
-		if e.quote != nil && e.quote.ValidUntil != nil {
-			return *e.quote.ValidUntil
-		}
+		return e.times[2]
 	}
 	return time.Time{}
 }
@@ -199,36 +182,47 @@ func (e *evalEnv) when(id fieldID) time.Time {
 // customValue returns a custom field; an absent key and a JSON null are
 // missing.
 func (e *evalEnv) customValue(l *leaf) (any, bool) {
-	if l.slot < 0 || l.slot >= customSlots {
-		return e.lookupCustom(l.key)
+	if l.slot < 0 {
+		return e.lookupCustom(l.aux.key)
 	}
-	c := &e.custom[l.slot]
-	if c.state == 0 {
-		v, ok := e.lookupCustom(l.key)
-		c.v, c.state = v, 1
-		if ok {
-			c.state = 2
+	var c *any
+	if l.slot < customSlots {
+		c = &e.custom[l.slot]
+	} else if int(l.slot)-customSlots < len(e.more) {
+		c = &e.more[int(l.slot)-customSlots]
+	} else {
+		return e.lookupCustom(l.aux.key)
+	}
+	if *c == nil {
+		v, ok := e.lookupCustom(l.aux.key)
+		if !ok {
+			v = missingValue{}
 		}
+		*c = v
 	}
-	return c.v, c.state == 2
+	if _, missing := (*c).(missingValue); missing {
+		return nil, false
+	}
+	return *c, true
 }
 
 func (e *evalEnv) lookupCustom(key string) (any, bool) {
-	if e.lead == nil {
-		return nil, false
-	}
-	v, ok := e.lead.Custom[key]
+	v, ok := e.customMap[key]
 	return v, ok && v != nil
 }
 
+// boxedFields holds built-in fields' values as interfaces for trace
+// entries, so that a field that fails a thousand rules is boxed once.
+type boxedFields [fCustom]any
+
 // actual returns the value of l's field as an interface, for a trace. It
-// allocates at most once per field and environment.
-func (e *evalEnv) actual(l *leaf) any {
+// allocates at most once per field and boxedFields.
+func (e *evalEnv) actual(l *leaf, boxed *boxedFields) any {
 	if l.field == fCustom {
 		v, _ := e.customValue(l)
 		return v
 	}
-	if v := e.boxed[l.field]; v != nil {
+	if v := boxed[l.field]; v != nil {
 		return v
 	}
 	var v any
@@ -255,7 +249,7 @@ func (e *evalEnv) actual(l *leaf) any {
 			v = t.Format(time.RFC3339Nano)
 		}
 	}
-	e.boxed[l.field] = v
+	boxed[l.field] = v
 	return v
 }
 
@@ -294,23 +288,37 @@ func (l *leaf) eval(e *evalEnv) (Truth, why) {
 		if l.field == fLeadName {
 			return l.evalName(e)
 		}
-		v := e.str(l.field)
-		if v == "" {
+		v := e.strs[l.field]
+		switch {
+		case v == "":
 			return absent(l.op)
+		case l.op == opEq: // the commonest leaf, answered without a call
+			return truth(v == l.s), whyCompared
 		}
 		if t, ok := present(l.op); ok {
 			return t, whyCompared
 		}
 		return truth(l.cmpString(v)), whyCompared
 	case FieldNumber:
-		v, ok := e.num(l.field)
+		if !e.hasQuote {
+			return absent(l.op)
+		}
+		if t, ok := present(l.op); ok {
+			return t, whyCompared
+		}
+		return truth(l.cmpNumber(e.nums[l.field])), whyCompared
+	case FieldAny:
+		v, ok := e.customValue(l)
 		if !ok {
 			return absent(l.op)
 		}
 		if t, ok := present(l.op); ok {
 			return t, whyCompared
 		}
-		return truth(l.cmpNumber(v)), whyCompared
+		if s, isString := v.(string); isString && l.op == opEq && l.vt == vtString {
+			return truth(s == l.s), whyCompared
+		}
+		return l.cmpCustom(v)
 	case FieldBool:
 		v, ok := e.boolean(l.field)
 		if !ok {
@@ -338,15 +346,6 @@ func (l *leaf) eval(e *evalEnv) (Truth, why) {
 			return t, whyCompared
 		}
 		return truth(l.cmpTime(v)), whyCompared
-	case FieldAny:
-		v, ok := e.customValue(l)
-		if !ok {
-			return absent(l.op)
-		}
-		if t, ok := present(l.op); ok {
-			return t, whyCompared
-		}
-		return l.cmpCustom(v)
 	}
 	return TruthUnknown, whyMissing
 }
@@ -375,10 +374,10 @@ func nameParts(first, last string) (string, string) {
 // virtual string first+" "+last, and every string operator can be answered
 // on the two parts.
 func (l *leaf) evalName(e *evalEnv) (Truth, why) {
-	if e.lead == nil {
+	if !e.hasLead {
 		return absent(l.op)
 	}
-	first, last := nameParts(e.lead.FirstName, e.lead.LastName)
+	first, last := nameParts(e.strs[fLeadFirstName], e.strs[fLeadLastName])
 	if first == "" {
 		return absent(l.op)
 	}
@@ -396,7 +395,7 @@ func (l *leaf) evalName(e *evalEnv) (Truth, why) {
 		return truth(!n.equal(l.s)), whyCompared
 	case opIn, opNin:
 		hit := false
-		for _, s := range l.set.strs {
+		for _, s := range l.aux.strs {
 			if n.equal(s) {
 				hit = true
 				break
@@ -458,11 +457,11 @@ func (n splitName) contains(s string) bool {
 }
 
 func (l *leaf) hasString(v string) bool {
-	if l.set.strM != nil {
-		_, ok := l.set.strM[v]
+	if l.aux.strM != nil {
+		_, ok := l.aux.strM[v]
 		return ok
 	}
-	for _, s := range l.set.strs {
+	for _, s := range l.aux.strs {
 		if s == v {
 			return true
 		}
@@ -471,7 +470,7 @@ func (l *leaf) hasString(v string) bool {
 }
 
 func (l *leaf) hasNumber(v float64) bool {
-	for _, f := range l.set.nums {
+	for _, f := range l.aux.nums {
 		if f == v {
 			return true
 		}
@@ -480,7 +479,7 @@ func (l *leaf) hasNumber(v float64) bool {
 }
 
 func (l *leaf) hasBool(v bool) bool {
-	for _, b := range l.set.bools {
+	for _, b := range l.aux.bools {
 		if b == v {
 			return true
 		}
@@ -567,20 +566,20 @@ func (l *leaf) cmpList(v []string) bool {
 func (l *leaf) cmpTime(v time.Time) bool {
 	switch l.op {
 	case opEq:
-		return v.Equal(l.t)
+		return v.Equal(l.aux.t)
 	case opNeq:
-		return !v.Equal(l.t)
+		return !v.Equal(l.aux.t)
 	case opGt:
-		return v.After(l.t)
+		return v.After(l.aux.t)
 	case opGte:
-		return !v.Before(l.t)
+		return !v.Before(l.aux.t)
 	case opLt:
-		return v.Before(l.t)
+		return v.Before(l.aux.t)
 	case opLte:
-		return !v.After(l.t)
+		return !v.After(l.aux.t)
 	case opIn, opNin:
 		hit := false
-		for _, t := range l.set.times {
+		for _, t := range l.aux.times {
 			if v.Equal(t) {
 				hit = true
 				break
@@ -740,19 +739,20 @@ func (l *leaf) stringHit(x string) bool {
 	return l.hasString(x)
 }
 
-// evalLeaf evaluates leaf li, through the environment's memo when the
+// evalLeaf evaluates leaf node n, through the environment's memo when the
 // leaf has a slot there: rules in one set often share leaves ("source is
-// web"), and each distinct one is evaluated once per resolution.
-func (c *Condition) evalLeaf(e *evalEnv, li int32) (Truth, why) {
-	l := &c.leaves[li]
-	if l.memo < 0 || e.memo == nil {
-		return l.eval(e)
+// web"), and each distinct one is evaluated once per resolution. The slot
+// is kept in the node, so that a hit does not even load the leaf.
+func (c *Condition) evalLeaf(e *evalEnv, n *node) (Truth, why) {
+	m := n.first
+	if m < 0 || e.memo == nil {
+		return c.leaves[n.leaf].eval(e)
 	}
-	if m := e.memo[l.memo]; m != 0 {
-		return Truth(m >> 1 & 3), why(m >> 3)
+	if v := e.memo[m]; v != 0 {
+		return Truth(v >> 1 & 3), why(v >> 3)
 	}
-	t, w := l.eval(e)
-	e.memo[l.memo] = 1 | uint8(t)<<1 | uint8(w)<<3
+	t, w := c.leaves[n.leaf].eval(e)
+	e.memo[m] = 1 | uint8(t)<<1 | uint8(w)<<3
 	return t, w
 }
 
@@ -763,18 +763,18 @@ func (c *Condition) evalLeaf(e *evalEnv, li int32) (Truth, why) {
 func (c *Condition) evalNode(e *evalEnv, i int32) (Truth, int32, why) {
 	n := &c.nodes[i]
 	if n.kind == nodeLeaf {
-		t, w := c.evalLeaf(e, n.leaf)
+		t, w := c.evalLeaf(e, n)
 		return t, i, w
 	}
 	all := n.kind == nodeAll
 	unknown, uwhy := int32(-1), whyCompared
 	falsy, fwhy := int32(-1), whyCompared
-	for _, k := range c.kids[n.first : n.first+n.count] {
+	for _, k := range c.children(n) {
 		var t Truth
 		var d int32
 		var w why
 		if kn := &c.nodes[k]; kn.kind == nodeLeaf {
-			t, w = c.evalLeaf(e, kn.leaf)
+			t, w = c.evalLeaf(e, kn)
 			d = k
 		} else {
 			t, d, w = c.evalNode(e, k)
@@ -812,7 +812,7 @@ func (c *Condition) eval(e *evalEnv) Result {
 	if c == nil || len(c.nodes) == 0 {
 		return Result{Truth: TruthTrue, node: -1}
 	}
-	t, d, w := c.evalNode(e, 0)
+	t, d, w := c.evalNode(e, c.root)
 	return Result{Truth: t, c: c, node: d, why: w}
 }
 
@@ -822,12 +822,12 @@ func (c *Condition) eval(e *evalEnv) Result {
 func (c *Condition) appendMissing(e *evalEnv, i int32, dst []string) []string {
 	n := &c.nodes[i]
 	if n.kind == nodeLeaf {
-		if t, _ := c.evalLeaf(e, n.leaf); t == TruthUnknown {
+		if t, _ := c.evalLeaf(e, n); t == TruthUnknown {
 			dst = appendUnique(dst, c.info[n.leaf].name)
 		}
 		return dst
 	}
-	for _, k := range c.kids[n.first : n.first+n.count] {
+	for _, k := range c.children(n) {
 		if t, _, _ := c.evalNode(e, k); t == TruthUnknown {
 			dst = c.appendMissing(e, k, dst)
 		}
@@ -863,10 +863,10 @@ func (c *Condition) MissingFields(ctx *Context) []string {
 		return out
 	}
 	e := newEnv(ctx)
-	if t, _, _ := c.evalNode(&e, 0); t != TruthUnknown {
+	if t, _, _ := c.evalNode(&e, c.root); t != TruthUnknown {
 		return out
 	}
-	return c.appendMissing(&e, 0, out)
+	return c.appendMissing(&e, c.root, out)
 }
 
 // Result is the outcome of evaluating a condition: its truth value and, for
@@ -943,7 +943,7 @@ func (r Result) Actual() any {
 		return nil
 	}
 	e := newEnv(r.ctx)
-	return e.actual(&r.c.leaves[i])
+	return e.actual(&r.c.leaves[i], &boxedFields{})
 }
 
 // Detail explains the result in a sentence.

@@ -136,8 +136,10 @@ const (
 // Condition.kids[first:first+count], so the tree is a few flat slices and
 // evaluating it chases no pointers of its own.
 type node struct {
-	kind  nodeKind
-	leaf  int32 // index into Condition.leaves for a leaf
+	kind nodeKind
+	leaf int32 // index into Condition.leaves for a leaf
+	// first is the index of the first child in kids for all and any; for
+	// a leaf, its result slot in a rule set's memo (see evalLeaf), or -1.
 	first int32
 	count int32
 }
@@ -160,25 +162,25 @@ const smallSet = 8
 
 // leaf is a compiled comparison: its field resolved to an accessor and its
 // value converted once to the form evaluation compares with. It holds only
-// what evaluation reads, so that a rule set's leaves stay dense in cache;
-// what explanations need is in leafInfo.
+// what most comparisons read, in 40 bytes, so that a rule set's leaves stay
+// dense in cache; the rest is behind aux, and what explanations need is in
+// leafInfo.
 type leaf struct {
 	field fieldID
 	kind  FieldKind
 	op    opCode
 	vt    valueType
 	b     bool
-	slot  int32 // custom-field cache slot, see evalEnv.custom
-	memo  int32 // result slot in a rule set, see Condition.evalLeaf; -1 for none
+	slot  int16 // custom-field cache slot, see evalEnv.customValue; -1 for none
 	f     float64
 	s     string
-	key   string // custom key for fCustom
-	t     time.Time
-	set   *valueSet // in and nin
+	aux   *leafAux // custom fields, timestamps, in and nin
 }
 
-// valueSet is the value of in and nin, by element type.
-type valueSet struct {
+// leafAux is the part of a leaf that only some comparisons read.
+type leafAux struct {
+	key   string // custom key for fCustom
+	t     time.Time
 	strs  []string
 	strM  map[string]struct{} // strs again, when there are many
 	nums  []float64
@@ -211,21 +213,26 @@ type leafInfo struct {
 //     offsets; booleans and lists are always present.
 //   - lead.tags: contains is "has this tag", in is "has any of these", nin
 //     is "has none of these"; eq and neq are not allowed.
-//   - lead.name is the first and last name with one space between them, or
-//     whichever of the two is present.
+//   - lead.name is what templates show: the first and last name with a
+//     space between them, trimmed.
 //   - Custom fields (lead.custom.<key>) compare by the JSON type the lead
 //     holds. eq, neq and contains compare only within one type; gt, gte, lt
 //     and lte compare numbers with a number and RFC 3339 strings with a
 //     timestamp; a list holding the rule's value satisfies contains, and
 //     shares a value with in's list for in. A type that cannot be compared
-//     (gt 5 on "tile", eq on an object) makes the leaf false, and the
-//     result says so; in and nin ask membership, which has no mismatch.
+//     (gt 5 on "tile", anything but exists and missing on an object)
+//     makes the leaf false, and the result says so. in and nin on a scalar
+//     or a list ask membership, so a value of another type is simply not a
+//     member ("5" is not in [5]).
 type Condition struct {
+	// The arrays may be shared with other conditions of a rule set (see
+	// pack); root is this condition's node in them.
 	nodes  []node
 	kids   []int32
 	leaves []leaf
 	paths  []string   // per node: its JSON path from the root, "" for the root
 	info   []leafInfo // per leaf
+	root   int32
 	// customKeys are the distinct custom keys the leaves read; a leaf's
 	// slot indexes it.
 	customKeys []string
@@ -347,6 +354,7 @@ func (p *parser) node(raw []byte, path string, depth int) int32 {
 	default:
 		p.c.nodes[idx].kind = nodeLeaf
 		p.c.nodes[idx].leaf = p.leaf(obj, path, hasValue)
+		p.c.nodes[idx].first = -1
 	}
 	if len(unknown) > 0 {
 		return -1
@@ -376,7 +384,7 @@ func (p *parser) group(idx int32, kind nodeKind, key string, raw json.RawMessage
 }
 
 func (p *parser) leaf(obj map[string]json.RawMessage, path string, hasValue bool) int32 {
-	l := leaf{memo: -1}
+	var l leaf
 	var li leafInfo
 	ok := true
 
@@ -395,8 +403,8 @@ func (p *parser) leaf(obj map[string]json.RawMessage, path string, hasValue bool
 		l.kind = f.Kind
 		if f.Kind == FieldAny {
 			l.field = fCustom
-			l.key = strings.TrimPrefix(li.name, CustomPrefix)
-			l.slot = p.c.customSlot(l.key)
+			l.aux = &leafAux{key: strings.TrimPrefix(li.name, CustomPrefix)}
+			l.slot = p.c.customSlot(l.aux.key)
 		} else if id, known := fieldIDs[li.name]; known {
 			l.field = id
 		} else {
@@ -447,15 +455,23 @@ func (p *parser) leaf(obj map[string]json.RawMessage, path string, hasValue bool
 	return int32(len(p.c.leaves) - 1)
 }
 
-// customSlot returns the cache slot of a custom key, adding it if new.
-func (c *Condition) customSlot(key string) int32 {
+// customSlot returns the cache slot of a custom key, adding it if new; -1
+// when the cache is full.
+func (c *Condition) customSlot(key string) int16 {
 	for i, k := range c.customKeys {
 		if k == key {
-			return int32(i)
+			return slotOrNone(i)
 		}
 	}
 	c.customKeys = append(c.customKeys, key)
-	return int32(len(c.customKeys) - 1)
+	return slotOrNone(len(c.customKeys) - 1)
+}
+
+func slotOrNone(i int) int16 {
+	if i >= customSlots {
+		return -1
+	}
+	return int16(i)
 }
 
 // compileValue checks v against the leaf's field kind and operator and
@@ -607,7 +623,10 @@ func (vc valueCompiler) scalar(v any, want valueType) bool {
 		}
 		return false
 	}
-	vc.l.vt, vc.l.s, vc.l.f, vc.l.b, vc.l.t = sv.vt, sv.s, sv.f, sv.b, sv.t
+	vc.l.vt, vc.l.s, vc.l.f, vc.l.b = sv.vt, sv.s, sv.f, sv.b
+	if sv.vt == vtTime {
+		vc.aux().t = sv.t
+	}
 	vc.li.expected = sv.expected
 	return true
 }
@@ -618,7 +637,7 @@ func (vc valueCompiler) array(v any, want valueType) bool {
 		vc.p.fail(vc.path, "%s needs an array value", opNames[vc.l.op])
 		return false
 	}
-	set := &valueSet{}
+	set := vc.aux()
 	exp := make([]any, 0, len(elems))
 	ok := true
 	for i, e := range elems {
@@ -646,9 +665,16 @@ func (vc valueCompiler) array(v any, want valueType) bool {
 			set.strM[s] = struct{}{}
 		}
 	}
-	vc.l.vt, vc.l.set = vtArray, set
+	vc.l.vt = vtArray
 	vc.li.expected = exp
 	return ok
+}
+
+func (vc valueCompiler) aux() *leafAux {
+	if vc.l.aux == nil {
+		vc.l.aux = &leafAux{}
+	}
+	return vc.l.aux
 }
 
 // MarshalJSON writes the condition in its canonical form: the keys all,
@@ -658,7 +684,7 @@ func (c *Condition) MarshalJSON() ([]byte, error) {
 	if c == nil || len(c.nodes) == 0 {
 		return []byte("null"), nil
 	}
-	return json.Marshal(c.tree(0))
+	return json.Marshal(c.tree(c.root))
 }
 
 type leafJSON struct {
@@ -673,7 +699,7 @@ func (c *Condition) tree(i int32) any {
 		return leafJSON{Field: c.info[n.leaf].name, Op: opNames[c.leaves[n.leaf].op], Value: c.info[n.leaf].expected}
 	}
 	kids := make([]any, 0, n.count)
-	for _, k := range c.kids[n.first : n.first+n.count] {
+	for _, k := range c.children(n) {
 		kids = append(kids, c.tree(k))
 	}
 	if n.kind == nodeAll {
@@ -685,14 +711,21 @@ func (c *Condition) tree(i int32) any {
 // Fields returns the distinct field paths the condition reads, in the order
 // they first appear.
 func (c *Condition) Fields() []string {
-	out := []string{}
-	if c == nil {
-		return out
+	if c == nil || len(c.nodes) == 0 {
+		return []string{}
 	}
-	for _, li := range c.info {
-		out = appendUnique(out, li.name)
+	return c.appendFields(c.root, []string{})
+}
+
+func (c *Condition) appendFields(i int32, dst []string) []string {
+	n := &c.nodes[i]
+	if n.kind == nodeLeaf {
+		return appendUnique(dst, c.info[n.leaf].name)
 	}
-	return out
+	for _, k := range c.children(n) {
+		dst = c.appendFields(k, dst)
+	}
+	return dst
 }
 
 // AlwaysTrue reports whether the condition matches every lead whatever its
@@ -700,15 +733,24 @@ func (c *Condition) Fields() []string {
 // condition that is true for every lead only by coincidence of its values
 // is not detected.
 func (c *Condition) AlwaysTrue() bool {
-	if c == nil {
+	if c == nil || len(c.nodes) == 0 {
 		return true
 	}
-	return c.alwaysTrue(0)
+	return c.alwaysTrue(c.root)
+}
+
+// children returns the child indexes of an all or any node; none for a
+// leaf, whose first field means something else.
+func (c *Condition) children(n *node) []int32 {
+	if n.kind == nodeLeaf {
+		return nil
+	}
+	return c.kids[n.first : n.first+n.count]
 }
 
 func (c *Condition) alwaysTrue(i int32) bool {
 	n := &c.nodes[i]
-	kids := c.kids[n.first : n.first+n.count]
+	kids := c.children(n)
 	switch n.kind {
 	case nodeAll:
 		for _, k := range kids {

@@ -70,13 +70,31 @@ func FuzzParseCondition(f *testing.F) {
 			}
 		}
 
-		rs, err := NewRuleSet([]Rule{{ID: "r", Trigger: AnyTrigger, Enabled: true, Condition: data, WorkflowID: "w"}},
-			[]Workflow{{ID: "w", Trigger: TriggerSent, Enabled: true, Version: 1}})
+		// The same condition twice in a rule set, where leaves are shared
+		// and results remembered across rules, must decide as it does alone.
+		rs, err := NewRuleSet([]Rule{
+			{ID: "r1", Trigger: AnyTrigger, Priority: 1, Enabled: true, Condition: data, WorkflowID: "w"},
+			{ID: "r2", Trigger: AnyTrigger, Priority: 2, Enabled: true, Condition: canonical, WorkflowID: "w"},
+			{ID: "r3", Trigger: AnyTrigger, Priority: 3, Enabled: true, Condition: json.RawMessage(`{"all":[]}`), WorkflowID: "w"},
+		}, []Workflow{{ID: "w", Trigger: TriggerSent, Enabled: true, Version: 1}})
 		if err != nil {
 			t.Fatalf("NewRuleSet rejects a condition ParseCondition accepted: %v", err)
 		}
 		for _, ctx := range contexts {
+			r := c.Eval(ctx)
 			d := rs.Resolve(ResolveInput{Mode: ModeShadow, Trigger: TriggerSent, Context: ctx})
+			want, entries := "r3", 3
+			if r.Matched() {
+				want, entries = "r1", 1
+			}
+			if e := d.Shadow; e.RuleID != want || len(e.Trace) != entries {
+				t.Fatalf("rule set decided %s with %d entries, want %s with %d", e.RuleID, len(e.Trace), want, entries)
+			}
+			for _, e := range d.Shadow.Trace[:entries-1] {
+				if e.Path != r.Path() || e.Field != r.Field() || e.Op != r.Op() || (e.Reason == ReasonConditionUnknown) != (r.Truth == TruthUnknown) {
+					t.Fatalf("trace entry %+v disagrees with Eval: %s at %q (%s %s)", e, r.Truth, r.Path(), r.Field(), r.Op())
+				}
+			}
 			stored, err := json.Marshal(d)
 			if err != nil {
 				t.Fatalf("marshal decision: %v", err)

@@ -65,6 +65,9 @@ func TestConditionOperators(t *testing.T) {
 
 	emptyLead := &Context{Lead: &Lead{}, Quote: &Quote{Currency: "EUR"}}
 
+	mixedList := fullCtx()
+	mixedList.Lead.Custom = map[string]any{"flags": []any{true, "x", int64(3), map[string]any{}}}
+
 	firstOnly := fullCtx()
 	firstOnly.Lead.LastName = ""
 
@@ -248,6 +251,11 @@ func TestConditionOperators(t *testing.T) {
 		{"custom list eq mismatch", full, `{"field":"lead.custom.areas","op":"eq","value":"north"}`, TruthFalse},
 		{"custom number list contains", full, `{"field":"lead.custom.sizes","op":"contains","value":2}`, TruthTrue},
 		{"custom number list in", full, `{"field":"lead.custom.sizes","op":"in","value":[5,1]}`, TruthTrue},
+		{"custom mixed list contains bool", mixedList, `{"field":"lead.custom.flags","op":"contains","value":true}`, TruthTrue},
+		{"custom mixed list contains number", mixedList, `{"field":"lead.custom.flags","op":"contains","value":3}`, TruthTrue},
+		{"custom mixed list in bool", mixedList, `{"field":"lead.custom.flags","op":"in","value":[false,"y"]}`, TruthFalse},
+		{"custom mixed list nin", mixedList, `{"field":"lead.custom.flags","op":"nin","value":["x"]}`, TruthFalse},
+		{"custom mixed list in object", mixedList, `{"field":"lead.custom.flags","op":"in","value":[1]}`, TruthFalse},
 		{"custom go string list contains", full, `{"field":"lead.custom.labels","op":"contains","value":"b"}`, TruthTrue},
 		{"custom go string list in", full, `{"field":"lead.custom.labels","op":"in","value":["z"]}`, TruthFalse},
 		{"custom go string list nin", full, `{"field":"lead.custom.labels","op":"nin","value":["z"]}`, TruthTrue},
@@ -346,6 +354,30 @@ func TestConditionExplains(t *testing.T) {
 			cond:  `{"field":"lead.custom.roof_type","op":"gt","value":5}`,
 			truth: TruthFalse, field: "lead.custom.roof_type", op: "gt", expected: 5.0, actual: "tile", mismatch: true,
 			detail: `condition false: lead.custom.roof_type gt 5, but the lead holds "tile", a string that gt cannot compare with that value`,
+		},
+		{
+			name:  "custom object mismatch",
+			cond:  `{"field":"lead.custom.meta","op":"eq","value":"x"}`,
+			truth: TruthFalse, field: "lead.custom.meta", op: "eq", expected: "x", actual: map[string]any{"a": 1.0}, mismatch: true,
+			detail: `condition false: lead.custom.meta eq "x", but the lead holds {"a":1}, an object that eq cannot compare with that value`,
+		},
+		{
+			name:  "custom list mismatch",
+			cond:  `{"field":"lead.custom.areas","op":"prefix","value":"n"}`,
+			truth: TruthFalse, field: "lead.custom.areas", op: "prefix", expected: "n", actual: []any{"north", "south"}, mismatch: true,
+			detail: `condition false: lead.custom.areas prefix "n", but the lead holds ["north","south"], a list that prefix cannot compare with that value`,
+		},
+		{
+			name:  "custom number mismatch",
+			cond:  `{"field":"lead.custom.floors","op":"eq","value":"2"}`,
+			truth: TruthFalse, field: "lead.custom.floors", op: "eq", expected: "2", actual: 2.0, mismatch: true,
+			detail: `condition false: lead.custom.floors eq "2", but the lead holds 2, a number that eq cannot compare with that value`,
+		},
+		{
+			name:  "custom bool mismatch",
+			cond:  `{"field":"lead.custom.solar","op":"lt","value":1}`,
+			truth: TruthFalse, field: "lead.custom.solar", op: "lt", expected: 1.0, actual: true, mismatch: true,
+			detail: `condition false: lead.custom.solar lt 1, but the lead holds true, a boolean that lt cannot compare with that value`,
 		},
 		{
 			name:  "list actual",

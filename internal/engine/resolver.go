@@ -13,11 +13,21 @@ import (
 // in advance. It is safe for concurrent use; the caller caches one per
 // tenant and configuration version.
 type RuleSet struct {
-	rules     []compiledRule
+	// hot is what the first pass of a resolution reads per rule, apart
+	// from the rest so that it is a few bytes a rule; rules is the rest.
+	hot   []ruleHot
+	rules []compiledRule
+	// conds views every rule's condition; a rule's is at hot[i].root.
+	conds     Condition
 	workflows map[string]*workflowInfo
 	// memoSize is the number of distinct leaves across the rules.
 	memoSize int
 	scratch  sync.Pool // of *scratch
+}
+
+type ruleHot struct {
+	skip [5]uint8
+	root int32
 }
 
 // workflowInfo is what resolution needs of a workflow's current version.
@@ -98,6 +108,18 @@ func compileRules(rules []Rule, wfs map[string]*workflowInfo) ([]compiledRule, [
 	})
 	out := make([]compiledRule, 0, len(rules))
 	var errs []ruleError
+	// Most sentences repeat from rule to rule (every rule for quote.sent
+	// "applies to quote.sent only"); one copy of each is kept, so that a
+	// large rule set is a few objects for the garbage collector to mark.
+	sentences := map[string]string{}
+	sentence := func(format string, args ...any) string {
+		s := fmt.Sprintf(format, args...)
+		if t, ok := sentences[s]; ok {
+			return t
+		}
+		sentences[s] = s
+		return s
+	}
 	for _, i := range order {
 		r := &rules[i]
 		cond, err := ParseCondition(r.Condition)
@@ -106,14 +128,14 @@ func compileRules(rules []Rule, wfs map[string]*workflowInfo) ([]compiledRule, [
 			continue
 		}
 		cr := compiledRule{cond: *cond, id: r.ID, wf: wfs[r.WorkflowID], rule: r}
-		cr.details[skipWrongTrigger] = fmt.Sprintf("rule applies to %s only", r.Trigger)
+		cr.details[skipWrongTrigger] = sentence("rule applies to %s only", r.Trigger)
 		cr.details[skipDisabled] = "rule is disabled"
 		if wf := cr.wf; wf == nil {
-			cr.details[skipWorkflowMissing] = fmt.Sprintf("workflow %q does not exist", r.WorkflowID)
+			cr.details[skipWorkflowMissing] = sentence("workflow %q does not exist", r.WorkflowID)
 		} else {
-			cr.details[skipWorkflowDisabled] = fmt.Sprintf("workflow %q (%s) is disabled", wf.id, wf.name)
-			cr.details[skipWorkflowWrongTrigger] = fmt.Sprintf("workflow %q (%s) is for %s", wf.id, wf.name, wf.trigger)
-			cr.details[skipNone] = fmt.Sprintf("condition true; assigns workflow %q (%s) version %d", wf.id, wf.name, wf.version)
+			cr.details[skipWorkflowDisabled] = sentence("workflow %q (%s) is disabled", wf.id, wf.name)
+			cr.details[skipWorkflowWrongTrigger] = sentence("workflow %q (%s) is for %s", wf.id, wf.name, wf.trigger)
+			cr.details[skipNone] = sentence("condition true; assigns workflow %q (%s) version %d", wf.id, wf.name, wf.version)
 		}
 		for ti, t := range Triggers {
 			switch {
@@ -134,54 +156,84 @@ func compileRules(rules []Rule, wfs map[string]*workflowInfo) ([]compiledRule, [
 	return out, errs
 }
 
-// pack moves every rule's condition into shared arrays in evaluation
-// order, so that walking the rules reads memory front to back; numbers
-// custom keys across the whole rule set, so that one resolution looks each
-// custom field up once however many rules read it; and gives identical
-// leaves one memo slot, so that one resolution evaluates each once. It
-// returns the number of memo slots.
-func pack(rules []compiledRule) int {
-	var nNodes, nKids, nLeaves int
-	for i := range rules {
-		c := &rules[i].cond
-		nNodes += len(c.nodes)
-		nKids += len(c.kids)
-		nLeaves += len(c.leaves)
+// pack moves every rule's condition into one set of arrays, in evaluation
+// order, so that walking the rules reads memory front to back, and returns
+// a Condition that views them all. It also numbers custom keys across the
+// rule set, so that one resolution looks each custom field up once however
+// many rules read it, and gives identical leaves one memo slot, so that one
+// resolution evaluates each once; it returns the number of memo slots.
+//
+// Identical leaves also share their values, paths and field names, so that
+// a large rule set is few objects for the garbage collector to mark on
+// every cycle while it sits in the cache.
+func pack(rules []compiledRule) (Condition, int) {
+	var all Condition
+	slots := map[string]int16{}
+	type shared struct {
+		memo     int32
+		leaf     leaf
+		expected any
 	}
-	nodes := make([]node, 0, nNodes)
-	kids := make([]int32, 0, nKids)
-	leaves := make([]leaf, 0, nLeaves)
-	slots := map[string]int32{}
-	memo := map[string]int32{}
-	for i := range rules {
-		c := &rules[i].cond
-		n0, k0, l0 := len(nodes), len(kids), len(leaves)
-		nodes = append(nodes, c.nodes...)
-		kids = append(kids, c.kids...)
-		leaves = append(leaves, c.leaves...)
-		c.nodes, c.kids, c.leaves = nodes[n0:len(nodes):len(nodes)], kids[k0:len(kids):len(kids)], leaves[l0:len(leaves):len(leaves)]
-		for j := range c.leaves {
-			l := &c.leaves[j]
-			key := c.info[j].name + "\x00" + opNames[l.op] + "\x00" + jsonText(c.info[j].expected)
-			m, ok := memo[key]
-			if !ok {
-				m = int32(len(memo))
-				memo[key] = m
-			}
-			l.memo = m
-			if l.field != fCustom {
-				continue
-			}
-			slot, ok := slots[l.key]
-			if !ok {
-				slot = int32(len(slots))
-				slots[l.key] = slot
-			}
-			l.slot = slot
+	leaves := map[string]shared{}
+	keyAux := map[string]*leafAux{}
+	strs := map[string]string{}
+	intern := func(s string) string {
+		if t, ok := strs[s]; ok {
+			return t
 		}
-		c.customKeys = nil
+		strs[s] = s
+		return s
 	}
-	return len(memo)
+	for i := range rules {
+		c := &rules[i].cond
+		n0, k0, l0 := int32(len(all.nodes)), int32(len(all.kids)), int32(len(all.leaves))
+		for j, n := range c.nodes {
+			if n.kind == nodeLeaf {
+				l, li := c.leaves[n.leaf], c.info[n.leaf]
+				key := li.name + "\x00" + opNames[l.op] + "\x00" + jsonText(li.expected)
+				sh, ok := leaves[key]
+				if !ok {
+					if l.field == fCustom {
+						slot, known := slots[l.aux.key]
+						if !known {
+							slot = slotOrNone(len(slots))
+							slots[l.aux.key] = slot
+						}
+						l.slot = slot
+						if l.vt != vtTime && l.vt != vtArray {
+							// Only the key is in aux; one per key will do.
+							if a, seen := keyAux[l.aux.key]; seen {
+								l.aux = a
+							} else {
+								keyAux[l.aux.key] = l.aux
+							}
+						}
+					}
+					sh = shared{memo: int32(len(leaves)), leaf: l, expected: li.expected}
+					leaves[key] = sh
+				}
+				c.leaves[n.leaf] = sh.leaf
+				c.info[n.leaf] = leafInfo{name: intern(li.name), expected: sh.expected}
+				n.leaf += l0
+				n.first = sh.memo
+			} else {
+				n.first += k0
+			}
+			all.nodes = append(all.nodes, n)
+			all.paths = append(all.paths, intern(c.paths[j]))
+		}
+		for _, k := range c.kids {
+			all.kids = append(all.kids, k+n0)
+		}
+		all.leaves = append(all.leaves, c.leaves...)
+		all.info = append(all.info, c.info...)
+		c.root += n0
+	}
+	for i := range rules {
+		c := &rules[i].cond
+		c.nodes, c.kids, c.leaves, c.paths, c.info, c.customKeys = all.nodes, all.kids, all.leaves, all.paths, all.info, nil
+	}
+	return all, len(leaves)
 }
 
 func indexWorkflows(workflows []Workflow) map[string]*workflowInfo {
@@ -206,11 +258,13 @@ func NewRuleSet(rules []Rule, workflows []Workflow) (*RuleSet, error) {
 		e := errs[0]
 		return nil, &Error{Code: EINTERNAL, Message: fmt.Sprintf("rule %s has an invalid stored condition: %v", e.rule.ID, e.err)}
 	}
-	memoSize := pack(compiled)
+	conds, memoSize := pack(compiled)
+	hot := make([]ruleHot, len(compiled))
 	for i := range compiled {
 		compiled[i].rule = nil // the caller's slice is not ours to keep
+		hot[i] = ruleHot{skip: compiled[i].skip, root: compiled[i].cond.root}
 	}
-	return &RuleSet{rules: compiled, workflows: wfs, memoSize: memoSize}, nil
+	return &RuleSet{hot: hot, rules: compiled, conds: conds, workflows: wfs, memoSize: memoSize}, nil
 }
 
 // ResolveInput is everything one resolution reads besides the rule set.
@@ -340,21 +394,23 @@ func (rs *RuleSet) resolveEngine(in ResolveInput) Decision {
 	defer rs.putScratch(sc)
 	env := newEnv(in.Context)
 	env.memo = sc.memo
+	var boxed boxedFields
 	ti := triggerIndex(in.Trigger)
 
 	// The first pass only finds the winner, so that the trace, the one
 	// large allocation of a resolution, is made at its exact size: a rule
 	// set of a thousand rules whose third rule matches needs four entries,
 	// not a thousand and one. The second pass reads the first's results.
+	conds := &rs.conds
 	end, won := len(rules), false
-	for i := range rules {
-		r := &rules[i]
-		if r.skip[ti] != skipNone {
+	for i := range rs.hot {
+		h := &rs.hot[i]
+		if h.skip[ti] != skipNone {
 			continue
 		}
-		res := r.cond.eval(&env)
-		sc.results[i] = ruleResult{node: res.node, truth: res.Truth, why: res.why}
-		if res.Truth == TruthTrue {
+		t, node, w := conds.evalNode(&env, h.root)
+		sc.results[i] = ruleResult{node: node, truth: t, why: w}
+		if t == TruthTrue {
 			end, won = i+1, true
 			break
 		}
@@ -367,9 +423,13 @@ func (rs *RuleSet) resolveEngine(in ResolveInput) Decision {
 
 	for i := range rules[:end] {
 		r := &rules[i]
-		d.Trace = append(d.Trace, TraceEntry{Kind: TraceKindRule, ID: r.id})
+		// The slice is zeroed and sized; writing the fields in place costs
+		// less than appending a composed entry, which the garbage
+		// collector's write barrier would scan as a whole.
+		d.Trace = d.Trace[:len(d.Trace)+1]
 		te := &d.Trace[len(d.Trace)-1]
-		if k := r.skip[ti]; k != skipNone {
+		te.Kind, te.ID = TraceKindRule, r.id
+		if k := rs.hot[i].skip[ti]; k != skipNone {
 			te.Result, te.Reason, te.Detail = TraceSkipped, skipReasons[k], r.details[k]
 			continue
 		}
@@ -384,18 +444,18 @@ func (rs *RuleSet) resolveEngine(in ResolveInput) Decision {
 		te.Reason = ReasonConditionFalse
 		if res.truth == TruthUnknown {
 			te.Reason = ReasonConditionUnknown
-			d.MissingFields = r.cond.appendMissing(&env, 0, d.MissingFields)
+			d.MissingFields = conds.appendMissing(&env, rs.hot[i].root, d.MissingFields)
 		}
 		te.why = res.why
 		if res.node < 0 {
 			continue
 		}
-		te.Path = r.cond.paths[res.node]
-		if n := r.cond.nodes[res.node]; n.kind == nodeLeaf {
-			l := &r.cond.leaves[n.leaf]
-			te.Field, te.Op, te.Expected = r.cond.info[n.leaf].name, opNames[l.op], r.cond.info[n.leaf].expected
+		te.Path = conds.paths[res.node]
+		if n := conds.nodes[res.node]; n.kind == nodeLeaf {
+			l := &conds.leaves[n.leaf]
+			te.Field, te.Op, te.Expected = conds.info[n.leaf].name, opNames[l.op], conds.info[n.leaf].expected
 			if res.why != whyMissing {
-				te.Actual = env.actual(l)
+				te.Actual = env.actual(l, &boxed)
 			}
 		}
 	}

@@ -46,6 +46,49 @@ func BenchmarkResolve1000Rules(b *testing.B) {
 	}
 }
 
+// BenchmarkResolve1000RulesFirstMatch is the same rule set when the first
+// rule matches: the cost of a resolution that stops early, whose trace is
+// one entry long.
+func BenchmarkResolve1000RulesFirstMatch(b *testing.B) {
+	rs := benchRuleSet(b, 1000)
+	ctx := fullCtx()
+	ctx.Lead.Custom = map[string]any{"roof_type": "slate-0"}
+	in := ResolveInput{Mode: ModeEngine, Trigger: TriggerSent, Context: ctx, Legacy: legacyAllOn, Now: nowTest}
+	if d := rs.Resolve(in); d.RuleID != "rule_0000" || len(d.Trace) != 1 {
+		b.Fatalf("decision %s/%s with %d trace entries, want rule_0000 after 1", d.Reason, d.RuleID, len(d.Trace))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		rs.Resolve(in)
+	}
+}
+
+// BenchmarkEvaluate1000Rules is the first pass of Resolve alone: every
+// condition of the rule set evaluated against one lead, without the
+// trace. The difference from BenchmarkResolve1000Rules is what the trace
+// costs.
+func BenchmarkEvaluate1000Rules(b *testing.B) {
+	rs := benchRuleSet(b, 1000)
+	ctx := fullCtx()
+	ti := triggerIndex(TriggerSent)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		sc := rs.getScratch()
+		env := newEnv(ctx)
+		env.memo = sc.memo
+		for i := range rs.hot {
+			if h := &rs.hot[i]; h.skip[ti] == skipNone {
+				if t, _, _ := rs.conds.evalNode(&env, h.root); t == TruthTrue {
+					break
+				}
+			}
+		}
+		rs.putScratch(sc)
+	}
+}
+
 // BenchmarkResolve1000RulesJSON adds what storing the decision costs:
 // rendering 999 failed-condition explanations and encoding the trace.
 func BenchmarkResolve1000RulesJSON(b *testing.B) {

@@ -317,9 +317,11 @@ func TestRenderLimits(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			// Limits stop these within a few hundred milliseconds; the
+			// bound is loose for slow builds (-race) and catches hangs.
 			start := time.Now()
 			out, err := RenderTemplate(tc.src, ctx)
-			if d := time.Since(start); d > 2*time.Second {
+			if d := time.Since(start); d > 10*time.Second {
 				t.Errorf("took %v", d)
 			}
 			if err == nil {
@@ -484,7 +486,7 @@ func TestDeepNestingIsCheap(t *testing.T) {
 	} {
 		start := time.Now()
 		_, err := RenderTemplate(src, fullTemplateContext())
-		if d := time.Since(start); d > 2*time.Second {
+		if d := time.Since(start); d > 10*time.Second {
 			t.Errorf("%.40q… took %v", src, d)
 		}
 		if err != nil && !strings.Contains(err.Error(), "too much work") {
