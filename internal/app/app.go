@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"log/slog"
+	mrand "math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -35,6 +36,13 @@ type App struct {
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 
+	// Jobs enqueues step and delivery jobs inside the caller's transaction.
+	Jobs Enqueuer
+	// Senders builds a provider client for a tenant's channel.
+	Senders Senders
+	// Rand draws the jitter of retry backoff, in [0, 1); tests replace it.
+	Rand func() float64
+
 	operatorHash  []byte
 	publicBaseURL string
 
@@ -53,6 +61,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *App {
 		Store:         db,
 		Log:           log,
 		Now:           time.Now,
+		Rand:          mrand.Float64,
 		publicBaseURL: strings.TrimRight(cfg.PublicBaseURL, "/"),
 		ruleSets:      map[string]cachedRuleSet{},
 	}
@@ -69,6 +78,29 @@ func (a *App) QuoteURL(q *engine.Quote) string {
 		return ""
 	}
 	return a.publicBaseURL + "/v1/public/quotes/" + q.PublicToken
+}
+
+// UnsubscribeURL is the one-click unsubscribe link of a quote's emails
+// (RFC 8058). The quote's unguessable token identifies the lead.
+func (a *App) UnsubscribeURL(q *engine.Quote) string {
+	return a.publicBaseURL + "/v1/public/quotes/" + q.PublicToken + "/unsubscribe"
+}
+
+// Unsubscribe opts the lead of a quote out of email.
+func (a *App) Unsubscribe(ctx context.Context, token string) error {
+	q, err := a.Store.GetQuoteByToken(ctx, token)
+	if err != nil {
+		return err
+	}
+	l, err := a.Store.GetLead(ctx, q.TenantID, q.LeadID)
+	if err != nil {
+		return err
+	}
+	if l.EmailOptOut {
+		return nil
+	}
+	l.EmailOptOut = true
+	return a.Store.UpdateLead(ctx, l, l.Version)
 }
 
 // NewPublicToken returns an unguessable token for a quote's public link.

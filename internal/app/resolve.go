@@ -10,14 +10,14 @@ import (
 // only when the tenant's configuration version has moved. The version lives
 // in the database, so a change made through another process is seen by the
 // next resolution here too.
-func (a *App) ruleSet(ctx context.Context, tenantID string, configVersion int64) (*engine.RuleSet, error) {
+func (a *App) ruleSet(ctx context.Context, r reader, tenantID string, configVersion int64) (*engine.RuleSet, error) {
 	a.mu.Lock()
 	c, ok := a.ruleSets[tenantID]
 	a.mu.Unlock()
 	if ok && c.configVersion == configVersion {
 		return c.rs, nil
 	}
-	in, err := a.Store.ResolverInputs(ctx, tenantID)
+	in, err := r.ResolverInputs(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -90,23 +90,33 @@ func (a *App) Resolve(ctx context.Context, tenantID string, req ResolveRequest) 
 	if res.Lead == nil {
 		return nil, engine.Invalid("lead", "is required")
 	}
-	rs, err := a.ruleSet(ctx, tenantID, tenant.ConfigVersion)
-	if err != nil {
+	if res.Decision, _, err = a.decide(ctx, a.Store, tenant, req.Trigger, a.context(tenant, res.Lead, res.Quote), overrides); err != nil {
 		return nil, err
 	}
-	legacy, err := a.Store.GetLegacySettings(ctx, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	res.Decision = rs.Resolve(engine.ResolveInput{
-		Mode:      tenant.Mode,
-		Trigger:   req.Trigger,
-		Context:   &engine.Context{Tenant: tenant, Lead: res.Lead, Quote: res.Quote, QuoteURL: a.QuoteURL(res.Quote)},
-		Overrides: overrides,
-		Legacy:    legacy,
-		Now:       a.Now(),
-	})
 	return res, nil
+}
+
+// context is the lead context of conditions and templates.
+func (a *App) context(tenant *engine.Tenant, lead *engine.Lead, quote *engine.Quote) *engine.Context {
+	return &engine.Context{Tenant: tenant, Lead: lead, Quote: quote, QuoteURL: a.QuoteURL(quote)}
+}
+
+// decide runs the resolver for one context through r, which is the store
+// for previews and the action's transaction for quote actions. It returns
+// the legacy settings it read, which a legacy outcome sends.
+func (a *App) decide(ctx context.Context, r reader, tenant *engine.Tenant, trigger engine.Trigger, rc *engine.Context, overrides []engine.Override) (engine.Decision, engine.LegacySettings, error) {
+	rs, err := a.ruleSet(ctx, r, tenant.ID, tenant.ConfigVersion)
+	if err != nil {
+		return engine.Decision{}, nil, err
+	}
+	legacy, err := r.GetLegacySettings(ctx, tenant.ID)
+	if err != nil {
+		return engine.Decision{}, nil, err
+	}
+	d := rs.Resolve(engine.ResolveInput{
+		Mode: tenant.Mode, Trigger: trigger, Context: rc, Overrides: overrides, Legacy: legacy, Now: a.Now(),
+	})
+	return d, legacy, nil
 }
 
 // Coverage reports, per trigger, whether the tenant's configuration has an
@@ -154,4 +164,39 @@ func (a *App) RenderContext(ctx context.Context, tenantID, leadID, quoteID strin
 		rc.Quote, rc.QuoteURL = q, a.QuoteURL(q)
 	}
 	return rc, nil
+}
+
+// Simulation is a dry run for one lead and trigger.
+type Simulation struct {
+	Decision    engine.Decision
+	Steps       []engine.PlannedStep
+	CancelledBy []engine.QuoteStatus
+}
+
+// Simulate resolves a lead and trigger and, when a workflow would run, plans
+// its steps from now: when each would run after waits, quiet hours and
+// holidays, what it would render, and what would cancel it. It writes
+// nothing.
+func (a *App) Simulate(ctx context.Context, tenantID string, req ResolveRequest) (*Simulation, error) {
+	res, err := a.Resolve(ctx, tenantID, req)
+	if err != nil {
+		return nil, err
+	}
+	sim := &Simulation{Decision: res.Decision, Steps: []engine.PlannedStep{}}
+	if res.Decision.Outcome != engine.OutcomeWorkflow {
+		return sim, nil
+	}
+	tenant, err := a.Store.GetTenant(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	wf, err := a.Store.GetWorkflowVersion(ctx, tenantID, res.Decision.WorkflowID, res.Decision.WorkflowVersion)
+	if err != nil {
+		return nil, err
+	}
+	if sim.Steps, err = engine.Simulate(wf, a.context(tenant, res.Lead, res.Quote), a.Now()); err != nil {
+		return nil, err
+	}
+	sim.CancelledBy = engine.CancelledBy(wf)
+	return sim, nil
 }

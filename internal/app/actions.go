@@ -1,0 +1,246 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/store"
+)
+
+// SourceDuplicate is the decision source of an event that repeats an
+// earlier business event: it runs nothing.
+const SourceDuplicate engine.Source = "duplicate"
+
+// ActionRequest is one quote action: by the tenant's API (TenantID and
+// QuoteID) or by the customer's public link (Token).
+type ActionRequest struct {
+	TenantID        string
+	QuoteID         string
+	Token           string
+	Action          engine.Action
+	IdempotencyKey  string
+	RejectionReason string
+}
+
+// ActionResult is the quote after the action and the event it emitted.
+// Replayed is true when the Idempotency-Key had been seen: the result is
+// the first response, and nothing was done again.
+type ActionResult struct {
+	Quote    engine.Quote
+	Event    engine.Event
+	Replayed bool
+}
+
+// QuoteAction changes a quote's status and acts on it, all in one
+// transaction: the status change, the trigger event with its decision, the
+// cancellation of runs the new status ends, the run pinned to the
+// workflow's current version and its first step's job. A crash leaves all
+// of it or none of it.
+func (a *App) QuoteAction(ctx context.Context, req ActionRequest) (*ActionResult, error) {
+	var res *ActionResult
+	err := a.Store.Tx(ctx, func(tx *store.Tx) error {
+		var err error
+		res, err = a.quoteAction(ctx, tx, req)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func (a *App) quoteAction(ctx context.Context, tx *store.Tx, req ActionRequest) (*ActionResult, error) {
+	if req.Action.Trigger() == "" {
+		return nil, engine.Errorf(engine.EINVALID, "unknown action %q", req.Action)
+	}
+	var q *engine.Quote
+	var err error
+	if req.Token != "" {
+		q, err = tx.GetQuoteByTokenForUpdate(ctx, req.Token)
+	} else {
+		q, err = tx.GetQuoteForUpdate(ctx, req.TenantID, req.QuoteID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if req.IdempotencyKey != "" {
+		prev, err := tx.GetEventByIdempotencyKey(ctx, q.TenantID, req.IdempotencyKey)
+		switch {
+		case err == nil:
+			return replay(prev, q, req)
+		case !engine.IsNotFound(err):
+			return nil, err
+		}
+	}
+	tenant, err := tx.GetTenant(ctx, q.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	lead, err := tx.GetLead(ctx, q.TenantID, q.LeadID)
+	if err != nil {
+		return nil, err
+	}
+	ev := &engine.Event{
+		TenantID: q.TenantID, LeadID: q.LeadID, QuoteID: q.ID, Trigger: req.Action.Trigger(), Action: req.Action,
+		IdempotencyKey: req.IdempotencyKey,
+		// The same action on the same revision is the same business event,
+		// however it reaches us (API retry, public link clicked twice).
+		DedupeKey: fmt.Sprintf("%s:%s:%d", q.ID, req.Action, q.Revision),
+	}
+	first, err := tx.FindEventByDedupeKey(ctx, q.TenantID, ev.DedupeKey)
+	switch {
+	case err == nil:
+		ev.Duplicate, ev.DuplicateOf = true, first.ID
+		ev.Decision = duplicateDecision(first)
+	case !engine.IsNotFound(err):
+		return nil, err
+	default:
+		if err := engine.CheckTransition(q.Status, req.Action); err != nil {
+			return nil, err
+		}
+		q.Status = req.Action.Status()
+		if req.Action == engine.ActionReject {
+			q.RejectionReason = req.RejectionReason
+		}
+		if err := tx.UpdateQuote(ctx, q, q.Version); err != nil {
+			return nil, err
+		}
+	}
+	rc := a.context(tenant, lead, q)
+	var legacy engine.LegacySettings
+	if !ev.Duplicate {
+		overrides, err := tx.ListOverrides(ctx, q.TenantID, q.LeadID)
+		if err != nil {
+			return nil, err
+		}
+		if ev.Decision, legacy, err = a.decide(ctx, tx, tenant, ev.Trigger, rc, overrides); err != nil {
+			return nil, err
+		}
+	}
+	if ev.Context, err = json.Marshal(snapshot{Lead: lead, Quote: q}); err != nil {
+		return nil, err
+	}
+	if ev.Response, err = json.Marshal(q); err != nil {
+		return nil, err
+	}
+	if err := tx.InsertEvent(ctx, ev); err != nil {
+		return nil, err
+	}
+	if !ev.Duplicate {
+		if err := a.cancelEndedRuns(ctx, tx, q, ev); err != nil {
+			return nil, err
+		}
+		if err := a.act(ctx, tx, tenant, rc, ev, legacy); err != nil {
+			return nil, err
+		}
+	}
+	return &ActionResult{Quote: *q, Event: *ev}, nil
+}
+
+// snapshot is the lead context stored on an event, as it was.
+type snapshot struct {
+	Lead  *engine.Lead  `json:"lead"`
+	Quote *engine.Quote `json:"quote"`
+}
+
+// replay answers a repeated Idempotency-Key with the first response. The
+// key names one request: used for another quote or action it is a client
+// bug, and answering with the first response would hide it.
+func replay(prev *engine.Event, q *engine.Quote, req ActionRequest) (*ActionResult, error) {
+	if prev.QuoteID != q.ID || prev.Action != req.Action {
+		return nil, &engine.Error{Code: engine.ECONFLICT, Message: "this Idempotency-Key was used for another request",
+			Fields: []engine.FieldError{{Field: "header.Idempotency-Key", Message: fmt.Sprintf("already used to %s quote %s", prev.Action, prev.QuoteID)}}}
+	}
+	res := &ActionResult{Event: *prev, Replayed: true}
+	if err := json.Unmarshal(prev.Response, &res.Quote); err != nil {
+		return nil, fmt.Errorf("replay event %s: %w", prev.ID, err)
+	}
+	return res, nil
+}
+
+func duplicateDecision(first *engine.Event) engine.Decision {
+	return engine.Decision{
+		Outcome: engine.OutcomeNone, Source: SourceDuplicate, Reason: "duplicate_event",
+		MissingFields: []string{},
+		Trace: []engine.TraceEntry{{Kind: "event", ID: first.ID, Result: "skipped", Reason: "duplicate",
+			Detail: fmt.Sprintf("the same action on the same quote revision was already recorded as event %s; nothing runs again", first.ID)}},
+	}
+}
+
+// cancelEndedRuns cancels the quote's active runs that the new status ends
+// (the status is in their workflow's exit_on) and, on a new send, the run of
+// the same workflow it supersedes.
+func (a *App) cancelEndedRuns(ctx context.Context, tx *store.Tx, q *engine.Quote, ev *engine.Event) error {
+	runs, err := tx.ListActiveRuns(ctx, q.TenantID, q.ID)
+	if err != nil {
+		return err
+	}
+	for _, r := range runs {
+		reason := ""
+		if ev.Action == engine.ActionSend && ev.Decision.Outcome == engine.OutcomeWorkflow && r.WorkflowID == ev.Decision.WorkflowID {
+			reason = "superseded by event " + ev.ID
+		} else {
+			wf, err := tx.GetWorkflowVersion(ctx, q.TenantID, r.WorkflowID, r.WorkflowVersion)
+			if err != nil {
+				return err
+			}
+			if slices.Contains(wf.ExitOn, q.Status) {
+				reason = "exit_on: quote " + string(q.Status)
+			}
+		}
+		if reason != "" {
+			if err := a.cancelRun(ctx, tx, &r, reason); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// cancelRun ends a run: its pending steps do not run and its undelivered
+// messages become cancelled.
+func (a *App) cancelRun(ctx context.Context, tx *store.Tx, r *engine.Run, reason string) error {
+	changed, err := tx.FinishRun(ctx, r.TenantID, r.ID, engine.RunCancelled, reason)
+	if err != nil || !changed {
+		return err
+	}
+	if _, err := tx.CancelRunSteps(ctx, r.TenantID, r.ID); err != nil {
+		return err
+	}
+	_, err = tx.CancelRunMessages(ctx, r.TenantID, r.ID, "run_cancelled")
+	return err
+}
+
+// act does what the decision says: start a run, or send the legacy
+// message; in shadow mode it also records what the engine would have sent.
+func (a *App) act(ctx context.Context, tx *store.Tx, tenant *engine.Tenant, rc *engine.Context, ev *engine.Event, legacy engine.LegacySettings) error {
+	d := ev.Decision
+	switch d.Outcome {
+	case engine.OutcomeWorkflow:
+		if tenant.Mode == engine.ModeEngine {
+			if err := a.startRun(ctx, tx, ev, d.WorkflowID, d.WorkflowVersion); err != nil {
+				return err
+			}
+		}
+	case engine.OutcomeLegacy:
+		if err := a.sendLegacy(ctx, tx, tenant, rc, ev, legacy[ev.Trigger]); err != nil {
+			return err
+		}
+	}
+	if tenant.Mode == engine.ModeShadow && d.Shadow != nil && d.Shadow.Outcome == engine.OutcomeWorkflow {
+		return a.recordShadowRun(ctx, tx, tenant, rc, ev, d.Shadow)
+	}
+	return nil
+}
+
+func (a *App) startRun(ctx context.Context, tx *store.Tx, ev *engine.Event, workflowID string, version int64) error {
+	r := &engine.Run{TenantID: ev.TenantID, EventID: ev.ID, LeadID: ev.LeadID, QuoteID: ev.QuoteID,
+		WorkflowID: workflowID, WorkflowVersion: version, Trigger: ev.Trigger, Status: engine.RunActive}
+	if err := tx.InsertRun(ctx, r); err != nil {
+		return err
+	}
+	return a.Jobs.EnqueueStepTx(ctx, tx, r.TenantID, r.ID, 0, tx.Now())
+}

@@ -1,0 +1,263 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/quoteflow/quoteflow/internal/channel"
+	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/store"
+)
+
+// CircuitOpenFor is how long a tenant-class error stops a tenant's sends
+// through a provider before one message probes it again.
+const CircuitOpenFor = 15 * time.Minute
+
+// SendTimeout bounds one provider call.
+const SendTimeout = 60 * time.Second
+
+// Delivery is a claimed delivery attempt: the message is marked sending and
+// the attempt is recorded before the provider is called, so that a crash
+// during the call leaves a trace that stops a blind resend.
+type Delivery struct {
+	Tenant  *engine.Tenant
+	Message *engine.Message
+	Attempt *engine.Attempt
+	// Unsubscribe is the one-click unsubscribe URL of an email.
+	Unsubscribe string
+}
+
+// BeginDelivery claims a message for one attempt in tx. It returns nil when
+// there is nothing to send: the message was cancelled, delivered, is
+// waiting on an open circuit (rescheduled), or was left sending by a process
+// that died mid-send (settled as unknown).
+func (a *App) BeginDelivery(ctx context.Context, tx *store.Tx, tenantID, messageID string) (*Delivery, error) {
+	m, err := tx.GetMessageForUpdate(ctx, tenantID, messageID)
+	if engine.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := tx.Now()
+	switch m.Status {
+	case engine.MsgQueued, engine.MsgScheduled:
+	case engine.MsgSending:
+		return nil, a.settleInterrupted(ctx, tx, m, now)
+	default:
+		return nil, nil
+	}
+	tenant, err := tx.GetTenant(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := tx.GetCircuit(ctx, tenantID, m.Provider)
+	switch {
+	case err == nil && now.Before(c.Until):
+		m.Status, m.Reason, m.ScheduledAt = engine.MsgScheduled, "circuit_open", &c.Until
+		if err := tx.UpdateMessage(ctx, m); err != nil {
+			return nil, err
+		}
+		return nil, a.Jobs.EnqueueDeliveryTx(ctx, tx, tenantID, m.ID, c.Until)
+	case err != nil && !engine.IsNotFound(err):
+		return nil, err
+	}
+	m.Status, m.Attempts = engine.MsgSending, m.Attempts+1
+	att := &engine.Attempt{TenantID: tenantID, MessageID: m.ID, Number: m.Attempts, Provider: m.Provider, StartedAt: now}
+	if err := tx.InsertAttempt(ctx, att); err != nil {
+		return nil, err
+	}
+	if err := tx.UpdateMessage(ctx, m); err != nil {
+		return nil, err
+	}
+	d := &Delivery{Tenant: tenant, Message: m, Attempt: att}
+	if m.Channel == engine.ChannelEmail && m.QuoteID != "" {
+		q, err := tx.GetQuote(ctx, tenantID, m.QuoteID)
+		if err != nil {
+			return nil, err
+		}
+		d.Unsubscribe = a.UnsubscribeURL(q)
+	}
+	return d, nil
+}
+
+// settleInterrupted handles a message found sending: the process that
+// claimed it stopped before recording the outcome. The provider may or may
+// not have it, so the message becomes unknown; a receipt or an admin's
+// retry settles it, never a blind resend.
+func (a *App) settleInterrupted(ctx context.Context, tx *store.Tx, m *engine.Message, now time.Time) error {
+	atts, err := tx.ListAttempts(ctx, m.TenantID, m.ID)
+	if err != nil {
+		return err
+	}
+	if n := len(atts); n > 0 && atts[n-1].FinishedAt == nil {
+		last := &atts[n-1]
+		last.FinishedAt, last.Outcome, last.ErrorClass = &now, "unknown", string(channel.Unknown)
+		last.Error = "the process stopped while this attempt was in flight"
+		if err := tx.UpdateAttempt(ctx, last); err != nil {
+			return err
+		}
+	}
+	m.Status, m.ErrorClass, m.Reason = engine.MsgUnknown, string(channel.Unknown), "interrupted"
+	m.LastError = "the process stopped while the message was being sent"
+	return tx.UpdateMessage(ctx, m)
+}
+
+// Send calls the provider for a claimed delivery. It runs outside any
+// transaction: a slow provider must not hold database locks.
+func (a *App) Send(ctx context.Context, d *Delivery) (channel.Result, error) {
+	sender, _, err := a.Senders.For(d.Tenant, d.Message.Channel)
+	if err != nil {
+		return channel.Result{}, &channel.Error{Class: channel.Tenant, Code: "config", Message: err.Error(), Err: err}
+	}
+	m := d.Message
+	msg := &channel.Message{MessageID: m.ID, AttemptID: d.Attempt.ID, TenantID: m.TenantID, To: m.To}
+	switch m.Channel {
+	case engine.ChannelEmail:
+		from := ""
+		if e := d.Tenant.Channels.Email; e != nil {
+			from = e.From
+		}
+		msg.Email = &channel.Email{From: from, Subject: m.Subject, Text: m.Body, HTML: m.HTML, ListUnsubscribe: d.Unsubscribe}
+	case engine.ChannelWhatsApp:
+		if m.Template == nil {
+			return channel.Result{}, &channel.Error{Class: channel.Request, Code: "no_template", Message: "the message has no template"}
+		}
+		msg.WhatsApp = &channel.WhatsAppTemplate{Name: m.Template.Template, Language: m.Template.Language, Parameters: m.Template.Parameters}
+	}
+	ctx, cancel := context.WithTimeout(ctx, SendTimeout)
+	defer cancel()
+	return sender.Send(ctx, msg)
+}
+
+// FinishDelivery records the outcome of an attempt in tx: sent, retried
+// later with backoff, failed (with the email fallback for a WhatsApp
+// recipient error), unknown, or a tenant error that opens the circuit.
+func (a *App) FinishDelivery(ctx context.Context, tx *store.Tx, d *Delivery, res channel.Result, sendErr error) error {
+	m, err := tx.GetMessageForUpdate(ctx, d.Message.TenantID, d.Message.ID)
+	if err != nil {
+		return err
+	}
+	now := tx.Now()
+	att := d.Attempt
+	att.FinishedAt = &now
+	if sendErr == nil {
+		att.Outcome, att.ProviderMessageID = "sent", res.ProviderMessageID
+		m.ProviderMessageID, m.SentAt = res.ProviderMessageID, &now
+		// A receipt may have overtaken us and moved the message further.
+		if m.Status == engine.MsgSending {
+			m.Status = engine.MsgSent
+		}
+		m.LastError, m.ErrorClass, m.Reason = "", "", ""
+		if err := tx.CloseCircuit(ctx, m.TenantID, m.Provider); err != nil {
+			return err
+		}
+		return a.saveDelivery(ctx, tx, m, att)
+	}
+	class := channel.ClassOf(sendErr)
+	var ce *channel.Error
+	var retryAfter time.Duration
+	if errors.As(sendErr, &ce) {
+		retryAfter = ce.RetryAfter
+	}
+	att.Error, att.ErrorClass = sendErr.Error(), string(class)
+	m.LastError, m.ErrorClass = sendErr.Error(), string(class)
+	if m.Status != engine.MsgSending {
+		return a.saveDelivery(ctx, tx, m, att) // settled by a receipt meanwhile
+	}
+	switch class {
+	case channel.Transient:
+		policy := engine.DefaultRetry[m.Channel]
+		if delay, ok := policy.Next(m.Attempts, retryAfter, a.Rand()); ok {
+			at := now.Add(delay)
+			att.Outcome, att.RetryAt = "retry", &at
+			m.Status, m.Reason, m.ScheduledAt = engine.MsgScheduled, "retry", &at
+			if err := a.Jobs.EnqueueDeliveryTx(ctx, tx, m.TenantID, m.ID, at); err != nil {
+				return err
+			}
+		} else {
+			att.Outcome = "failed"
+			m.Status, m.Reason = engine.MsgFailed, "attempts_exhausted"
+		}
+	case channel.Unknown:
+		att.Outcome = "unknown"
+		m.Status, m.Reason = engine.MsgUnknown, "outcome_unknown"
+	case channel.Tenant:
+		att.Outcome = "failed"
+		m.Status, m.Reason = engine.MsgFailed, "tenant_error"
+		code := ""
+		if ce != nil {
+			code = ce.Code
+		}
+		if err := tx.OpenCircuit(ctx, &engine.Circuit{TenantID: m.TenantID, Provider: m.Provider, Reason: sendErr.Error(),
+			ErrorCode: code, OpenedAt: now, Until: now.Add(CircuitOpenFor)}); err != nil {
+			return err
+		}
+		a.Log.WarnContext(ctx, "circuit opened", "tenant_id", m.TenantID, "provider", m.Provider, "code", code)
+	case channel.Recipient:
+		att.Outcome = "failed"
+		m.Status, m.Reason = engine.MsgFailed, "recipient_error"
+		if err := a.saveDelivery(ctx, tx, m, att); err != nil {
+			return err
+		}
+		return a.fallback(ctx, tx, m)
+	default: // request
+		att.Outcome = "failed"
+		m.Status, m.Reason = engine.MsgFailed, "request_error"
+	}
+	return a.saveDelivery(ctx, tx, m, att)
+}
+
+func (a *App) saveDelivery(ctx context.Context, tx *store.Tx, m *engine.Message, att *engine.Attempt) error {
+	if err := tx.UpdateAttempt(ctx, att); err != nil {
+		return err
+	}
+	return tx.UpdateMessage(ctx, m)
+}
+
+// fallback queues the step's email when a WhatsApp message cannot reach
+// its recipient, now or later by receipt. A step has one email fallback at
+// most: the outbox is unique per run step and channel.
+func (a *App) fallback(ctx context.Context, tx *store.Tx, failed *engine.Message) error {
+	if failed.Channel != engine.ChannelWhatsApp || failed.RunID == "" {
+		return nil
+	}
+	run, err := tx.GetRun(ctx, failed.TenantID, failed.RunID)
+	if err != nil {
+		return err
+	}
+	wf, err := tx.GetWorkflowVersion(ctx, run.TenantID, run.WorkflowID, run.WorkflowVersion)
+	if err != nil {
+		return err
+	}
+	var step *engine.Step
+	for i := range wf.Steps {
+		if wf.Steps[i].ID == failed.StepID {
+			step = &wf.Steps[i]
+		}
+	}
+	if step == nil {
+		return nil
+	}
+	tenant, rc, err := a.runContext(ctx, tx, run)
+	if err != nil {
+		return err
+	}
+	plan, ok := engine.PlanFallback(step, rc.Lead, tenant.Channels)
+	if !ok {
+		return nil
+	}
+	r, err := engine.RenderStep(step, engine.ChannelEmail, rc)
+	if err != nil {
+		return err
+	}
+	m := &engine.Message{TenantID: run.TenantID, EventID: run.EventID, RunID: run.ID, RunStepID: failed.RunStepID,
+		LeadID: run.LeadID, QuoteID: run.QuoteID, WorkflowID: run.WorkflowID, WorkflowVersion: run.WorkflowVersion,
+		StepID: step.ID, Trigger: run.Trigger, Channel: engine.ChannelEmail, To: plan.To, FallbackOf: failed.ID,
+		Reason: "fallback: whatsapp " + failed.ErrorClass + " error", Subject: r.Subject, Body: r.Text, HTML: r.HTML}
+	if plan.Suppressed {
+		m.Status, m.Reason = engine.MsgSuppressed, plan.Reason
+	}
+	return a.queueMessage(ctx, tx, tenant, rc, m)
+}

@@ -1,0 +1,152 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"strconv"
+
+	"github.com/quoteflow/quoteflow/internal/channel"
+	"github.com/quoteflow/quoteflow/internal/channel/whatsapp"
+	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/store"
+)
+
+// VerifyWhatsAppWebhook answers Meta's subscription handshake for a
+// tenant: the challenge when the verify token is the tenant's.
+func (a *App) VerifyWhatsAppWebhook(ctx context.Context, tenantID string, q url.Values) (string, error) {
+	t, err := a.Store.GetTenant(ctx, tenantID)
+	if err != nil {
+		return "", err
+	}
+	token := ""
+	if w := t.Channels.WhatsApp; w != nil {
+		token = w.VerifyToken
+	}
+	challenge, ok := whatsapp.VerifyChallenge(q, token)
+	if !ok || token == "" {
+		return "", engine.Errorf(engine.EFORBIDDEN, "the verify token does not match")
+	}
+	return challenge, nil
+}
+
+// HandleWhatsAppWebhook applies a batch of status webhooks for a tenant. A
+// body whose signature is not the tenant's app secret's is rejected before
+// anything is read from it. Receipts only move messages forward, so
+// repeated and out-of-order deliveries of the same webhook are harmless.
+func (a *App) HandleWhatsAppWebhook(ctx context.Context, tenantID string, body []byte, signature string) (int, error) {
+	t, err := a.Store.GetTenant(ctx, tenantID)
+	if err != nil {
+		return 0, err
+	}
+	secret := ""
+	if w := t.Channels.WhatsApp; w != nil {
+		secret = w.AppSecret
+	}
+	if secret == "" || !whatsapp.VerifySignature(secret, body, signature) {
+		return 0, engine.Errorf(engine.EUNAUTHORIZED, "the X-Hub-Signature-256 signature does not match")
+	}
+	statuses, err := whatsapp.ParseStatuses(body)
+	if err != nil {
+		return 0, engine.Errorf(engine.EMALFORMED, "not a WhatsApp webhook: %v", err)
+	}
+	applied := 0
+	err = a.Store.Tx(ctx, func(tx *store.Tx) error {
+		applied = 0
+		for _, s := range statuses {
+			ok, err := a.applyReceipt(ctx, tx, tenantID, s)
+			if err != nil {
+				return err
+			}
+			if ok {
+				applied++
+			}
+		}
+		return nil
+	})
+	return applied, err
+}
+
+// applyReceipt records one status and moves its message forward. The
+// message is found by the attempt id we sent as biz_opaque_callback_data,
+// else by the provider's message id.
+func (a *App) applyReceipt(ctx context.Context, tx *store.Tx, tenantID string, s whatsapp.Status) (bool, error) {
+	payload, err := json.Marshal(s)
+	if err != nil {
+		return false, err
+	}
+	r := &engine.Receipt{TenantID: tenantID, ProviderMessageID: s.ProviderMessageID, Status: s.Status,
+		ProviderTimestamp: s.Timestamp, Payload: payload, ReceivedAt: tx.Now()}
+	var class channel.Class
+	if len(s.Errors) > 0 {
+		r.ErrorCode, class = strconv.Itoa(s.Errors[0].Code), s.Errors[0].Class()
+		r.ErrorClass = string(class)
+	}
+	m, err := a.receiptMessage(ctx, tx, tenantID, s)
+	if err != nil {
+		return false, err
+	}
+	if m == nil {
+		return false, tx.InsertReceipt(ctx, r)
+	}
+	r.MessageID = m.ID
+	if err := tx.InsertReceipt(ctx, r); err != nil {
+		return false, err
+	}
+	next, changed := engine.AdvanceByReceipt(m.Status, s.Status)
+	if !changed {
+		return false, nil
+	}
+	at := s.Timestamp
+	if at.IsZero() {
+		at = tx.Now()
+	}
+	m.Status = next
+	if m.ProviderMessageID == "" {
+		m.ProviderMessageID = s.ProviderMessageID
+	}
+	switch next {
+	case engine.MsgSent:
+		m.SentAt = &at
+	case engine.MsgDelivered:
+		m.DeliveredAt = &at
+	case engine.MsgRead:
+		m.ReadAt = &at
+		if m.DeliveredAt == nil {
+			m.DeliveredAt = &at
+		}
+	case engine.MsgFailed:
+		m.ErrorClass, m.Reason = string(class), "failed_by_receipt"
+		if len(s.Errors) > 0 {
+			e := s.Errors[0]
+			m.LastError = e.Title + ": " + e.Message + " " + e.Details
+		}
+	}
+	if err := tx.UpdateMessage(ctx, m); err != nil {
+		return false, err
+	}
+	if next == engine.MsgFailed && class == channel.Recipient {
+		return true, a.fallback(ctx, tx, m)
+	}
+	return true, nil
+}
+
+func (a *App) receiptMessage(ctx context.Context, tx *store.Tx, tenantID string, s whatsapp.Status) (*engine.Message, error) {
+	if s.AttemptID != "" {
+		att, err := tx.GetAttempt(ctx, tenantID, s.AttemptID)
+		if err == nil {
+			return tx.GetMessageForUpdate(ctx, tenantID, att.MessageID)
+		}
+		if !engine.IsNotFound(err) {
+			return nil, err
+		}
+	}
+	if s.ProviderMessageID == "" {
+		return nil, nil
+	}
+	m, err := tx.FindMessageByProviderID(ctx, tenantID, s.ProviderMessageID)
+	if engine.IsNotFound(err) {
+		return nil, nil
+	}
+	return m, err
+}

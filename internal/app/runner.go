@@ -1,0 +1,260 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/store"
+)
+
+// ExecuteStep runs step position of a run inside tx, the transaction that
+// also completes the step's job: its record, its message and the next
+// step's job are written together or not at all.
+func (a *App) ExecuteStep(ctx context.Context, tx *store.Tx, tenantID, runID string, position int) error {
+	run, err := tx.GetRun(ctx, tenantID, runID)
+	if engine.IsNotFound(err) {
+		return nil // the lead was deleted with its runs
+	}
+	if err != nil {
+		return err
+	}
+	if run.Status != engine.RunActive {
+		return nil // cancelled or superseded while the job waited
+	}
+	wf, err := tx.GetWorkflowVersion(ctx, tenantID, run.WorkflowID, run.WorkflowVersion)
+	if err != nil {
+		return err
+	}
+	if position >= len(wf.Steps) {
+		_, err := tx.FinishRun(ctx, tenantID, runID, engine.RunCompleted, "")
+		return err
+	}
+	step := &wf.Steps[position]
+	now := tx.Now()
+	rs := &engine.RunStep{TenantID: tenantID, RunID: runID, StepID: step.ID, Position: position, Type: step.Type,
+		Status: engine.StepCompleted, StartedAt: &now, FinishedAt: &now}
+	tenant, rc, err := a.runContext(ctx, tx, run)
+	if err != nil {
+		return err
+	}
+	next := now
+	var msg *engine.Message
+	switch truth, missing := evalWhen(step, rc); {
+	case truth != "true":
+		rs.Status, rs.Outcome = engine.StepSkipped, "condition_"+truth
+		rs.Detail = "the step's condition is " + truth
+		if len(missing) > 0 {
+			rs.Detail += fmt.Sprintf("; missing %v", missing)
+		}
+	case step.Type == engine.StepWait:
+		d, err := engine.ParseISODuration(step.Wait.Duration)
+		if err != nil {
+			return err
+		}
+		next = now.Add(d)
+		rs.Outcome, rs.Detail, rs.ScheduledAt = "waited", "next step at "+next.Format(time.RFC3339), &next
+	default:
+		if msg, err = a.stepMessage(tenant, rc, run, step); err != nil {
+			rs.Status, rs.Outcome, rs.Detail = engine.StepFailed, "render_failed", err.Error()
+			msg = nil
+		}
+	}
+	created, err := tx.InsertRunStep(ctx, rs)
+	if err != nil || !created {
+		// An earlier try of this job wrote the step and its successor's job.
+		return err
+	}
+	if msg != nil {
+		msg.RunStepID = rs.ID
+		if err := a.queueMessage(ctx, tx, tenant, rc, msg); err != nil {
+			return err
+		}
+		rs.Outcome, rs.Detail = string(msg.Status), msg.Reason
+		if err := tx.UpdateRunStep(ctx, rs); err != nil {
+			return err
+		}
+	}
+	if position+1 == len(wf.Steps) && step.Type != engine.StepWait {
+		_, err := tx.FinishRun(ctx, tenantID, runID, engine.RunCompleted, "")
+		return err
+	}
+	return a.Jobs.EnqueueStepTx(ctx, tx, tenantID, runID, position+1, next)
+}
+
+// runContext loads the tenant and the lead context of a run as they are
+// now: a step renders the lead's current name and the quote's current
+// amount, not those of the moment the run started.
+func (a *App) runContext(ctx context.Context, tx *store.Tx, run *engine.Run) (*engine.Tenant, *engine.Context, error) {
+	tenant, err := tx.GetTenant(ctx, run.TenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	lead, err := tx.GetLead(ctx, run.TenantID, run.LeadID)
+	if err != nil {
+		return nil, nil, err
+	}
+	var q *engine.Quote
+	if run.QuoteID != "" {
+		if q, err = tx.GetQuote(ctx, run.TenantID, run.QuoteID); err != nil {
+			return nil, nil, err
+		}
+	}
+	return tenant, a.context(tenant, lead, q), nil
+}
+
+// evalWhen evaluates a step's condition: "true", "false" or "unknown".
+func evalWhen(step *engine.Step, rc *engine.Context) (string, []string) {
+	if len(step.When) == 0 {
+		return "true", nil
+	}
+	c, err := engine.ParseCondition(step.When)
+	if err != nil {
+		// Saved conditions were validated; one that no longer parses is
+		// treated as not true rather than sending on a broken rule.
+		return "unknown", nil
+	}
+	r := c.Eval(rc)
+	if r.Matched() {
+		return "true", nil
+	}
+	return r.Truth.String(), c.MissingFields(rc)
+}
+
+// stepMessage builds the outbox message of a send step: the channel and
+// recipient the lead's consent allows, or a suppressed record saying why.
+func (a *App) stepMessage(tenant *engine.Tenant, rc *engine.Context, run *engine.Run, step *engine.Step) (*engine.Message, error) {
+	plan := engine.PlanSend(step, rc.Lead, tenant.Channels)
+	m := &engine.Message{TenantID: run.TenantID, EventID: run.EventID, RunID: run.ID, LeadID: run.LeadID, QuoteID: run.QuoteID,
+		WorkflowID: run.WorkflowID, WorkflowVersion: run.WorkflowVersion, StepID: step.ID, Trigger: run.Trigger,
+		Channel: plan.Channel, To: plan.To}
+	if m.Channel == "" {
+		m.Channel = engine.ChannelEmail
+		if step.Type == engine.StepSendWhatsApp {
+			m.Channel = engine.ChannelWhatsApp
+		}
+	}
+	if plan.Suppressed {
+		m.Status, m.Reason = engine.MsgSuppressed, plan.Reason
+		return m, nil
+	}
+	if plan.Fallback {
+		m.Reason = "fallback: " + plan.Reason
+	}
+	r, err := engine.RenderStep(step, m.Channel, rc)
+	if err != nil {
+		return nil, err
+	}
+	m.Subject, m.Body, m.HTML, m.Template = r.Subject, r.Text, r.HTML, r.Template
+	return m, nil
+}
+
+// providerOf is the provider configured for a channel, "" when none is.
+func providerOf(tenant *engine.Tenant, ch string) string {
+	switch {
+	case ch == engine.ChannelEmail && tenant.Channels.Email != nil:
+		return tenant.Channels.Email.Provider
+	case ch == engine.ChannelWhatsApp && tenant.Channels.WhatsApp != nil:
+		return tenant.Channels.WhatsApp.Provider
+	}
+	return ""
+}
+
+// queueMessage writes a message to the outbox and, unless it is suppressed
+// or a shadow, its delivery job — deferred past quiet hours and holidays in
+// the lead's timezone.
+func (a *App) queueMessage(ctx context.Context, tx *store.Tx, tenant *engine.Tenant, rc *engine.Context, m *engine.Message) error {
+	now := tx.Now()
+	deliver := m.Status == ""
+	if deliver {
+		m.Provider = providerOf(tenant, m.Channel)
+		at := engine.NextAllowed(now, engine.Location(rc.Lead, tenant), tenant.QuietHours, tenant.Holidays)
+		m.Status, m.ScheduledAt = engine.MsgQueued, &at
+		if at.After(now) {
+			m.Status = engine.MsgScheduled
+			if m.Reason == "" {
+				m.Reason = "quiet_hours"
+			}
+		}
+	}
+	created, err := tx.InsertMessage(ctx, m)
+	if err != nil || !created || !deliver {
+		return err
+	}
+	return a.Jobs.EnqueueDeliveryTx(ctx, tx, m.TenantID, m.ID, *m.ScheduledAt)
+}
+
+// sendLegacy queues the legacy settings' message on each of its channels.
+func (a *App) sendLegacy(ctx context.Context, tx *store.Tx, tenant *engine.Tenant, rc *engine.Context, ev *engine.Event, set engine.LegacySetting) error {
+	for _, ch := range set.Channels {
+		step := &engine.Step{Type: engine.StepSendEmail, Email: set.Email}
+		if ch == engine.ChannelWhatsApp {
+			step = &engine.Step{Type: engine.StepSendWhatsApp, WhatsApp: set.WhatsApp}
+		}
+		plan := engine.PlanSend(step, rc.Lead, tenant.Channels)
+		m := &engine.Message{TenantID: ev.TenantID, EventID: ev.ID, LeadID: ev.LeadID, QuoteID: ev.QuoteID,
+			Trigger: ev.Trigger, Channel: ch, To: plan.To}
+		if plan.Suppressed {
+			m.Status, m.Reason = engine.MsgSuppressed, plan.Reason
+		} else {
+			r, err := engine.RenderLegacy(set, ch, rc)
+			if err != nil {
+				m.Status, m.Reason, m.LastError = engine.MsgFailed, "render_failed", err.Error()
+			}
+			m.Subject, m.Body, m.HTML, m.Template = r.Subject, r.Text, r.HTML, r.Template
+		}
+		if err := a.queueMessage(ctx, tx, tenant, rc, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordShadowRun records, in shadow mode, the run the engine would have
+// started and the messages it would have sent, with status shadow and the
+// time each would have gone out. Nothing of it is ever delivered.
+func (a *App) recordShadowRun(ctx context.Context, tx *store.Tx, tenant *engine.Tenant, rc *engine.Context, ev *engine.Event, d *engine.Decision) error {
+	wf, err := tx.GetWorkflowVersion(ctx, ev.TenantID, d.WorkflowID, d.WorkflowVersion)
+	if err != nil {
+		return err
+	}
+	now := tx.Now()
+	run := &engine.Run{TenantID: ev.TenantID, EventID: ev.ID, LeadID: ev.LeadID, QuoteID: ev.QuoteID, WorkflowID: wf.ID,
+		WorkflowVersion: wf.Version, Trigger: ev.Trigger, Status: engine.RunCompleted, Shadow: true, FinishedAt: &now}
+	if err := tx.InsertRun(ctx, run); err != nil {
+		return err
+	}
+	plan, err := engine.Simulate(wf, rc, now)
+	if err != nil {
+		return err
+	}
+	for _, p := range plan {
+		at := p.At
+		rs := &engine.RunStep{TenantID: run.TenantID, RunID: run.ID, StepID: p.StepID, Position: p.Position, Type: p.Type,
+			Status: engine.StepCompleted, Outcome: "shadow", ScheduledAt: &at, StartedAt: &now, FinishedAt: &now}
+		if p.Skipped {
+			rs.Status, rs.Outcome = engine.StepSkipped, "condition_"+p.When
+		}
+		if _, err := tx.InsertRunStep(ctx, rs); err != nil {
+			return err
+		}
+		if p.Type == engine.StepWait || p.Skipped {
+			continue
+		}
+		m := &engine.Message{TenantID: run.TenantID, EventID: ev.ID, RunID: run.ID, RunStepID: rs.ID, LeadID: run.LeadID,
+			QuoteID: run.QuoteID, WorkflowID: wf.ID, WorkflowVersion: wf.Version, StepID: p.StepID, Trigger: ev.Trigger,
+			Channel: p.Channel, To: p.To, Status: engine.MsgShadow, Reason: p.Reason, ScheduledAt: &at,
+			Provider: providerOf(tenant, p.Channel)}
+		if p.Suppressed {
+			m.Reason = "would be suppressed: " + p.Reason
+		}
+		if r := p.Rendered; r != nil {
+			m.Subject, m.Body, m.HTML, m.Template = r.Subject, r.Text, r.HTML, r.Template
+		}
+		if _, err := tx.InsertMessage(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
