@@ -8,7 +8,6 @@ import (
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
-
 // ResolutionOut is a decision with what it was made for.
 type ResolutionOut struct {
 	Trigger string `json:"trigger"`

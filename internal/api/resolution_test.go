@@ -93,7 +93,9 @@ func TestResolutionFollowsThePolicy(t *testing.T) {
 		want    want
 	}{
 		{"matching enabled rule", "engine", "quote.sent",
-			func(w *world) map[string]string { return map[string]string{w.rule("web", "quote.sent", w.wfSent, true, web): "web"} },
+			func(w *world) map[string]string {
+				return map[string]string{w.rule("web", "quote.sent", w.wfSent, true, web): "web"}
+			},
 			want{outcome: "workflow", source: "rule", reason: "rule_matched", workflow: "sent",
 				trace: []string{"rule:web:matched:rule_matched"}}},
 		{"no rule: quote.sent falls back to legacy", "engine", "quote.sent",
@@ -140,7 +142,7 @@ func TestResolutionFollowsThePolicy(t *testing.T) {
 			func(w *world) map[string]string {
 				return map[string]string{
 					w.rule("fr", "quote.sent", w.wfSent, true, `{"all":[{"field":"lead.country","op":"eq","value":"FR"}]}`): "fr",
-					w.rule("any", "*", w.wfSent, true, `{"all":[]}`):                                                     "any",
+					w.rule("any", "*", w.wfSent, true, `{"all":[]}`):                                                        "any",
 				}
 			},
 			want{outcome: "workflow", source: "rule", reason: "rule_matched", workflow: "sent",

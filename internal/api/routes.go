@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
 // routes declares every /v1 operation in one place: who may call it, and
@@ -33,6 +35,20 @@ func (s *Server) routes() {
 	huma.Register(api, operation(http.MethodGet, "/v1/quotes/{quote_id}", "get-quote", "Get a quote", accessApp, "Quotes"), s.getQuote)
 	huma.Register(api, operation(http.MethodPatch, "/v1/quotes/{quote_id}", "update-quote", "Change a quote's content (a new revision)", accessApp, "Quotes"), s.patchQuote)
 
+	// Quote actions: one transaction each, answered with the event and its decision.
+	for _, a := range []struct {
+		action  engine.Action
+		summary string
+	}{{engine.ActionSend, "Send the quote to the customer (quote.sent)"}, {engine.ActionView, "Record that the customer viewed it (quote.viewed)"},
+		{engine.ActionAccept, "Record the customer's acceptance (quote.accepted)"}, {engine.ActionExpire, "Expire the quote (quote.expired)"}} {
+		huma.Register(api, ok(operation(http.MethodPost, "/v1/quotes/{quote_id}/"+string(a.action), string(a.action)+"-quote", a.summary, accessApp, "Quotes")), s.quoteAction(a.action))
+	}
+	huma.Register(api, ok(operation(http.MethodPost, "/v1/quotes/{quote_id}/reject", "reject-quote", "Record the customer's rejection (quote.rejected)", accessApp, "Quotes")), s.rejectQuote)
+	huma.Register(api, operation(http.MethodGet, "/v1/public/quotes/{token}", "get-public-quote", "The customer's view of a quote; opening it records quote.viewed", accessPublic, "Public"), s.getPublicQuote)
+	huma.Register(api, ok(operation(http.MethodPost, "/v1/public/quotes/{token}/accept", "accept-public-quote", "The customer accepts the quote", accessPublic, "Public")), s.publicAction(engine.ActionAccept))
+	huma.Register(api, ok(operation(http.MethodPost, "/v1/public/quotes/{token}/unsubscribe", "unsubscribe", "One-click unsubscribe from the quote's emails (RFC 8058)", accessPublic, "Public")), s.unsubscribe)
+	huma.Register(api, ok(operation(http.MethodPost, "/v1/public/quotes/{token}/reject", "reject-public-quote", "The customer rejects the quote", accessPublic, "Public")), s.publicAction(engine.ActionReject))
+
 	// Workflows and their steps: every edit is a new version.
 	huma.Register(api, created(operation(http.MethodPost, "/v1/workflows", "create-workflow", "Create a workflow", accessAdmin, "Workflows")), s.createWorkflow)
 	huma.Register(api, operation(http.MethodGet, "/v1/workflows", "list-workflows", "List workflows", accessApp, "Workflows"), s.listWorkflows)
@@ -61,6 +77,25 @@ func (s *Server) routes() {
 	huma.Register(api, operation(http.MethodGet, "/v1/leads/{lead_id}/resolution", "get-resolution", "What would happen for this lead and trigger, with the trace", accessApp, "Resolver"), s.getResolution)
 	huma.Register(api, ok(operation(http.MethodPost, "/v1/resolver/preview", "preview-resolution", "What would happen for a lead context given in full", accessApp, "Resolver")), s.previewResolution)
 	huma.Register(api, operation(http.MethodGet, "/v1/coverage", "get-coverage", "Per trigger: is there an enabled path, and what cannot work", accessApp, "Resolver"), s.getCoverage)
+
+	// What happened: events, runs, the outbox, and a lead's whole story.
+	huma.Register(api, operation(http.MethodGet, "/v1/events", "list-events", "Trigger events with their decisions", accessApp, "History"), s.listEvents)
+	huma.Register(api, operation(http.MethodGet, "/v1/events/{event_id}", "get-event", "A trigger event with its decision and context", accessApp, "History"), s.getEvent)
+	huma.Register(api, operation(http.MethodGet, "/v1/runs", "list-runs", "Workflow runs", accessApp, "History"), s.listRuns)
+	huma.Register(api, operation(http.MethodGet, "/v1/runs/{run_id}", "get-run", "A run with its steps", accessApp, "History"), s.getRun)
+	huma.Register(api, ok(operation(http.MethodPost, "/v1/runs/{run_id}/cancel", "cancel-run", "Cancel an active run", accessAdmin, "History")), s.cancelRun)
+	huma.Register(api, operation(http.MethodGet, "/v1/messages", "list-messages", "Outbox messages", accessApp, "Outbox"), s.listMessages)
+	huma.Register(api, operation(http.MethodGet, "/v1/messages/{message_id}", "get-message", "A message with its attempts and receipts", accessApp, "Outbox"), s.getMessage)
+	huma.Register(api, ok(operation(http.MethodPost, "/v1/messages/{message_id}/retry", "retry-message", "Send a failed, unknown or cancelled message again", accessAdmin, "Outbox")), s.retryMessage)
+	huma.Register(api, ok(operation(http.MethodPost, "/v1/messages/{message_id}/cancel", "cancel-message", "Cancel a message not yet handed to its provider", accessAdmin, "Outbox")), s.cancelMessage)
+	huma.Register(api, operation(http.MethodGet, "/v1/circuits", "list-circuits", "Open circuits: providers whose sends are stopped for this tenant", accessApp, "Outbox"), s.listCircuits)
+	huma.Register(api, operation(http.MethodDelete, "/v1/circuits/{provider}", "close-circuit", "Close a circuit after fixing the provider's settings", accessAdmin, "Outbox"), s.closeCircuit)
+	huma.Register(api, operation(http.MethodGet, "/v1/leads/{lead_id}/timeline", "get-timeline", "Everything that happened to a lead", accessApp, "History"), s.getTimeline)
+	huma.Register(api, ok(operation(http.MethodPost, "/v1/leads/{lead_id}/simulate", "simulate", "Dry run: the decision and the planned steps, writing nothing", accessApp, "Resolver")), s.simulate)
+
+	// WhatsApp status webhooks, verified with the tenant's app secret.
+	huma.Register(api, operation(http.MethodGet, "/v1/webhooks/whatsapp/{tenant_id}", "verify-whatsapp-webhook", "Meta's subscription handshake", accessPublic, "Webhooks"), s.verifyWebhook)
+	huma.Register(api, ok(operation(http.MethodPost, "/v1/webhooks/whatsapp/{tenant_id}", "whatsapp-webhook", "Message status updates from the WhatsApp Cloud API", accessPublic, "Webhooks")), s.receiveWebhook)
 
 	// Legacy settings, kept for the migration.
 	huma.Register(api, deprecated(operation(http.MethodGet, "/v1/legacy/settings", "get-legacy-settings", "The legacy per-trigger settings", accessApp, "Legacy")), s.getLegacy)
