@@ -9,11 +9,19 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/quoteflow/quoteflow/internal/api"
 	"github.com/quoteflow/quoteflow/internal/app"
+	"github.com/quoteflow/quoteflow/internal/channel/logsender"
+	"github.com/quoteflow/quoteflow/internal/channel/senders"
+	"github.com/quoteflow/quoteflow/internal/channel/whatsapp"
+	"github.com/quoteflow/quoteflow/internal/jobs"
 	"github.com/quoteflow/quoteflow/internal/store"
 )
 
@@ -36,6 +44,11 @@ type config struct {
 	WhatsAppAPIBase string
 	PublicURL       string
 	LogLevel        string
+	Workers         int
+	PollInterval    time.Duration
+	RescueAfter     time.Duration
+	ExpireEvery     time.Duration
+	WhatsAppRate    float64
 }
 
 func parseConfig(cmd string, args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -62,6 +75,11 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	fs.StringVar(&c.WhatsAppAPIBase, "whatsapp-api-base", env("QUOTEFLOW_WHATSAPP_API_BASE", "https://graph.facebook.com"), "WhatsApp Cloud API base URL (QUOTEFLOW_WHATSAPP_API_BASE)")
 	fs.StringVar(&c.PublicURL, "public-url", env("QUOTEFLOW_PUBLIC_URL", ""), "base URL of customer quote links; default http://<addr> (QUOTEFLOW_PUBLIC_URL)")
 	fs.StringVar(&c.LogLevel, "log-level", env("QUOTEFLOW_LOG_LEVEL", "info"), "debug, info, warn or error (QUOTEFLOW_LOG_LEVEL)")
+	fs.IntVar(&c.Workers, "workers", envInt(getenv, "QUOTEFLOW_WORKERS", 50), "jobs (steps, deliveries) worked at once by this process (QUOTEFLOW_WORKERS)")
+	fs.DurationVar(&c.PollInterval, "poll-interval", envDuration(getenv, "QUOTEFLOW_POLL_INTERVAL", time.Second), "how often to look for due jobs (QUOTEFLOW_POLL_INTERVAL)")
+	fs.DurationVar(&c.RescueAfter, "rescue-after", envDuration(getenv, "QUOTEFLOW_RESCUE_AFTER", 5*time.Minute), "take over jobs left running this long by a process that died (QUOTEFLOW_RESCUE_AFTER)")
+	fs.DurationVar(&c.ExpireEvery, "expire-every", envDuration(getenv, "QUOTEFLOW_EXPIRE_EVERY", time.Minute), "period of the sweep that expires quotes past valid_until (QUOTEFLOW_EXPIRE_EVERY)")
+	fs.Float64Var(&c.WhatsAppRate, "whatsapp-rate", envFloat(getenv, "QUOTEFLOW_WHATSAPP_RATE", whatsapp.DefaultPerSecond), "WhatsApp sends per second per phone number, in this process; 0 is unlimited (QUOTEFLOW_WHATSAPP_RATE)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -69,6 +87,27 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	return c, nil
+}
+
+func envInt(getenv func(string) string, k string, def int) int {
+	if n, err := strconv.Atoi(getenv(k)); err == nil {
+		return n
+	}
+	return def
+}
+
+func envFloat(getenv func(string) string, k string, def float64) float64 {
+	if f, err := strconv.ParseFloat(getenv(k), 64); err == nil {
+		return f
+	}
+	return def
+}
+
+func envDuration(getenv func(string) string, k string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(getenv(k)); err == nil {
+		return d
+	}
+	return def
 }
 
 func newLogger(level string, w io.Writer) (*slog.Logger, error) {
@@ -131,6 +170,29 @@ func serve(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, stdo
 		cfg.PublicURL = base
 	}
 	a := app.New(db, app.Config{OperatorToken: cfg.OperatorToken, PublicBaseURL: cfg.PublicURL}, log)
+	a.Senders = senders.New(senders.Options{Log: logsender.New(log), WhatsAppBaseURL: cfg.WhatsAppAPIBase,
+		WhatsAppThrottle: whatsapp.NewThrottle(cfg.WhatsAppRate, whatsapp.DefaultBurst)})
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	queue, err := jobs.New(db, a, jobs.Config{Workers: cfg.Workers, PollInterval: cfg.PollInterval,
+		RescueAfter: cfg.RescueAfter, ExpireEvery: cfg.ExpireEvery, Registry: registry}, log)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("job queue: %w", err)
+	}
+	// The queue gets its own context: it must keep working until the HTTP
+	// server has drained, then stop after its running jobs finish.
+	if err := queue.Start(context.WithoutCancel(ctx)); err != nil {
+		ln.Close()
+		return fmt.Errorf("start job queue: %w", err)
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := queue.Stop(stopCtx); err != nil {
+			log.Warn("job queue did not stop cleanly", "err", err)
+		}
+	}()
 	if demo {
 		key, err := seedDemo(ctx, a)
 		if err != nil {
@@ -140,7 +202,7 @@ func serve(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, stdo
 		fmt.Fprintf(stdout, "quoteflow demo\n  URL:        %s\n  API docs:   %s/v1/docs\n  admin key:  %s\n  try:        curl -H 'Authorization: Bearer %s' %s/v1/coverage\n", base, base, key, key, base)
 	}
 	srv := &http.Server{
-		Handler:           api.New(a, log, api.Options{Ready: func(ctx context.Context) error { return db.SQL().PingContext(ctx) }}),
+		Handler:           api.New(a, log, api.Options{Registry: registry, Ready: func(ctx context.Context) error { return db.SQL().PingContext(ctx) }}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
