@@ -18,6 +18,7 @@ import (
 
 	"github.com/quoteflow/quoteflow/internal/api"
 	"github.com/quoteflow/quoteflow/internal/app"
+	"github.com/quoteflow/quoteflow/internal/bench"
 	"github.com/quoteflow/quoteflow/internal/channel/logsender"
 	"github.com/quoteflow/quoteflow/internal/channel/senders"
 	"github.com/quoteflow/quoteflow/internal/channel/whatsapp"
@@ -31,6 +32,7 @@ Usage:
   quoteflow serve   [flags]   run the HTTP API (migrates the database first)
   quoteflow migrate [flags]   apply database migrations and exit
   quoteflow demo    [flags]   serve a seeded demo tenant on SQLite with the log provider
+  quoteflow bench   [flags]   measure throughput against this machine's own ceilings
 
 Flags (each overrides its environment variable):
 `
@@ -131,8 +133,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cmd := args[0]
 	switch cmd {
 	case "serve", "migrate", "demo":
+	case "bench":
+		return bench.Run(ctx, args[1:], getenv, stdout, stderr)
 	default:
-		return fmt.Errorf("unknown command %q: want serve, migrate or demo", cmd)
+		return fmt.Errorf("unknown command %q: want serve, migrate, demo or bench", cmd)
 	}
 	cfg, err := parseConfig(cmd, args[1:], getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
