@@ -17,6 +17,9 @@ import (
 // returns the admin key and the tenant id.
 func setupTenant(t *testing.T, p *proc, wa *whatsapptest.Server, steps []any) (string, string) {
 	t.Helper()
+	for _, name := range []string{"first", "second", "only"} {
+		wa.AddTemplate(whatsapptest.Template{Name: name, Language: "en_US", Status: "APPROVED", Category: "UTILITY", Body: "Hi {{1}}"})
+	}
 	ch := wa.Channel()
 	out := p.must(201, "POST", "/v1/tenants", "op", map[string]any{"name": "Acme", "timezone": "UTC", "mode": "engine",
 		"channels": map[string]any{"whatsapp": map[string]any{"provider": "cloud_api", "phone_number_id": ch.PhoneNumberID,

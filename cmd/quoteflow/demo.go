@@ -32,8 +32,8 @@ func seedDemo(ctx context.Context, a *app.App) (string, error) {
 func createDemoTenant(ctx context.Context, a *app.App) (string, error) {
 	t := &engine.Tenant{
 		Name: demoTenantName, Timezone: "Europe/Lisbon", Mode: engine.ModeEngine,
-		QuietHours: &engine.QuietHours{Start: "21:00", End: "08:00"},
-		Holidays:   []string{"2026-12-25", "2027-01-01"},
+		// No quiet hours, so that the demo's messages flow at any hour.
+		Holidays: []string{"2026-12-25", "2027-01-01"},
 		Channels: engine.Channels{
 			Email:    &engine.EmailChannel{Provider: "log", From: "Demo Roofing <quotes@demo-roofing.example>"},
 			WhatsApp: &engine.WhatsAppChannel{Provider: "log"},
@@ -118,13 +118,28 @@ func createDemoTenant(ctx context.Context, a *app.App) (string, error) {
 		if err := s.CreateQuote(ctx, q); err != nil {
 			return "", err
 		}
+		// Real quote actions, so that the demo has events, decisions, runs
+		// and messages flowing to the log provider.
 		if st := statuses[i%len(statuses)]; st != engine.QuoteDraft {
-			q.Status = st
-			if st == engine.QuoteRejected {
-				q.RejectionReason = "too expensive"
+			actions := []engine.Action{engine.ActionSend}
+			switch st {
+			case engine.QuoteViewed:
+				actions = append(actions, engine.ActionView)
+			case engine.QuoteAccepted:
+				actions = append(actions, engine.ActionView, engine.ActionAccept)
+			case engine.QuoteRejected:
+				actions = append(actions, engine.ActionReject)
+			case engine.QuoteExpired:
+				actions = append(actions, engine.ActionExpire)
 			}
-			if err := s.UpdateQuote(ctx, q, q.Version); err != nil {
-				return "", err
+			for _, act := range actions {
+				req := app.ActionRequest{TenantID: t.ID, QuoteID: q.ID, Action: act}
+				if act == engine.ActionReject {
+					req.RejectionReason = "too expensive"
+				}
+				if _, err := a.QuoteAction(ctx, req); err != nil {
+					return "", fmt.Errorf("%s quote %s: %w", act, q.Number, err)
+				}
 			}
 		}
 		if i == 3 {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -157,6 +158,12 @@ func TestDemoSeedsATenantAndReusesItsDatabase(t *testing.T) {
 			if len(statuses) < 5 {
 				t.Fatalf("demo quotes in %d states, want several: %v", len(statuses), statuses)
 			}
+			// The seed's quote actions made messages that the log provider delivers.
+			waitFor(t, "demo messages delivered", 20*time.Second, func() (bool, string) {
+				_, ms := p.call(t, "GET", "/v1/messages?status=sent", key, "")
+				items, _ := ms["items"].([]any)
+				return len(items) > 0, fmt.Sprint(len(items), " sent")
+			})
 			p.cancel()
 			if err := <-p.done; err != nil {
 				t.Fatalf("demo stopped with %v", err)

@@ -36,6 +36,9 @@ func setupExec(t *testing.T, dialect string) *execEnv {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a := app.New(db, app.Config{OperatorToken: operatorToken, PublicBaseURL: "https://quotes.test"}, log)
 	x := &execEnv{smtp: smtptest.Start(t), wa: whatsapptest.Start(t), logs: logsender.New(nil)}
+	// Workflows are checked against the business account's templates.
+	x.wa.AddTemplate(whatsapptest.Template{Name: "quote_sent", Language: "en_US", Status: "APPROVED", Category: "UTILITY",
+		Body: "Hi {{1}}, your quote {{2}} is ready."})
 	a.Senders = senders.New(senders.Options{Log: x.logs, WhatsAppBaseURL: x.wa.URL(), WhatsAppThrottle: whatsapp.NewThrottle(0, 0),
 		SMTP: smtp.Options{TLSConfig: x.smtp.ClientTLSConfig(), Timeout: 5 * time.Second}})
 	// Retries in tests are quick: jitter 0 makes the first backoff zero.

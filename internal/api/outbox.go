@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/quoteflow/quoteflow/internal/channel/whatsapp"
 	"github.com/quoteflow/quoteflow/internal/engine"
 	"github.com/quoteflow/quoteflow/internal/store"
 )
@@ -322,4 +323,35 @@ func (s *Server) closeCircuit(ctx context.Context, in *CircuitPath) (*struct{}, 
 		return nil, toProblem(ctx, s.log, err)
 	}
 	return nil, nil
+}
+
+// TemplateOut is a WhatsApp message template of the tenant's business
+// account.
+type TemplateOut struct {
+	Name           string `json:"name"`
+	Language       string `json:"language"`
+	Status         string `json:"status" doc:"APPROVED templates can be sent"`
+	Category       string `json:"category"`
+	BodyParameters int    `json:"body_parameters"`
+}
+
+type templatesInput struct {
+	Fresh bool `query:"fresh" doc:"Sync from the business account now instead of using the list synced in the last minutes"`
+}
+
+func (s *Server) listTemplates(ctx context.Context, in *templatesInput) (*body[List[TemplateOut]], error) {
+	t, err := s.app.Store.GetTenant(ctx, principal(ctx).TenantID)
+	if err != nil {
+		return nil, toProblem(ctx, s.log, err)
+	}
+	ts, ok, err := s.app.WhatsAppTemplates(ctx, t, in.Fresh)
+	if err != nil {
+		return nil, toProblem(ctx, s.log, engine.Errorf(engine.ECONFLICT, "could not list the templates of the WhatsApp business account: %v", err))
+	}
+	if !ok {
+		return nil, toProblem(ctx, s.log, engine.Errorf(engine.ECONFLICT, "the tenant has no WhatsApp Cloud API account with a business_account_id"))
+	}
+	return &body[List[TemplateOut]]{Body: listOf(ts, "", func(t *whatsapp.Template) TemplateOut {
+		return TemplateOut{Name: t.Name, Language: t.Language, Status: t.Status, Category: t.Category, BodyParameters: t.BodyParameters}
+	})}, nil
 }

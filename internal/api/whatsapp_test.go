@@ -242,3 +242,33 @@ func TestWhatsAppReceipts(t *testing.T) {
 		}
 	})
 }
+
+func TestWorkflowsAreCheckedAgainstApprovedTemplates(t *testing.T) {
+	forEachExecDB(t, func(t *testing.T, x *execEnv) {
+		x.wa.AddTemplate(whatsapptest.Template{Name: "pending_one", Language: "en_US", Status: "PENDING", Body: "Hi {{1}}"})
+		key := x.tenantWithChannels("engine")
+		step := func(template, lang string, params ...string) map[string]any {
+			return map[string]any{"name": "W", "trigger": "quote.sent", "steps": []any{map[string]any{"type": "send_whatsapp",
+				"whatsapp": map[string]any{"template": template, "language": lang, "parameters": params}}}}
+		}
+		x.must(201, "POST", "/v1/workflows", key, step("quote_sent", "en_US", "{{ lead.first_name }}", "{{ quote.number }}"))
+		for _, c := range []struct {
+			body     map[string]any
+			location string
+		}{
+			{step("no_such_template", "en_US"), "body.steps[0].whatsapp.template"},
+			{step("quote_sent", "pt_PT", "a", "b"), "body.steps[0].whatsapp.template"},
+			{step("pending_one", "en_US", "a"), "body.steps[0].whatsapp.template"},
+			{step("quote_sent", "en_US", "{{ lead.first_name }}"), "body.steps[0].whatsapp.parameters"},
+		} {
+			r := x.call("POST", "/v1/workflows", key, c.body)
+			if loc := x.problem(r, 422, "validation"); loc != c.location {
+				t.Fatalf("%v: location %q, want %q: %s", c.body, loc, c.location, r.Raw)
+			}
+		}
+		ts := x.must(200, "GET", "/v1/whatsapp/templates?fresh=true", key, nil)["items"].([]any)
+		if len(ts) != 2 {
+			t.Fatalf("templates %v", ts)
+		}
+	})
+}

@@ -46,8 +46,9 @@ type App struct {
 	operatorHash  []byte
 	publicBaseURL string
 
-	mu       sync.Mutex
-	ruleSets map[string]cachedRuleSet
+	mu        sync.Mutex
+	ruleSets  map[string]cachedRuleSet
+	templates templateCache
 }
 
 type cachedRuleSet struct {
@@ -188,12 +189,18 @@ func (a *App) CreateWorkflow(ctx context.Context, w *engine.Workflow) error {
 	if err := engine.ValidateWorkflow(w, "body"); err != nil {
 		return err
 	}
+	if err := a.checkTemplates(ctx, w.TenantID, w); err != nil {
+		return err
+	}
 	return a.Store.CreateWorkflow(ctx, w)
 }
 
 // UpdateWorkflow validates w and stores it as the next version.
 func (a *App) UpdateWorkflow(ctx context.Context, w *engine.Workflow, ifVersion int64) error {
 	if err := engine.ValidateWorkflow(w, "body"); err != nil {
+		return err
+	}
+	if err := a.checkTemplates(ctx, w.TenantID, w); err != nil {
 		return err
 	}
 	return a.Store.UpdateWorkflow(ctx, w, ifVersion)
