@@ -122,18 +122,16 @@ func (s *Server) runWithSteps(ctx context.Context, r *engine.Run) (RunOut, error
 
 func (s *Server) getRun(ctx context.Context, in *RunPath) (*body[RunOut], error) {
 	r, err := s.app.Store.GetRun(ctx, principal(ctx).TenantID, in.RunID)
-	if err != nil {
-		return nil, toProblem(ctx, s.log, err)
-	}
-	out, err := s.runWithSteps(ctx, r)
-	if err != nil {
-		return nil, toProblem(ctx, s.log, err)
-	}
-	return &body[RunOut]{Body: out}, nil
+	return s.runBody(ctx, r, err)
 }
 
 func (s *Server) cancelRun(ctx context.Context, in *RunPath) (*body[RunOut], error) {
 	r, err := s.app.CancelRun(ctx, principal(ctx).TenantID, in.RunID)
+	return s.runBody(ctx, r, err)
+}
+
+// runBody answers with a run and its steps, or with the problem err is.
+func (s *Server) runBody(ctx context.Context, r *engine.Run, err error) (*body[RunOut], error) {
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}

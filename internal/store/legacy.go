@@ -33,17 +33,11 @@ func (tx *Tx) GetLegacySettings(ctx context.Context, tenantID string) (engine.Le
 		if err := decodeJSON(channels, &s.Channels); err != nil {
 			return nil, err
 		}
-		if email != nil {
-			s.Email = &engine.EmailContent{}
-			if err := decodeJSON(email, s.Email); err != nil {
-				return nil, err
-			}
+		if s.Email, err = decodeOptional[engine.EmailContent](email); err != nil {
+			return nil, err
 		}
-		if whatsapp != nil {
-			s.WhatsApp = &engine.WhatsAppContent{}
-			if err := decodeJSON(whatsapp, s.WhatsApp); err != nil {
-				return nil, err
-			}
+		if s.WhatsApp, err = decodeOptional[engine.WhatsAppContent](whatsapp); err != nil {
+			return nil, err
 		}
 		out[trigger] = s
 	}

@@ -172,3 +172,15 @@ func (w *where) between(col string, from, to time.Time) {
 		w.args = append(w.args, micros(to))
 	}
 }
+
+// decodeOptional decodes a nullable JSON column into a new *T, nil for NULL.
+func decodeOptional[T any](b []byte) (*T, error) {
+	if b == nil {
+		return nil, nil
+	}
+	v := new(T)
+	if err := decodeJSON(b, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}

@@ -57,23 +57,14 @@ func (tx *Tx) steps(ctx context.Context, query string, args ...any) (map[version
 		if s.When, err = rawJSON(when); err != nil {
 			return nil, err
 		}
-		if email != nil {
-			s.Email = &engine.EmailContent{}
-			if err := decodeJSON(email, s.Email); err != nil {
-				return nil, err
-			}
+		if s.Email, err = decodeOptional[engine.EmailContent](email); err != nil {
+			return nil, err
 		}
-		if whatsapp != nil {
-			s.WhatsApp = &engine.WhatsAppContent{}
-			if err := decodeJSON(whatsapp, s.WhatsApp); err != nil {
-				return nil, err
-			}
+		if s.WhatsApp, err = decodeOptional[engine.WhatsAppContent](whatsapp); err != nil {
+			return nil, err
 		}
-		if wait != nil {
-			s.Wait = &engine.WaitSpec{}
-			if err := decodeJSON(wait, s.Wait); err != nil {
-				return nil, err
-			}
+		if s.Wait, err = decodeOptional[engine.WaitSpec](wait); err != nil {
+			return nil, err
 		}
 		out[k] = append(out[k], s)
 	}
