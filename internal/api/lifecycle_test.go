@@ -262,3 +262,48 @@ func TestRunLifecycle(t *testing.T) {
 		})
 	})
 }
+
+func TestStepConditionsAndRunCancel(t *testing.T) {
+	forEachExecDB(t, func(t *testing.T, x *execEnv) {
+		f := newFlow(t, x, nil, nil)
+		// A workflow whose first email only goes to big quotes.
+		wf := str(f.must(201, "POST", "/v1/workflows", f.key, map[string]any{"name": "Big only", "trigger": "quote.accepted",
+			"steps": []any{
+				map[string]any{"type": "send_email", "when": map[string]any{"all": []any{map[string]any{"field": "quote.amount", "op": "gte", "value": 1000}}},
+					"email": map[string]any{"subject": "Big thanks", "text": "Thanks"}},
+				map[string]any{"type": "wait", "wait": map[string]any{"duration": "P1D"}},
+				map[string]any{"type": "send_email", "email": map[string]any{"subject": "Later", "text": "Later"}},
+			}})["id"])
+		f.rule(f.key, "quote.accepted", wf, true)
+		q := f.quote() // 99.5 EUR: not big
+		f.must(200, "POST", "/v1/quotes/"+q+"/send", f.key, nil)
+		f.must(200, "POST", "/v1/quotes/"+q+"/accept", f.key, nil)
+		var run map[string]any
+		eventually(t, "the accepted run waits", func() (bool, string) {
+			runs := f.must(200, "GET", "/v1/runs?status=active&quote_id="+q, f.key, nil)["items"].([]any)
+			if len(runs) != 1 {
+				return false, fmt.Sprint(len(runs), " active runs")
+			}
+			run = f.must(200, "GET", "/v1/runs/"+str(runs[0].(map[string]any)["id"]), f.key, nil)
+			steps, _ := run["steps"].([]any)
+			return len(steps) == 2, fmt.Sprint(steps)
+		})
+		first := run["steps"].([]any)[0].(map[string]any)
+		if first["status"] != "skipped" || first["outcome"] != "condition_false" {
+			t.Fatalf("first step %v", first)
+		}
+		if ms := f.messages(f.key, "quote_id="+q+"&trigger=quote.accepted"); len(ms) != 0 {
+			t.Fatalf("a skipped step wrote messages: %v", ms)
+		}
+		// An admin cancels the waiting run: the later step never runs.
+		got := f.must(200, "POST", "/v1/runs/"+str(run["id"])+"/cancel", f.key, nil)
+		if got["status"] != "cancelled" {
+			t.Fatalf("cancel: %v", got)
+		}
+		f.problem(f.call("POST", "/v1/runs/"+str(run["id"])+"/cancel", f.key, nil), 409, "conflict")
+		steps := got["steps"].([]any)
+		if len(steps) != 2 || steps[1].(map[string]any)["status"] != "cancelled" {
+			t.Fatalf("steps after cancel: %v", steps)
+		}
+	})
+}

@@ -272,3 +272,26 @@ func TestWorkflowsAreCheckedAgainstApprovedTemplates(t *testing.T) {
 		}
 	})
 }
+
+func TestRetriesStopAtTheChannelLimit(t *testing.T) {
+	forEachExecDB(t, func(t *testing.T, x *execEnv) {
+		c := newWACase(t, x)
+		busy := make([]whatsapptest.Response, 10)
+		for i := range busy {
+			busy[i] = whatsapptest.Fail(131000)
+		}
+		c.wa.Script(c.phone, busy...)
+		q := c.send()
+		ms := c.settled(c.key, "quote_id="+q+"&channel=whatsapp")
+		if len(ms) != 1 || ms[0]["status"] != "failed" || ms[0]["reason"] != "attempts_exhausted" || ms[0]["error_class"] != "transient" {
+			t.Fatalf("messages %v", ms)
+		}
+		// WhatsApp's policy allows 6 attempts, each recorded.
+		if n := ms[0]["attempts"].(float64); n != 6 || c.wa.Attempts(c.phone) != 6 {
+			t.Fatalf("%v attempts recorded, %d at the provider, want 6", n, c.wa.Attempts(c.phone))
+		}
+		if atts := c.detail(str(ms[0]["id"]))["attempt_list"].([]any); len(atts) != 6 {
+			t.Fatalf("%d attempts listed", len(atts))
+		}
+	})
+}

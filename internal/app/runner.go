@@ -27,6 +27,11 @@ func (a *App) ExecuteStep(ctx context.Context, tx *store.Tx, tenantID, runID str
 	if err != nil {
 		return err
 	}
+	if position > 0 && position <= len(wf.Steps) && wf.Steps[position-1].Type == engine.StepWait {
+		if err := finishWait(ctx, tx, tenantID, runID, position-1); err != nil {
+			return err
+		}
+	}
 	if position >= len(wf.Steps) {
 		_, err := tx.FinishRun(ctx, tenantID, runID, engine.RunCompleted, "")
 		return err
@@ -54,6 +59,9 @@ func (a *App) ExecuteStep(ctx context.Context, tx *store.Tx, tenantID, runID str
 			return err
 		}
 		next = now.Add(d)
+		// The wait is in progress until the next step starts: scheduled, so
+		// that cancelling the run cancels it too.
+		rs.Status, rs.FinishedAt = engine.StepScheduled, nil
 		rs.Outcome, rs.Detail, rs.ScheduledAt = "waited", "next step at "+next.Format(time.RFC3339), &next
 	default:
 		if msg, err = a.stepMessage(tenant, rc, run, step); err != nil {
@@ -81,6 +89,23 @@ func (a *App) ExecuteStep(ctx context.Context, tx *store.Tx, tenantID, runID str
 		return err
 	}
 	return a.Jobs.EnqueueStepTx(ctx, tx, tenantID, runID, position+1, next)
+}
+
+// finishWait marks the wait at position completed, now that the step after
+// it runs.
+func finishWait(ctx context.Context, tx *store.Tx, tenantID, runID string, position int) error {
+	steps, err := tx.ListRunSteps(ctx, tenantID, runID)
+	if err != nil {
+		return err
+	}
+	for i := range steps {
+		if rs := &steps[i]; rs.Position == position && rs.Status == engine.StepScheduled {
+			now := tx.Now()
+			rs.Status, rs.FinishedAt = engine.StepCompleted, &now
+			return tx.UpdateRunStep(ctx, rs)
+		}
+	}
+	return nil
 }
 
 // runContext loads the tenant and the lead context of a run as they are
