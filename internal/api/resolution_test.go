@@ -314,3 +314,42 @@ func TestCoverageWarnsAboutBrokenPaths(t *testing.T) {
 		}
 	})
 }
+
+func TestReorderAndEditsChangeTheNextResolution(t *testing.T) {
+	forEachDB(t, func(t *testing.T, e *env) {
+		w := newWorld(t, e, "engine")
+		wfB := str(e.must(201, "POST", "/v1/workflows", w.key, map[string]any{"name": "Second sent workflow", "trigger": "quote.sent"})["id"])
+		a := w.rule("a", "quote.sent", w.wfSent, true, `{"all":[]}`)
+		b := w.rule("b", "quote.sent", wfB, true, `{"all":[]}`)
+		if d := w.resolve("quote.sent"); d["rule_id"] != a {
+			t.Fatalf("first rule should win: %v", d["rule_id"])
+		}
+		// Reordering is seen by the very next resolution (the compiled rule
+		// set is cached per tenant, keyed by its configuration version).
+		out := e.must(200, "POST", "/v1/assignment-rules/reorder", w.key, map[string]any{"rule_ids": []string{b, a}})
+		if items := out["items"].([]any); str(items[0].(map[string]any)["id"]) != b {
+			t.Fatalf("order after reorder: %v", items)
+		}
+		if d := w.resolve("quote.sent"); d["rule_id"] != b {
+			t.Fatalf("after reorder: %v", d["rule_id"])
+		}
+		// So is disabling a workflow.
+		e.must(200, "PATCH", "/v1/workflows/"+wfB, w.key, map[string]any{"enabled": false})
+		if d := w.resolve("quote.sent"); d["rule_id"] != a {
+			t.Fatalf("after disabling b's workflow: %v", d["rule_id"])
+		}
+		// A reorder that leaves a rule out names the field.
+		r := e.call("POST", "/v1/assignment-rules/reorder", w.key, map[string]any{"rule_ids": []string{a}})
+		if loc := e.problem(r, 422, "validation"); loc != "body.rule_ids" {
+			t.Fatalf("location %q", loc)
+		}
+		// Workflows in use cannot be deleted.
+		e.problem(e.call("DELETE", "/v1/workflows/"+w.wfSent, w.key, nil), 409, "conflict")
+		e.must(204, "DELETE", "/v1/assignment-rules/"+a, w.key, nil)
+		e.must(204, "DELETE", "/v1/workflows/"+w.wfSent, w.key, nil)
+		e.problem(e.call("GET", "/v1/workflows/"+w.wfSent, w.key, nil), 404, "not-found")
+		if d := w.resolve("quote.sent"); d["outcome"] != "legacy" {
+			t.Fatalf("after deleting the rule: %v", d["outcome"])
+		}
+	})
+}
