@@ -25,12 +25,12 @@ func (s *Server) routes() {
 	huma.Register(api, operation(http.MethodDelete, "/v1/api-keys/{key_id}", "delete-api-key", "Revoke an API key", accessAdmin, "Tenants"), s.deleteKey)
 
 	// Leads and quotes: what the CRM integration writes with an app key.
-	huma.Register(api, created(operation(http.MethodPost, "/v1/leads", "create-lead", "Create a lead", accessApp, "Leads")), s.createLead)
+	huma.Register(api, idempotent(created(operation(http.MethodPost, "/v1/leads", "create-lead", "Create a lead", accessApp, "Leads"))), s.createLead)
 	huma.Register(api, operation(http.MethodGet, "/v1/leads", "list-leads", "List leads", accessApp, "Leads"), s.listLeads)
 	huma.Register(api, operation(http.MethodGet, "/v1/leads/{lead_id}", "get-lead", "Get a lead", accessApp, "Leads"), s.getLead)
 	huma.Register(api, operation(http.MethodPatch, "/v1/leads/{lead_id}", "update-lead", "Change a lead", accessApp, "Leads"), s.patchLead)
 	huma.Register(api, operation(http.MethodDelete, "/v1/leads/{lead_id}", "delete-lead", "Delete a lead and everything about it", accessApp, "Leads"), s.deleteLead)
-	huma.Register(api, created(operation(http.MethodPost, "/v1/quotes", "create-quote", "Create a draft quote", accessApp, "Quotes")), s.createQuote)
+	huma.Register(api, idempotent(created(operation(http.MethodPost, "/v1/quotes", "create-quote", "Create a draft quote", accessApp, "Quotes"))), s.createQuote)
 	huma.Register(api, operation(http.MethodGet, "/v1/quotes", "list-quotes", "List quotes", accessApp, "Quotes"), s.listQuotes)
 	huma.Register(api, operation(http.MethodGet, "/v1/quotes/{quote_id}", "get-quote", "Get a quote", accessApp, "Quotes"), s.getQuote)
 	huma.Register(api, operation(http.MethodPatch, "/v1/quotes/{quote_id}", "update-quote", "Change a quote's content (a new revision)", accessApp, "Quotes"), s.patchQuote)
@@ -50,7 +50,7 @@ func (s *Server) routes() {
 	huma.Register(api, ok(operation(http.MethodPost, "/v1/public/quotes/{token}/reject", "reject-public-quote", "The customer rejects the quote", accessPublic, "Public")), s.publicAction(engine.ActionReject))
 
 	// Workflows and their steps: every edit is a new version.
-	huma.Register(api, created(operation(http.MethodPost, "/v1/workflows", "create-workflow", "Create a workflow", accessAdmin, "Workflows")), s.createWorkflow)
+	huma.Register(api, idempotent(created(operation(http.MethodPost, "/v1/workflows", "create-workflow", "Create a workflow", accessAdmin, "Workflows"))), s.createWorkflow)
 	huma.Register(api, operation(http.MethodGet, "/v1/workflows", "list-workflows", "List workflows", accessApp, "Workflows"), s.listWorkflows)
 	huma.Register(api, operation(http.MethodGet, "/v1/workflows/{workflow_id}", "get-workflow", "Get a workflow's current version", accessApp, "Workflows"), s.getWorkflow)
 	huma.Register(api, operation(http.MethodPatch, "/v1/workflows/{workflow_id}", "update-workflow", "Change a workflow (a new version)", accessAdmin, "Workflows"), s.patchWorkflow)
@@ -64,13 +64,13 @@ func (s *Server) routes() {
 	huma.Register(api, ok(operation(http.MethodPost, "/v1/workflows/{workflow_id}/steps/{step_id}/preview", "preview-step", "Render a step for a lead and quote", accessApp, "Workflows")), s.previewStep)
 
 	// Assignment rules and lead overrides.
-	huma.Register(api, created(operation(http.MethodPost, "/v1/assignment-rules", "create-rule", "Create an assignment rule", accessAdmin, "Rules")), s.createRule)
+	huma.Register(api, idempotent(created(operation(http.MethodPost, "/v1/assignment-rules", "create-rule", "Create an assignment rule", accessAdmin, "Rules"))), s.createRule)
 	huma.Register(api, operation(http.MethodGet, "/v1/assignment-rules", "list-rules", "All assignment rules in evaluation order", accessApp, "Rules"), s.listRules)
 	huma.Register(api, operation(http.MethodGet, "/v1/assignment-rules/{rule_id}", "get-rule", "Get an assignment rule", accessApp, "Rules"), s.getRule)
 	huma.Register(api, operation(http.MethodPatch, "/v1/assignment-rules/{rule_id}", "update-rule", "Change an assignment rule", accessAdmin, "Rules"), s.patchRule)
 	huma.Register(api, operation(http.MethodDelete, "/v1/assignment-rules/{rule_id}", "delete-rule", "Delete an assignment rule", accessAdmin, "Rules"), s.deleteRule)
 	huma.Register(api, ok(operation(http.MethodPost, "/v1/assignment-rules/reorder", "reorder-rules", "Set the evaluation order of all rules", accessAdmin, "Rules")), s.reorderRules)
-	huma.Register(api, created(operation(http.MethodPost, "/v1/leads/{lead_id}/overrides", "create-override", "Pin a workflow for a lead, or suppress", accessAdmin, "Rules")), s.createOverride)
+	huma.Register(api, idempotent(created(operation(http.MethodPost, "/v1/leads/{lead_id}/overrides", "create-override", "Pin a workflow for a lead, or suppress", accessAdmin, "Rules"))), s.createOverride)
 	huma.Register(api, operation(http.MethodGet, "/v1/leads/{lead_id}/overrides", "list-overrides", "A lead's overrides", accessApp, "Rules"), s.listOverrides)
 	huma.Register(api, operation(http.MethodDelete, "/v1/leads/{lead_id}/overrides/{override_id}", "delete-override", "Remove a lead override", accessAdmin, "Rules"), s.deleteOverride)
 

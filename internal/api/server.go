@@ -77,7 +77,7 @@ func New(a *app.App, log *slog.Logger, opts Options) *Server {
 		"operator": {Type: "http", Scheme: "bearer", Description: "The operator token from QUOTEFLOW_OPERATOR_TOKEN"},
 	}
 	s.api = humago.New(s.mux, cfg)
-	s.api.UseMiddleware(s.authenticate)
+	s.api.UseMiddleware(s.authenticate, s.withIdempotency)
 	s.routes()
 
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

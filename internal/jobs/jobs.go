@@ -41,7 +41,8 @@ type DeliverArgs struct {
 // Kind implements river.JobArgs.
 func (DeliverArgs) Kind() string { return "deliver" }
 
-// ExpireArgs is the periodic sweep that expires quotes past valid_until.
+// ExpireArgs is the periodic sweep that expires quotes past valid_until and
+// forgets old idempotency keys.
 type ExpireArgs struct{}
 
 // Kind implements river.JobArgs.
@@ -242,7 +243,14 @@ type expireWorker struct {
 	q *Queue
 }
 
+// idempotencyRetention is how long an Idempotency-Key answers with its
+// first response.
+const idempotencyRetention = 24 * time.Hour
+
 func (w *expireWorker) Work(ctx context.Context, _ *river.Job[ExpireArgs]) error {
+	if _, err := w.q.db.PurgeIdempotencyKeys(ctx, w.q.app.Now().Add(-idempotencyRetention)); err != nil {
+		return err
+	}
 	for {
 		n, err := w.q.app.ExpireDueQuotes(ctx, 100)
 		if err != nil || n < 100 {

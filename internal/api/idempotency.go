@@ -1,0 +1,116 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/store"
+)
+
+// maxIdempotentBody bounds the body read for hashing; huma refuses larger
+// bodies anyway.
+const maxIdempotentBody = 1 << 20
+
+// idempotent marks a create operation as honouring Idempotency-Key.
+func idempotent(op huma.Operation) huma.Operation {
+	op.Metadata["idempotent"] = true
+	maxLen := 255
+	op.Parameters = append(op.Parameters, &huma.Param{Name: "Idempotency-Key", In: "header",
+		Description: "Repeat the request safely: the same key and body answer with the first response (Idempotent-Replayed: true) for 24 hours",
+		Schema:      &huma.Schema{Type: huma.TypeString, MaxLength: &maxLen}})
+	return op
+}
+
+// humaContext names huma.Context so that embedding it does not hide its
+// Context method behind a field of the same name.
+type humaContext = huma.Context
+
+// recorder passes a response through while keeping a copy, and serves a
+// request body that was already read.
+type recorder struct {
+	humaContext
+	body   []byte
+	status int
+	out    bytes.Buffer
+}
+
+func (r *recorder) BodyReader() io.Reader { return bytes.NewReader(r.body) }
+
+func (r *recorder) SetStatus(code int) {
+	r.status = code
+	r.humaContext.SetStatus(code)
+}
+
+func (r *recorder) BodyWriter() io.Writer { return io.MultiWriter(r.humaContext.BodyWriter(), &r.out) }
+
+// withIdempotency makes a create safe to repeat: the first request with an
+// Idempotency-Key reserves it, its 2xx answer is stored, and a repeat of the
+// same request is answered with that answer (Idempotent-Replayed: true)
+// without creating anything again. The same key with another request is a
+// 422; a repeat while the first is still running is a 409. A failed request
+// releases the key so that the client can retry. Quote actions keep their
+// key inside their own transaction instead.
+func (s *Server) withIdempotency(ctx huma.Context, next func(huma.Context)) {
+	key := ctx.Header("Idempotency-Key")
+	if on, _ := ctx.Operation().Metadata["idempotent"].(bool); !on || key == "" {
+		next(ctx)
+		return
+	}
+	p := principal(ctx.Context())
+	body, err := io.ReadAll(io.LimitReader(ctx.BodyReader(), maxIdempotentBody+1))
+	if err != nil {
+		_ = huma.WriteErr(s.api, ctx, http.StatusBadRequest, "could not read the request body")
+		return
+	}
+	u := ctx.URL()
+	sum := sha256.Sum256(append([]byte(ctx.Method()+" "+u.Path+"\n"), body...))
+	req := store.IdempotentRequest{Method: ctx.Method(), Path: u.Path, RequestHash: hex.EncodeToString(sum[:])}
+	prev, err := s.app.Store.ReserveIdempotencyKey(ctx.Context(), p.TenantID, key, req)
+	switch {
+	case err != nil:
+		s.writeError(ctx, err)
+		return
+	case prev != nil && (prev.RequestHash != req.RequestHash || prev.Method != req.Method || prev.Path != req.Path):
+		s.writeError(ctx, &engine.Error{Code: engine.EINVALID, Message: "this Idempotency-Key was used for another request",
+			Fields: []engine.FieldError{{Field: "header.Idempotency-Key", Message: "already used for " + prev.Method + " " + prev.Path + " with another body"}}})
+		return
+	case prev != nil && prev.StatusCode == 0:
+		s.writeError(ctx, engine.Errorf(engine.ECONFLICT, "a request with this Idempotency-Key is still in progress"))
+		return
+	case prev != nil:
+		ctx.SetHeader("Content-Type", "application/json")
+		ctx.SetHeader("Idempotent-Replayed", "true")
+		ctx.SetStatus(prev.StatusCode)
+		_, _ = ctx.BodyWriter().Write(prev.Response)
+		return
+	}
+	rec := &recorder{humaContext: ctx, body: body}
+	next(rec)
+	// The answer is recorded even if the client went away: the create
+	// happened, and the client's retry must see it.
+	bg := context.WithoutCancel(ctx.Context())
+	if rec.status >= 200 && rec.status < 300 {
+		if err := s.app.Store.CompleteIdempotencyKey(bg, p.TenantID, key, rec.status, rec.out.Bytes()); err != nil {
+			s.log.ErrorContext(bg, "could not store an idempotent response", "err", err)
+		}
+		return
+	}
+	if err := s.app.Store.ReleaseIdempotencyKey(bg, p.TenantID, key); err != nil {
+		s.log.ErrorContext(bg, "could not release an idempotency key", "err", err)
+	}
+}
+
+// writeError answers with the problem err is, from a middleware.
+func (s *Server) writeError(ctx huma.Context, err error) {
+	p := toProblem(ctx.Context(), s.log, err).(*Problem)
+	ctx.SetHeader("Content-Type", "application/problem+json")
+	ctx.SetStatus(p.Status)
+	_, _ = ctx.BodyWriter().Write(mustJSON(p))
+}

@@ -1,0 +1,82 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
+)
+
+// IdempotentRequest is a request made with an Idempotency-Key and, once it
+// has succeeded, its answer. StatusCode 0 means it is still in progress.
+type IdempotentRequest struct {
+	Method      string
+	Path        string
+	RequestHash string
+	StatusCode  int
+	Response    []byte
+}
+
+// ReserveIdempotencyKey claims key for req. When the key was used before it
+// returns that request (and its answer, if it has one) and reserves nothing;
+// a reservation taken concurrently by another request is ECONFLICT.
+func (db *DB) ReserveIdempotencyKey(ctx context.Context, tenantID, key string, req IdempotentRequest) (*IdempotentRequest, error) {
+	var prev *IdempotentRequest
+	err := db.Tx(ctx, func(tx *Tx) error {
+		var p IdempotentRequest
+		var response []byte
+		err := tx.queryRow(ctx, `SELECT method, path, request_hash, status_code, response FROM idempotency_keys
+			WHERE tenant_id = ? AND key = ?`, tenantID, key).Scan(&p.Method, &p.Path, &p.RequestHash, &p.StatusCode, &response)
+		switch {
+		case err == nil:
+			p.Response = response
+			prev = &p
+			return nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return translate(err, "get idempotency key", onViolation{})
+		}
+		_, err = tx.exec(ctx, `INSERT INTO idempotency_keys (tenant_id, key, method, path, request_hash, status_code, created_at)
+			VALUES (?, ?, ?, ?, ?, 0, ?)`, tenantID, key, req.Method, req.Path, req.RequestHash, micros(tx.Now()))
+		return translate(err, "reserve idempotency key", onViolation{
+			unique: conflict("header.Idempotency-Key", "a request with this Idempotency-Key is in progress"),
+		})
+	})
+	return prev, err
+}
+
+// CompleteIdempotencyKey stores the answer of a reserved request.
+func (db *DB) CompleteIdempotencyKey(ctx context.Context, tenantID, key string, status int, response []byte) error {
+	return db.Tx(ctx, func(tx *Tx) error {
+		var body any
+		if len(response) > 0 {
+			body = string(response)
+		}
+		return tx.execOne(ctx, engine.Errorf(engine.ENOTFOUND, "no such idempotency key"),
+			`UPDATE idempotency_keys SET status_code = ?, response = ? WHERE tenant_id = ? AND key = ?`, status, body, tenantID, key)
+	})
+}
+
+// ReleaseIdempotencyKey forgets a reservation whose request failed, so that
+// the client can try again with the same key.
+func (db *DB) ReleaseIdempotencyKey(ctx context.Context, tenantID, key string) error {
+	return db.Tx(ctx, func(tx *Tx) error {
+		_, err := tx.exec(ctx, `DELETE FROM idempotency_keys WHERE tenant_id = ? AND key = ? AND status_code = 0`, tenantID, key)
+		return translate(err, "release idempotency key", onViolation{})
+	})
+}
+
+// PurgeIdempotencyKeys deletes keys older than before, in every tenant.
+func (db *DB) PurgeIdempotencyKeys(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := db.Tx(ctx, func(tx *Tx) error {
+		res, err := tx.exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < ?`, micros(before))
+		if err != nil {
+			return translate(err, "purge idempotency keys", onViolation{})
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}

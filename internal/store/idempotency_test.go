@@ -1,0 +1,65 @@
+package store_test
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/store"
+	"github.com/quoteflow/quoteflow/internal/store/storetest"
+)
+
+func TestIdempotencyKeys(t *testing.T) {
+	for _, d := range storetest.Dialects(t) {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			db := storetest.Open(t, d)
+			ctx := t.Context()
+			var tenants [2]string
+			for i := range tenants {
+				tn := &engine.Tenant{Name: "T", Timezone: "UTC", Mode: engine.ModeEngine}
+				if err := db.CreateTenant(ctx, tn, nil); err != nil {
+					t.Fatal(err)
+				}
+				tenants[i] = tn.ID
+			}
+			req := store.IdempotentRequest{Method: "POST", Path: "/v1/leads", RequestHash: "h1"}
+			if prev, err := db.ReserveIdempotencyKey(ctx, tenants[0], "k", req); err != nil || prev != nil {
+				t.Fatalf("first reserve: %v %v", prev, err)
+			}
+			// While in progress, the key answers with the reservation.
+			prev, err := db.ReserveIdempotencyKey(ctx, tenants[0], "k", req)
+			if err != nil || prev == nil || prev.StatusCode != 0 {
+				t.Fatalf("second reserve: %+v %v", prev, err)
+			}
+			// The same key in another tenant is another key.
+			if prev, err := db.ReserveIdempotencyKey(ctx, tenants[1], "k", req); err != nil || prev != nil {
+				t.Fatalf("other tenant: %v %v", prev, err)
+			}
+			if err := db.CompleteIdempotencyKey(ctx, tenants[0], "k", 201, []byte(`{"id":"x"}`)); err != nil {
+				t.Fatal(err)
+			}
+			prev, err = db.ReserveIdempotencyKey(ctx, tenants[0], "k", req)
+			if err != nil || prev.StatusCode != 201 || prev.RequestHash != "h1" || !bytes.Contains(prev.Response, []byte(`"x"`)) {
+				t.Fatalf("after complete: %+v %v", prev, err)
+			}
+			// A released reservation can be taken again; a completed one stays.
+			if err := db.ReleaseIdempotencyKey(ctx, tenants[1], "k"); err != nil {
+				t.Fatal(err)
+			}
+			if prev, err := db.ReserveIdempotencyKey(ctx, tenants[1], "k", req); err != nil || prev != nil {
+				t.Fatalf("after release: %v %v", prev, err)
+			}
+			if err := db.ReleaseIdempotencyKey(ctx, tenants[0], "k"); err != nil {
+				t.Fatal(err)
+			}
+			if prev, _ := db.ReserveIdempotencyKey(ctx, tenants[0], "k", req); prev == nil || prev.StatusCode != 201 {
+				t.Fatalf("release removed a completed key: %+v", prev)
+			}
+			if n, err := db.PurgeIdempotencyKeys(ctx, time.Now().Add(time.Hour)); err != nil || n != 2 {
+				t.Fatalf("purge: %d %v", n, err)
+			}
+		})
+	}
+}
