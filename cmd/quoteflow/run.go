@@ -203,7 +203,7 @@ func serve(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, stdo
 			ln.Close()
 			return fmt.Errorf("seed demo: %w", err)
 		}
-		fmt.Fprintf(stdout, "quoteflow demo\n  URL:        %s\n  API docs:   %s/v1/docs\n  admin key:  %s\n  try:        curl -H 'Authorization: Bearer %s' %s/v1/coverage\n", base, base, key, key, base)
+		fmt.Fprintf(stdout, "quoteflow demo\n  URL:        %s\n  API docs:   %s/v1/docs\n  admin key:  %s\n  outbox:     curl -H 'Authorization: Bearer %s' %s/v1/messages\n  (messages go to the log provider: see the \"message recorded\" lines on stderr)\n", base, base, key, key, base)
 	}
 	srv := &http.Server{
 		Handler:           api.New(a, log, api.Options{Registry: registry, Ready: func(ctx context.Context) error { return db.SQL().PingContext(ctx) }}),
