@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/quoteflow/quoteflow/internal/channel/whatsapp"
 	"github.com/quoteflow/quoteflow/internal/channel/whatsapp/whatsapptest"
@@ -78,6 +79,13 @@ func TestWhatsAppDelivery(t *testing.T) {
 			first := atts[0].(map[string]any)
 			if first["outcome"] != "retry" || first["error_class"] != "transient" || atts[1].(map[string]any)["outcome"] != "sent" {
 				t.Fatalf("attempts %v", atts)
+			}
+			// Meta asked for one second; jitter is zero here, so the retry
+			// was scheduled by Retry-After alone.
+			finished, _ := time.Parse(time.RFC3339Nano, str(first["finished_at"]))
+			retryAt, _ := time.Parse(time.RFC3339Nano, str(first["retry_at"]))
+			if d := retryAt.Sub(finished); d < 999*time.Millisecond || d > 2*time.Second {
+				t.Fatalf("retry scheduled %v after the 429, want Retry-After's 1s", d)
 			}
 			if n := c.wa.Count(c.phone); n != 1 {
 				t.Fatalf("the provider accepted %d messages, want 1", n)
