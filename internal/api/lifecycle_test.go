@@ -307,3 +307,28 @@ func TestStepConditionsAndRunCancel(t *testing.T) {
 		}
 	})
 }
+
+func TestHTMLEmailsEscapeLeadData(t *testing.T) {
+	forEachDB(t, func(t *testing.T, e *env) {
+		key := e.tenant("Acme", nil)
+		lead := str(e.must(201, "POST", "/v1/leads", key, map[string]any{"first_name": `<a href="https://evil.example">click</a>`})["id"])
+		wf := e.must(201, "POST", "/v1/workflows", key, map[string]any{"name": "W", "trigger": "quote.sent",
+			"steps": []any{map[string]any{"type": "send_email", "email": map[string]any{"subject": "Hi {{ lead.first_name }}",
+				"text": "Hi {{ lead.first_name }}", "html": "<p>Hi {{ lead.first_name }}</p>{{ '<hr>' | raw }}"}}}})
+		step := str(wf["steps"].([]any)[0].(map[string]any)["id"])
+		out := e.must(200, "POST", "/v1/workflows/"+str(wf["id"])+"/steps/"+step+"/preview", key, map[string]any{"lead_id": lead})
+		em := out["email"].(map[string]any)
+		if em["html"] != `<p>Hi &lt;a href=&#34;https://evil.example&#34;&gt;click&lt;/a&gt;</p><hr>` {
+			t.Fatalf("html %q", em["html"])
+		}
+		if em["text"] != `Hi <a href="https://evil.example">click</a>` {
+			t.Fatalf("text %q", em["text"])
+		}
+		// raw only belongs in HTML bodies.
+		r := e.call("POST", "/v1/workflows", key, map[string]any{"name": "W", "trigger": "quote.sent",
+			"steps": []any{map[string]any{"type": "send_email", "email": map[string]any{"subject": "{{ lead.first_name | raw }}", "text": "t"}}}})
+		if loc := e.problem(r, 422, "validation"); loc != "body.steps[0].email.subject" {
+			t.Fatalf("location %q", loc)
+		}
+	})
+}

@@ -69,27 +69,20 @@ func (s *Server) previewStep(ctx context.Context, in *previewStepInput) (*body[S
 		out.When = c.Eval(rc).Truth.String()
 		out.MissingFields = nonNil(c.MissingFields(rc))
 	}
-	render := func(src string) (string, error) { return engine.RenderTemplate(src, rc) }
-	if e := st.Email; e != nil {
-		r := &RenderedEmail{}
-		if r.Subject, err = render(e.Subject); err == nil {
-			if r.Text, err = render(e.Text); err == nil && e.HTML != nil {
-				r.HTML, err = render(*e.HTML)
-			}
-		}
+	// The same rendering as delivery: HTML bodies escape lead data.
+	if st.Email != nil {
+		r, err := engine.RenderStep(st, engine.ChannelEmail, rc)
 		if err != nil {
 			return nil, toProblem(ctx, s.log, err)
 		}
-		out.Email = r
+		out.Email = &RenderedEmail{Subject: r.Subject, Text: r.Text, HTML: r.HTML}
 	}
-	if wa := st.WhatsApp; wa != nil {
-		r := &RenderedWhatsApp{Template: wa.Template, Language: wa.Language, Parameters: make([]string, len(wa.Parameters))}
-		for k, p := range wa.Parameters {
-			if r.Parameters[k], err = render(p); err != nil {
-				return nil, toProblem(ctx, s.log, err)
-			}
+	if st.WhatsApp != nil {
+		r, err := engine.RenderStep(st, engine.ChannelWhatsApp, rc)
+		if err != nil {
+			return nil, toProblem(ctx, s.log, err)
 		}
-		out.WhatsApp = r
+		out.WhatsApp = &RenderedWhatsApp{Template: r.Template.Template, Language: r.Template.Language, Parameters: nonNil(r.Template.Parameters)}
 	}
 	return &body[StepPreviewOut]{Body: out}, nil
 }

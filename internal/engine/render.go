@@ -19,6 +19,11 @@ type Rendered struct {
 // step's email content (a send_whatsapp step's fallback email included),
 // for ChannelWhatsApp its template with every parameter rendered.
 //
+// An email's HTML body is rendered in HTML mode (CompileHTMLTemplate):
+// every value a {{ }} prints is HTML-escaped unless the output ends in
+// escape, escape_once or raw. The subject, the text body and WhatsApp
+// parameters are plain text and printed as they are.
+//
 // Output is post-processed for what each channel accepts: an email subject
 // is one line (line breaks become a space, surrounding space is trimmed);
 // a WhatsApp parameter may contain no line break or tab and no run of more
@@ -31,8 +36,8 @@ type Rendered struct {
 // the template at fault; a step without content for channel, or an unknown
 // channel, is EINVALID too.
 //
-// Compiled templates are cached by source (see templateCache), so rendering
-// the same step for many leads parses each template once.
+// Compiled templates are cached by source and mode (see templateCache), so
+// rendering the same step for many leads parses each template once.
 func RenderStep(step *Step, channel string, ctx *Context) (Rendered, error) {
 	if step == nil {
 		return Rendered{}, Errorf(EINVALID, "no step to render")
@@ -46,7 +51,9 @@ func RenderLegacy(s LegacySetting, channel string, ctx *Context) (Rendered, erro
 	return renderContent(s.Email, s.WhatsApp, channel, ctx, sharedTemplates.compile)
 }
 
-type compileFunc func(src string) (*Template, error)
+// compileFunc compiles a template as plain text, or in HTML mode if html
+// is set.
+type compileFunc func(src string, html bool) (*Template, error)
 
 func renderContent(email *EmailContent, wa *WhatsAppContent, channel string, ctx *Context, compile compileFunc) (Rendered, error) {
 	var out Rendered
@@ -56,15 +63,15 @@ func renderContent(email *EmailContent, wa *WhatsAppContent, channel string, ctx
 		if email == nil {
 			return out, Invalid("email", "there is no email content to render")
 		}
-		if out.Subject, err = renderField(email.Subject, "email.subject", ctx, compile); err != nil {
+		if out.Subject, err = renderField(email.Subject, "email.subject", false, ctx, compile); err != nil {
 			return Rendered{}, err
 		}
 		out.Subject = oneLine(out.Subject)
-		if out.Text, err = renderField(email.Text, "email.text", ctx, compile); err != nil {
+		if out.Text, err = renderField(email.Text, "email.text", false, ctx, compile); err != nil {
 			return Rendered{}, err
 		}
 		if email.HTML != nil {
-			if out.HTML, err = renderField(*email.HTML, "email.html", ctx, compile); err != nil {
+			if out.HTML, err = renderField(*email.HTML, "email.html", true, ctx, compile); err != nil {
 				return Rendered{}, err
 			}
 		}
@@ -77,7 +84,7 @@ func renderContent(email *EmailContent, wa *WhatsAppContent, channel string, ctx
 			t.Parameters = make([]string, len(wa.Parameters))
 		}
 		for i, p := range wa.Parameters {
-			v, err := renderField(p, fmt.Sprintf("whatsapp.parameters[%d]", i), ctx, compile)
+			v, err := renderField(p, fmt.Sprintf("whatsapp.parameters[%d]", i), false, ctx, compile)
 			if err != nil {
 				return Rendered{}, err
 			}
@@ -90,11 +97,11 @@ func renderContent(email *EmailContent, wa *WhatsAppContent, channel string, ctx
 	return out, nil
 }
 
-func renderField(src, field string, ctx *Context, compile compileFunc) (string, error) {
+func renderField(src, field string, html bool, ctx *Context, compile compileFunc) (string, error) {
 	if src == "" {
 		return "", nil
 	}
-	t, err := compile(src)
+	t, err := compile(src, html)
 	if err != nil {
 		return "", PrefixFields(err, field)
 	}
@@ -143,37 +150,48 @@ const (
 	templateCacheMaxSource = 16 << 10
 )
 
-// templateCache maps template source to its compiled Template. Templates
-// are immutable and safe for concurrent use, and source fully determines
-// one, so sharing them between tenants is safe. Compile errors are not
+// templateCache maps template source and mode to its compiled Template.
+// Templates are immutable and safe for concurrent use, and source and mode
+// fully determine one, so sharing them between tenants is safe. The same
+// source compiled as plain text and as HTML is two entries: they differ in
+// their output hooks and in whether raw is allowed. Compile errors are not
 // cached.
 type templateCache struct {
 	mu       sync.RWMutex
-	cur      map[string]*Template
-	prev     map[string]*Template
+	cur      map[templateKey]*Template
+	prev     map[templateKey]*Template
 	curBytes int
+}
+
+// templateKey identifies a compiled template.
+type templateKey struct {
+	src  string
+	html bool
 }
 
 var sharedTemplates = &templateCache{}
 
-func (c *templateCache) compile(src string) (*Template, error) {
+// compile returns src compiled as plain text, or in HTML mode if html is
+// set, from the cache if it is there.
+func (c *templateCache) compile(src string, html bool) (*Template, error) {
+	key := templateKey{src, html}
 	c.mu.RLock()
-	t, ok := c.cur[src]
+	t, ok := c.cur[key]
 	c.mu.RUnlock()
 	if ok {
 		return t, nil
 	}
 	if len(src) > templateCacheMaxSource {
-		return CompileTemplate(src)
+		return compileTemplate(src, html)
 	}
 	c.mu.Lock()
-	if t, ok := c.cur[src]; ok {
+	if t, ok := c.cur[key]; ok {
 		c.mu.Unlock()
 		return t, nil
 	}
-	if t, ok := c.prev[src]; ok {
-		delete(c.prev, src)
-		c.addLocked(src, t)
+	if t, ok := c.prev[key]; ok {
+		delete(c.prev, key)
+		c.addLocked(key, t)
 		c.mu.Unlock()
 		return t, nil
 	}
@@ -181,26 +199,26 @@ func (c *templateCache) compile(src string) (*Template, error) {
 
 	// Compile outside the lock; two goroutines may compile the same source
 	// at once, and the second result is simply dropped.
-	t, err := CompileTemplate(src)
+	t, err := compileTemplate(src, html)
 	if err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
-	if old, ok := c.cur[src]; ok {
+	if old, ok := c.cur[key]; ok {
 		t = old
 	} else {
-		c.addLocked(src, t)
+		c.addLocked(key, t)
 	}
 	c.mu.Unlock()
 	return t, nil
 }
 
-func (c *templateCache) addLocked(src string, t *Template) {
-	if c.cur == nil || len(c.cur) >= templateCacheEntries || c.curBytes+len(src) > templateCacheBytes {
-		c.prev, c.cur, c.curBytes = c.cur, make(map[string]*Template, 64), 0
+func (c *templateCache) addLocked(key templateKey, t *Template) {
+	if c.cur == nil || len(c.cur) >= templateCacheEntries || c.curBytes+len(key.src) > templateCacheBytes {
+		c.prev, c.cur, c.curBytes = c.cur, make(map[templateKey]*Template, 64), 0
 	}
-	c.cur[src] = t
-	c.curBytes += len(src)
+	c.cur[key] = t
+	c.curBytes += len(key.src)
 }
 
 // len returns how many templates the cache holds, for tests.

@@ -127,15 +127,15 @@ func TestOneLine(t *testing.T) {
 
 func TestTemplateCache(t *testing.T) {
 	c := &templateCache{}
-	a1, err := c.compile("Hi {{ lead.first_name }}")
+	a1, err := c.compile("Hi {{ lead.first_name }}", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a2, _ := c.compile("Hi {{ lead.first_name }}")
+	a2, _ := c.compile("Hi {{ lead.first_name }}", false)
 	if a1 != a2 {
 		t.Error("the same source compiled twice")
 	}
-	if _, err := c.compile("{{ lead.nope }}"); err == nil {
+	if _, err := c.compile("{{ lead.nope }}", false); err == nil {
 		t.Error("invalid template compiled")
 	}
 	if c.len() != 1 {
@@ -145,17 +145,17 @@ func TestTemplateCache(t *testing.T) {
 	// Fill well past two generations: the bound holds, and the most
 	// recently used template survives because hits move it forward.
 	for i := range 3 * templateCacheEntries {
-		if _, err := c.compile(fmt.Sprintf("n%d {{ lead.first_name }}", i)); err != nil {
+		if _, err := c.compile(fmt.Sprintf("n%d {{ lead.first_name }}", i), false); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.compile("Hi {{ lead.first_name }}"); err != nil {
+		if _, err := c.compile("Hi {{ lead.first_name }}", false); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if n := c.len(); n > 2*templateCacheEntries {
 		t.Errorf("cache holds %d templates, bound is %d", n, 2*templateCacheEntries)
 	}
-	if a3, _ := c.compile("Hi {{ lead.first_name }}"); a3 != a1 {
+	if a3, _ := c.compile("Hi {{ lead.first_name }}", false); a3 != a1 {
 		t.Error("a hot template was evicted")
 	}
 
@@ -166,14 +166,14 @@ func TestTemplateCache(t *testing.T) {
 		big[i] = 'x'
 	}
 	for i := range 200 {
-		if _, err := c.compile(fmt.Sprintf("%d%s", i, big)); err != nil {
+		if _, err := c.compile(fmt.Sprintf("%d%s", i, big), false); err != nil {
 			t.Fatal(err)
 		}
 	}
 	c.mu.RLock()
 	bytes := c.curBytes
 	for s := range c.prev {
-		bytes += len(s)
+		bytes += len(s.src)
 	}
 	c.mu.RUnlock()
 	if bytes > 2*templateCacheBytes {
@@ -182,8 +182,8 @@ func TestTemplateCache(t *testing.T) {
 
 	// Sources over the size limit are compiled every time.
 	huge := string(make([]byte, templateCacheMaxSource+1))
-	h1, _ := c.compile(huge)
-	h2, _ := c.compile(huge)
+	h1, _ := c.compile(huge, false)
+	h2, _ := c.compile(huge, false)
 	if h1 == nil || h1 == h2 {
 		t.Error("an oversized template was cached")
 	}
@@ -197,7 +197,7 @@ func TestTemplateCacheConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for i := range 300 {
 				src := fmt.Sprintf("%d {{ lead.first_name }}", (i*7+g)%(templateCacheEntries+50))
-				tpl, err := c.compile(src)
+				tpl, err := c.compile(src, false)
 				if err != nil {
 					t.Error(err)
 					return
@@ -240,7 +240,7 @@ func BenchmarkRenderStep(b *testing.B) {
 		b.Run(ch+"/uncached", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := renderContent(benchStep.Email, benchStep.WhatsApp, ch, ctx, CompileTemplate); err != nil {
+				if _, err := renderContent(benchStep.Email, benchStep.WhatsApp, ch, ctx, compileTemplate); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -32,6 +32,29 @@ package engine
 //     filter). Those hooks enforce the limits below; the hidden names start
 //     with "_qf", which templates may not use.
 //
+// HTML mode. An email's HTML body is compiled in HTML mode
+// (CompileHTMLTemplate): the same analysis, with one difference in the
+// rewrite, so that every value a {{ }} prints is HTML-escaped as liquid's
+// escape filter does (& < > " ' become &amp; &lt; &gt; &#34; &#39;). The
+// output hook of each {{ x }} is qf_html instead of qf_out: it charges the
+// value as qf_out does, prints it exactly as liquid would (printValue) and
+// escapes that. Two kinds of output are printed as they are, with qf_out:
+// one whose last filter is escape or escape_once, which is escaped already,
+// and one whose last filter is raw, the author's mark that the value is
+// HTML to be trusted, such as a captured block ({{ footer | raw }}). raw
+// is an identity filter, valid only as the last filter of a {{ }} in an
+// HTML template:
+// anywhere else (inside a chain, in parentheses, in a tag, or in any
+// plain-text template) it is a validation error. "Last" is syntactic: the
+// filter that ends the output's top-level chain, so {{ x | escape | strip }}
+// is escaped again and {{ (x | escape) }} too. Only {{ }} is escaped:
+// literal text, {% raw %} blocks, cycle's literals and tablerow's own
+// markup are template source and stay as written. A capture collects
+// rendered HTML, its outputs already escaped, so printing it escapes it a
+// second time unless it is marked: {{ block | raw }}. assign stores
+// values, not HTML, and {{ }} of an assigned local is escaped once. Plain
+// text (subjects, text bodies, WhatsApp parameters) is never escaped.
+//
 // Resource limits. A template is tenant input that runs in the worker, so
 // rendering is bounded in space and time: the source is at most
 // MaxTemplateSize, the output at most MaxOutputSize, any intermediate value
@@ -59,6 +82,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"html"
 	"math"
 	"math/bits"
 	"reflect"
@@ -100,9 +124,14 @@ const (
 	stateVar       = "_qf_state"
 	tickVar        = "_qf_tick"
 	outFilter      = "qf_out"
+	htmlOutFilter  = "qf_html" // qf_out that also escapes, in HTML mode
 	costFilter     = "qf_cost"
 	tickFilter     = "qf_tick"
 )
+
+// safeFilter is the filter that marks a {{ }} of an HTML template as HTML
+// to print unescaped. It is only valid as the output's last filter.
+const safeFilter = "raw"
 
 // Template is a validated, compiled template. It is immutable and safe for
 // concurrent use; compile once and render many times.
@@ -112,13 +141,27 @@ type Template struct {
 	edits     []templateEdit
 	tpl       *liquid.Template
 	paths     []string
+	html      bool
 }
 
 // CompileTemplate validates src as ValidateTemplate does and compiles it for
-// rendering. Only valid templates compile, so every Template renders under
-// the same limits and checks.
+// rendering as plain text. Only valid templates compile, so every Template
+// renders under the same limits and checks.
 func CompileTemplate(src string) (*Template, error) {
-	a := analyzeTemplate(src)
+	return compileTemplate(src, false)
+}
+
+// CompileHTMLTemplate validates src as ValidateHTMLTemplate does and
+// compiles it in HTML mode: every value a {{ }} prints is HTML-escaped,
+// except an output whose last filter is escape or escape_once (escaped
+// already) or raw (marked safe by the author). Literal text in the source
+// is printed as written.
+func CompileHTMLTemplate(src string) (*Template, error) {
+	return compileTemplate(src, true)
+}
+
+func compileTemplate(src string, html bool) (*Template, error) {
+	a := analyzeTemplate(src, html)
 	if err := a.err(); err != nil {
 		return nil, err
 	}
@@ -133,7 +176,7 @@ func CompileTemplate(src string) (*Template, error) {
 			Line:    max(err.LineNumber(), 1), Column: 1,
 		}}}
 	}
-	return &Template{src: src, rewritten: rewritten, edits: a.edits, tpl: tpl, paths: a.sortedPaths()}, nil
+	return &Template{src: src, rewritten: rewritten, edits: a.edits, tpl: tpl, paths: a.sortedPaths(), html: html}, nil
 }
 
 // ValidateTemplate checks a template when it is saved. It returns nil or an
@@ -142,9 +185,18 @@ func CompileTemplate(src string) (*Template, error) {
 // of each problem: a syntax error, an unclosed {{ or {%, a variable no lead
 // context has (anything outside the Fields catalogue, lead.custom.<key> and
 // the template's own locals), an unknown filter or tag, or a template over
-// MaxTemplateSize. Columns count Unicode code points.
+// MaxTemplateSize. Columns count Unicode code points. The raw filter is
+// refused: plain text is never escaped, so there is nothing to mark safe.
 func ValidateTemplate(src string) error {
 	_, err := CompileTemplate(src)
+	return err
+}
+
+// ValidateHTMLTemplate checks a template that renders HTML, an email's HTML
+// body, as ValidateTemplate does, and also accepts raw as the last filter
+// of a {{ }} output, and only there.
+func ValidateHTMLTemplate(src string) error {
+	_, err := CompileHTMLTemplate(src)
 	return err
 }
 
@@ -153,8 +205,9 @@ func ValidateTemplate(src string) error {
 // "lead.custom.<key>" for custom fields and "lead.custom" when the whole map
 // is used. If src does not parse it returns nil and the error; if it parses
 // but names unknown variables it returns the valid paths and the error.
+// src is checked as plain text; Template.Variables serves either mode.
 func TemplateVariables(src string) ([]string, error) {
-	a := analyzeTemplate(src)
+	a := analyzeTemplate(src, false)
 	if a.syntaxFailed {
 		return nil, a.err()
 	}
@@ -171,12 +224,25 @@ func RenderTemplate(src string, ctx *Context) (string, error) {
 	return t.Render(ctx)
 }
 
+// RenderHTMLTemplate compiles src in HTML mode, as CompileHTMLTemplate
+// does, and renders it against ctx.
+func RenderHTMLTemplate(src string, ctx *Context) (string, error) {
+	t, err := CompileHTMLTemplate(src)
+	if err != nil {
+		return "", err
+	}
+	return t.Render(ctx)
+}
+
 // Source returns the template's source text.
 func (t *Template) Source() string { return t.src }
 
 // Variables returns the lead-context paths the template uses, as
 // TemplateVariables does.
 func (t *Template) Variables() []string { return append([]string(nil), t.paths...) }
+
+// HTML reports whether the template was compiled in HTML mode.
+func (t *Template) HTML() bool { return t.html }
 
 // Render renders the template against ctx. Missing values render as empty;
 // a nil Quote, Lead or Tenant leaves that name unbound. Exceeding a resource
@@ -284,7 +350,12 @@ func init() {
 	}
 	allowed["money"] = filterInfo{maxArgs: 1}
 	e.RegisterFilter("money", moneyFilter)
+	// raw only marks an output; where it may appear is checked in
+	// checkRefsAndFilters.
+	allowed[safeFilter] = filterInfo{maxArgs: 0}
+	e.RegisterFilter(safeFilter, guardFilter(safeFilter, func(v any) any { return v }))
 	e.RegisterFilter(outFilter, outputFilter)
+	e.RegisterFilter(htmlOutFilter, htmlOutputFilter)
 	e.RegisterFilter(costFilter, operandFilter)
 	e.RegisterFilter(tickFilter, loopTickFilter)
 	// Validation refuses include; this makes sure it can never read a file.
@@ -484,6 +555,78 @@ func liquidString(v any) string {
 // to be written, which also bounds what a capture can collect.
 func outputFilter(v any, rawArgs ...any) (any, error) {
 	return chargeValue(v, rawArgs)
+}
+
+// htmlOutputFilter is applied to every {{ }} of an HTML template that does
+// not end in escape, escape_once or raw: it charges the value as
+// outputFilter does, then returns the text liquid would print for it,
+// HTML-escaped as liquid's escape filter escapes. The escaped text is
+// sized and charged too: it can be several times longer.
+func htmlOutputFilter(v any, rawArgs ...any) (any, error) {
+	v, err := chargeValue(v, rawArgs)
+	if err != nil {
+		return nil, err
+	}
+	st, _, _ := takeState(rawArgs)
+	s, ok := printValue(v, maxValueSize)
+	if !ok {
+		return nil, st.fail(errValueTooLarge)
+	}
+	if !strings.ContainsAny(s, htmlSpecial) {
+		return s, nil
+	}
+	s = html.EscapeString(s)
+	if len(s) > maxValueSize {
+		return nil, st.fail(errValueTooLarge)
+	}
+	if err := st.charge(len(s)); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// htmlSpecial are the characters html.EscapeString, and so liquid's escape
+// filter, replaces.
+const htmlSpecial = `&'<>"`
+
+// printValue returns the text liquid writes for v in a {{ }}, following
+// render.writeObject in liquid v1.6.0: nil prints nothing, a time in
+// liquid's default layout, a list its items one after another, a pointer
+// what fmt prints for the value it points to, anything else what fmt
+// prints. It gives up (ok false) once the text passes limit bytes.
+func printValue(v any, limit int) (string, bool) {
+	var b strings.Builder
+	ok := writePrinted(&b, v, limit)
+	return b.String(), ok
+}
+
+func writePrinted(b *strings.Builder, v any, limit int) bool {
+	switch x := lqvalues.ToLiquid(v).(type) {
+	case nil:
+	case string:
+		b.WriteString(x)
+	case time.Time:
+		b.WriteString(x.Format("2006-01-02 15:04:05 -0700"))
+	case []byte:
+		b.Write(x)
+	default:
+		rv := reflect.ValueOf(x)
+		switch rv.Kind() {
+		case reflect.Array, reflect.Slice:
+			for i := range rv.Len() {
+				if !writePrinted(b, rv.Index(i).Interface(), limit) {
+					return false
+				}
+			}
+		case reflect.Pointer:
+			// liquid passes the reflect.Value of the element on, which
+			// lands in fmt.Sprint.
+			fmt.Fprint(b, rv.Elem())
+		default:
+			fmt.Fprint(b, x)
+		}
+	}
+	return b.Len() <= limit
 }
 
 // operandFilter is applied to what liquid compares, and to the collection a
@@ -839,10 +982,11 @@ type templateAnalysis struct {
 	paths        map[string]bool
 	edits        []templateEdit
 	globals      map[string]bool
+	html         bool // HTML mode: outputs are escaped and raw is allowed
 }
 
-func analyzeTemplate(src string) *templateAnalysis {
-	a := &templateAnalysis{src: src, paths: map[string]bool{}, globals: map[string]bool{}}
+func analyzeTemplate(src string, html bool) *templateAnalysis {
+	a := &templateAnalysis{src: src, paths: map[string]bool{}, globals: map[string]bool{}, html: html}
 	if len(src) > MaxTemplateSize {
 		a.syntaxFailed = true
 		a.problems = append(a.problems, tplProblem{0, FieldError{
@@ -1174,10 +1318,14 @@ func (a *templateAnalysis) walk(n lqrender.Node, sc *tplScope) {
 			return
 		}
 		start := a.argsOffset(t)
-		if a.checkExpr(t, start, modeCond, sc) {
+		if res, ok := a.checkStatement(t, start, modeCond, sc, false); ok {
+			hook := outFilter
+			if a.html && !res.endsEscaped() {
+				hook = htmlOutFilter
+			}
 			a.edits = append(a.edits,
 				templateEdit{start, prioOpen, "("},
-				templateEdit{start + len(t.Args), prioClose, ") | " + outFilter + ": " + stateVar})
+				templateEdit{start + len(t.Args), prioClose, ") | " + hook + ": " + stateVar})
 		}
 	case *lqrender.TagNode:
 		t := a.token(n.Token)
@@ -1301,15 +1449,21 @@ func (a *templateAnalysis) checkExpr(t *scanTok, start, mode int, sc *tplScope) 
 }
 
 func (a *templateAnalysis) checkExprIn(t *scanTok, start, mode int, sc *tplScope, bareRoot bool) bool {
+	_, ok := a.checkStatement(t, start, mode, sc, bareRoot)
+	return ok
+}
+
+// checkStatement is checkExprIn that also returns the parsed expression.
+func (a *templateAnalysis) checkStatement(t *scanTok, start, mode int, sc *tplScope, bareRoot bool) (*exprResult, bool) {
 	res, perr := parseStatement(t.Args, mode)
 	if perr != nil {
 		a.problemAt(start+perr.pos, "", "%s", perr.msg)
-		return false
+		return nil, false
 	}
 	if mode == modeAssign {
 		a.checkLocalName(res.target, start+res.targetPos)
 	}
-	return a.checkRefsAndFilters(res, start, sc, bareRoot)
+	return res, a.checkRefsAndFilters(res, start, sc, bareRoot, t.Type == lqparser.ObjTokenType)
 }
 
 // checkLoop checks a for or tablerow tag and returns its loop variable.
@@ -1321,7 +1475,7 @@ func (a *templateAnalysis) checkLoop(t *scanTok, sc *tplScope) (string, bool) {
 		return "", false
 	}
 	a.checkLocalName(res.target, start+res.targetPos)
-	a.checkRefsAndFilters(res, start, sc, false)
+	a.checkRefsAndFilters(res, start, sc, false, false)
 	return res.target, true
 }
 
@@ -1348,18 +1502,26 @@ func (a *templateAnalysis) checkLocalName(name string, off int) {
 	}
 }
 
-func (a *templateAnalysis) checkRefsAndFilters(res *exprResult, start int, sc *tplScope, bareRoot bool) bool {
+// checkRefsAndFilters checks the names an expression uses and plans the
+// rewrite of its filters. output is set for the expression of a {{ }}.
+func (a *templateAnalysis) checkRefsAndFilters(res *exprResult, start int, sc *tplScope, bareRoot, output bool) bool {
 	ok := true
 	for _, r := range res.refs {
 		if !a.checkRef(r, start, sc, bareRoot) {
 			ok = false
 		}
 	}
-	for _, f := range res.filters {
+	for i, f := range res.filters {
 		info, known := allowedFilter[f.name]
 		switch {
+		case !known && a.html && (f.name == "safe" || f.name == "html_safe"):
+			a.problemAt(start+f.pos, f.name, "unknown filter %q; mark a value as safe HTML with raw, as in {{ x | raw }}", f.name)
+			ok = false
 		case !known:
 			a.problemAt(start+f.pos, f.name, "unknown filter %q%s", f.name, didYouMean(f.name, filterNames()))
+			ok = false
+		case f.name == safeFilter && a.safeMarkerProblem(res, i, output) != "":
+			a.problemAt(start+f.pos, f.name, "%s", a.safeMarkerProblem(res, i, output))
 			ok = false
 		case info.maxArgs >= 0 && f.nargs > info.maxArgs:
 			a.problemAt(start+f.pos, f.name, "filter %q takes at most %d argument(s), not %d", f.name, info.maxArgs, f.nargs)
@@ -1379,6 +1541,25 @@ func (a *templateAnalysis) checkRefsAndFilters(res *exprResult, start int, sc *t
 		a.edits = append(a.edits, templateEdit{start + res.collEnd, prioOperandClose, " | " + costFilter + ": " + stateVar})
 	}
 	return ok
+}
+
+// safeMarkerProblem says why the raw filter at res.filters[i] is not
+// allowed there, or returns "". raw marks what a {{ }} of an HTML template
+// prints as safe, so it must end the output: a filter after it would work
+// on trusted text, and raw in a tag or an argument marks nothing.
+func (a *templateAnalysis) safeMarkerProblem(res *exprResult, i int, output bool) string {
+	f := res.filters[i]
+	switch {
+	case !a.html:
+		return "the raw filter marks HTML as safe and is only allowed in an email's HTML body; plain text is never escaped, so remove it"
+	case f.keyword:
+		return "raw takes no arguments"
+	case !output:
+		return "raw is only allowed as the last filter of a {{ }} output, as in {{ x | raw }}"
+	case res.final != i:
+		return "raw must be the last filter of the output, as in {{ x | raw }}"
+	}
+	return ""
 }
 
 // checkRef checks one variable reference and records the context path it
@@ -1760,12 +1941,27 @@ type exprResult struct {
 	collEnd   int    // end of a loop's collection, where it is charged
 	target    string // assign's or a loop's variable
 	targetPos int
+	final     int // index in filters of the filter that ends the expression, or -1
+}
+
+// endsEscaped reports whether the value of an output expression needs no
+// escaping in HTML mode: its last filter escapes it or marks it safe.
+func (r *exprResult) endsEscaped() bool {
+	if r.final < 0 {
+		return false
+	}
+	switch r.filters[r.final].name {
+	case "escape", "escape_once", safeFilter:
+		return true
+	}
+	return false
 }
 
 type exprParser struct {
-	toks []exprTok
-	i    int
-	res  exprResult
+	toks  []exprTok
+	i     int
+	res   exprResult
+	depth int // parentheses open around the current token
 }
 
 // parseStatement parses argument text in a mode.
@@ -1774,7 +1970,7 @@ func parseStatement(text string, mode int) (res *exprResult, perr *exprError) {
 	if lerr != nil {
 		return nil, lerr
 	}
-	p := &exprParser{toks: toks}
+	p := &exprParser{toks: toks, res: exprResult{final: -1}}
 	defer func() {
 		if r := recover(); r != nil {
 			e, ok := r.(*exprError)
@@ -1875,10 +2071,14 @@ func (p *exprParser) relFrom(left span) {
 }
 
 // filters: ("|" (name | name ":" expr ("," expr)*))*
+// A chain outside any parentheses that runs to the end of the expression
+// records its last filter as the expression's final one.
 func (p *exprParser) filters() {
+	last := -1
 	for p.isChar("|") {
 		p.i++
 		t := p.peek()
+		last = len(p.res.filters)
 		switch t.kind {
 		case tkIdent:
 			p.i++
@@ -1897,6 +2097,9 @@ func (p *exprParser) filters() {
 		default:
 			p.fail(t, "a filter name")
 		}
+	}
+	if last >= 0 && p.depth == 0 && p.peek().kind == tkEOF {
+		p.res.final = last
 	}
 }
 
@@ -1939,6 +2142,7 @@ func (p *exprParser) expr() (sp span) {
 		p.res.refs = append(p.res.refs, varRef{root: t.text, pos: t.pos})
 	case t.kind == tkChar && t.text == "(":
 		p.i++
+		p.depth++
 		// A range or a parenthesised condition; both start with an
 		// expression, parsed once so that nesting costs linear time.
 		first := p.expr()
@@ -1949,6 +2153,7 @@ func (p *exprParser) expr() (sp span) {
 			p.condFrom(first)
 		}
 		p.expectChar(")")
+		p.depth--
 	default:
 		p.fail(t, "a value or variable")
 	}

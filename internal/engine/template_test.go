@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -161,6 +162,10 @@ func TestValidateTemplateErrors(t *testing.T) {
 					t.Errorf("error %d = line %d column %d %q; want line %d column %d containing %q",
 						i, g.Line, g.Column, g.Message, w.line, w.col, w.msg)
 				}
+			}
+			// HTML mode reports the same problems at the same places.
+			if herr := ValidateHTMLTemplate(tc.src); !reflect.DeepEqual(herr, err) {
+				t.Errorf("ValidateHTMLTemplate = %v\nValidateTemplate = %v", herr, err)
 			}
 		})
 	}
@@ -424,6 +429,47 @@ func TestRewriteParityOnComposedTemplates(t *testing.T) {
 	// Random compositions of valid fragments, rendered through the hooks and
 	// by plain liquid, must print the same thing. This reaches combinations
 	// of trim markers, nesting and filters that hand-written cases miss.
+	// A fixed seed makes the composed templates the same on every run.
+	rng := rand.New(rand.NewPCG(42, 7))
+	ctx := fuzzContext()
+	for range 2000 {
+		src := composeTemplate(rng)
+		got, err := RenderTemplate(src, ctx)
+		if err != nil {
+			t.Fatalf("RenderTemplate(%q): %v", src, err)
+		}
+		want, ok := plainRender(src, ctx)
+		if !ok || got != want {
+			t.Fatalf("RenderTemplate(%q)\n = %q\nliquid renders\n   %q (ok %v)", src, got, want, ok)
+		}
+	}
+}
+
+// outputMarkup matches a {{ }} with its trim markers.
+var outputMarkup = regexp.MustCompile(`\{\{(-?)(.*?)(-?)\}\}`)
+
+func TestHTMLParityOnComposedTemplates(t *testing.T) {
+	// In HTML mode a template prints what plain liquid prints for the same
+	// source with every output piped through escape: the composed
+	// templates, against a lead full of markup, must agree.
+	rng := rand.New(rand.NewPCG(42, 8))
+	ctx := hostileContext()
+	for range 2000 {
+		src := composeTemplate(rng)
+		got, err := RenderHTMLTemplate(src, ctx)
+		if err != nil {
+			t.Fatalf("RenderHTMLTemplate(%q): %v", src, err)
+		}
+		ref := outputMarkup.ReplaceAllString(src, "{{$1 ($2) | escape $3}}")
+		want, ok := plainRender(ref, ctx)
+		if !ok || got != want {
+			t.Fatalf("RenderHTMLTemplate(%q)\n = %q\nliquid renders %q as\n   %q (ok %v)", src, got, ref, want, ok)
+		}
+	}
+}
+
+// composeTemplate returns a random composition of valid fragments.
+func composeTemplate(rng *rand.Rand) string {
 	open := []string{
 		"{% if lead.tags contains 'vip' %}", "{%- unless lead.email_opt_out -%}", "{% for t in lead.tags reversed %}",
 		"{%- for i in (1..3) limit: 2 -%}", "{% capture c %}", "{% case lead.country %}{% when 'PT', lead.country %}",
@@ -440,8 +486,6 @@ func TestRewriteParityOnComposedTemplates(t *testing.T) {
 		"{{ lead.tags[1] }}", "{{ 'a-b' | split: '-' | reverse | join }}", "{{ lead.custom.roof_type | default: 'none' }}",
 		"{% cycle 'x', 'y' %}", "{{ lead.name == 'Ana Silva' }}", "{{- 'q' -}}", "{{ lead.created_at | date: '%Y' }}",
 	}
-	// A fixed seed makes the composed templates the same on every run.
-	rng := rand.New(rand.NewPCG(42, 7))
 	var gen func(depth int) string
 	gen = func(depth int) string {
 		var b strings.Builder
@@ -462,18 +506,7 @@ func TestRewriteParityOnComposedTemplates(t *testing.T) {
 		}
 		return b.String()
 	}
-	ctx := fuzzContext()
-	for range 2000 {
-		src := gen(0)
-		got, err := RenderTemplate(src, ctx)
-		if err != nil {
-			t.Fatalf("RenderTemplate(%q): %v", src, err)
-		}
-		want, ok := plainRender(src, ctx)
-		if !ok || got != want {
-			t.Fatalf("RenderTemplate(%q)\n = %q\nliquid renders\n   %q (ok %v)", src, got, want, ok)
-		}
-	}
+	return gen(0)
 }
 
 func TestDeepNestingIsCheap(t *testing.T) {

@@ -141,7 +141,7 @@ func ValidateStep(s *Step) error {
 			fe.addErr("email.text", ValidateTemplate(s.Email.Text))
 		}
 		if s.Email.HTML != nil {
-			fe.addErr("email.html", ValidateTemplate(*s.Email.HTML))
+			fe.addErr("email.html", ValidateHTMLTemplate(*s.Email.HTML))
 		}
 	}
 	if s.WhatsApp != nil {
@@ -248,6 +248,9 @@ func ValidateLegacySettings(s LegacySettings, prefix string) error {
 		if set.Email != nil {
 			fe.addErr(p+".email.subject", ValidateTemplate(set.Email.Subject))
 			fe.addErr(p+".email.text", ValidateTemplate(set.Email.Text))
+			if set.Email.HTML != nil {
+				fe.addErr(p+".email.html", ValidateHTMLTemplate(*set.Email.HTML))
+			}
 		}
 		if set.WhatsApp != nil {
 			for i, prm := range set.WhatsApp.Parameters {
