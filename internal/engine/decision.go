@@ -25,16 +25,21 @@ const (
 // Decision is the resolver's answer for one lead and trigger, with the trace
 // that explains it. It is stored on every trigger event, so its JSON form is
 // part of the API contract.
+//
+// Resolve leaves a trace of more than 16 entries lazy (see Trace): JSON
+// always carries every entry, but Go code must call Render before it reads
+// Trace. Copies of a decision share its trace until one of them is
+// rendered.
 type Decision struct {
-	Outcome         Outcome      `json:"outcome"`
-	Source          Source       `json:"source"`
-	Reason          string       `json:"reason"`
-	WorkflowID      string       `json:"workflow_id,omitempty"`
-	WorkflowVersion int64        `json:"workflow_version,omitempty"`
-	RuleID          string       `json:"rule_id,omitempty"`
-	OverrideID      string       `json:"override_id,omitempty"`
-	MissingFields   []string     `json:"missing_fields"`
-	Trace           []TraceEntry `json:"trace"`
+	Outcome         Outcome  `json:"outcome"`
+	Source          Source   `json:"source"`
+	Reason          string   `json:"reason"`
+	WorkflowID      string   `json:"workflow_id,omitempty"`
+	WorkflowVersion int64    `json:"workflow_version,omitempty"`
+	RuleID          string   `json:"rule_id,omitempty"`
+	OverrideID      string   `json:"override_id,omitempty"`
+	MissingFields   []string `json:"missing_fields"`
+	Trace           Trace    `json:"trace"`
 	// Shadow is the engine's own decision in shadow mode, computed and
 	// stored beside the legacy decision that is acted on.
 	Shadow *Decision `json:"shadow,omitempty"`
@@ -45,10 +50,12 @@ type Decision struct {
 // "matched", "skipped", "failed" or "warning"; Detail is a sentence for
 // people, and the other fields say the same for programs.
 //
-// The resolver leaves the Detail of a failed condition empty and writes it
-// when the entry is marshalled (or when Decision.Render is called), so that
-// resolving against many rules does not allocate a sentence per rule. Read
-// Detail in Go only after Render; JSON always carries it.
+// The resolver writes out short traces only: of a long one it keeps what it
+// did in the decision, and the entries are written when the decision is
+// marshalled (or when Decision.Render is called), so that resolving
+// against many rules allocates nothing per rule. In either case the Detail
+// of a failed condition is written then. Read a decision's Trace in Go
+// only after Render; JSON always carries it all.
 type TraceEntry struct {
 	Kind   string `json:"kind"`
 	ID     string `json:"id,omitempty"`

@@ -51,19 +51,17 @@ const (
 
 // render fills Detail if the resolver left it for later.
 func (e *TraceEntry) render() {
-	if e.Detail != "" || e.Kind != TraceKindRule {
-		return
+	var buf [256]byte
+	e.renderInto(buf[:0])
+}
+
+// renderInto is render, with buf as scratch space for the sentence.
+func (e *TraceEntry) renderInto(buf []byte) []byte {
+	if b, ok := e.appendDetail(buf[:0]); ok {
+		e.Detail = string(b)
+		return b
 	}
-	switch e.Reason {
-	case ReasonConditionFalse:
-		w := e.why
-		if e.Field == "" {
-			w = whyEmptyAny
-		}
-		e.Detail = conditionDetail(TruthFalse, e.Path, e.Field, e.Op, e.Expected, e.Actual, w)
-	case ReasonConditionUnknown:
-		e.Detail = conditionDetail(TruthUnknown, e.Path, e.Field, e.Op, e.Expected, nil, whyMissing)
-	}
+	return buf
 }
 
 // MarshalJSON writes the entry with its Detail rendered.
@@ -73,18 +71,223 @@ func (e TraceEntry) MarshalJSON() ([]byte, error) {
 	return json.Marshal(plain(e))
 }
 
-// Render fills in the Detail of every trace entry, in this decision and
-// its shadow, that the resolver left to be rendered later.
-// JSON encoding does the same on its own; call Render before reading those
-// fields in Go.
+// Trace is a decision's trace: the overrides, rules and policy steps the
+// resolver considered, in order.
+//
+// A trace of more than 16 entries that Resolve returns is lazy: it is
+// empty to Go code (len 0), and holds, beyond its length, what the
+// resolver did, from which its entries are written when it is marshalled
+// to JSON or when Decision.Render replaces it with its entries. Read a
+// decision's Trace in Go only after Render.
+type Trace []TraceEntry
+
+// lazy returns the record of a lazy trace, nil for any other.
+func (t Trace) lazy() *lazyTrace {
+	if len(t) != 0 || cap(t) == 0 {
+		return nil
+	}
+	// Only lazyTrace.trace makes an entry whose Expected is a *lazyTrace,
+	// and the type is the package's own, so nothing else can pass for one.
+	lt, _ := t[:1][0].Expected.(*lazyTrace)
+	return lt
+}
+
+// MarshalJSON writes the trace as a JSON array of its entries, exactly as
+// encoding/json writes a []TraceEntry, lazy or not.
+func (t Trace) MarshalJSON() ([]byte, error) {
+	if lt := t.lazy(); lt != nil {
+		return lt.appendJSON(make([]byte, 0, 64+320*lt.size()))
+	}
+	if t == nil {
+		return []byte("null"), nil
+	}
+	return appendEntriesJSON(make([]byte, 0, 64+320*len(t)), t)
+}
+
+// UnmarshalJSON reads a JSON array of entries as encoding/json reads a
+// []TraceEntry; a lazy trace is replaced, never decoded into.
+func (t *Trace) UnmarshalJSON(b []byte) error {
+	if t.lazy() != nil {
+		*t = nil
+	}
+	return json.Unmarshal(b, (*[]TraceEntry)(t))
+}
+
+// Render writes out a lazy trace and fills in the Detail of every trace
+// entry that the resolver left to be rendered later, in this decision and
+// its shadow. JSON encoding does the same on its own, without changing
+// the decision; Go code calls Render before it reads Trace.
+//
+// A lazy trace reads a copy of the lead context's values taken by Resolve,
+// so Render gives the same entries however the context changed since; it
+// shares the lead's custom values (a list, an object), which must not be
+// changed in place until the decision has been rendered or marshalled.
 func (d *Decision) Render() {
 	if d == nil {
 		return
 	}
+	if lt := d.Trace.lazy(); lt != nil {
+		d.Trace = lt.entries()
+	}
+	var buf []byte
 	for i := range d.Trace {
-		d.Trace[i].render()
+		buf = d.Trace[i].renderInto(buf)
 	}
 	d.Shadow.Render()
+}
+
+// traceSource is what a resolution that considered rules did, from which
+// its trace entries are written: the override entries before the rules,
+// how far down the rules it went, and whether the last one it reached
+// matched. The entries of failed conditions are derived again by
+// evaluating them, in the order they are written, in the same context.
+type traceSource struct {
+	rs      *RuleSet
+	prefix  []TraceEntry // the overrides' entries
+	trigger Trigger
+	reason  string // the fallback's, when no rule won
+	end     int32  // rules[:end] were considered
+	ti      uint8
+	won     bool // rules[end-1] matched
+}
+
+// lazyTrace is a traceSource kept in a decision instead of its trace,
+// with a copy of the context's values.
+type lazyTrace struct {
+	// head is the trace's storage, beyond its length: head[0].Expected
+	// points back at the record (see Trace.lazy).
+	head [1]TraceEntry
+	traceSource
+	// env is the context's values, detached from the context by capture.
+	env evalEnv
+	// tagBuf holds a short copy of the lead's tags.
+	tagBuf [4]string
+}
+
+// trace returns the lazy Trace that stands for lt.
+func (lt *lazyTrace) trace() Trace {
+	lt.head[0].Expected = lt
+	return lt.head[:0:1]
+}
+
+// capture detaches lt.env from the context and the resolution's scratch
+// memory: it looks up every custom key that rules[:end] read, which the
+// rules the index passed over may not have, and copies what the context
+// shares.
+func (lt *lazyTrace) capture() {
+	e := &lt.env
+	keys := lt.rs.customKeys[:lt.rs.keysUpTo[lt.end-1]]
+	for slot, key := range keys {
+		var c *any
+		if slot < customSlots {
+			c = &e.custom[slot]
+		} else {
+			c = &e.more[slot-customSlots]
+		}
+		if *c == nil {
+			v, ok := e.lookupCustom(key)
+			if !ok {
+				v = missingValue{}
+			}
+			*c = v
+		}
+	}
+	if n := len(keys) - customSlots; n > 0 {
+		e.more = append([]any(nil), e.more[:n]...)
+	} else {
+		e.more = nil
+	}
+	e.customMap, e.memo = nil, nil
+	switch {
+	case !lt.rs.readsTags:
+		e.tags = nil
+	case len(e.tags) <= len(lt.tagBuf):
+		e.tags = lt.tagBuf[:copy(lt.tagBuf[:], e.tags)]
+	default:
+		e.tags = append([]string(nil), e.tags...)
+	}
+}
+
+// entry writes entry k of the trace into te, which is zero, evaluating
+// the failed condition it explains in env, which is lt.env or a copy of
+// it; boxed serves every entry of one trace. The Detail of a failed
+// condition is left for TraceEntry.render. The fields are written one by
+// one: te may be in a new trace on the heap, where writing a whole entry
+// would cost a write barrier per pointer while the collector runs.
+func (ts *traceSource) entry(k int, env *evalEnv, boxed *boxedFields, te *TraceEntry) {
+	if k < len(ts.prefix) {
+		*te = ts.prefix[k]
+		return
+	}
+	i := k - len(ts.prefix)
+	if i >= int(ts.end) {
+		*te = fallbackEntry(ts.trigger, ts.reason)
+		return
+	}
+	rs := ts.rs
+	r := &rs.rules[i]
+	te.Kind, te.ID = TraceKindRule, r.id
+	switch skip := rs.hot[i].skip[ts.ti]; {
+	case skip != skipNone:
+		te.Result, te.Reason, te.Detail = TraceSkipped, skipReasons[skip], r.details[skip]
+	case ts.won && i == int(ts.end)-1:
+		te.Result, te.Reason, te.Detail = TraceMatched, ReasonRuleMatched, r.details[skipNone]
+	default:
+		conds := &rs.conds
+		t, node, w := conds.evalNode(env, rs.hot[i].root)
+		te.Result, te.Reason = TraceFailed, ReasonConditionFalse
+		if t == TruthUnknown {
+			te.Reason = ReasonConditionUnknown
+		}
+		te.why = w
+		if node < 0 {
+			return
+		}
+		te.Path = conds.paths[node]
+		if n := conds.nodes[node]; n.kind == nodeLeaf {
+			l := &conds.leaves[n.leaf]
+			te.Field, te.Op, te.Expected = conds.info[n.leaf].name, opNames[l.op], conds.info[n.leaf].expected
+			if w != whyMissing {
+				te.Actual = env.actual(l, boxed)
+			}
+		}
+	}
+}
+
+// size is the number of entries of the trace.
+func (ts *traceSource) size() int {
+	n := len(ts.prefix) + int(ts.end)
+	if !ts.won {
+		n++
+	}
+	return n
+}
+
+// entries writes the trace out, evaluating in env.
+func (ts *traceSource) entries(env *evalEnv) []TraceEntry {
+	out := make([]TraceEntry, ts.size())
+	var boxed boxedFields
+	for k := range out {
+		ts.entry(k, env, &boxed, &out[k])
+	}
+	return out
+}
+
+// readEnv returns a copy of lt.env to evaluate in, so that concurrent
+// readers of one decision share nothing they write. Every custom value
+// they read is cached in it already.
+func (lt *lazyTrace) readEnv() evalEnv {
+	env := lt.env
+	if len(env.more) > 0 {
+		env.more = append([]any(nil), env.more...)
+	}
+	return env
+}
+
+// entries writes the lazy trace out.
+func (lt *lazyTrace) entries() []TraceEntry {
+	env := lt.readEnv()
+	return lt.traceSource.entries(&env)
 }
 
 // conditionDetail is the sentence that explains why a condition is not

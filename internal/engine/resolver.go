@@ -22,12 +22,36 @@ type RuleSet struct {
 	workflows map[string]*workflowInfo
 	// memoSize is the number of distinct leaves across the rules.
 	memoSize int
-	scratch  sync.Pool // of *scratch
+	// customKeys are the custom keys the rules read, by slot, and
+	// keysUpTo[i] how many of them rules[:i+1] read: slots are numbered
+	// in order of first use, so a resolution that stops at rule i can
+	// capture the values its trace needs (see lazyTrace).
+	customKeys []string
+	keysUpTo   []int32
+	// readsTags says whether a rule reads lead.tags, which a lazy trace
+	// then copies.
+	readsTags bool
+	// eager is set when some custom key has no slot (more keys than a
+	// slot can number): a resolution cannot capture every value its trace
+	// needs, and builds the trace as it goes.
+	eager bool
+	index ruleIndex
+	// flat lists the leaves of the conditions that are one leaf or an all
+	// of leaves, rule after rule; see ruleHot.flat.
+	flat    []flatLeaf
+	scratch sync.Pool // of *scratch
 }
 
+// ruleHot is what the first pass reads per rule: its fate on each
+// trigger, its condition and up to two keys of the rule index.
 type ruleHot struct {
 	skip [5]uint8
 	root int32
+	keys [2]ruleKey
+	// flat, when nflat >= 0, is where the rule's leaves are in
+	// RuleSet.flat: a condition that is one leaf or an all of leaves, the
+	// commonest shape, is evaluated from that list (see evalFlat).
+	flat, nflat int32
 }
 
 // workflowInfo is what resolution needs of a workflow's current version.
@@ -166,8 +190,9 @@ func compileRules(rules []Rule, wfs map[string]*workflowInfo) ([]compiledRule, [
 // Identical leaves also share their values, paths and field names, so that
 // a large rule set is few objects for the garbage collector to mark on
 // every cycle while it sits in the cache.
-func pack(rules []compiledRule) (Condition, int) {
+func pack(rules []compiledRule) (Condition, packInfo) {
 	var all Condition
+	var pi packInfo
 	slots := map[string]int16{}
 	type shared struct {
 		memo     int32
@@ -196,8 +221,13 @@ func pack(rules []compiledRule) (Condition, int) {
 					if l.field == fCustom {
 						slot, known := slots[l.aux.key]
 						if !known {
-							slot = slotOrNone(len(slots))
+							slot = ruleSetSlot(len(slots))
 							slots[l.aux.key] = slot
+							if slot >= 0 {
+								pi.customKeys = append(pi.customKeys, l.aux.key)
+							} else {
+								pi.unslotted = true
+							}
 						}
 						l.slot = slot
 						if l.vt != vtTime && l.vt != vtArray {
@@ -211,6 +241,9 @@ func pack(rules []compiledRule) (Condition, int) {
 					}
 					sh = shared{memo: int32(len(leaves)), leaf: l, expected: li.expected}
 					leaves[key] = sh
+				}
+				if sh.leaf.field == fLeadTags {
+					pi.readsTags = true
 				}
 				c.leaves[n.leaf] = sh.leaf
 				c.info[n.leaf] = leafInfo{name: intern(li.name), expected: sh.expected}
@@ -228,12 +261,36 @@ func pack(rules []compiledRule) (Condition, int) {
 		all.leaves = append(all.leaves, c.leaves...)
 		all.info = append(all.info, c.info...)
 		c.root += n0
+		pi.keysUpTo = append(pi.keysUpTo, int32(len(pi.customKeys)))
 	}
 	for i := range rules {
 		c := &rules[i].cond
 		c.nodes, c.kids, c.leaves, c.paths, c.info, c.customKeys = all.nodes, all.kids, all.leaves, all.paths, all.info, nil
 	}
-	return all, len(leaves)
+	pi.memoSize = len(leaves)
+	return all, pi
+}
+
+// packInfo is what pack learns about a rule set besides its conditions.
+type packInfo struct {
+	memoSize   int
+	customKeys []string // by slot
+	keysUpTo   []int32  // per rule, see RuleSet.keysUpTo
+	readsTags  bool
+	unslotted  bool // some custom key has no slot
+}
+
+// maxRuleSetSlots bounds the custom keys a rule set numbers; a slot is an
+// int16.
+const maxRuleSetSlots = 1 << 14
+
+// ruleSetSlot is slotOrNone for a rule set, which caches every custom key
+// it can number (see evalEnv.more).
+func ruleSetSlot(i int) int16 {
+	if i >= maxRuleSetSlots {
+		return -1
+	}
+	return int16(i)
 }
 
 func indexWorkflows(workflows []Workflow) map[string]*workflowInfo {
@@ -258,13 +315,19 @@ func NewRuleSet(rules []Rule, workflows []Workflow) (*RuleSet, error) {
 		e := errs[0]
 		return nil, &Error{Code: EINTERNAL, Message: fmt.Sprintf("rule %s has an invalid stored condition: %v", e.rule.ID, e.err)}
 	}
-	conds, memoSize := pack(compiled)
+	conds, pi := pack(compiled)
 	hot := make([]ruleHot, len(compiled))
 	for i := range compiled {
 		compiled[i].rule = nil // the caller's slice is not ours to keep
 		hot[i] = ruleHot{skip: compiled[i].skip, root: compiled[i].cond.root}
 	}
-	return &RuleSet{hot: hot, rules: compiled, conds: conds, workflows: wfs, memoSize: memoSize}, nil
+	rs := &RuleSet{
+		hot: hot, rules: compiled, conds: conds, workflows: wfs, memoSize: pi.memoSize,
+		customKeys: pi.customKeys, keysUpTo: pi.keysUpTo, readsTags: pi.readsTags, eager: pi.unslotted,
+	}
+	rs.index = buildIndex(&rs.conds, hot)
+	rs.flat = flatten(&rs.conds, hot)
+	return rs, nil
 }
 
 // ResolveInput is everything one resolution reads besides the rule set.
@@ -287,15 +350,30 @@ type ResolveInput struct {
 // the engine's beside it in Shadow. A Mode that is neither legacy nor
 // shadow resolves as engine.
 //
-// Resolve does not allocate per rule or per condition evaluated: the trace
-// is allocated once, and the sentences of failed conditions are rendered
-// when the decision is marshalled (see TraceEntry).
+// Resolve allocates one object, whatever the number of rules and
+// conditions it evaluates: a trace of at most eagerTraceMax (16) entries,
+// written out, or for a longer one the record a lazy Trace keeps (what the
+// resolver did and a copy of the context's values), from which the
+// entries are written when the decision is marshalled to JSON or when
+// Decision.Render is called. Go code that reads Decision.Trace calls
+// Render first. Overrides add a few small objects, shadow mode the second
+// decision.
+//
+// Rules that the rule index shows cannot match (see ruleIndex) are passed
+// over without evaluating their conditions; the trace, which names the
+// leaf that decided each failure, evaluates them when it is written.
 func (rs *RuleSet) Resolve(in ResolveInput) Decision {
+	return rs.resolve(in, false)
+}
+
+// resolve is Resolve, with the trace built as it goes (see resolveEager)
+// when eager is set.
+func (rs *RuleSet) resolve(in ResolveInput, eager bool) Decision {
 	if !in.Trigger.Valid() {
 		return Decision{
 			Outcome: OutcomeNone, Source: SourceFallback, Reason: ReasonUnknownTrigger,
 			MissingFields: []string{},
-			Trace: []TraceEntry{{
+			Trace: Trace{{
 				Kind: TraceKindFallback, Result: TraceMatched, Reason: ReasonUnknownTrigger,
 				Detail: fmt.Sprintf("%q is not a trigger; nothing is sent", in.Trigger),
 			}},
@@ -306,11 +384,11 @@ func (rs *RuleSet) Resolve(in ResolveInput) Decision {
 		return legacyDecision(in.Trigger, in.Legacy)
 	case ModeShadow:
 		d := legacyDecision(in.Trigger, in.Legacy)
-		engine := rs.resolveEngine(in)
+		engine := rs.resolveEngine(in, eager)
 		d.Shadow = &engine
 		return d
 	}
-	return rs.resolveEngine(in)
+	return rs.resolveEngine(in, eager)
 }
 
 func isLegacyTrigger(t Trigger) bool {
@@ -338,7 +416,7 @@ func legacyDecision(t Trigger, legacy LegacySettings) Decision {
 		d.Reason = ReasonModeLegacyDisabled
 		detail = "legacy settings decide; they are disabled for " + string(t)
 	}
-	d.Trace = []TraceEntry{{Kind: TraceKindMode, Result: TraceMatched, Reason: d.Reason, Detail: detail}}
+	d.Trace = Trace{{Kind: TraceKindMode, Result: TraceMatched, Reason: d.Reason, Detail: detail}}
 	return d
 }
 
@@ -353,10 +431,13 @@ func (rs *RuleSet) workflow(id string) *workflowInfo {
 // that resolving allocates only what the decision keeps.
 type scratch struct {
 	memo    []uint8      // see Condition.evalLeaf
-	results []ruleResult // per rule, filled by the first pass
+	more    []any        // custom values of slots from customSlots on
+	keys    []int32      // per index column, see ruleIndex.leadValues
+	results []ruleResult // per rule, for resolveEager
 }
 
-// ruleResult is one rule's evaluation, kept between the two passes.
+// ruleResult is one rule's evaluation, kept between the two passes of
+// resolveEager.
 type ruleResult struct {
 	node  int32
 	truth Truth
@@ -367,33 +448,110 @@ func (rs *RuleSet) getScratch() *scratch {
 	if sc, ok := rs.scratch.Get().(*scratch); ok {
 		return sc
 	}
-	return &scratch{memo: make([]uint8, rs.memoSize), results: make([]ruleResult, len(rs.rules))}
+	return &scratch{
+		memo: make([]uint8, rs.memoSize),
+		more: make([]any, max(0, len(rs.customKeys)-customSlots)),
+		keys: make([]int32, len(rs.index.cols)),
+	}
 }
 
 func (rs *RuleSet) putScratch(sc *scratch) {
 	clear(sc.memo)
+	clear(sc.more)
 	rs.scratch.Put(sc)
 }
 
-func (rs *RuleSet) resolveEngine(in ResolveInput) Decision {
+func (rs *RuleSet) resolveEngine(in ResolveInput, eager bool) Decision {
 	d := Decision{MissingFields: []string{}}
 	if rs.resolveOverrides(in, &d) {
 		return d
 	}
-	var rules []compiledRule
-	if rs != nil {
-		rules = rs.rules
-	}
-	if len(rules) == 0 {
-		d.Trace = append(make([]TraceEntry, 0, len(d.Trace)+1), d.Trace...)
+	if rs == nil || len(rs.rules) == 0 {
+		d.Trace = append(make(Trace, 0, len(d.Trace)+1), d.Trace...)
 		fallback(in.Trigger, in.Legacy, &d)
 		return d
 	}
+	if eager || rs.eager {
+		return rs.resolveEager(in, d)
+	}
 
+	ti := triggerIndex(in.Trigger)
+	var env evalEnv
+	env.fill(in.Context)
 	sc := rs.getScratch()
 	defer rs.putScratch(sc)
+	env.memo, env.more = sc.memo, sc.more
+	keys := rs.index.leadValues(&env, sc.keys)
+
+	// One pass finds the winner, and the missing fields of the rules it
+	// finds unknown. A rule whose condition an index key shows false is
+	// passed over: false is neither a match nor unknown.
+	conds := &rs.conds
+	end, won := len(rs.hot), false
+	for i := range rs.hot {
+		h := &rs.hot[i]
+		if h.skip[ti] != skipNone {
+			continue
+		}
+		if v := keys[h.keys[0].col]; v != 0 && v != h.keys[0].val {
+			continue
+		}
+		if v := keys[h.keys[1].col]; v != 0 && v != h.keys[1].val {
+			continue
+		}
+		var t Truth
+		if h.nflat >= 0 {
+			t = conds.evalFlat(&env, rs.flat[h.flat:h.flat+h.nflat])
+		} else {
+			t, _, _ = conds.evalNode(&env, h.root)
+		}
+		if t == TruthTrue {
+			end, won = i+1, true
+			break
+		}
+		if t == TruthUnknown {
+			d.MissingFields = conds.appendMissing(&env, h.root, d.MissingFields)
+		}
+	}
+	src := traceSource{rs: rs, prefix: d.Trace, trigger: in.Trigger, end: int32(end), ti: uint8(ti), won: won}
+	if won {
+		r := &rs.rules[end-1]
+		d.Outcome, d.Source, d.Reason = OutcomeWorkflow, SourceRule, ReasonRuleMatched
+		d.RuleID, d.WorkflowID, d.WorkflowVersion = r.id, r.wf.id, r.wf.version
+	} else {
+		fallbackDecision(in.Trigger, in.Legacy, &d)
+		src.reason = d.Reason
+	}
+
+	// A short trace costs no more to write out than the record of a lazy
+	// one, and Go code that forgets Render still sees it.
+	if src.size() <= eagerTraceMax {
+		d.Trace = src.entries(&env)
+		return d
+	}
+	lt := &lazyTrace{traceSource: src, env: env}
+	lt.capture()
+	d.Trace = lt.trace()
+	return d
+}
+
+// eagerTraceMax is the longest trace that Resolve writes out; longer ones
+// are lazy.
+const eagerTraceMax = 16
+
+// resolveEager is Resolve building the trace as it goes, without the rule
+// index: what a resolution did before traces were lazy. It serves rule sets
+// whose values a lazy trace cannot capture, and tests, as the reference the
+// lazy trace must agree with.
+func (rs *RuleSet) resolveEager(in ResolveInput, d Decision) Decision {
+	rules := rs.rules
+	sc := rs.getScratch()
+	defer rs.putScratch(sc)
+	if len(sc.results) < len(rules) {
+		sc.results = make([]ruleResult, len(rules))
+	}
 	env := newEnv(in.Context)
-	env.memo = sc.memo
+	env.memo, env.more = sc.memo, sc.more
 	var boxed boxedFields
 	ti := triggerIndex(in.Trigger)
 
@@ -419,7 +577,7 @@ func (rs *RuleSet) resolveEngine(in ResolveInput) Decision {
 	if !won {
 		size++ // the fallback's entry
 	}
-	d.Trace = append(make([]TraceEntry, 0, size), d.Trace...)
+	d.Trace = append(make(Trace, 0, size), d.Trace...)
 
 	for i := range rules[:end] {
 		r := &rules[i]
@@ -464,27 +622,44 @@ func (rs *RuleSet) resolveEngine(in ResolveInput) Decision {
 	return d
 }
 
-// fallback applies the trigger's fixed fallback policy (SPEC §2).
+// fallback applies the trigger's fixed fallback policy (SPEC §2) and
+// appends its trace entry.
 func fallback(t Trigger, legacy LegacySettings, d *Decision) {
+	fallbackDecision(t, legacy, d)
+	d.Trace = append(d.Trace, fallbackEntry(t, d.Reason))
+}
+
+// fallbackDecision sets the outcome and reason of the trigger's fallback.
+func fallbackDecision(t Trigger, legacy LegacySettings, d *Decision) {
 	d.Source, d.Outcome = SourceFallback, OutcomeNone
-	var detail string
 	switch t {
 	case TriggerViewed:
 		d.Reason = ReasonFallbackInternalSignal
-		detail = "no override or rule matched; quote.viewed is an internal signal and sends nothing"
 	case TriggerRejected:
 		d.Reason = ReasonFallbackNoneByDesign
-		detail = "no override or rule matched; quote.rejected sends nothing without an explicit rule"
 	default:
 		if legacy.Sends(t) {
 			d.Outcome, d.Reason = OutcomeLegacy, ReasonFallbackLegacy
-			detail = "no override or rule matched; " + string(t) + " falls back to the legacy settings"
 		} else {
 			d.Reason = ReasonFallbackLegacyDisabled
-			detail = "no override or rule matched; " + string(t) + " falls back to the legacy settings, which send nothing for it"
 		}
 	}
-	d.Trace = append(d.Trace, TraceEntry{Kind: TraceKindFallback, Result: TraceMatched, Reason: d.Reason, Detail: detail})
+}
+
+// fallbackEntry is the trace entry of the fallback that gave reason.
+func fallbackEntry(t Trigger, reason string) TraceEntry {
+	var detail string
+	switch reason {
+	case ReasonFallbackInternalSignal:
+		detail = "no override or rule matched; quote.viewed is an internal signal and sends nothing"
+	case ReasonFallbackNoneByDesign:
+		detail = "no override or rule matched; quote.rejected sends nothing without an explicit rule"
+	case ReasonFallbackLegacy:
+		detail = "no override or rule matched; " + string(t) + " falls back to the legacy settings"
+	default:
+		detail = "no override or rule matched; " + string(t) + " falls back to the legacy settings, which send nothing for it"
+	}
+	return TraceEntry{Kind: TraceKindFallback, Result: TraceMatched, Reason: reason, Detail: detail}
 }
 
 // overrideOrder returns the indexes of the overrides that apply to t: the

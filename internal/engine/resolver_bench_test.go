@@ -9,9 +9,15 @@ import (
 // benchRuleSet builds n enabled rules for quote.sent, each an all of five
 // leaves over different kinds of field. Every rule but the last fails on its
 // fifth leaf, so every leaf of every rule is evaluated: the worst case for
-// a resolution that has to walk all the rules.
-func benchRuleSet(b *testing.B, n int) *RuleSet {
+// a resolution that has to walk all the rules. The fifth leaf is
+// lead.custom.roof_type eq "slate-<i>", which the rule index keys the rules
+// on; with prefix instead of eq (noIndex) the index cannot pass over them.
+func benchRuleSet(b *testing.B, n int, noIndex ...bool) *RuleSet {
 	b.Helper()
+	op := "eq"
+	if len(noIndex) > 0 && noIndex[0] {
+		op = "prefix"
+	}
 	rules := make([]Rule, n)
 	for i := range rules {
 		roof := fmt.Sprintf("slate-%d", i)
@@ -23,7 +29,7 @@ func benchRuleSet(b *testing.B, n int) *RuleSet {
 			{"field":"quote.amount","op":"gte","value":%d},
 			{"field":"lead.tags","op":"contains","value":"roofing"},
 			{"field":"lead.country","op":"in","value":["ES","FR","PT"]},
-			{"field":"lead.custom.roof_type","op":"eq","value":%q}]}`, 100+i%1000, roof)
+			{"field":"lead.custom.roof_type","op":%q,"value":%q}]}`, 100+i%1000, op, roof)
 		rules[i] = testRule(fmt.Sprintf("rule_%04d", i), "quote.sent", i, true, cond, "wf_sent", 0)
 	}
 	rs, err := NewRuleSet(rules, standardWorkflows())
@@ -33,16 +39,52 @@ func benchRuleSet(b *testing.B, n int) *RuleSet {
 	return rs
 }
 
-func BenchmarkResolve1000Rules(b *testing.B) {
-	rs := benchRuleSet(b, 1000)
+// resolve1000 is the input of the 1,000-rule benchmarks: the last rule
+// matches.
+func resolve1000(b *testing.B, rs *RuleSet, eager bool) ResolveInput {
+	b.Helper()
 	in := ResolveInput{Mode: ModeEngine, Trigger: TriggerSent, Context: fullCtx(), Legacy: legacyAllOn, Now: nowTest}
-	if d := rs.Resolve(in); d.RuleID != "rule_0999" || len(d.Trace) != 1000 {
+	d := rs.resolve(in, eager)
+	d.Render()
+	if d.RuleID != "rule_0999" || len(d.Trace) != 1000 {
 		b.Fatalf("decision %s/%s with %d trace entries, want rule_0999 after 1000", d.Reason, d.RuleID, len(d.Trace))
 	}
+	return in
+}
+
+// BenchmarkResolve1000Rules is Resolve alone: the decision, with its trace
+// lazy.
+func BenchmarkResolve1000Rules(b *testing.B) {
+	rs := benchRuleSet(b, 1000)
+	in := resolve1000(b, rs, false)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
 		rs.Resolve(in)
+	}
+}
+
+// BenchmarkResolve1000RulesNoIndex is the same when the rule index cannot
+// pass over the rules: every leaf of every rule is evaluated.
+func BenchmarkResolve1000RulesNoIndex(b *testing.B) {
+	rs := benchRuleSet(b, 1000, true)
+	in := resolve1000(b, rs, false)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		rs.Resolve(in)
+	}
+}
+
+// BenchmarkResolve1000RulesEager is the same resolution made as before
+// traces were lazy: no index, and the trace written out by Resolve.
+func BenchmarkResolve1000RulesEager(b *testing.B) {
+	rs := benchRuleSet(b, 1000)
+	in := resolve1000(b, rs, true)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		rs.resolve(in, true)
 	}
 }
 
@@ -64,10 +106,9 @@ func BenchmarkResolve1000RulesFirstMatch(b *testing.B) {
 	}
 }
 
-// BenchmarkEvaluate1000Rules is the first pass of Resolve alone: every
-// condition of the rule set evaluated against one lead, without the
-// trace. The difference from BenchmarkResolve1000Rules is what the trace
-// costs.
+// BenchmarkEvaluate1000Rules is every condition of the rule set evaluated
+// against one lead as the first pass of Resolve evaluates them, without the
+// index or the trace: the evaluation in BenchmarkResolve1000RulesNoIndex.
 func BenchmarkEvaluate1000Rules(b *testing.B) {
 	rs := benchRuleSet(b, 1000)
 	ctx := fullCtx()
@@ -77,12 +118,20 @@ func BenchmarkEvaluate1000Rules(b *testing.B) {
 	for b.Loop() {
 		sc := rs.getScratch()
 		env := newEnv(ctx)
-		env.memo = sc.memo
+		env.memo, env.more = sc.memo, sc.more
 		for i := range rs.hot {
-			if h := &rs.hot[i]; h.skip[ti] == skipNone {
-				if t, _, _ := rs.conds.evalNode(&env, h.root); t == TruthTrue {
-					break
-				}
+			h := &rs.hot[i]
+			if h.skip[ti] != skipNone {
+				continue
+			}
+			var t Truth
+			if h.nflat >= 0 {
+				t = rs.conds.evalFlat(&env, rs.flat[h.flat:h.flat+h.nflat])
+			} else {
+				t, _, _ = rs.conds.evalNode(&env, h.root)
+			}
+			if t == TruthTrue {
+				break
 			}
 		}
 		rs.putScratch(sc)
@@ -90,10 +139,11 @@ func BenchmarkEvaluate1000Rules(b *testing.B) {
 }
 
 // BenchmarkResolve1000RulesJSON adds what storing the decision costs:
-// rendering 999 failed-condition explanations and encoding the trace.
+// writing the lazy trace's 1,000 entries, with 999 failed-condition
+// explanations, as JSON.
 func BenchmarkResolve1000RulesJSON(b *testing.B) {
 	rs := benchRuleSet(b, 1000)
-	in := ResolveInput{Mode: ModeEngine, Trigger: TriggerSent, Context: fullCtx(), Legacy: legacyAllOn, Now: nowTest}
+	in := resolve1000(b, rs, false)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
@@ -101,6 +151,35 @@ func BenchmarkResolve1000RulesJSON(b *testing.B) {
 		if _, err := json.Marshal(d); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkResolve1000RulesEagerJSON is BenchmarkResolve1000RulesJSON as
+// it was before traces were lazy: the trace written out by Resolve, then
+// marshalled by encoding/json entry by entry.
+func BenchmarkResolve1000RulesEagerJSON(b *testing.B) {
+	rs := benchRuleSet(b, 1000)
+	in := resolve1000(b, rs, true)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		d := rs.resolve(in, true)
+		if _, err := json.Marshal(reference(b, &d)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkResolve1000RulesRender is Resolve and Render: the decision with
+// its trace written out for Go code.
+func BenchmarkResolve1000RulesRender(b *testing.B) {
+	rs := benchRuleSet(b, 1000)
+	in := resolve1000(b, rs, false)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		d := rs.Resolve(in)
+		d.Render()
 	}
 }
 

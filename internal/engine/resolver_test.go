@@ -76,25 +76,28 @@ func traceSummary(tr []TraceEntry) []string {
 func expired() *time.Time { t := nowTest.Add(-time.Minute); return &t }
 func later() *time.Time   { t := nowTest.Add(time.Hour); return &t }
 
-func TestResolveEngineOrder(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name      string
-		trigger   Trigger
-		rules     []Rule
-		overrides []Override
-		ctx       func(*Context)
-		legacy    LegacySettings // legacyAllOn when nil
+// resolveOrderCase is one case of TestResolveEngineOrder, which
+// TestLazyTraceMatchesEager replays too.
+type resolveOrderCase struct {
+	name      string
+	trigger   Trigger
+	rules     []Rule
+	overrides []Override
+	ctx       func(*Context)
+	legacy    LegacySettings // legacyAllOn when nil
 
-		outcome  Outcome
-		source   Source
-		reason   string
-		workflow string
-		rule     string
-		override string
-		missing  []string
-		trace    []string
-	}{
+	outcome  Outcome
+	source   Source
+	reason   string
+	workflow string
+	rule     string
+	override string
+	missing  []string
+	trace    []string
+}
+
+func resolveOrderCases() []resolveOrderCase {
+	return []resolveOrderCase{
 		{
 			name:      "override suppress",
 			trigger:   TriggerSent,
@@ -284,7 +287,11 @@ func TestResolveEngineOrder(t *testing.T) {
 			trace: []string{"rule:r1:skipped:workflow_disabled", "fallback::matched:fallback_legacy_disabled"},
 		},
 	}
-	for _, tt := range tests {
+}
+
+func TestResolveEngineOrder(t *testing.T) {
+	t.Parallel()
+	for _, tt := range resolveOrderCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			rs, err := NewRuleSet(tt.rules, standardWorkflows())
@@ -301,6 +308,7 @@ func TestResolveEngineOrder(t *testing.T) {
 			}
 			in := ResolveInput{Mode: ModeEngine, Trigger: tt.trigger, Context: ctx, Overrides: tt.overrides, Legacy: legacy, Now: nowTest}
 			d := rs.Resolve(in)
+			d.Render()
 			wantMissing := tt.missing
 			if wantMissing == nil {
 				wantMissing = []string{}
@@ -318,8 +326,8 @@ func TestResolveEngineOrder(t *testing.T) {
 				}
 			}
 			for _, e := range d.Trace {
-				if e.Detail == "" && e.Reason != ReasonConditionFalse && e.Reason != ReasonConditionUnknown {
-					t.Errorf("trace entry %s:%s has no detail", e.Kind, e.ID)
+				if e.Detail == "" {
+					t.Errorf("trace entry %s:%s has no detail after Render", e.Kind, e.ID)
 				}
 			}
 
@@ -594,9 +602,9 @@ func TestResolveReusesNothingBetweenLeads(t *testing.T) {
 	}
 }
 
-// TestResolveTraceIsExact checks that a resolution allocates the trace it
-// returns and no more: an early match in a large rule set must not cost a
-// trace the size of the rule set.
+// TestResolveTraceIsExact checks that a trace is written out at its exact
+// size, by Resolve (a short one) or Render (a lazy one): an early match in
+// a large rule set must not cost a trace the size of the rule set.
 func TestResolveTraceIsExact(t *testing.T) {
 	t.Parallel()
 	var rules []Rule
@@ -618,6 +626,7 @@ func TestResolveTraceIsExact(t *testing.T) {
 		ctx := fullCtx()
 		ctx.Lead.Source = tt.source
 		d := rs.Resolve(ResolveInput{Mode: ModeEngine, Trigger: TriggerSent, Context: ctx, Legacy: legacyAllOn, Now: nowTest})
+		d.Render()
 		if len(d.Trace) != tt.len || cap(d.Trace) != tt.len {
 			t.Errorf("source %s: trace len %d cap %d, want %d", tt.source, len(d.Trace), cap(d.Trace), tt.len)
 		}
