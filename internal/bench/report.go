@@ -1,0 +1,353 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// SchemaVersion names the shape of the --json document; it changes when a
+// field changes meaning or goes away.
+const SchemaVersion = "quoteflow-bench/1"
+
+// Report is the --json document. docs/PERFORMANCE.md describes every field.
+type Report struct {
+	Schema    string     `json:"schema"`
+	StartedAt time.Time  `json:"started_at"`
+	Config    ConfigOut  `json:"config"`
+	Machine   Machine    `json:"machine"`
+	Database  *Database  `json:"database,omitempty"`
+	Ceilings  Ceilings   `json:"ceilings"`
+	Scenarios []Scenario `json:"scenarios"`
+	Targets   []Target   `json:"targets"`
+	// Warnings are quoteflow's own warnings and errors logged during the
+	// run (the first few), and anything else that makes a figure suspect.
+	Warnings []string `json:"warnings"`
+}
+
+// ConfigOut is the run's configuration as measured.
+type ConfigOut struct {
+	DurationS    float64  `json:"duration_s"`
+	WarmupS      float64  `json:"warmup_s"`
+	Concurrency  int      `json:"concurrency"`
+	Scenarios    []string `json:"scenarios"`
+	Provider     string   `json:"provider"`
+	LatencyMS    float64  `json:"latency_ms"`
+	ErrorRate    float64  `json:"error_rate"`
+	WhatsAppRate float64  `json:"whatsapp_rate"`
+	Workers      int      `json:"workers"`
+	PollInterval string   `json:"poll_interval"`
+	Backlog      int      `json:"backlog"`
+	Rules        int      `json:"rules"`
+	History      int      `json:"history"`
+}
+
+// Database is the fresh database the run used.
+type Database struct {
+	Dialect string `json:"dialect"`
+	Server  string `json:"server"`
+	// URL names it, without a password; the database no longer exists.
+	URL          string `json:"url"`
+	PoolMaxConns int    `json:"pool_max_conns"`
+}
+
+// Ceilings are the machine's own limits, measured in the same run.
+type Ceilings struct {
+	// Commit: single-row INSERTs, each its own transaction, by Concurrency
+	// goroutines through the store's connection pool.
+	Commit *Ceiling `json:"commit,omitempty"`
+	// RiverNoop: jobs of a no-op worker, inserted one per transaction by
+	// Concurrency goroutines and worked by a River client configured as
+	// quoteflow's queue (Workers, PollInterval).
+	RiverNoop *Ceiling `json:"river_noop,omitempty"`
+	// CPU: resolutions per second of one goroutine, times
+	// min(Concurrency, GOMAXPROCS): perfect scaling over the cores.
+	CPU *Ceiling `json:"cpu,omitempty"`
+}
+
+// Ceiling is one measured limit.
+type Ceiling struct {
+	PerSec      float64      `json:"per_sec"`
+	Ops         int64        `json:"ops"`
+	Seconds     float64      `json:"seconds"`
+	Concurrency int          `json:"concurrency"`
+	Latency     *Percentiles `json:"latency_ms,omitempty"`
+	Commits     *Commits     `json:"commits,omitempty"`
+	CPU         *CPU         `json:"cpu,omitempty"`
+	Errors      int64        `json:"errors"`
+}
+
+// Scenario is one scenario's figures.
+type Scenario struct {
+	Name string `json:"name"`
+	// Seconds is the measured window (shorter than the duration asked for
+	// if the scenario ran out of quotes; see Notes).
+	Seconds float64 `json:"seconds"`
+	// Throughput is the headline rate, in Unit per second: resolutions
+	// (resolve), actions (ingest), messages sent (deliver, mixed).
+	Throughput float64 `json:"throughput"`
+	Unit       string  `json:"unit"`
+	// Ceiling names the ceiling Throughput is compared with ("cpu",
+	// "commit", "river_noop"), CeilingPerSec is its rate and Ratio is
+	// Throughput / CeilingPerSec.
+	Ceiling       string  `json:"ceiling"`
+	CeilingPerSec float64 `json:"ceiling_per_sec"`
+	Ratio         float64 `json:"ratio"`
+	// Resolutions (resolve), Actions (ingest, deliver, mixed) and
+	// Messages (deliver, mixed) are the flows measured.
+	Resolutions *Flow    `json:"resolutions,omitempty"`
+	Actions     *Flow    `json:"actions,omitempty"`
+	Messages    *Flow    `json:"messages,omitempty"`
+	Commits     *Commits `json:"commits,omitempty"`
+	// PeakRSSMB is the process's peak resident set during the scenario
+	// (RSSScope "scenario") or, where it cannot be reset, since the
+	// process started ("process").
+	PeakRSSMB float64  `json:"peak_rss_mb"`
+	RSSScope  string   `json:"rss_scope"`
+	CPU       *CPU     `json:"cpu,omitempty"`
+	Notes     []string `json:"notes,omitempty"`
+}
+
+// Flow is a stream of operations of one kind in a scenario.
+type Flow struct {
+	// Count finished inside the measured window; PerSec = Count / Seconds.
+	Count  int64   `json:"count"`
+	PerSec float64 `json:"per_sec"`
+	// Total is every one of the run, warm-up and drain included.
+	Total  int64 `json:"total"`
+	Errors int64 `json:"errors"`
+	// Latency of the operations counted; LatencyOf says from what to what.
+	Latency   *Percentiles `json:"latency_ms,omitempty"`
+	LatencyOf string       `json:"latency_of"`
+	// Ceiling and Ratio compare PerSec with a ceiling of the run.
+	Ceiling string  `json:"ceiling,omitempty"`
+	Ratio   float64 `json:"ratio,omitempty"`
+	// Statuses counts messages by final status (messages only).
+	Statuses map[string]int64 `json:"statuses,omitempty"`
+}
+
+// CPU is the average number of cores busy during a measured window.
+type CPU struct {
+	// Process is this process (quoteflow, and the bench's clients and, in
+	// WhatsApp runs, the fake provider).
+	Process float64 `json:"process_cores"`
+	// Machine is every process on the machine, the database server
+	// included; IOWait is time the cores sat idle waiting for disk.
+	Machine float64 `json:"machine_cores"`
+	IOWait  float64 `json:"iowait_cores"`
+	// Steal is time the hypervisor gave this machine's cores to others.
+	Steal float64 `json:"steal_cores"`
+	// Postgres is, in runs on PostgreSQL, every process named postgres on
+	// this machine: the server when it is local (0 otherwise), with the
+	// backends of its other clients. Backends that exit during the window
+	// are missed.
+	Postgres float64 `json:"postgres_cores"`
+}
+
+// Target is one target of issues 3 and 4, evaluated on this run.
+type Target struct {
+	Issue int    `json:"issue"`
+	What  string `json:"what"`
+	// Dialect is the database the target is set for.
+	Dialect string  `json:"dialect"`
+	Value   float64 `json:"value"`
+	Op      string  `json:"op"` // ">=" or "<="
+	Limit   float64 `json:"limit"`
+	Met     bool    `json:"met"`
+}
+
+func (r *Report) scenario(name string) *Scenario {
+	for i := range r.Scenarios {
+		if r.Scenarios[i].Name == name {
+			return &r.Scenarios[i]
+		}
+	}
+	return nil
+}
+
+// evaluateTargets fills r.Targets with the targets of issues 3 and 4 that
+// apply to the run's database and scenarios.
+func (r *Report) evaluateTargets() {
+	r.Targets = []Target{}
+	if r.Database == nil {
+		return
+	}
+	dialect := r.Database.Dialect
+	add := func(issue int, forDialect, what string, value float64, op string, limit float64) {
+		if forDialect != dialect {
+			return
+		}
+		met := value >= limit
+		if op == "<=" {
+			met = value <= limit
+		}
+		r.Targets = append(r.Targets, Target{Issue: issue, What: what, Dialect: forDialect, Value: value, Op: op, Limit: limit, Met: met})
+	}
+	ingest, deliver, mixed := r.scenario(ScenarioIngest), r.scenario(ScenarioDeliver), r.scenario(ScenarioMixed)
+	if ingest != nil {
+		add(4, "postgres", "ingest / commit ceiling", ingest.Ratio, ">=", 0.25)
+		if ingest.Commits != nil {
+			add(4, "postgres", "commits per quote action (ingest)", ingest.Commits.PerAction, "<=", 1)
+			add(4, "sqlite", "commits per quote action (ingest)", ingest.Commits.PerAction, "<=", 1)
+		}
+		add(3, "postgres", "quote actions/s (ingest)", ingest.Throughput, ">=", 1500)
+		add(4, "sqlite", "quote actions/s (ingest)", ingest.Throughput, ">=", 500)
+	}
+	if deliver != nil {
+		add(4, "postgres", "deliver / River no-op ceiling", deliver.Ratio, ">=", 0.25)
+		if deliver.Commits != nil {
+			add(4, "postgres", "commits per delivered message, end to end (deliver)", deliver.Commits.PerMessage, "<=", 3)
+			add(4, "sqlite", "commits per delivered message, end to end (deliver)", deliver.Commits.PerMessage, "<=", 3)
+		}
+		add(3, "postgres", "messages sent/s (deliver)", deliver.Throughput, ">=", 3000)
+		add(4, "sqlite", "messages sent/s (deliver)", deliver.Throughput, ">=", 500)
+	}
+	if mixed != nil {
+		add(4, "postgres", "mixed: peak RSS, MB", mixed.PeakRSSMB, "<=", 256)
+	}
+}
+
+// WriteJSON writes r as one indented JSON document.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteTable writes r for people.
+func (r *Report) WriteTable(w io.Writer) error {
+	b := &strings.Builder{}
+	c := r.Config
+	db := "no database"
+	if r.Database != nil {
+		db = r.Database.Server
+		if r.Database.Dialect == "postgres" {
+			db += fmt.Sprintf(", pool of %d connections", r.Database.PoolMaxConns)
+		}
+	}
+	fmt.Fprintf(b, "quoteflow bench: %s\n", db)
+	fmt.Fprintf(b, "  %gs measured after %gs warm-up per phase; concurrency %d; %d workers, poll %s; provider %s",
+		c.DurationS, c.WarmupS, c.Concurrency, c.Workers, c.PollInterval, c.Provider)
+	if c.Provider == ProviderWhatsApp {
+		fmt.Fprintf(b, " (latency %gms, error rate %g, %g/s per number)", c.LatencyMS, c.ErrorRate, c.WhatsAppRate)
+	}
+	m := r.Machine
+	fmt.Fprintf(b, "\n  machine: %d CPUs (%s), %.1f GiB, %s %s, load %.2f at start\n\n",
+		m.NProc, m.CPUModel, m.MemTotalMB/1024, m.GoVersion, m.OSArch, m.LoadAvg)
+
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "ceiling\tper sec\tp50 ms\tp99 ms\tcommits/op\tcores (proc/pg/all)\t")
+	for _, x := range []struct {
+		name string
+		c    *Ceiling
+	}{{"commit (1-row insert)", r.Ceilings.Commit}, {"River no-op job", r.Ceilings.RiverNoop}, {"CPU (resolve x cores)", r.Ceilings.CPU}} {
+		if x.c == nil {
+			continue
+		}
+		cpo := "-"
+		if x.c.Commits != nil {
+			cpo = fmt.Sprintf("%.2f", x.c.Commits.PerOp)
+		}
+		fmt.Fprintf(tw, "%s\t%.1f\t%s\t%s\t%s\t%s\t\n", x.name, x.c.PerSec, p50(x.c.Latency), p99(x.c.Latency), cpo, cores(x.c.CPU))
+	}
+	tw.Flush()
+	b.WriteString("\n")
+
+	tw = tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\tflow\tper sec\tp50 ms\tp95 ms\tp99 ms\tcommits\tvs ceiling\tpeak RSS MB\tcores (proc/pg/all)\t")
+	for _, s := range r.Scenarios {
+		rows := []struct {
+			name string
+			f    *Flow
+			cpu  string
+		}{{"resolutions", s.Resolutions, ""}, {"actions", s.Actions, "/action"}, {"messages sent", s.Messages, "/message"}}
+		first := true
+		for _, row := range rows {
+			if row.f == nil {
+				continue
+			}
+			name, rss, cpu := "", "", ""
+			if first {
+				name, rss, cpu = s.Name, fmt.Sprintf("%.0f", s.PeakRSSMB), cores(s.CPU)
+				first = false
+			}
+			commits := "-"
+			if s.Commits != nil && row.cpu != "" {
+				per := s.Commits.PerAction
+				if row.cpu == "/message" {
+					per = s.Commits.PerMessage
+				}
+				if per > 0 {
+					commits = fmt.Sprintf("%.2f%s", per, row.cpu)
+				}
+			}
+			vs := "-"
+			if row.f.Ceiling != "" {
+				vs = fmt.Sprintf("%.3f %s", row.f.Ratio, row.f.Ceiling)
+			}
+			errs := ""
+			if row.f.Errors > 0 {
+				errs = fmt.Sprintf(" (%d errors)", row.f.Errors)
+			}
+			fmt.Fprintf(tw, "%s\t%s%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name, row.name, errs, row.f.PerSec,
+				p50(row.f.Latency), p95(row.f.Latency), p99(row.f.Latency), commits, vs, rss, cpu)
+		}
+	}
+	tw.Flush()
+	if len(r.Scenarios) > 0 {
+		b.WriteString("  latency: resolutions, one Resolve; actions, HTTP request to response; messages sent, start of the action to sent_at\n")
+	}
+	for _, s := range r.Scenarios {
+		for _, n := range s.Notes {
+			fmt.Fprintf(b, "  %s: %s\n", s.Name, n)
+		}
+	}
+	if len(r.Targets) > 0 {
+		b.WriteString("\ntargets (issues 3 and 4)\n")
+		tw = tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+		for _, t := range r.Targets {
+			met := "MET"
+			if !t.Met {
+				met = "not met"
+			}
+			fmt.Fprintf(tw, "  #%d\t%s\t%.3f %s %g\t%s\n", t.Issue, t.What, t.Value, t.Op, t.Limit, met)
+		}
+		tw.Flush()
+	}
+	if len(r.Warnings) > 0 {
+		b.WriteString("\nwarnings\n")
+		for _, wmsg := range r.Warnings {
+			fmt.Fprintf(b, "  %s\n", wmsg)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func p50(p *Percentiles) string { return pct(p, func(p *Percentiles) float64 { return p.P50 }) }
+func p95(p *Percentiles) string { return pct(p, func(p *Percentiles) float64 { return p.P95 }) }
+func p99(p *Percentiles) string { return pct(p, func(p *Percentiles) float64 { return p.P99 }) }
+
+func pct(p *Percentiles, f func(*Percentiles) float64) string {
+	if p == nil {
+		return "-"
+	}
+	v := f(p)
+	if v < 1 {
+		return fmt.Sprintf("%.3f", v)
+	}
+	return fmt.Sprintf("%.1f", v)
+}
+
+func cores(c *CPU) string {
+	if c == nil {
+		return "-"
+	}
+	if c.Postgres > 0 {
+		return fmt.Sprintf("%.2f/%.2f/%.2f", c.Process, c.Postgres, c.Machine)
+	}
+	return fmt.Sprintf("%.2f/%.2f", c.Process, c.Machine)
+}

@@ -1,0 +1,59 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// TestSmoke runs the command for a second per phase on SQLite and checks
+// that its JSON parses and that every figure moved. No thresholds: a
+// loaded CI machine must not fail it.
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the bench for several seconds")
+	}
+	var out, progress bytes.Buffer
+	// A short poll interval, as the process tests use, so that deliveries
+	// happen within a one-second window.
+	err := Run(context.Background(), []string{"--duration", "1s", "--scenario", "ingest,deliver", "--json",
+		"--concurrency", "4", "--poll-interval", "100ms", "--backlog", "200", "--history", "300"}, nil, &out, &progress)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	var rep Report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out.String())
+	}
+	if rep.Schema != SchemaVersion || rep.Database == nil || rep.Database.Dialect != "sqlite" {
+		t.Fatalf("schema %q database %+v", rep.Schema, rep.Database)
+	}
+	if c := rep.Ceilings.Commit; c == nil || c.PerSec <= 0 || c.Commits == nil || c.Commits.Total <= 0 {
+		t.Fatalf("commit ceiling %+v", c)
+	}
+	if c := rep.Ceilings.RiverNoop; c == nil || c.PerSec <= 0 {
+		t.Fatalf("River ceiling %+v", c)
+	}
+	if len(rep.Scenarios) != 2 || rep.Scenarios[0].Name != ScenarioIngest || rep.Scenarios[1].Name != ScenarioDeliver {
+		t.Fatalf("scenarios %+v", rep.Scenarios)
+	}
+	for _, s := range rep.Scenarios {
+		if s.Throughput <= 0 || s.Ratio <= 0 || s.Commits == nil || s.Commits.Total <= 0 || s.PeakRSSMB <= 0 {
+			t.Errorf("%s: %+v", s.Name, s)
+		}
+		if s.Actions == nil || s.Actions.Errors != 0 || s.Actions.Latency == nil {
+			t.Errorf("%s: actions %+v", s.Name, s.Actions)
+		}
+	}
+	if m := rep.Scenarios[1].Messages; m == nil || m.Latency == nil || m.Statuses["sent"] == 0 {
+		t.Errorf("deliver: messages %+v", m)
+	}
+	if !strings.Contains(progress.String(), "[deliver") {
+		t.Errorf("no progress for deliver:\n%s", progress.String())
+	}
+	for _, w := range rep.Warnings {
+		t.Logf("warning: %s", w)
+	}
+}
