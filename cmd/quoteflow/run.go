@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/quoteflow/quoteflow/internal/channel/logsender"
 	"github.com/quoteflow/quoteflow/internal/channel/senders"
 	"github.com/quoteflow/quoteflow/internal/channel/whatsapp"
+	"github.com/quoteflow/quoteflow/internal/envvar"
 	"github.com/quoteflow/quoteflow/internal/jobs"
 	"github.com/quoteflow/quoteflow/internal/store"
 )
@@ -77,11 +77,11 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	fs.StringVar(&c.WhatsAppAPIBase, "whatsapp-api-base", env("QUOTEFLOW_WHATSAPP_API_BASE", "https://graph.facebook.com"), "WhatsApp Cloud API base URL (QUOTEFLOW_WHATSAPP_API_BASE)")
 	fs.StringVar(&c.PublicURL, "public-url", env("QUOTEFLOW_PUBLIC_URL", ""), "base URL of customer quote links; default http://<addr> (QUOTEFLOW_PUBLIC_URL)")
 	fs.StringVar(&c.LogLevel, "log-level", env("QUOTEFLOW_LOG_LEVEL", "info"), "debug, info, warn or error (QUOTEFLOW_LOG_LEVEL)")
-	fs.IntVar(&c.Workers, "workers", envInt(getenv, "QUOTEFLOW_WORKERS", 50), "jobs (steps, deliveries) worked at once by this process (QUOTEFLOW_WORKERS)")
-	fs.DurationVar(&c.PollInterval, "poll-interval", envDuration(getenv, "QUOTEFLOW_POLL_INTERVAL", time.Second), "how often to look for due jobs (QUOTEFLOW_POLL_INTERVAL)")
-	fs.DurationVar(&c.RescueAfter, "rescue-after", envDuration(getenv, "QUOTEFLOW_RESCUE_AFTER", 5*time.Minute), "take over jobs left running this long by a process that died (QUOTEFLOW_RESCUE_AFTER)")
-	fs.DurationVar(&c.ExpireEvery, "expire-every", envDuration(getenv, "QUOTEFLOW_EXPIRE_EVERY", time.Minute), "period of the sweep that expires quotes past valid_until (QUOTEFLOW_EXPIRE_EVERY)")
-	fs.Float64Var(&c.WhatsAppRate, "whatsapp-rate", envFloat(getenv, "QUOTEFLOW_WHATSAPP_RATE", whatsapp.DefaultPerSecond), "WhatsApp sends per second per phone number, in this process; 0 is unlimited (QUOTEFLOW_WHATSAPP_RATE)")
+	fs.IntVar(&c.Workers, "workers", envvar.Int(getenv, "QUOTEFLOW_WORKERS", 50), "jobs (steps, deliveries) worked at once by this process (QUOTEFLOW_WORKERS)")
+	fs.DurationVar(&c.PollInterval, "poll-interval", envvar.Duration(getenv, "QUOTEFLOW_POLL_INTERVAL", time.Second), "how often to look for due jobs (QUOTEFLOW_POLL_INTERVAL)")
+	fs.DurationVar(&c.RescueAfter, "rescue-after", envvar.Duration(getenv, "QUOTEFLOW_RESCUE_AFTER", 5*time.Minute), "take over jobs left running this long by a process that died (QUOTEFLOW_RESCUE_AFTER)")
+	fs.DurationVar(&c.ExpireEvery, "expire-every", envvar.Duration(getenv, "QUOTEFLOW_EXPIRE_EVERY", time.Minute), "period of the sweep that expires quotes past valid_until (QUOTEFLOW_EXPIRE_EVERY)")
+	fs.Float64Var(&c.WhatsAppRate, "whatsapp-rate", envvar.Float(getenv, "QUOTEFLOW_WHATSAPP_RATE", whatsapp.DefaultPerSecond), "WhatsApp sends per second per phone number, in this process; 0 is unlimited (QUOTEFLOW_WHATSAPP_RATE)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -89,27 +89,6 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	return c, nil
-}
-
-func envInt(getenv func(string) string, k string, def int) int {
-	if n, err := strconv.Atoi(getenv(k)); err == nil {
-		return n
-	}
-	return def
-}
-
-func envFloat(getenv func(string) string, k string, def float64) float64 {
-	if f, err := strconv.ParseFloat(getenv(k), 64); err == nil {
-		return f
-	}
-	return def
-}
-
-func envDuration(getenv func(string) string, k string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(getenv(k)); err == nil {
-		return d
-	}
-	return def
 }
 
 func newLogger(level string, w io.Writer) (*slog.Logger, error) {

@@ -7,11 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/quoteflow/quoteflow/internal/channel/whatsapp"
+	"github.com/quoteflow/quoteflow/internal/envvar"
 )
 
 // Scenario names, in the order they run.
@@ -113,9 +113,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 	fs.StringVar(&c.Provider, "provider", "", "deliver to: log (the log provider) or whatsapp (a local fake of the Cloud API); default log, or whatsapp when --latency or --error-rate is given")
 	fs.DurationVar(&c.Latency, "latency", 0, "WhatsApp fake: delay of every send response")
 	fs.Float64Var(&c.ErrorRate, "error-rate", 0, "WhatsApp fake: fraction (0 to 1) of sends that fail with a transient error (131000)")
-	fs.Float64Var(&c.WhatsAppRate, "whatsapp-rate", envFloat(getenv, "QUOTEFLOW_WHATSAPP_RATE", whatsapp.DefaultPerSecond), "WhatsApp sends per second per phone number, as serve's flag; 0 is unlimited")
-	fs.IntVar(&c.Workers, "workers", envInt(getenv, "QUOTEFLOW_WORKERS", 50), "jobs worked at once, as serve's flag")
-	fs.DurationVar(&c.PollInterval, "poll-interval", envDuration(getenv, "QUOTEFLOW_POLL_INTERVAL", time.Second), "how often the queue looks for due jobs, as serve's flag")
+	fs.Float64Var(&c.WhatsAppRate, "whatsapp-rate", envvar.Float(getenv, "QUOTEFLOW_WHATSAPP_RATE", whatsapp.DefaultPerSecond), "WhatsApp sends per second per phone number, as serve's flag; 0 is unlimited")
+	fs.IntVar(&c.Workers, "workers", envvar.Int(getenv, "QUOTEFLOW_WORKERS", 50), "jobs worked at once, as serve's flag")
+	fs.DurationVar(&c.PollInterval, "poll-interval", envvar.Duration(getenv, "QUOTEFLOW_POLL_INTERVAL", time.Second), "how often the queue looks for due jobs, as serve's flag")
 	fs.IntVar(&c.Backlog, "backlog", 1000, "deliver and the queue's ceiling: most actions (jobs) waiting to be delivered (worked) at once")
 	fs.IntVar(&c.Rules, "rules", 1000, "resolve: rules in the rule set")
 	fs.IntVar(&c.History, "history", 10000, "past quote sends (event, run, step, message, attempt) written before the scenarios, so that they run on tables in use")
@@ -207,25 +207,4 @@ func parseScenarios(s string) ([]string, error) {
 		}
 	}
 	return ordered, nil
-}
-
-func envInt(getenv func(string) string, k string, def int) int {
-	if n, err := strconv.Atoi(getenv(k)); err == nil {
-		return n
-	}
-	return def
-}
-
-func envFloat(getenv func(string) string, k string, def float64) float64 {
-	if f, err := strconv.ParseFloat(getenv(k), 64); err == nil {
-		return f
-	}
-	return def
-}
-
-func envDuration(getenv func(string) string, k string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(getenv(k)); err == nil {
-		return d
-	}
-	return def
 }
