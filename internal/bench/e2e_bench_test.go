@@ -28,9 +28,14 @@ import (
 // default.
 const benchConcurrency = 16
 
-// benchDatabase is a fresh migrated database for one benchmark run: a
-// SQLite file, or a schema on TEST_DATABASE_URL (storetest), with its
-// commit counter.
+// benchHistory is the past quote sends written before a benchmark, as
+// quoteflow bench's --history does, so that PostgreSQL plans its
+// statements on tables in use (see seedHistory).
+const benchHistory = 2000
+
+// benchDatabase is a fresh migrated database for one benchmark run, with a
+// history: a SQLite file, or a schema on TEST_DATABASE_URL (storetest),
+// with its commit counter.
 func benchDatabase(b *testing.B, dialect string) *database {
 	b.Helper()
 	ctx := context.Background()
@@ -54,6 +59,9 @@ func benchDatabase(b *testing.B, dialect string) *database {
 		d.Counter = &pgCounter{adminURL: base.String(), datname: strings.TrimPrefix(base.Path, "/"), appName: appName}
 	}
 	if err := d.migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if err := seedHistory(ctx, d.URL, benchHistory); err != nil {
 		b.Fatal(err)
 	}
 	return d
