@@ -67,6 +67,51 @@ func benchDatabase(b *testing.B, dialect string) *database {
 	return d
 }
 
+// benchRun is what both end-to-end benchmarks set up: a fresh database with
+// b.N quotes, its commit count before the run, and the stack with its HTTP
+// clients.
+type benchRun struct {
+	db     *database
+	before commitCount
+	st     *stack
+	act    *actions
+}
+
+func setupBench(ctx context.Context, b *testing.B, dialect string, queue queueMode) *benchRun {
+	b.Helper()
+	r := &benchRun{db: benchDatabase(b, dialect)}
+	f, err := prepare(ctx, r.db.URL, fixtureOptions{Quotes: b.N})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if r.before, err = r.db.Counter.read(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if r.st, err = startStack(ctx, r.db.URL, stackOptions{Workers: 50, PollInterval: time.Second, Queue: queue, HTTP: true}); err != nil {
+		b.Fatal(err)
+	}
+	r.act = newActions(r.st.URL, f, benchConcurrency)
+	return r
+}
+
+// finish stops the clients and the stack and returns the commits made
+// since setup.
+func (r *benchRun) finish(ctx context.Context, b *testing.B) int64 {
+	b.Helper()
+	r.act.close()
+	if err := r.st.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if err := r.act.err(); err != nil {
+		b.Fatal(err)
+	}
+	after, err := r.db.Counter.read(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return after.sub(r.before).commits
+}
+
 // BenchmarkQuoteActionsHTTP is quote actions (POST /v1/quotes/{id}/send)
 // per second from 16 HTTP clients, each action one transaction with its
 // decision, run and first job; the queue is not working meanwhile.
@@ -74,36 +119,14 @@ func BenchmarkQuoteActionsHTTP(b *testing.B) {
 	for _, d := range storetest.Dialects(b) {
 		b.Run(d, func(b *testing.B) {
 			ctx := context.Background()
-			db := benchDatabase(b, d)
-			f, err := prepare(ctx, db.URL, fixtureOptions{Quotes: b.N})
-			if err != nil {
-				b.Fatal(err)
-			}
-			before, err := db.Counter.read(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			st, err := startStack(ctx, db.URL, stackOptions{Workers: 50, PollInterval: time.Second, Queue: queueIdle, HTTP: true})
-			if err != nil {
-				b.Fatal(err)
-			}
-			act := newActions(st.URL, f, benchConcurrency)
+			r := setupBench(ctx, b, d, queueIdle)
+			act := r.act
 			b.ResetTimer()
 			act.run(ctx, benchConcurrency, window{From: time.Now(), To: time.Now().Add(time.Hour)}, nil)
 			b.StopTimer()
-			act.close()
-			if err := st.Close(); err != nil {
-				b.Fatal(err)
-			}
-			if err := act.err(); err != nil {
-				b.Fatal(err)
-			}
-			after, err := db.Counter.read(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
+			commits := r.finish(ctx, b)
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "actions/s")
-			b.ReportMetric(float64(after.sub(before).commits)/float64(b.N), "commits/op")
+			b.ReportMetric(float64(commits)/float64(b.N), "commits/op")
 		})
 	}
 }
@@ -117,20 +140,8 @@ func BenchmarkDeliverLog(b *testing.B) {
 	for _, d := range storetest.Dialects(b) {
 		b.Run(d, func(b *testing.B) {
 			ctx := context.Background()
-			db := benchDatabase(b, d)
-			f, err := prepare(ctx, db.URL, fixtureOptions{Quotes: b.N})
-			if err != nil {
-				b.Fatal(err)
-			}
-			before, err := db.Counter.read(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			st, err := startStack(ctx, db.URL, stackOptions{Workers: 50, PollInterval: time.Second, Queue: queueRunning, HTTP: true})
-			if err != nil {
-				b.Fatal(err)
-			}
-			act := newActions(st.URL, f, benchConcurrency)
+			r := setupBench(ctx, b, d, queueRunning)
+			st, act := r.st, r.act
 			gate := func() bool { return act.answered()-st.Sends.answered() < 1000 }
 			b.ResetTimer()
 			act.run(ctx, benchConcurrency, window{From: time.Now(), To: time.Now().Add(time.Hour)}, gate)
@@ -139,22 +150,12 @@ func BenchmarkDeliverLog(b *testing.B) {
 				time.Sleep(2 * time.Millisecond)
 			}
 			b.StopTimer()
-			act.close()
-			if err := st.Close(); err != nil {
-				b.Fatal(err)
-			}
-			if err := act.err(); err != nil {
-				b.Fatal(err)
-			}
+			commits := r.finish(ctx, b)
 			if n := st.Sends.ok.Load(); n != int64(b.N) {
 				b.Fatalf("%d of %d messages sent", n, b.N)
 			}
-			after, err := db.Counter.read(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
-			b.ReportMetric(float64(after.sub(before).commits)/float64(b.N), "commits/op")
+			b.ReportMetric(float64(commits)/float64(b.N), "commits/op")
 		})
 	}
 }
