@@ -183,7 +183,7 @@ func (a *App) cancelEndedRuns(ctx context.Context, tx *store.Tx, q *engine.Quote
 		if ev.Action == engine.ActionSend && ev.Decision.Outcome == engine.OutcomeWorkflow && r.WorkflowID == ev.Decision.WorkflowID {
 			reason = "superseded by event " + ev.ID
 		} else {
-			wf, err := tx.GetWorkflowVersion(ctx, q.TenantID, r.WorkflowID, r.WorkflowVersion)
+			wf, err := a.workflowVersion(ctx, tx, q.TenantID, r.WorkflowID, r.WorkflowVersion)
 			if err != nil {
 				return err
 			}

@@ -49,6 +49,7 @@ type App struct {
 	mu        sync.Mutex
 	ruleSets  map[string]cachedRuleSet
 	templates templateCache
+	versions  versionCache
 }
 
 type cachedRuleSet struct {

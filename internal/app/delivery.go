@@ -52,31 +52,53 @@ func (a *App) BeginDelivery(ctx context.Context, tx *store.Tx, tenantID, message
 	if err != nil {
 		return nil, err
 	}
-	c, err := tx.GetCircuit(ctx, tenantID, m.Provider)
-	switch {
-	case err == nil && now.Before(c.Until):
-		m.Status, m.Reason, m.ScheduledAt = engine.MsgScheduled, "circuit_open", &c.Until
+	until, open, err := openCircuit(ctx, tx, tenantID, m.Provider)
+	if err != nil {
+		return nil, err
+	}
+	if open {
+		m.Status, m.Reason, m.ScheduledAt = engine.MsgScheduled, "circuit_open", &until
 		if err := tx.UpdateMessage(ctx, m); err != nil {
 			return nil, err
 		}
-		return nil, a.Jobs.EnqueueDeliveryTx(ctx, tx, tenantID, m.ID, c.Until)
-	case err != nil && !engine.IsNotFound(err):
-		return nil, err
+		return nil, a.Jobs.EnqueueDeliveryTx(ctx, tx, tenantID, m.ID, until)
 	}
 	m.Status, m.Attempts = engine.MsgSending, m.Attempts+1
-	att := &engine.Attempt{TenantID: tenantID, MessageID: m.ID, Number: m.Attempts, Provider: m.Provider, StartedAt: now}
-	if err := tx.InsertAttempt(ctx, att); err != nil {
-		return nil, err
-	}
 	if err := tx.UpdateMessage(ctx, m); err != nil {
 		return nil, err
 	}
-	d := &Delivery{Tenant: tenant, Message: m, Attempt: att}
+	var q *engine.Quote
 	if m.Channel == engine.ChannelEmail && m.QuoteID != "" {
-		q, err := tx.GetQuote(ctx, tenantID, m.QuoteID)
-		if err != nil {
+		if q, err = tx.GetQuote(ctx, tenantID, m.QuoteID); err != nil {
 			return nil, err
 		}
+	}
+	return a.claimed(ctx, tx, tenant, m, q)
+}
+
+// openCircuit reports whether the tenant's circuit for provider is open,
+// and until when.
+func openCircuit(ctx context.Context, tx *store.Tx, tenantID, provider string) (time.Time, bool, error) {
+	c, err := tx.GetCircuit(ctx, tenantID, provider)
+	switch {
+	case engine.IsNotFound(err):
+		return time.Time{}, false, nil
+	case err != nil:
+		return time.Time{}, false, err
+	}
+	return c.Until, tx.Now().Before(c.Until), nil
+}
+
+// claimed records the attempt of a message just marked sending and returns
+// the delivery to make; q, the message's quote, gives an email its
+// unsubscribe link.
+func (a *App) claimed(ctx context.Context, tx *store.Tx, tenant *engine.Tenant, m *engine.Message, q *engine.Quote) (*Delivery, error) {
+	att := &engine.Attempt{TenantID: m.TenantID, MessageID: m.ID, Number: m.Attempts, Provider: m.Provider, StartedAt: tx.Now()}
+	if err := tx.InsertAttempt(ctx, att); err != nil {
+		return nil, err
+	}
+	d := &Delivery{Tenant: tenant, Message: m, Attempt: att}
+	if m.Channel == engine.ChannelEmail && q != nil {
 		d.Unsubscribe = a.UnsubscribeURL(q)
 	}
 	return d, nil
@@ -227,7 +249,7 @@ func (a *App) fallback(ctx context.Context, tx *store.Tx, failed *engine.Message
 	if err != nil {
 		return err
 	}
-	wf, err := tx.GetWorkflowVersion(ctx, run.TenantID, run.WorkflowID, run.WorkflowVersion)
+	wf, err := a.workflowVersion(ctx, tx, run.TenantID, run.WorkflowID, run.WorkflowVersion)
 	if err != nil {
 		return err
 	}

@@ -9,32 +9,46 @@ import (
 	"github.com/quoteflow/quoteflow/internal/store"
 )
 
-// ExecuteStep runs step position of a run inside tx, the transaction that
-// also completes the step's job: its record, its message and the next
-// step's job are written together or not at all.
-func (a *App) ExecuteStep(ctx context.Context, tx *store.Tx, tenantID, runID string, position int) error {
+// ExecuteStep runs step position of a run inside tx: its record, its
+// message and the next step's job are written together or not at all.
+//
+// A send step whose message is due now also claims it in tx (status
+// sending, its first attempt recorded) and returns the Delivery: the caller
+// commits tx, calls Send outside any transaction and records the outcome
+// with FinishDelivery. Claiming here rather than in a delivery job of its
+// own saves a job and a transaction per message, and keeps the guarantee
+// that matters: the claim commits with the message, so a crash during the
+// provider call leaves the message sending, to be settled as unknown when
+// the step's job runs again, never sent twice. Messages deferred by quiet
+// hours, holidays or an open circuit get a delivery job for their time.
+func (a *App) ExecuteStep(ctx context.Context, tx *store.Tx, tenantID, runID string, position int) (*Delivery, error) {
 	run, err := tx.GetRun(ctx, tenantID, runID)
 	if engine.IsNotFound(err) {
-		return nil // the lead was deleted with its runs
+		return nil, nil // the lead was deleted with its runs
 	}
 	if err != nil {
-		return err
+		return nil, err
+	}
+	wf, err := a.workflowVersion(ctx, tx, tenantID, run.WorkflowID, run.WorkflowVersion)
+	if err != nil {
+		return nil, err
 	}
 	if run.Status != engine.RunActive {
-		return nil // cancelled or superseded while the job waited
-	}
-	wf, err := tx.GetWorkflowVersion(ctx, tenantID, run.WorkflowID, run.WorkflowVersion)
-	if err != nil {
-		return err
+		// Cancelled or superseded while the job waited, or completed by
+		// this very step on an earlier try that may have been cut mid-send.
+		if position < len(wf.Steps) {
+			return nil, a.resumeStep(ctx, tx, tenantID, runID, wf.Steps[position].ID)
+		}
+		return nil, nil
 	}
 	if position > 0 && position <= len(wf.Steps) && wf.Steps[position-1].Type == engine.StepWait {
 		if err := finishWait(ctx, tx, tenantID, runID, position-1); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if position >= len(wf.Steps) {
 		_, err := tx.FinishRun(ctx, tenantID, runID, engine.RunCompleted, "")
-		return err
+		return nil, err
 	}
 	step := &wf.Steps[position]
 	now := tx.Now()
@@ -42,7 +56,7 @@ func (a *App) ExecuteStep(ctx context.Context, tx *store.Tx, tenantID, runID str
 		Status: engine.StepCompleted, StartedAt: &now, FinishedAt: &now}
 	tenant, rc, err := a.runContext(ctx, tx, run)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	next := now
 	var msg *engine.Message
@@ -56,7 +70,7 @@ func (a *App) ExecuteStep(ctx context.Context, tx *store.Tx, tenantID, runID str
 	case step.Type == engine.StepWait:
 		d, err := engine.ParseISODuration(step.Wait.Duration)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		next = now.Add(d)
 		// The wait is in progress until the next step starts: scheduled, so
@@ -69,26 +83,83 @@ func (a *App) ExecuteStep(ctx context.Context, tx *store.Tx, tenantID, runID str
 			msg = nil
 		}
 	}
-	created, err := tx.InsertRunStep(ctx, rs)
-	if err != nil || !created {
-		// An earlier try of this job wrote the step and its successor's job.
-		return err
-	}
 	if msg != nil {
-		msg.RunStepID = rs.ID
-		if err := a.queueMessage(ctx, tx, tenant, rc, msg); err != nil {
-			return err
+		// Routed before the step is written, so that the step records the
+		// message's status in one insert.
+		if err := a.routeMessage(ctx, tx, tenant, rc, msg, true); err != nil {
+			return nil, err
 		}
 		rs.Outcome, rs.Detail = string(msg.Status), msg.Reason
-		if err := tx.UpdateRunStep(ctx, rs); err != nil {
-			return err
+	}
+	created, err := tx.InsertRunStep(ctx, rs)
+	if err != nil {
+		return nil, err
+	}
+	if !created {
+		// An earlier try of this job wrote the step and its successor's job.
+		return nil, a.resumeStep(ctx, tx, tenantID, runID, step.ID)
+	}
+	var d *Delivery
+	if msg != nil {
+		msg.RunStepID = rs.ID
+		if d, err = a.storeMessage(ctx, tx, tenant, rc, msg); err != nil {
+			return nil, err
 		}
 	}
 	if position+1 == len(wf.Steps) && step.Type != engine.StepWait {
 		_, err := tx.FinishRun(ctx, tenantID, runID, engine.RunCompleted, "")
+		return d, err
+	}
+	return d, a.Jobs.EnqueueStepTx(ctx, tx, tenantID, runID, position+1, next)
+}
+
+// resumeStep handles a step's job run again after the step was written: the
+// process stopped, or could not record the provider's answer, after the
+// step had claimed its message. The provider may or may not have the
+// message, so it is settled as unknown, never sent again; everything else
+// the earlier try wrote stands. Only an attempt begun in the step's own
+// transaction is the step's to settle: a deferred message is claimed later
+// by its delivery job, which may be sending it right now.
+func (a *App) resumeStep(ctx context.Context, tx *store.Tx, tenantID, runID, stepID string) error {
+	steps, err := tx.ListRunSteps(ctx, tenantID, runID)
+	if err != nil {
 		return err
 	}
-	return a.Jobs.EnqueueStepTx(ctx, tx, tenantID, runID, position+1, next)
+	var rs *engine.RunStep
+	for i := range steps {
+		if steps[i].StepID == stepID {
+			rs = &steps[i]
+		}
+	}
+	if rs == nil || rs.StartedAt == nil {
+		return nil
+	}
+	msgs, _, err := tx.ListMessages(ctx, tenantID, store.MessageFilter{RunID: runID, Status: engine.MsgSending}, store.Page{Limit: 200})
+	if err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		if m.RunStepID != rs.ID {
+			continue
+		}
+		locked, err := tx.GetMessageForUpdate(ctx, tenantID, m.ID)
+		if err != nil {
+			return err
+		}
+		if locked.Status != engine.MsgSending {
+			continue
+		}
+		atts, err := tx.ListAttempts(ctx, tenantID, m.ID)
+		if err != nil {
+			return err
+		}
+		if n := len(atts); n > 0 && atts[n-1].FinishedAt == nil && atts[n-1].StartedAt.Equal(*rs.StartedAt) {
+			if err := a.settleInterrupted(ctx, tx, locked, tx.Now()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // finishWait marks the wait at position completed, now that the step after
@@ -190,24 +261,60 @@ func providerOf(tenant *engine.Tenant, ch string) string {
 // or a shadow, its delivery job — deferred past quiet hours and holidays in
 // the lead's timezone.
 func (a *App) queueMessage(ctx context.Context, tx *store.Tx, tenant *engine.Tenant, rc *engine.Context, m *engine.Message) error {
-	now := tx.Now()
-	deliver := m.Status == ""
-	if deliver {
-		m.Provider = providerOf(tenant, m.Channel)
-		at := engine.NextAllowed(now, engine.Location(rc.Lead, tenant), tenant.QuietHours, tenant.Holidays)
-		m.Status, m.ScheduledAt = engine.MsgQueued, &at
-		if at.After(now) {
-			m.Status = engine.MsgScheduled
-			if m.Reason == "" {
-				m.Reason = "quiet_hours"
-			}
-		}
-	}
-	created, err := tx.InsertMessage(ctx, m)
-	if err != nil || !created || !deliver {
+	if err := a.routeMessage(ctx, tx, tenant, rc, m, false); err != nil {
 		return err
 	}
-	return a.Jobs.EnqueueDeliveryTx(ctx, tx, m.TenantID, m.ID, *m.ScheduledAt)
+	_, err := a.storeMessage(ctx, tx, tenant, rc, m)
+	return err
+}
+
+// routeMessage sets the provider, status and time of a message to be
+// delivered (one whose Status is still empty): scheduled past quiet hours
+// and holidays in the lead's timezone, else queued, or with claim, sending
+// unless its provider's circuit is open.
+func (a *App) routeMessage(ctx context.Context, tx *store.Tx, tenant *engine.Tenant, rc *engine.Context, m *engine.Message, claim bool) error {
+	if m.Status != "" {
+		return nil
+	}
+	now := tx.Now()
+	m.Provider = providerOf(tenant, m.Channel)
+	at := engine.NextAllowed(now, engine.Location(rc.Lead, tenant), tenant.QuietHours, tenant.Holidays)
+	m.Status, m.ScheduledAt = engine.MsgQueued, &at
+	switch {
+	case at.After(now):
+		m.Status = engine.MsgScheduled
+		if m.Reason == "" {
+			m.Reason = "quiet_hours"
+		}
+	case claim:
+		until, open, err := openCircuit(ctx, tx, m.TenantID, m.Provider)
+		if err != nil {
+			return err
+		}
+		if open {
+			m.Status, m.Reason, m.ScheduledAt = engine.MsgScheduled, "circuit_open", &until
+		} else {
+			m.Status, m.Attempts = engine.MsgSending, 1
+		}
+	}
+	return nil
+}
+
+// storeMessage writes a routed message: a message claimed for sending with
+// its first attempt, returned as a Delivery; a queued or scheduled one with
+// its delivery job; any other (suppressed, failed, shadow) alone.
+func (a *App) storeMessage(ctx context.Context, tx *store.Tx, tenant *engine.Tenant, rc *engine.Context, m *engine.Message) (*Delivery, error) {
+	created, err := tx.InsertMessage(ctx, m)
+	if err != nil || !created {
+		return nil, err
+	}
+	switch m.Status {
+	case engine.MsgSending:
+		return a.claimed(ctx, tx, tenant, m, rc.Quote)
+	case engine.MsgQueued, engine.MsgScheduled:
+		return nil, a.Jobs.EnqueueDeliveryTx(ctx, tx, m.TenantID, m.ID, *m.ScheduledAt)
+	}
+	return nil, nil
 }
 
 // sendLegacy queues the legacy settings' message on each of its channels.
@@ -240,7 +347,7 @@ func (a *App) sendLegacy(ctx context.Context, tx *store.Tx, tenant *engine.Tenan
 // started and the messages it would have sent, with status shadow and the
 // time each would have gone out. Nothing of it is ever delivered.
 func (a *App) recordShadowRun(ctx context.Context, tx *store.Tx, tenant *engine.Tenant, rc *engine.Context, ev *engine.Event, d *engine.Decision) error {
-	wf, err := tx.GetWorkflowVersion(ctx, ev.TenantID, d.WorkflowID, d.WorkflowVersion)
+	wf, err := a.workflowVersion(ctx, tx, ev.TenantID, d.WorkflowID, d.WorkflowVersion)
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,10 @@
 // Package jobs runs quoteflow's durable work on River: the steps of runs,
 // message deliveries and the periodic expiry of quotes. Jobs are inserted in
-// the same transaction as the rows that cause them, and a step's job is
-// completed in the transaction that writes its effects, so a crash leaves
-// either both or neither.
+// the same transaction as the rows that cause them, so a crash leaves either
+// both or neither. Work is idempotent rather than completed in its own
+// transaction: a job run again after a crash finds what its first try
+// wrote (the unique run step and message, the message's status) and does
+// nothing twice, so River's own completion after Work returns is enough.
 package jobs
 
 import (
@@ -174,30 +176,26 @@ func (q *Queue) insertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, 
 	return err
 }
 
-// completeTx marks a running job completed inside tx, so that the job's
-// effects and its completion commit together.
-func completeTx[T river.JobArgs](ctx context.Context, q *Queue, tx *store.Tx, job *river.Job[T]) error {
-	var err error
-	if q.pg != nil {
-		_, err = river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx.PgxTx(), job)
-	} else {
-		_, err = river.JobCompleteTx[*riversqlite.Driver](ctx, tx.SQLTx(), job)
-	}
-	return err
-}
-
 type stepWorker struct {
 	river.WorkerDefaults[StepArgs]
 	q *Queue
 }
 
+// Work runs the step in one transaction and, when the step claimed a
+// message due now, sends it after the commit. River marks the job completed
+// once Work returns: a step run again finds its record and does nothing
+// twice (see app.ExecuteStep).
 func (w *stepWorker) Work(ctx context.Context, job *river.Job[StepArgs]) error {
-	return w.q.db.Tx(ctx, func(tx *store.Tx) error {
-		if err := w.q.app.ExecuteStep(ctx, tx, job.Args.TenantID, job.Args.RunID, job.Args.Position); err != nil {
-			return err
-		}
-		return completeTx(ctx, w.q, tx, job)
+	var d *app.Delivery
+	err := w.q.db.Tx(ctx, func(tx *store.Tx) error {
+		var err error
+		d, err = w.q.app.ExecuteStep(ctx, tx, job.Args.TenantID, job.Args.RunID, job.Args.Position)
+		return err
 	})
+	if err != nil || d == nil {
+		return err
+	}
+	return w.q.deliver(ctx, d)
 }
 
 type deliverWorker struct {
@@ -205,36 +203,35 @@ type deliverWorker struct {
 	q *Queue
 }
 
-// Work claims the message (one commit), calls the provider outside any
-// transaction, and records the outcome with the job's completion (a
-// second commit).
+// Work claims a deferred or retried message (one commit), then sends it.
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	var d *app.Delivery
 	err := w.q.db.Tx(ctx, func(tx *store.Tx) error {
 		var err error
-		if d, err = w.q.app.BeginDelivery(ctx, tx, job.Args.TenantID, job.Args.MessageID); err != nil || d != nil {
-			return err
-		}
-		return completeTx(ctx, w.q, tx, job)
+		d, err = w.q.app.BeginDelivery(ctx, tx, job.Args.TenantID, job.Args.MessageID)
+		return err
 	})
 	if err != nil || d == nil {
 		return err
 	}
-	res, sendErr := w.q.app.Send(ctx, d)
+	return w.q.deliver(ctx, d)
+}
+
+// deliver calls the provider for a claimed message, outside any
+// transaction, and records the outcome (one commit).
+func (q *Queue) deliver(ctx context.Context, d *app.Delivery) error {
+	res, sendErr := q.app.Send(ctx, d)
 	outcome := "sent"
 	if sendErr != nil {
 		outcome = string(channel.ClassOf(sendErr))
 	}
-	w.q.deliveries.WithLabelValues(d.Message.Channel, d.Message.Provider, outcome).Inc()
+	q.deliveries.WithLabelValues(d.Message.Channel, d.Message.Provider, outcome).Inc()
 	// The outcome is recorded even if this job's context has ended: the
 	// provider has answered, and losing that answer would leave the
 	// message sending until it is settled as unknown.
 	rctx := context.WithoutCancel(ctx)
-	return w.q.db.Tx(rctx, func(tx *store.Tx) error {
-		if err := w.q.app.FinishDelivery(rctx, tx, d, res, sendErr); err != nil {
-			return err
-		}
-		return completeTx(rctx, w.q, tx, job)
+	return q.db.Tx(rctx, func(tx *store.Tx) error {
+		return q.app.FinishDelivery(rctx, tx, d, res, sendErr)
 	})
 }
 
