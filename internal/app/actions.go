@@ -123,8 +123,12 @@ func (a *App) quoteAction(ctx context.Context, tx *store.Tx, req ActionRequest) 
 	if ev.Context, err = json.Marshal(snapshot{Lead: lead, Quote: q}); err != nil {
 		return nil, err
 	}
-	if ev.Response, err = json.Marshal(q); err != nil {
-		return nil, err
+	if req.IdempotencyKey != "" {
+		// Kept only to answer a replay of the key; without one nothing
+		// reads it, and it would be a third JSON document in every event.
+		if ev.Response, err = json.Marshal(q); err != nil {
+			return nil, err
+		}
 	}
 	if err := tx.InsertEvent(ctx, ev); err != nil {
 		return nil, err

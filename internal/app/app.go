@@ -50,11 +50,15 @@ type App struct {
 	ruleSets  map[string]cachedRuleSet
 	templates templateCache
 	versions  versionCache
+	keys      keyCache
 }
 
 type cachedRuleSet struct {
 	configVersion int64
 	rs            *engine.RuleSet
+	// legacy is shared by every resolution of this version: read it, never
+	// change it.
+	legacy engine.LegacySettings
 }
 
 // New returns an App over db.
@@ -182,7 +186,12 @@ func (a *App) DeleteAPIKey(ctx context.Context, tenantID, id string) error {
 	if target.Role == engine.RoleAdmin && admins == 1 {
 		return engine.Errorf(engine.ECONFLICT, "this is the tenant's last admin key; create another admin key first")
 	}
-	return a.Store.DeleteAPIKey(ctx, tenantID, id)
+	err = a.Store.DeleteAPIKey(ctx, tenantID, id)
+	// Dropped after the revocation committed, or a concurrent request could
+	// cache the row as it was; dropped on error too, because a failed commit
+	// may still have applied and a needless drop costs one read.
+	a.keyCache().drop(id)
+	return err
 }
 
 // CreateWorkflow validates and stores a new workflow at version 1.

@@ -7,6 +7,8 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -50,6 +52,10 @@ func NewAPIKey(tenantID string, role engine.Role) (*engine.APIKey, string, error
 
 // Authenticate turns a bearer token into a principal. Every failure is the
 // same EUNAUTHORIZED so that a caller learns nothing about which keys exist.
+//
+// A key verified in the last keyTTL is not read again: the read is a round
+// trip and, on PostgreSQL, a commit of its own on every request. The secret
+// is still hashed and compared against the stored hash every time.
 func (a *App) Authenticate(ctx context.Context, token string) (Principal, error) {
 	denied := engine.Errorf(engine.EUNAUTHORIZED, "missing or invalid API key")
 	rest, ok := strings.CutPrefix(token, keyPrefix)
@@ -64,19 +70,139 @@ func (a *App) Authenticate(ctx context.Context, token string) (Principal, error)
 	if err != nil {
 		return Principal{}, denied
 	}
-	key, err := a.Store.GetAPIKey(ctx, id.String())
-	if engine.IsNotFound(err) {
-		return Principal{}, denied
-	}
-	if err != nil {
-		return Principal{}, err
-	}
 	sum := sha256.Sum256([]byte(secret))
-	if subtle.ConstantTimeCompare(sum[:], key.SecretHash) != 1 {
+	cache := a.keyCache()
+	// Taken before the read, so that an entry is never trusted for longer
+	// than keyTTL after the row was read.
+	now := a.Now()
+	e, hit := cache.get(id, now)
+	var gen uint64
+	if !hit {
+		gen = cache.generation()
+		key, err := a.Store.GetAPIKey(ctx, id.String())
+		if engine.IsNotFound(err) {
+			// Not cached: ids sprayed at random must not grow memory, and
+			// a key created a moment later must work at once.
+			return Principal{}, denied
+		}
+		if err != nil {
+			return Principal{}, err
+		}
+		e = keyEntry{id: key.ID, tenantID: key.TenantID, role: key.Role, secretHash: key.SecretHash, loaded: now}
+	}
+	if subtle.ConstantTimeCompare(sum[:], e.secretHash) != 1 {
 		return Principal{}, denied
 	}
-	return Principal{TenantID: key.TenantID, KeyID: key.ID, Role: key.Role}, nil
+	if !hit {
+		cache.put(id, e, gen)
+	}
+	return Principal{TenantID: e.tenantID, KeyID: e.id, Role: e.role}, nil
 }
+
+// keyTTL is how long a verified key is trusted without reading its row
+// again. It bounds revocation across processes: a key revoked by another
+// process keeps working in this one for up to keyTTL. Revoked through this
+// App (DeleteAPIKey) it stops at once. Half a minute is short next to how
+// long a leaked key takes to be noticed and revoked, and long enough that a
+// busy key is read about twice a minute instead of on every request.
+const keyTTL = 30 * time.Second
+
+// keyCacheMax bounds the number of cached keys. Only keys that exist and
+// were presented with their secret are cached, so a full cache means that
+// many keys in use within keyTTL; past it, memory stays flat and the
+// overflow costs store reads.
+const keyCacheMax = 10_000
+
+// keyCache holds the keys that Authenticate verified, by id. Its zero value
+// is ready to use. There is no tenant deletion; when there is, it must drop
+// the tenant's entries the way DeleteAPIKey drops a key's.
+type keyCache struct {
+	mu      sync.RWMutex
+	entries map[uuid.UUID]keyEntry
+	// gen counts drops. A read that began before a drop does not cache what
+	// it read, which may be the row as it was before the revocation.
+	gen uint64
+}
+
+// keyEntry is what authentication needs of a key: never the secret, only
+// its hash.
+type keyEntry struct {
+	id, tenantID string
+	role         engine.Role
+	secretHash   []byte
+	loaded       time.Time
+}
+
+// fresh reports whether e may still be trusted at now. A clock that went
+// back is distrusted too, rather than extending the entry's life.
+func (e keyEntry) fresh(now time.Time) bool {
+	age := now.Sub(e.loaded)
+	return age >= 0 && age < keyTTL
+}
+
+func (c *keyCache) get(id uuid.UUID, now time.Time) (keyEntry, bool) {
+	c.mu.RLock()
+	e, ok := c.entries[id]
+	c.mu.RUnlock()
+	if !ok || !e.fresh(now) {
+		return keyEntry{}, false
+	}
+	return e, true
+}
+
+// generation is read before a store read and handed to put with its result.
+func (c *keyCache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
+// put caches e unless a drop happened since gen was read. When the cache is
+// full it first clears expired entries and, failing that, drops one
+// arbitrary entry: either costs at most a store read later.
+func (c *keyCache) put(id uuid.UUID, e keyEntry, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return
+	}
+	if c.entries == nil {
+		c.entries = map[uuid.UUID]keyEntry{}
+	}
+	if _, ok := c.entries[id]; !ok && len(c.entries) >= keyCacheMax {
+		for k, old := range c.entries {
+			if !old.fresh(e.loaded) {
+				delete(c.entries, k)
+			}
+		}
+		if len(c.entries) >= keyCacheMax {
+			for k := range c.entries {
+				delete(c.entries, k)
+				break
+			}
+		}
+	}
+	c.entries[id] = e
+}
+
+// drop forgets the key with id, for when it was revoked.
+func (c *keyCache) drop(id string) {
+	u, err := uuid.Parse(id)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	if err == nil {
+		delete(c.entries, u)
+	}
+}
+
+func (c *keyCache) size() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.entries)
+}
+
+func (a *App) keyCache() *keyCache { return &a.keys }
 
 // IsOperator reports whether token is the operator token. An unset operator
 // token disables tenant creation rather than accepting an empty one.

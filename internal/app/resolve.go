@@ -6,33 +6,35 @@ import (
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
-// ruleSet returns the tenant's compiled rules and workflows, compiling them
-// only when the tenant's configuration version has moved. The version lives
-// in the database, so a change made through another process is seen by the
-// next resolution here too.
-func (a *App) ruleSet(ctx context.Context, r reader, tenantID string, configVersion int64) (*engine.RuleSet, error) {
+// ruleSet returns the tenant's compiled rules and workflows with its legacy
+// settings, compiling them only when the tenant's configuration version has
+// moved (every write to any of them moves it). The version lives in the
+// database, so a change made through another process is seen by the next
+// resolution here too.
+func (a *App) ruleSet(ctx context.Context, r reader, tenantID string, configVersion int64) (cachedRuleSet, error) {
 	a.mu.Lock()
 	c, ok := a.ruleSets[tenantID]
 	a.mu.Unlock()
 	if ok && c.configVersion == configVersion {
-		return c.rs, nil
+		return c, nil
 	}
 	in, err := r.ResolverInputs(ctx, tenantID)
 	if err != nil {
-		return nil, err
+		return cachedRuleSet{}, err
 	}
 	rs, err := engine.NewRuleSet(in.Rules, in.Workflows)
 	if err != nil {
-		return nil, err
+		return cachedRuleSet{}, err
 	}
+	c = cachedRuleSet{configVersion: in.ConfigVersion, rs: rs, legacy: in.Legacy}
 	a.mu.Lock()
 	// Another request may have compiled a newer version meanwhile; keep the
 	// newest so the cache never moves backwards.
 	if cur, ok := a.ruleSets[tenantID]; !ok || cur.configVersion <= in.ConfigVersion {
-		a.ruleSets[tenantID] = cachedRuleSet{configVersion: in.ConfigVersion, rs: rs}
+		a.ruleSets[tenantID] = c
 	}
 	a.mu.Unlock()
-	return rs, nil
+	return c, nil
 }
 
 // ResolveRequest names what to resolve: a stored lead, or a lead and quote
@@ -105,18 +107,14 @@ func (a *App) context(tenant *engine.Tenant, lead *engine.Lead, quote *engine.Qu
 // for previews and the action's transaction for quote actions. It returns
 // the legacy settings it read, which a legacy outcome sends.
 func (a *App) decide(ctx context.Context, r reader, tenant *engine.Tenant, trigger engine.Trigger, rc *engine.Context, overrides []engine.Override) (engine.Decision, engine.LegacySettings, error) {
-	rs, err := a.ruleSet(ctx, r, tenant.ID, tenant.ConfigVersion)
+	c, err := a.ruleSet(ctx, r, tenant.ID, tenant.ConfigVersion)
 	if err != nil {
 		return engine.Decision{}, nil, err
 	}
-	legacy, err := r.GetLegacySettings(ctx, tenant.ID)
-	if err != nil {
-		return engine.Decision{}, nil, err
-	}
-	d := rs.Resolve(engine.ResolveInput{
-		Mode: tenant.Mode, Trigger: trigger, Context: rc, Overrides: overrides, Legacy: legacy, Now: a.Now(),
+	d := c.rs.Resolve(engine.ResolveInput{
+		Mode: tenant.Mode, Trigger: trigger, Context: rc, Overrides: overrides, Legacy: c.legacy, Now: a.Now(),
 	})
-	return d, legacy, nil
+	return d, c.legacy, nil
 }
 
 // Coverage reports, per trigger, whether the tenant's configuration has an
