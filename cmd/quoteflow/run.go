@@ -78,7 +78,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	fs.StringVar(&c.PublicURL, "public-url", env("QUOTEFLOW_PUBLIC_URL", ""), "base URL of customer quote links; default http://<addr> (QUOTEFLOW_PUBLIC_URL)")
 	fs.StringVar(&c.LogLevel, "log-level", env("QUOTEFLOW_LOG_LEVEL", "info"), "debug, info, warn or error (QUOTEFLOW_LOG_LEVEL)")
 	fs.IntVar(&c.Workers, "workers", envvar.Int(getenv, "QUOTEFLOW_WORKERS", 50), "jobs (steps, deliveries) worked at once by this process (QUOTEFLOW_WORKERS)")
-	fs.DurationVar(&c.PollInterval, "poll-interval", envvar.Duration(getenv, "QUOTEFLOW_POLL_INTERVAL", time.Second), "how often to look for due jobs (QUOTEFLOW_POLL_INTERVAL)")
+	fs.DurationVar(&c.PollInterval, "poll-interval", envvar.Duration(getenv, "QUOTEFLOW_POLL_INTERVAL", 0), "how often to look for due jobs; 0 is 1s on PostgreSQL, 100ms on SQLite (QUOTEFLOW_POLL_INTERVAL)")
 	fs.DurationVar(&c.RescueAfter, "rescue-after", envvar.Duration(getenv, "QUOTEFLOW_RESCUE_AFTER", 5*time.Minute), "take over jobs left running this long by a process that died (QUOTEFLOW_RESCUE_AFTER)")
 	fs.DurationVar(&c.ExpireEvery, "expire-every", envvar.Duration(getenv, "QUOTEFLOW_EXPIRE_EVERY", time.Minute), "period of the sweep that expires quotes past valid_until (QUOTEFLOW_EXPIRE_EVERY)")
 	fs.Float64Var(&c.WhatsAppRate, "whatsapp-rate", envvar.Float(getenv, "QUOTEFLOW_WHATSAPP_RATE", whatsapp.DefaultPerSecond), "WhatsApp sends per second per phone number, in this process; 0 is unlimited (QUOTEFLOW_WHATSAPP_RATE)")

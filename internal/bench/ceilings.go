@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
+	"github.com/quoteflow/quoteflow/internal/jobs"
 	"github.com/quoteflow/quoteflow/internal/store"
 )
 
@@ -134,6 +135,10 @@ func (r *runner) riverCeiling(ctx context.Context) (*Ceiling, error) {
 		return nil, err
 	}
 	defer db.Close()
+	poll := r.cfg.PollInterval
+	if poll <= 0 {
+		poll = jobs.DefaultPollInterval(db.Dialect())
+	}
 	worker := &noopWorker{}
 	var rec *recorder
 	workers := river.NewWorkers()
@@ -142,8 +147,8 @@ func (r *runner) riverCeiling(ctx context.Context) (*Ceiling, error) {
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: r.cfg.Workers}},
 		Workers:              workers,
 		Logger:               newLogger(r.sink, slog.LevelWarn),
-		FetchPollInterval:    r.cfg.PollInterval,
-		FetchCooldown:        min(100*time.Millisecond, r.cfg.PollInterval),
+		FetchPollInterval:    poll,
+		FetchCooldown:        jobs.FetchCooldown(poll),
 		JobTimeout:           2 * time.Minute,
 		RescueStuckJobsAfter: 5 * time.Minute,
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/quoteflow/quoteflow/internal/channel/whatsapp"
 	"github.com/quoteflow/quoteflow/internal/envvar"
+	"github.com/quoteflow/quoteflow/internal/jobs"
+	"github.com/quoteflow/quoteflow/internal/store"
 )
 
 // Scenario names, in the order they run.
@@ -115,7 +117,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 	fs.Float64Var(&c.ErrorRate, "error-rate", 0, "WhatsApp fake: fraction (0 to 1) of sends that fail with a transient error (131000)")
 	fs.Float64Var(&c.WhatsAppRate, "whatsapp-rate", envvar.Float(getenv, "QUOTEFLOW_WHATSAPP_RATE", whatsapp.DefaultPerSecond), "WhatsApp sends per second per phone number, as serve's flag; 0 is unlimited")
 	fs.IntVar(&c.Workers, "workers", envvar.Int(getenv, "QUOTEFLOW_WORKERS", 50), "jobs worked at once, as serve's flag")
-	fs.DurationVar(&c.PollInterval, "poll-interval", envvar.Duration(getenv, "QUOTEFLOW_POLL_INTERVAL", time.Second), "how often the queue looks for due jobs, as serve's flag")
+	fs.DurationVar(&c.PollInterval, "poll-interval", envvar.Duration(getenv, "QUOTEFLOW_POLL_INTERVAL", 0), "how often the queue looks for due jobs, as serve's flag (default 1s on PostgreSQL, 100ms on SQLite)")
 	fs.IntVar(&c.Backlog, "backlog", 1000, "deliver and the queue's ceiling: most actions (jobs) waiting to be delivered (worked) at once")
 	fs.IntVar(&c.Rules, "rules", 1000, "resolve: rules in the rule set")
 	fs.IntVar(&c.History, "history", 10000, "past quote sends (event, run, step, message, attempt) written before the scenarios, so that they run on tables in use")
@@ -129,6 +131,13 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if c.PollInterval == 0 {
+		dialect := store.DialectSQLite
+		if c.DB != "" {
+			dialect = store.DialectPostgres
+		}
+		c.PollInterval = jobs.DefaultPollInterval(dialect)
+	}
 
 	var err error
 	if c.Scenarios, err = parseScenarios(scenarios); err != nil {
@@ -144,8 +153,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 		return nil, errors.New("--concurrency must be at least 1")
 	case c.Workers < 1:
 		return nil, errors.New("--workers must be at least 1")
-	case c.PollInterval <= 0:
-		return nil, errors.New("--poll-interval must be positive")
+	case c.PollInterval < 0:
+		return nil, errors.New("--poll-interval must not be negative")
 	case c.Backlog < 1:
 		return nil, errors.New("--backlog must be at least 1")
 	case c.Rules < 1:

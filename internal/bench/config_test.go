@@ -29,8 +29,15 @@ func TestFlagDefaults(t *testing.T) {
 		t.Fatalf("scenarios %v, want all", c.Scenarios)
 	}
 	// serve's defaults, so that the bench measures what serve runs.
-	if c.Workers != 50 || c.PollInterval != time.Second || c.WhatsAppRate != whatsapp.DefaultPerSecond {
-		t.Fatalf("queue defaults %d %v %v, want serve's", c.Workers, c.PollInterval, c.WhatsAppRate)
+	if c.Workers != 50 || c.PollInterval != 100*time.Millisecond || c.WhatsAppRate != whatsapp.DefaultPerSecond {
+		t.Fatalf("queue defaults %d %v %v, want serve's on SQLite", c.Workers, c.PollInterval, c.WhatsAppRate)
+	}
+	pg, err := parse(t, nil, "--db", "postgres://postgres@127.0.0.1/test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pg.PollInterval != time.Second {
+		t.Fatalf("poll interval %v, want serve's 1s on PostgreSQL", pg.PollInterval)
 	}
 	if c.Provider != ProviderLog || c.Backlog != 1000 || c.Rules != 1000 || c.History != 10000 {
 		t.Fatalf("provider %q backlog %d rules %d history %d", c.Provider, c.Backlog, c.Rules, c.History)
