@@ -73,6 +73,24 @@
 // code inside DB.Tx must use the *Tx, never the *DB, or it waits for
 // itself. A separate read-only pool is the obvious later optimisation.
 //
+// modernc's driver has no statement cache, so the store keeps one: a
+// *sql.Stmt per query text, prepared on the DB the first time the text runs
+// outside a transaction or right after the first transaction that ran it
+// ends (inside it the one connection is taken), and used in transactions
+// through Tx.StmtContext, which reuses the SQLite statement already prepared
+// on the connection. It holds at most 512 texts; query texts are built from
+// constants and filter column names, never from values. A cached statement
+// runs once at a time: running a query again in a transaction while its
+// rows are still open fails (SQLITE_MISUSE), so close rows first, as
+// collect does.
+//
+// # PostgreSQL
+//
+// pgx caches prepared statements per connection, so the store sends query
+// text. The pool has 16 connections unless the URL sets pool_max_conns:
+// pgxpool's default, max(4, NumCPU), is too few for HTTP handlers and 50
+// queue workers that each hold one for a whole transaction.
+//
 // # Schema
 //
 // Configuration: tenants (channel secrets included: the API hides them),

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/quoteflow/quoteflow/internal/engine"
 	"github.com/quoteflow/quoteflow/internal/store"
 	"github.com/quoteflow/quoteflow/internal/store/storetest"
 )
@@ -135,4 +136,67 @@ func TestOpenPostgresExposesPool(t *testing.T) {
 		}
 		must(t, db.PgxPool().Ping(context.Background()))
 	}
+}
+
+// TestRunsQuoteStatusIndex checks migration 2: runs_quote_status exists and
+// replaces runs_quote, SQLite answers ListActiveRuns with it, in order and
+// without reading the tenant's other active runs, and the answer is right.
+func TestRunsQuoteStatusIndex(t *testing.T) {
+	each(t, func(t *testing.T, b *bundle) {
+		indexes := `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'runs' AND name = ?`
+		if b.db.Dialect() == store.DialectPostgres {
+			indexes = `SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'runs' AND indexname = ?`
+		}
+		for name, want := range map[string]int64{"runs_quote_status": 1, "runs_quote": 0, "runs_status": 1} {
+			n, err := b.db.RawInt(b.ctx, indexes, name)
+			must(t, err)
+			if n != want {
+				t.Errorf("index %s: %d, want %d", name, n, want)
+			}
+		}
+
+		if b.db.Dialect() == store.DialectSQLite {
+			rows, err := b.db.SQL().QueryContext(b.ctx, `EXPLAIN QUERY PLAN `+store.ListActiveRunsQuery,
+				b.a.ID, "q", string(engine.RunActive))
+			must(t, err)
+			var plan []string
+			for rows.Next() {
+				var id, parent, unused int
+				var detail string
+				must(t, rows.Scan(&id, &parent, &unused, &detail))
+				plan = append(plan, detail)
+			}
+			must(t, rows.Err())
+			must(t, rows.Close())
+			want := []string{"SEARCH runs USING INDEX runs_quote_status (tenant_id=? AND quote_id=? AND status=?)"}
+			equal(t, "plan of ListActiveRuns", plan, want)
+		}
+
+		// Active runs on other quotes of the tenant, finished runs on
+		// this one, and another tenant's run: only this quote's active
+		// runs come back, oldest first.
+		w := b.workflow(t, b.a.ID, engine.TriggerSent)
+		l := b.lead(t, b.a.ID)
+		q, other := b.quote(t, l), b.quote(t, l)
+		e, eOther := b.event(t, q), b.event(t, other)
+		var want []engine.Run
+		for i := range 6 {
+			b.run(t, eOther, w)
+			if i%2 == 0 {
+				want = append(want, *b.run(t, e, w))
+			} else {
+				b.run(t, e, w, func(r *engine.Run) { r.Status = engine.RunCompleted })
+			}
+		}
+		b.run(t, b.event(t, b.quote(t, b.lead(t, b.b.ID))), b.workflow(t, b.b.ID, engine.TriggerSent))
+		must(t, b.tx(func(tx *store.Tx) error {
+			got, err := tx.ListActiveRuns(b.ctx, b.a.ID, q.ID)
+			must(t, err)
+			equal(t, "active runs of the quote", got, want)
+			got, err = tx.ListActiveRuns(b.ctx, b.b.ID, q.ID)
+			must(t, err)
+			equal(t, "another tenant's view", got, []engine.Run(nil))
+			return nil
+		}))
+	})
 }

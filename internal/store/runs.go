@@ -88,13 +88,17 @@ func (tx *Tx) ListRuns(ctx context.Context, tenantID string, f RunFilter, p Page
 	return runs, next, translate(err, "list runs", onViolation{})
 }
 
+// listActiveRunsQuery is ListActiveRuns' query, which the index
+// runs_quote_status answers in order; a test checks the plan.
+const listActiveRunsQuery = `SELECT ` + runColumns + ` FROM runs
+	WHERE tenant_id = ? AND quote_id = ? AND status = ? ORDER BY id`
+
 // ListActiveRuns returns the quote's active runs, oldest first: the runs a
 // status in their workflow's exit_on cancels, and that a new send of the
 // same workflow supersedes. Lock the quote first (GetQuoteForUpdate) so
 // that no run starts meanwhile.
 func (tx *Tx) ListActiveRuns(ctx context.Context, tenantID, quoteID string) ([]engine.Run, error) {
-	runs, err := collect(ctx, tx, scanRun, `SELECT `+runColumns+` FROM runs
-		WHERE tenant_id = ? AND quote_id = ? AND status = ? ORDER BY id`, tenantID, quoteID, string(engine.RunActive))
+	runs, err := collect(ctx, tx, scanRun, listActiveRunsQuery, tenantID, quoteID, string(engine.RunActive))
 	return runs, translate(err, "list active runs", onViolation{})
 }
 

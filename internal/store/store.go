@@ -40,8 +40,18 @@ type DB struct {
 	dialect string
 	logger  *slog.Logger
 
-	rebound sync.Map // query text → the same query with $n placeholders
+	rebound sync.Map  // query text → the same query with $n placeholders
+	stmts   stmtCache // SQLite only
 }
+
+// postgresMaxConns is the pool size when the URL has no pool_max_conns.
+// pgxpool's default, max(4, NumCPU), is sized for one goroutine per core,
+// but HTTP handlers and 50 queue workers share the pool, and each holds a
+// connection for a whole transaction, most of it waiting on the network or
+// on a row lock rather than using a core: with 4, requests queue for a
+// connection while the server idles. 16 keeps them moving and stays far
+// below PostgreSQL's default max_connections (100) for a few replicas.
+const postgresMaxConns = 16
 
 // sqliteBusyTimeoutMS is how long a statement waits for another
 // connection's lock before failing with SQLITE_BUSY.
@@ -67,9 +77,9 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*DB, error) {
 	}
 	db := &DB{Now: time.Now, logger: logger}
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		cfg, err := pgxpool.ParseConfig(dsn)
+		cfg, err := poolConfig(dsn)
 		if err != nil {
-			return nil, fmt.Errorf("store: parse postgres url: %w", err)
+			return nil, err
 		}
 		pool, err := pgxpool.NewWithConfig(ctx, cfg)
 		if err != nil {
@@ -123,8 +133,29 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*DB, error) {
 	return db, nil
 }
 
+// poolConfig parses a postgres:// URL into the pool's configuration, with
+// postgresMaxConns unless the URL sets pool_max_conns.
+func poolConfig(dsn string) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: parse postgres url: %w", err)
+	}
+	// ParseConfig removes pool_max_conns from what it returns and puts its
+	// own default in MaxConns, so whether the URL chose the size can only be
+	// read from the URL itself. ParseConfig accepted it, so url.Parse does.
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: parse postgres url: %w", err)
+	}
+	if !u.Query().Has("pool_max_conns") {
+		cfg.MaxConns = postgresMaxConns
+	}
+	return cfg, nil
+}
+
 // Close closes the database and, on PostgreSQL, its pool.
 func (db *DB) Close() error {
+	db.stmts.close()
 	err := db.sql.Close()
 	if db.pool != nil {
 		db.pool.Close()
@@ -169,6 +200,12 @@ type Tx struct {
 
 	sqlTx *sql.Tx // SQLite
 	pgxTx pgx.Tx  // PostgreSQL
+
+	// missed are the SQLite query texts the cache had no statement for,
+	// to prepare on the DB when the transaction ends, and own holds the
+	// statements the transaction prepared for them meanwhile.
+	missed []string
+	own    map[string]*sql.Stmt
 }
 
 // Now is the transaction's clock reading, in UTC, truncated to microseconds.
@@ -203,6 +240,17 @@ func (db *DB) ReadTx(ctx context.Context, fn func(*Tx) error) error {
 
 func (db *DB) transact(ctx context.Context, readOnly bool, fn func(*Tx) error) error {
 	tx := &Tx{db: db, now: db.now()}
+	err := db.run(ctx, tx, readOnly, fn)
+	// Only now is SQLite's one connection free for DB.PrepareContext; inside
+	// the transaction it would wait for itself.
+	for _, query := range tx.missed {
+		db.stmts.prepare(ctx, db.sql, query)
+	}
+	return err
+}
+
+// run begins tx, runs fn in it and commits or rolls back.
+func (db *DB) run(ctx context.Context, tx *Tx, readOnly bool, fn func(*Tx) error) error {
 	var commit, rollback func(context.Context) error
 	if db.dialect == DialectPostgres {
 		// River's riverpgxv5 driver inserts jobs only in a pgx.Tx, and a
@@ -298,16 +346,72 @@ func (db *DB) rebind(query string) string {
 	return q
 }
 
+// The statement helpers run query prepared when the SQLite statement cache
+// has it, and otherwise send its text as before; a query that fails to
+// prepare is sent as text too, so its error comes back the usual way.
+
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return tx.q.ExecContext(ctx, tx.db.rebind(query), args...)
+	query = tx.db.rebind(query)
+	if s := tx.stmt(ctx, query); s != nil {
+		return s.ExecContext(ctx, args...)
+	}
+	return tx.q.ExecContext(ctx, query, args...)
 }
 
 func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return tx.q.QueryContext(ctx, tx.db.rebind(query), args...)
+	query = tx.db.rebind(query)
+	if s := tx.stmt(ctx, query); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
+	return tx.q.QueryContext(ctx, query, args...)
 }
 
 func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return tx.q.QueryRowContext(ctx, tx.db.rebind(query), args...)
+	query = tx.db.rebind(query)
+	if s := tx.stmt(ctx, query); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return tx.q.QueryRowContext(ctx, query, args...)
+}
+
+// stmt returns the prepared statement to run query with, or nil to send
+// its text. On PostgreSQL it is always nil: pgx caches statements per
+// connection itself.
+func (tx *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if tx.db.dialect != DialectSQLite {
+		return nil
+	}
+	s := tx.db.stmts.get(query)
+	if tx.sqlTx == nil {
+		// Outside a transaction the connection is free to prepare on.
+		if s == nil {
+			s = tx.db.stmts.prepare(ctx, tx.db.sql, query)
+		}
+		return s
+	}
+	if s == nil {
+		if s, ok := tx.own[query]; ok {
+			return s
+		}
+		// The DB cannot prepare while the transaction holds SQLite's one
+		// connection; prepare on the transaction for the rest of it (a
+		// batch repeats its statements), and for the cache once it ends.
+		s, err := tx.sqlTx.PrepareContext(ctx, query)
+		if err != nil {
+			return nil
+		}
+		if tx.own == nil {
+			tx.own = map[string]*sql.Stmt{}
+		}
+		tx.own[query] = s
+		tx.missed = append(tx.missed, query)
+		return s
+	}
+	// SQLite has one connection, so s is already prepared on the
+	// transaction's and StmtContext reuses that SQLite statement instead of
+	// preparing again (on a replaced connection it prepares once more and
+	// remembers it in s). Its copy ends with the transaction; s stays open.
+	return tx.sqlTx.StmtContext(ctx, s)
 }
 
 // execOne runs a statement that must touch exactly one row and returns
