@@ -8,10 +8,11 @@ import (
 )
 
 // Batcher commits the transactions of concurrent callers together: a group
-// commit. Each caller's function runs in its own savepoint of one shared
-// transaction, so a function that fails is undone alone and its caller gets
-// its error, while the others commit. Do returns only after the shared
-// transaction has committed, so a nil error means the caller's writes are
+// commit. The functions of the callers waiting at one moment run in one
+// transaction; if one of them fails, each runs again in a transaction of
+// its own, so that a caller gets its own function's error and never
+// another's. Do returns only after the transaction that ran the caller's
+// function has committed, so a nil error means the caller's writes are
 // durable, exactly as with DB.Tx.
 //
 // What it saves is the commit: under load, a queue worker's transactions
@@ -23,8 +24,9 @@ import (
 // batch holds one caller and costs what DB.Tx costs.
 //
 // Functions share the transaction's clock (Tx.Now) and its locks until the
-// commit; they must not depend on running alone, and must be safe to retry
-// after an error, as a queue's work is.
+// commit. They must not depend on running alone, and must be safe to run
+// again after being rolled back, as a queue's work is: a function may run
+// twice, the first time undone.
 type Batcher struct {
 	db   *DB
 	max  int
@@ -51,8 +53,8 @@ func (db *DB) NewBatcher(runners, size int) *Batcher {
 	return b
 }
 
-// Do runs fn in a savepoint of a shared read-write transaction and returns
-// fn's error, or the transaction's if it could not commit. fn should use the
+// Do runs fn in a read-write transaction, shared with other callers, and
+// returns fn's error, or the transaction's if it could not commit. fn should use the
 // ctx of its caller for its statements; the transaction itself is not
 // cancelled by any one caller's context, which would undo the others' work.
 // If ctx ends before fn was taken up, Do returns ctx's error and fn never
@@ -93,37 +95,36 @@ func (b *Batcher) loop() {
 	}
 }
 
-// run commits one batch and answers each of its callers.
+// run commits one batch and answers each of its callers. Functions run one
+// after the other in one transaction, without savepoints, which would cost
+// two more statements each: failures are rare, so when one function fails
+// the transaction is rolled back and every function of the batch runs
+// again alone, each answered by its own transaction as DB.Tx would.
 func (b *Batcher) run(batch []*batchReq) {
-	ctx := context.Background()
-	b.txs.Add(1)
-	errs := make([]error, len(batch))
-	err := b.db.Tx(ctx, func(tx *Tx) error {
-		if len(batch) == 1 {
-			// Alone, the transaction is the savepoint.
-			errs[0] = safely(batch[0].fn, tx)
-			return errs[0]
-		}
-		for i, r := range batch {
-			if _, err := tx.exec(ctx, `SAVEPOINT batch_item`); err != nil {
-				return err
-			}
-			if errs[i] = safely(r.fn, tx); errs[i] != nil {
-				if _, err := tx.exec(ctx, `ROLLBACK TO SAVEPOINT batch_item`); err != nil {
+	if len(batch) > 1 {
+		b.txs.Add(1)
+		failed := false
+		err := b.db.Tx(context.Background(), func(tx *Tx) error {
+			for _, r := range batch {
+				if err := safely(r.fn, tx); err != nil {
+					failed = true
 					return err
 				}
 			}
-			if _, err := tx.exec(ctx, `RELEASE SAVEPOINT batch_item`); err != nil {
-				return err
+			return nil
+		})
+		if err == nil || !failed {
+			// Committed, or the transaction itself failed (begin, commit):
+			// then no caller's work is durable, and each is told so.
+			for _, r := range batch {
+				r.done <- err
 			}
+			return
 		}
-		return nil
-	})
-	for i, r := range batch {
-		if errs[i] == nil && err != nil {
-			errs[i] = err
-		}
-		r.done <- errs[i]
+	}
+	for _, r := range batch {
+		b.txs.Add(1)
+		r.done <- b.db.Tx(context.Background(), func(tx *Tx) error { return safely(r.fn, tx) })
 	}
 }
 

@@ -10,11 +10,10 @@ import (
 	"github.com/quoteflow/quoteflow/internal/store"
 )
 
-// TestBatcherCommitsCallersTogether holds the one runner on a first caller
-// until 20 more wait, then checks that they were committed in one more
-// transaction, each with its own outcome: failures and a panic undone
-// alone, everything else durable.
-func TestBatcherCommitsCallersTogether(t *testing.T) {
+// TestBatcherFailuresStayTheirOwn holds the one runner on a first caller
+// until 20 more wait, some of which fail: each caller gets its own outcome,
+// failures and a panic undone, everything else durable.
+func TestBatcherFailuresStayTheirOwn(t *testing.T) {
 	each(t, func(t *testing.T, b *bundle) {
 		bt := b.db.NewBatcher(1, 32)
 		defer bt.Close()
@@ -40,7 +39,7 @@ func TestBatcherCommitsCallersTogether(t *testing.T) {
 					}
 					switch {
 					case i%5 == 0:
-						return boom // written, then undone with its savepoint
+						return boom // written, then undone
 					case i == 7:
 						panic("worker bug")
 					}
@@ -73,8 +72,10 @@ func TestBatcherCommitsCallersTogether(t *testing.T) {
 				t.Errorf("caller %d: %v", i, err)
 			}
 		}
-		if got := store.BatchTransactions(bt); got != 2 {
-			t.Errorf("%d transactions for 21 callers, want 2: the first alone, then the 20 that waited", got)
+		// The first alone, then the 20 that waited together, rolled back
+		// because some failed, then each of the 20 alone.
+		if got := store.BatchTransactions(bt); got != 22 {
+			t.Errorf("%d transactions for 21 callers, want 22", got)
 		}
 		if got, want := b.count(t, "leads", b.a.ID), int64(1+n-failed); got != want {
 			t.Errorf("%d leads stored, want %d: every successful caller's and no failed one's", got, want)
@@ -108,6 +109,53 @@ func TestBatcherAloneIsATransaction(t *testing.T) {
 		}
 		if n := b.count(t, "leads", b.a.ID); n != 1 {
 			t.Fatalf("%d leads after a successful caller, want 1", n)
+		}
+	})
+}
+
+// TestBatcherCommitsCallersTogether holds the one runner on a first caller
+// until 20 more wait, then checks that they were committed in one more
+// transaction, all durable.
+func TestBatcherCommitsCallersTogether(t *testing.T) {
+	each(t, func(t *testing.T, b *bundle) {
+		bt := b.db.NewBatcher(1, 32)
+		defer bt.Close()
+		started, release := make(chan struct{}), make(chan struct{})
+		first := make(chan error, 1)
+		go func() {
+			first <- bt.Do(b.ctx, func(tx *store.Tx) error {
+				close(started)
+				<-release
+				return tx.CreateLead(b.ctx, &engine.Lead{TenantID: b.a.ID, FirstName: "First"})
+			})
+		}()
+		<-started
+		const n = 20
+		results := make(chan error, n)
+		for i := range n {
+			go func() {
+				results <- bt.Do(b.ctx, func(tx *store.Tx) error {
+					return tx.CreateLead(b.ctx, &engine.Lead{TenantID: b.a.ID, FirstName: fmt.Sprint("L", i)})
+				})
+			}()
+		}
+		for store.BatchPending(bt) < n {
+			runtime.Gosched()
+		}
+		close(release)
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
+		for range n {
+			if err := <-results; err != nil {
+				t.Error(err)
+			}
+		}
+		if got := store.BatchTransactions(bt); got != 2 {
+			t.Errorf("%d transactions for 21 callers, want 2: the first alone, then the 20 that waited", got)
+		}
+		if got := b.count(t, "leads", b.a.ID); got != n+1 {
+			t.Errorf("%d leads stored, want %d", got, n+1)
 		}
 	})
 }
