@@ -41,7 +41,10 @@ type ActionResult struct {
 // of it or none of it.
 func (a *App) QuoteAction(ctx context.Context, req ActionRequest) (*ActionResult, error) {
 	var res *ActionResult
-	err := a.Store.Tx(ctx, func(tx *store.Tx) error {
+	// Group-committed with concurrent actions and queue work: under load
+	// many actions share one commit. The function may run twice, the first
+	// time rolled back, and sets res afresh each time.
+	err := a.Store.GroupTx(ctx, func(tx *store.Tx) error {
 		var err error
 		res, err = a.quoteAction(ctx, tx, req)
 		return err

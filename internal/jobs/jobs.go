@@ -107,7 +107,6 @@ func (c *Config) defaults(dialect string) {
 type Queue struct {
 	deliveries *prometheus.CounterVec
 	db         *store.DB
-	batch      *store.Batcher
 	app        *app.App
 	log        *slog.Logger
 	sqlite     *river.Client[*sql.Tx]
@@ -155,21 +154,9 @@ func New(db *store.DB, a *app.App, cfg Config, log *slog.Logger) (*Queue, error)
 	if err != nil {
 		return nil, err
 	}
-	// Steps and outcomes are group-committed. SQLite has one connection, so
-	// one runner; on PostgreSQL a few, so that a batch being written does
-	// not hold up the next while the pool has connections to spare.
-	runners := 1
-	if db.Dialect() == store.DialectPostgres {
-		runners = 4
-	}
-	q.batch = db.NewBatcher(runners, batchSize)
 	a.Jobs = q
 	return q, nil
 }
-
-// batchSize is the most step and outcome transactions committed together.
-// Larger batches save little more and hold their locks longer.
-const batchSize = 32
 
 // Start begins working jobs until ctx ends or Stop is called.
 func (q *Queue) Start(ctx context.Context) error {
@@ -181,17 +168,10 @@ func (q *Queue) Start(ctx context.Context) error {
 
 // Stop waits for running jobs to finish, then stops.
 func (q *Queue) Stop(ctx context.Context) error {
-	var err error
 	if q.pg != nil {
-		err = q.pg.Stop(ctx)
-	} else {
-		err = q.sqlite.Stop(ctx)
+		return q.pg.Stop(ctx)
 	}
-	if err == nil {
-		// Every worker has returned, so nothing more reaches the batcher.
-		q.batch.Close()
-	}
-	return err
+	return q.sqlite.Stop(ctx)
 }
 
 // EnqueueStepTx implements app.Enqueuer.
@@ -229,7 +209,7 @@ type stepWorker struct {
 // twice (see app.ExecuteStep).
 func (w *stepWorker) Work(ctx context.Context, job *river.Job[StepArgs]) error {
 	var d *app.Delivery
-	err := w.q.batch.Do(ctx, func(tx *store.Tx) error {
+	err := w.q.db.GroupTx(ctx, func(tx *store.Tx) error {
 		var err error
 		d, err = w.q.app.ExecuteStep(ctx, tx, job.Args.TenantID, job.Args.RunID, job.Args.Position)
 		return err
@@ -248,7 +228,7 @@ type deliverWorker struct {
 // Work claims a deferred or retried message (one commit), then sends it.
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	var d *app.Delivery
-	err := w.q.batch.Do(ctx, func(tx *store.Tx) error {
+	err := w.q.db.GroupTx(ctx, func(tx *store.Tx) error {
 		var err error
 		d, err = w.q.app.BeginDelivery(ctx, tx, job.Args.TenantID, job.Args.MessageID)
 		return err
@@ -272,7 +252,7 @@ func (q *Queue) deliver(ctx context.Context, d *app.Delivery) error {
 	// provider has answered, and losing that answer would leave the
 	// message sending until it is settled as unknown.
 	rctx := context.WithoutCancel(ctx)
-	return q.batch.Do(rctx, func(tx *store.Tx) error {
+	return q.db.GroupTx(rctx, func(tx *store.Tx) error {
 		return q.app.FinishDelivery(rctx, tx, d, res, sendErr)
 	})
 }

@@ -34,7 +34,10 @@ type Batcher struct {
 	wg   sync.WaitGroup
 	txs  atomic.Int64 // transactions begun, for tests
 
-	closeOnce sync.Once
+	// mu guards closed; Do holds it shared while handing over a function,
+	// so that Close cannot close reqs under a sender.
+	mu     sync.RWMutex
+	closed bool
 }
 
 type batchReq struct {
@@ -61,20 +64,53 @@ func (db *DB) NewBatcher(runners, size int) *Batcher {
 // runs; once taken up, Do waits for the commit.
 func (b *Batcher) Do(ctx context.Context, fn func(*Tx) error) error {
 	r := &batchReq{fn: fn, done: make(chan error, 1)}
+	b.mu.RLock()
+	if b.closed {
+		b.mu.RUnlock()
+		return b.db.Tx(ctx, fn)
+	}
 	select {
 	case b.reqs <- r:
+		b.mu.RUnlock()
 	case <-ctx.Done():
+		b.mu.RUnlock()
 		return ctx.Err()
 	}
 	return <-r.done
 }
 
 // Close stops the runners once every function already handed to Do has
-// been committed. Do must not be called after Close.
+// been committed. Do still works afterwards, one transaction per call.
 func (b *Batcher) Close() {
-	b.closeOnce.Do(func() { close(b.reqs) })
+	b.mu.Lock()
+	if !b.closed {
+		b.closed = true
+		close(b.reqs)
+	}
+	b.mu.Unlock()
 	b.wg.Wait()
 }
+
+// GroupTx runs fn in a read-write transaction like Tx, possibly together
+// with other callers' functions in one group commit (see Batcher): fn may
+// run twice, the first time rolled back, so it must be safe to run again.
+// The runners start with the first call and stop with Close.
+func (db *DB) GroupTx(ctx context.Context, fn func(*Tx) error) error {
+	db.batchOnce.Do(func() {
+		// SQLite has one connection, so one runner; on PostgreSQL a few,
+		// so that a batch being written does not hold up the next.
+		runners := 1
+		if db.dialect == DialectPostgres {
+			runners = 4
+		}
+		db.batcher = db.NewBatcher(runners, groupSize)
+	})
+	return db.batcher.Do(ctx, fn)
+}
+
+// groupSize is the most functions GroupTx commits together. Larger groups
+// save little more and hold their locks longer.
+const groupSize = 32
 
 func (b *Batcher) loop() {
 	for r := range b.reqs {

@@ -42,6 +42,9 @@ type DB struct {
 
 	rebound sync.Map  // query text → the same query with $n placeholders
 	stmts   stmtCache // SQLite only
+
+	batchOnce sync.Once
+	batcher   *Batcher // GroupTx's, started by its first call
 }
 
 // postgresMaxConns is the pool size when the URL has no pool_max_conns.
@@ -155,6 +158,10 @@ func poolConfig(dsn string) (*pgxpool.Config, error) {
 
 // Close closes the database and, on PostgreSQL, its pool.
 func (db *DB) Close() error {
+	db.batchOnce.Do(func() {}) // no runners start after this
+	if db.batcher != nil {
+		db.batcher.Close()
+	}
 	db.stmts.close()
 	err := db.sql.Close()
 	if db.pool != nil {
