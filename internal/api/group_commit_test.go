@@ -56,3 +56,21 @@ func TestConcurrentActionsKeepTheirOwnOutcomes(t *testing.T) {
 		})
 	})
 }
+
+// TestOverrideAddedAfterActionsApplies: quote actions skip looking for a
+// lead's overrides while the tenant has none, which is cached with the
+// rule set; the first override must end that at once.
+func TestOverrideAddedAfterActionsApplies(t *testing.T) {
+	forEachExecDB(t, func(t *testing.T, x *execEnv) {
+		f := newFlow(t, x, nil, nil)
+		first := f.must(200, "POST", "/v1/quotes/"+f.quote()+"/send", f.key, nil)
+		if d := first["event"].(map[string]any)["decision"].(map[string]any); d["outcome"] != "workflow" {
+			t.Fatalf("before any override: %v", d)
+		}
+		f.must(201, "POST", "/v1/leads/"+f.lead+"/overrides", f.key, map[string]any{"trigger": "quote.sent", "action": "suppress"})
+		second := f.must(200, "POST", "/v1/quotes/"+f.quote()+"/send", f.key, nil)
+		if d := second["event"].(map[string]any)["decision"].(map[string]any); d["outcome"] != "suppressed" || d["source"] != "override" {
+			t.Fatalf("after the override: outcome %v source %v, want suppressed by the override", d["outcome"], d["source"])
+		}
+	})
+}

@@ -115,9 +115,15 @@ func (a *App) quoteAction(ctx context.Context, tx *store.Tx, req ActionRequest) 
 	rc := a.context(tenant, lead, q)
 	var legacy engine.LegacySettings
 	if !ev.Duplicate {
-		overrides, err := tx.ListOverrides(ctx, q.TenantID, q.LeadID)
+		c, err := a.ruleSet(ctx, tx, tenant.ID, tenant.ConfigVersion)
 		if err != nil {
 			return nil, err
+		}
+		var overrides []engine.Override
+		if c.hasOverrides {
+			if overrides, err = tx.ListOverrides(ctx, q.TenantID, q.LeadID); err != nil {
+				return nil, err
+			}
 		}
 		if ev.Decision, legacy, err = a.decide(ctx, tx, tenant, ev.Trigger, rc, overrides); err != nil {
 			return nil, err

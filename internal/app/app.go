@@ -59,6 +59,10 @@ type cachedRuleSet struct {
 	// legacy is shared by every resolution of this version: read it, never
 	// change it.
 	legacy engine.LegacySettings
+	// hasOverrides is false when no lead of the tenant has an override, so
+	// quote actions skip looking for the lead's (overrides move the
+	// configuration version too).
+	hasOverrides bool
 }
 
 // New returns an App over db.

@@ -26,7 +26,7 @@ func (a *App) ruleSet(ctx context.Context, r reader, tenantID string, configVers
 	if err != nil {
 		return cachedRuleSet{}, err
 	}
-	c = cachedRuleSet{configVersion: in.ConfigVersion, rs: rs, legacy: in.Legacy}
+	c = cachedRuleSet{configVersion: in.ConfigVersion, rs: rs, legacy: in.Legacy, hasOverrides: in.HasOverrides}
 	a.mu.Lock()
 	// Another request may have compiled a newer version meanwhile; keep the
 	// newest so the cache never moves backwards.

@@ -104,6 +104,9 @@ type ResolverInputs struct {
 	// deleted, by id, without their steps (Steps is nil).
 	Workflows []engine.Workflow
 	Legacy    engine.LegacySettings
+	// HasOverrides reports whether any lead of the tenant has an override:
+	// when none has, a resolution need not look for the lead's.
+	HasOverrides bool
 }
 
 // ResolverInputs reads the tenant's resolver inputs in one read-only
@@ -139,6 +142,9 @@ func (tx *Tx) ResolverInputs(ctx context.Context, tenantID string) (ResolverInpu
 	}
 	if in.Legacy, err = tx.GetLegacySettings(ctx, tenantID); err != nil {
 		return in, err
+	}
+	if in.HasOverrides, err = tx.exists(ctx, `SELECT 1 FROM lead_overrides WHERE tenant_id = ? LIMIT 1`, tenantID); err != nil {
+		return in, translate(err, "find overrides", onViolation{})
 	}
 	return in, nil
 }
