@@ -114,7 +114,7 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*DB, error) {
 	for k, v := range sqlitePragmas {
 		params[k] = append(params[k], v...)
 	}
-	sqlDB, err := sql.Open("sqlite", path+"?"+params.Encode())
+	sqlDB, err := sql.Open(sqliteDriverName, path+"?"+params.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}

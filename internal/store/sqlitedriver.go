@@ -1,0 +1,156 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"strings"
+)
+
+// sqliteDriverName is modernc's SQLite driver under a statement cache of
+// its own, for every statement sent as text on a connection: River's as
+// well as the store's. modernc's driver parses and plans each such
+// statement anew; in the deliver benchmark River's job inserts and
+// completions alone spent a quarter of the process's CPU in sqlite3Prepare.
+// (The store's own queries go through stmtCache, prepared once per DB.)
+const sqliteDriverName = "quoteflow-sqlite"
+
+// maxConnStmts bounds a connection's cache; past it statements are parsed
+// each time, as without the cache.
+const maxConnStmts = 256
+
+func init() {
+	// sql.Open does not connect; it only finds the driver registered as
+	// "sqlite", the same instance that modernc's connection hooks (the
+	// bench's commit counter) are registered on.
+	db, err := sql.Open("sqlite", "")
+	if err != nil {
+		panic(err)
+	}
+	sql.Register(sqliteDriverName, cachingDriver{base: db.Driver()})
+	_ = db.Close()
+}
+
+type cachingDriver struct{ base driver.Driver }
+
+func (d cachingDriver) Open(name string) (driver.Conn, error) {
+	c, err := d.base.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return &cachingConn{base: c, stmts: map[string]*cachedStmt{}}, nil
+}
+
+// cachingConn is a modernc connection whose ExecContext and QueryContext
+// run cached prepared statements. database/sql never uses a driver
+// connection from two goroutines at once, so it needs no lock.
+type cachingConn struct {
+	base  driver.Conn
+	stmts map[string]*cachedStmt
+}
+
+type cachedStmt struct {
+	driver.Stmt
+	// busy is set while rows of the statement are open: SQLite runs a
+	// statement one execution at a time, so a second use meanwhile (a
+	// query run again while its rows are read) is sent as text.
+	busy bool
+}
+
+// cacheable rejects scripts: a text with several statements runs as a
+// script in modernc, which a migration wants once, not cached.
+func cacheable(query string) bool {
+	return !strings.Contains(strings.TrimRight(query, " \t\r\n;"), ";")
+}
+
+// stmt returns the cached statement for query, preparing it if needed, or
+// nil when the text must be sent as it is.
+func (c *cachingConn) stmt(ctx context.Context, query string) *cachedStmt {
+	if s, ok := c.stmts[query]; ok {
+		if s.busy {
+			return nil
+		}
+		return s
+	}
+	if len(c.stmts) >= maxConnStmts || !cacheable(query) {
+		return nil
+	}
+	ds, err := c.base.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+	if err != nil {
+		// Sent as text, so that the error comes back the usual way.
+		return nil
+	}
+	s := &cachedStmt{Stmt: ds}
+	c.stmts[query] = s
+	return s
+}
+
+func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if s := c.stmt(ctx, query); s != nil {
+		return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+	}
+	return c.base.(driver.ExecerContext).ExecContext(ctx, query, args)
+}
+
+func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	s := c.stmt(ctx, query)
+	if s == nil {
+		return c.base.(driver.QueryerContext).QueryContext(ctx, query, args)
+	}
+	rows, err := s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
+	if err != nil {
+		return nil, err
+	}
+	s.busy = true
+	return &cachedRows{Rows: rows, s: s}, nil
+}
+
+// cachedRows frees its statement for the next use when closed.
+type cachedRows struct {
+	driver.Rows
+	s *cachedStmt
+}
+
+func (r *cachedRows) Close() error {
+	r.s.busy = false
+	return r.Rows.Close()
+}
+
+func (c *cachingConn) Close() error {
+	for _, s := range c.stmts {
+		_ = s.Close()
+	}
+	c.stmts = nil
+	return c.base.Close()
+}
+
+func (c *cachingConn) Prepare(query string) (driver.Stmt, error) { return c.base.Prepare(query) }
+
+func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	return c.base.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+}
+
+//nolint:staticcheck // driver.Conn requires Begin; database/sql calls BeginTx.
+func (c *cachingConn) Begin() (driver.Tx, error) { return c.base.Begin() }
+
+func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	return c.base.(driver.ConnBeginTx).BeginTx(ctx, opts)
+}
+
+func (c *cachingConn) Ping(ctx context.Context) error { return c.base.(driver.Pinger).Ping(ctx) }
+
+func (c *cachingConn) ResetSession(ctx context.Context) error {
+	return c.base.(driver.SessionResetter).ResetSession(ctx)
+}
+
+func (c *cachingConn) IsValid() bool { return c.base.(driver.Validator).IsValid() }
+
+var (
+	_ driver.ExecerContext      = (*cachingConn)(nil)
+	_ driver.QueryerContext     = (*cachingConn)(nil)
+	_ driver.ConnPrepareContext = (*cachingConn)(nil)
+	_ driver.ConnBeginTx        = (*cachingConn)(nil)
+	_ driver.Pinger             = (*cachingConn)(nil)
+	_ driver.SessionResetter    = (*cachingConn)(nil)
+	_ driver.Validator          = (*cachingConn)(nil)
+)

@@ -1,0 +1,143 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// openSQLite opens a SQLite database in a temporary directory.
+func openSQLite(t *testing.T) *DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "q.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// connStmts is how many statements the connection's cache holds.
+func connStmts(t *testing.T, db *DB) int {
+	t.Helper()
+	conn, err := db.sql.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	n := -1
+	if err := conn.Raw(func(dc any) error { n = len(dc.(*cachingConn).stmts); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestSQLiteDriverCachesStatementsSentAsText: statements sent as text, as
+// River sends its own, are prepared once per connection and answer as
+// before, in and out of transactions, across a rollback.
+func TestSQLiteDriverCachesStatementsSentAsText(t *testing.T) {
+	ctx := context.Background()
+	db := openSQLite(t)
+	if _, err := db.sql.ExecContext(ctx, `CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	before := connStmts(t, db)
+	for i := range 50 {
+		tx, err := db.sql.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO kv (k, v) VALUES (?, ?)`, i, fmt.Sprint("v", i)); err != nil {
+			t.Fatal(err)
+		}
+		if i%5 == 0 {
+			if err := tx.Rollback(); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	var last string
+	for range 10 {
+		if err := db.sql.QueryRowContext(ctx, `SELECT count(*), max(v) FROM kv WHERE k < ?`, 1000).Scan(&n, &last); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n != 40 || last != "v9" {
+		t.Fatalf("count %d, max %q: want 40 rows kept (every fifth rolled back), max v9", n, last)
+	}
+	if got := connStmts(t, db) - before; got != 2 {
+		t.Fatalf("%d statements added to the cache, want 2: one insert and one select, each prepared once", got)
+	}
+}
+
+// TestSQLiteDriverQueryWhileItsRowsAreOpen: the same text run again while
+// its rows are still being read cannot share the prepared statement, and
+// must still work.
+func TestSQLiteDriverQueryWhileItsRowsAreOpen(t *testing.T) {
+	ctx := context.Background()
+	db := openSQLite(t)
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	const q = `SELECT value FROM json_each('[1,2,3]') WHERE value >= ?`
+	outer, err := conn.QueryContext(ctx, q, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0
+	for outer.Next() {
+		var v int
+		if err := outer.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		var inner int
+		if err := conn.QueryRowContext(ctx, q, v).Scan(&inner); err != nil {
+			t.Fatalf("the same query while its rows are open: %v", err)
+		}
+		sum += inner
+	}
+	if err := outer.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if sum != 1+2+3 {
+		t.Fatalf("sum %d, want 6", sum)
+	}
+}
+
+// TestSQLiteDriverScriptsAndErrors: a text of several statements runs them
+// all and is not cached; a statement that does not prepare gives SQLite's
+// error, every time.
+func TestSQLiteDriverScriptsAndErrors(t *testing.T) {
+	ctx := context.Background()
+	db := openSQLite(t)
+	before := connStmts(t, db)
+	for i := range 3 {
+		script := fmt.Sprintf(`CREATE TABLE s%d (x); INSERT INTO s%d VALUES (1); INSERT INTO s%d VALUES (2);`, i, i, i)
+		if _, err := db.sql.ExecContext(ctx, script); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := db.sql.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FROM s%d`, i)).Scan(&n); err != nil || n != 2 {
+			t.Fatalf("script %d: %d rows (%v), want both inserts run", i, n, err)
+		}
+	}
+	for range 2 {
+		_, err := db.sql.ExecContext(ctx, `INSERT INTO missing VALUES (1)`)
+		if err == nil || !strings.Contains(err.Error(), "no such table") {
+			t.Fatalf("got %v, want SQLite's no such table", err)
+		}
+	}
+	if got := connStmts(t, db) - before; got != 3 {
+		t.Fatalf("%d statements cached, want 3: the three counts, no script, no failed statement", got)
+	}
+}
