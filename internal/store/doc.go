@@ -73,16 +73,13 @@
 // code inside DB.Tx must use the *Tx, never the *DB, or it waits for
 // itself. A separate read-only pool is the obvious later optimisation.
 //
-// modernc's driver has no statement cache, so the store keeps one: a
-// *sql.Stmt per query text, prepared on the DB the first time the text runs
-// outside a transaction or right after the first transaction that ran it
-// ends (inside it the one connection is taken), and used in transactions
-// through Tx.StmtContext, which reuses the SQLite statement already prepared
-// on the connection. It holds at most 512 texts; query texts are built from
-// constants and filter column names, never from values. A cached statement
-// runs once at a time: running a query again in a transaction while its
-// rows are still open fails (SQLITE_MISUSE), so close rows first, as
-// collect does.
+// modernc's driver has no statement cache, so the store opens it through a
+// wrapper (sqlitedriver.go, driver name "quoteflow-sqlite") that keeps a
+// prepared statement per query text on each connection, for every statement
+// sent as text: the store's and River's alike. It holds at most 256 texts per
+// connection; query texts are built from constants and filter column names,
+// never from values. Scripts (several statements) and a query run again
+// while its own rows are still open are sent as text.
 //
 // # PostgreSQL
 //

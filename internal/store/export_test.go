@@ -16,8 +16,8 @@ func (db *DB) RawInt(ctx context.Context, query string, args ...any) (int64, err
 	return n, err
 }
 
-// MaxCachedStmts is the bound of the SQLite statement cache.
-const MaxCachedStmts = maxCachedStmts
+// MaxCachedStmts is the bound of a SQLite connection's statement cache.
+const MaxCachedStmts = maxConnStmts
 
 // ListActiveRunsQuery is the text of ListActiveRuns' query, for EXPLAIN.
 const ListActiveRunsQuery = listActiveRunsQuery
@@ -25,11 +25,33 @@ const ListActiveRunsQuery = listActiveRunsQuery
 // PoolConfig is the pool configuration Open uses for a postgres:// URL.
 var PoolConfig = poolConfig
 
-// CachedStmts returns how many statements the SQLite statement cache holds.
-func (db *DB) CachedStmts() int { return db.stmts.size() }
+// CachedStmts returns how many statements the SQLite connection's cache
+// holds; 0 on PostgreSQL. Call it outside transactions: it takes the
+// connection.
+func (db *DB) CachedStmts() int {
+	n := 0
+	db.withCachingConn(func(c *cachingConn) { n = len(c.stmts) })
+	return n
+}
 
-// StmtCached reports whether the SQLite statement cache holds query.
-func (db *DB) StmtCached(query string) bool { return db.stmts.get(query) != nil }
+// StmtCached reports whether the SQLite connection's cache holds query.
+func (db *DB) StmtCached(query string) bool {
+	ok := false
+	db.withCachingConn(func(c *cachingConn) { _, ok = c.stmts[db.rebind(query)] })
+	return ok
+}
+
+func (db *DB) withCachingConn(fn func(*cachingConn)) {
+	if db.dialect != DialectSQLite {
+		return
+	}
+	conn, err := db.sql.Conn(context.Background())
+	if err != nil {
+		panic(err)
+	}
+	defer conn.Close()
+	_ = conn.Raw(func(dc any) error { fn(dc.(*cachingConn)); return nil })
+}
 
 // QueryInt runs a query that returns one integer through the store's own
 // statement path, outside any transaction.

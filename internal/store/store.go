@@ -40,8 +40,7 @@ type DB struct {
 	dialect string
 	logger  *slog.Logger
 
-	rebound sync.Map  // query text → the same query with $n placeholders
-	stmts   stmtCache // SQLite only
+	rebound sync.Map // query text → the same query with $n placeholders
 
 	batchOnce sync.Once
 	batcher   *Batcher // GroupTx's, started by its first call
@@ -162,7 +161,6 @@ func (db *DB) Close() error {
 	if db.batcher != nil {
 		db.batcher.Close()
 	}
-	db.stmts.close()
 	err := db.sql.Close()
 	if db.pool != nil {
 		db.pool.Close()
@@ -207,12 +205,6 @@ type Tx struct {
 
 	sqlTx *sql.Tx // SQLite
 	pgxTx pgx.Tx  // PostgreSQL
-
-	// missed are the SQLite query texts the cache had no statement for,
-	// to prepare on the DB when the transaction ends, and own holds the
-	// statements the transaction prepared for them meanwhile.
-	missed []string
-	own    map[string]*sql.Stmt
 }
 
 // Now is the transaction's clock reading, in UTC, truncated to microseconds.
@@ -246,14 +238,7 @@ func (db *DB) ReadTx(ctx context.Context, fn func(*Tx) error) error {
 }
 
 func (db *DB) transact(ctx context.Context, readOnly bool, fn func(*Tx) error) error {
-	tx := &Tx{db: db, now: db.now()}
-	err := db.run(ctx, tx, readOnly, fn)
-	// Only now is SQLite's one connection free for DB.PrepareContext; inside
-	// the transaction it would wait for itself.
-	for _, query := range tx.missed {
-		db.stmts.prepare(ctx, db.sql, query)
-	}
-	return err
+	return db.run(ctx, &Tx{db: db, now: db.now()}, readOnly, fn)
 }
 
 // run begins tx, runs fn in it and commits or rolls back.
@@ -353,72 +338,20 @@ func (db *DB) rebind(query string) string {
 	return q
 }
 
-// The statement helpers run query prepared when the SQLite statement cache
-// has it, and otherwise send its text as before; a query that fails to
-// prepare is sent as text too, so its error comes back the usual way.
+// SQLite statements are prepared once per connection by the driver
+// (sqlitedriver.go), PostgreSQL's by pgx's statement cache: the helpers
+// send the text.
 
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	query = tx.db.rebind(query)
-	if s := tx.stmt(ctx, query); s != nil {
-		return s.ExecContext(ctx, args...)
-	}
-	return tx.q.ExecContext(ctx, query, args...)
+	return tx.q.ExecContext(ctx, tx.db.rebind(query), args...)
 }
 
 func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	query = tx.db.rebind(query)
-	if s := tx.stmt(ctx, query); s != nil {
-		return s.QueryContext(ctx, args...)
-	}
-	return tx.q.QueryContext(ctx, query, args...)
+	return tx.q.QueryContext(ctx, tx.db.rebind(query), args...)
 }
 
 func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	query = tx.db.rebind(query)
-	if s := tx.stmt(ctx, query); s != nil {
-		return s.QueryRowContext(ctx, args...)
-	}
-	return tx.q.QueryRowContext(ctx, query, args...)
-}
-
-// stmt returns the prepared statement to run query with, or nil to send
-// its text. On PostgreSQL it is always nil: pgx caches statements per
-// connection itself.
-func (tx *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
-	if tx.db.dialect != DialectSQLite {
-		return nil
-	}
-	s := tx.db.stmts.get(query)
-	if tx.sqlTx == nil {
-		// Outside a transaction the connection is free to prepare on.
-		if s == nil {
-			s = tx.db.stmts.prepare(ctx, tx.db.sql, query)
-		}
-		return s
-	}
-	if s == nil {
-		if s, ok := tx.own[query]; ok {
-			return s
-		}
-		// The DB cannot prepare while the transaction holds SQLite's one
-		// connection; prepare on the transaction for the rest of it (a
-		// batch repeats its statements), and for the cache once it ends.
-		s, err := tx.sqlTx.PrepareContext(ctx, query)
-		if err != nil {
-			return nil
-		}
-		if tx.own == nil {
-			tx.own = map[string]*sql.Stmt{}
-		}
-		tx.own[query] = s
-		tx.missed = append(tx.missed, query)
-		return s
-	}
-	// SQLite has one connection, so s is already prepared on the
-	// transaction's and StmtContext reuses that SQLite statement instead of
-	// preparing again (on a replaced connection it prepares once more and
-	// remembers it in s). Its copy ends with the transaction; s stays open.
-	return tx.sqlTx.StmtContext(ctx, s)
+	return tx.q.QueryRowContext(ctx, tx.db.rebind(query), args...)
 }
 
 // execOne runs a statement that must touch exactly one row and returns
