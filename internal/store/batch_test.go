@@ -10,6 +10,23 @@ import (
 	"github.com/quoteflow/quoteflow/internal/store"
 )
 
+// holdRunner keeps bt's one runner busy with a first caller, which writes a
+// lead once release is closed, so that the next callers wait together;
+// first answers that caller.
+func holdRunner(b *bundle, bt *store.Batcher) (release chan struct{}, first chan error) {
+	started := make(chan struct{})
+	release, first = make(chan struct{}), make(chan error, 1)
+	go func() {
+		first <- bt.Do(b.ctx, func(tx *store.Tx) error {
+			close(started)
+			<-release
+			return tx.CreateLead(b.ctx, &engine.Lead{TenantID: b.a.ID, FirstName: "First"})
+		})
+	}()
+	<-started // the runner has made its first batch and is in it
+	return release, first
+}
+
 // TestBatcherFailuresStayTheirOwn holds the one runner on a first caller
 // until 20 more wait, some of which fail: each caller gets its own outcome,
 // failures and a panic undone, everything else durable.
@@ -17,16 +34,7 @@ func TestBatcherFailuresStayTheirOwn(t *testing.T) {
 	each(t, func(t *testing.T, b *bundle) {
 		bt := b.db.NewBatcher(1, 32)
 		defer bt.Close()
-		started, release := make(chan struct{}), make(chan struct{})
-		first := make(chan error, 1)
-		go func() {
-			first <- bt.Do(b.ctx, func(tx *store.Tx) error {
-				close(started)
-				<-release
-				return tx.CreateLead(b.ctx, &engine.Lead{TenantID: b.a.ID, FirstName: "First"})
-			})
-		}()
-		<-started // the runner has made its first batch and is in it
+		release, first := holdRunner(b, bt)
 		const n = 20
 		results := make([]chan error, n)
 		boom := errors.New("boom")
@@ -120,16 +128,7 @@ func TestBatcherCommitsCallersTogether(t *testing.T) {
 	each(t, func(t *testing.T, b *bundle) {
 		bt := b.db.NewBatcher(1, 32)
 		defer bt.Close()
-		started, release := make(chan struct{}), make(chan struct{})
-		first := make(chan error, 1)
-		go func() {
-			first <- bt.Do(b.ctx, func(tx *store.Tx) error {
-				close(started)
-				<-release
-				return tx.CreateLead(b.ctx, &engine.Lead{TenantID: b.a.ID, FirstName: "First"})
-			})
-		}()
-		<-started
+		release, first := holdRunner(b, bt)
 		const n = 20
 		results := make(chan error, n)
 		for i := range n {
