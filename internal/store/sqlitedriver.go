@@ -58,9 +58,65 @@ type cachedStmt struct {
 }
 
 // cacheable rejects scripts: a text with several statements runs as a
-// script in modernc, which a migration wants once, not cached.
+// script in modernc, which a migration wants once, not cached. A semicolon
+// counts only outside quotes and comments (River's SQL has one in a
+// comment), and only if a statement follows it.
 func cacheable(query string) bool {
-	return !strings.Contains(strings.TrimRight(query, " \t\r\n;"), ";")
+	for i := 0; i < len(query); i++ {
+		switch c := query[i]; {
+		case c == '\'' || c == '"' || c == '`' || c == '[':
+			end := c
+			if c == '[' {
+				end = ']'
+			}
+			j := strings.IndexByte(query[i+1:], end)
+			if j < 0 {
+				return false
+			}
+			i += j + 1
+		case c == '-' && strings.HasPrefix(query[i:], "--"):
+			j := strings.IndexByte(query[i:], '\n')
+			if j < 0 {
+				return true
+			}
+			i += j
+		case c == '/' && strings.HasPrefix(query[i:], "/*"):
+			j := strings.Index(query[i+2:], "*/")
+			if j < 0 {
+				return false
+			}
+			i += j + 3
+		case c == ';':
+			return !hasStatement(query[i+1:])
+		}
+	}
+	return true
+}
+
+// hasStatement reports whether rest holds anything but blanks, semicolons
+// and comments.
+func hasStatement(rest string) bool {
+	for {
+		rest = strings.TrimLeft(rest, " \t\r\n;")
+		switch {
+		case rest == "":
+			return false
+		case strings.HasPrefix(rest, "--"):
+			j := strings.IndexByte(rest, '\n')
+			if j < 0 {
+				return false
+			}
+			rest = rest[j:]
+		case strings.HasPrefix(rest, "/*"):
+			j := strings.Index(rest, "*/")
+			if j < 0 {
+				return true
+			}
+			rest = rest[j+2:]
+		default:
+			return true
+		}
+	}
 }
 
 // stmt returns the cached statement for query, preparing it if needed, or

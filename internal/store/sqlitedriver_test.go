@@ -141,3 +141,23 @@ func TestSQLiteDriverScriptsAndErrors(t *testing.T) {
 		t.Fatalf("%d statements cached, want 3: the three counts, no script, no failed statement", got)
 	}
 }
+
+func TestCacheableFindsScripts(t *testing.T) {
+	for q, want := range map[string]bool{
+		`SELECT 1`:                                  true,
+		`SELECT 1;`:                                 true,
+		"SELECT 1; -- done\n":                       true,
+		"-- first; then second\nSELECT 1":           true,
+		`SELECT ';' AS x`:                           true,
+		`SELECT "a;b" FROM t`:                       true,
+		`SELECT 1 /* a; b */ + 1`:                   true,
+		`CREATE TABLE a (x); CREATE TABLE b (y);`:   false,
+		"SELECT 1;\n/* note */ SELECT 2":            false,
+		"INSERT INTO t VALUES ('it''s; fine'); ":    true,
+		"INSERT INTO t VALUES ('a'); DELETE FROM t": false,
+	} {
+		if got := cacheable(q); got != want {
+			t.Errorf("cacheable(%q) = %v, want %v", q, got, want)
+		}
+	}
+}
