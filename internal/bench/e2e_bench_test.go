@@ -87,7 +87,8 @@ func setupBench(ctx context.Context, b *testing.B, dialect string, queue queueMo
 	if r.before, err = r.db.Counter.read(ctx); err != nil {
 		b.Fatal(err)
 	}
-	if r.st, err = startStack(ctx, r.db.URL, stackOptions{Workers: 50, PollInterval: time.Second, Queue: queue, HTTP: true}); err != nil {
+	// The queue as serve runs it: 50 workers, the database's default poll.
+	if r.st, err = startStack(ctx, r.db.URL, stackOptions{Workers: 50, Queue: queue, HTTP: true}); err != nil {
 		b.Fatal(err)
 	}
 	r.act = newActions(r.st.URL, f, benchConcurrency)
