@@ -125,9 +125,7 @@ func (a *App) quoteAction(ctx context.Context, tx *store.Tx, req ActionRequest) 
 				return nil, err
 			}
 		}
-		if ev.Decision, legacy, err = a.decide(ctx, tx, tenant, ev.Trigger, rc, overrides); err != nil {
-			return nil, err
-		}
+		ev.Decision, legacy = a.decide(c, tenant, ev.Trigger, rc, overrides), c.legacy
 	}
 	if ev.Context, err = json.Marshal(snapshot{Lead: lead, Quote: q}); err != nil {
 		return nil, err

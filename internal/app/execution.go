@@ -27,13 +27,9 @@ type Senders interface {
 	For(tenant *engine.Tenant, channelName string) (channel.Sender, string, error)
 }
 
-// reader is what a resolution reads; both *store.DB and *store.Tx have it,
-// so the same code serves a preview and a quote action's transaction.
+// reader is what compiling a rule set reads; both *store.DB and *store.Tx
+// have it, so the same code serves a preview and a quote action's
+// transaction.
 type reader interface {
-	GetTenant(ctx context.Context, id string) (*engine.Tenant, error)
-	GetLead(ctx context.Context, tenantID, id string) (*engine.Lead, error)
-	GetQuote(ctx context.Context, tenantID, id string) (*engine.Quote, error)
-	ListOverrides(ctx context.Context, tenantID, leadID string) ([]engine.Override, error)
-	GetLegacySettings(ctx context.Context, tenantID string) (engine.LegacySettings, error)
 	ResolverInputs(ctx context.Context, tenantID string) (store.ResolverInputs, error)
 }

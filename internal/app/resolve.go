@@ -92,9 +92,11 @@ func (a *App) Resolve(ctx context.Context, tenantID string, req ResolveRequest) 
 	if res.Lead == nil {
 		return nil, engine.Invalid("lead", "is required")
 	}
-	if res.Decision, _, err = a.decide(ctx, a.Store, tenant, req.Trigger, a.context(tenant, res.Lead, res.Quote), overrides); err != nil {
+	c, err := a.ruleSet(ctx, a.Store, tenant.ID, tenant.ConfigVersion)
+	if err != nil {
 		return nil, err
 	}
+	res.Decision = a.decide(c, tenant, req.Trigger, a.context(tenant, res.Lead, res.Quote), overrides)
 	return res, nil
 }
 
@@ -103,18 +105,11 @@ func (a *App) context(tenant *engine.Tenant, lead *engine.Lead, quote *engine.Qu
 	return &engine.Context{Tenant: tenant, Lead: lead, Quote: quote, QuoteURL: a.QuoteURL(quote)}
 }
 
-// decide runs the resolver for one context through r, which is the store
-// for previews and the action's transaction for quote actions. It returns
-// the legacy settings it read, which a legacy outcome sends.
-func (a *App) decide(ctx context.Context, r reader, tenant *engine.Tenant, trigger engine.Trigger, rc *engine.Context, overrides []engine.Override) (engine.Decision, engine.LegacySettings, error) {
-	c, err := a.ruleSet(ctx, r, tenant.ID, tenant.ConfigVersion)
-	if err != nil {
-		return engine.Decision{}, nil, err
-	}
-	d := c.rs.Resolve(engine.ResolveInput{
+// decide runs the resolver of the tenant's rule set c for one context.
+func (a *App) decide(c cachedRuleSet, tenant *engine.Tenant, trigger engine.Trigger, rc *engine.Context, overrides []engine.Override) engine.Decision {
+	return c.rs.Resolve(engine.ResolveInput{
 		Mode: tenant.Mode, Trigger: trigger, Context: rc, Overrides: overrides, Legacy: c.legacy, Now: a.Now(),
 	})
-	return d, c.legacy, nil
 }
 
 // Coverage reports, per trigger, whether the tenant's configuration has an

@@ -135,10 +135,7 @@ func (r *runner) riverCeiling(ctx context.Context) (*Ceiling, error) {
 		return nil, err
 	}
 	defer db.Close()
-	poll := r.cfg.PollInterval
-	if poll <= 0 {
-		poll = jobs.DefaultPollInterval(db.Dialect())
-	}
+	poll := r.cfg.PollInterval // resolved to the database's default by parse
 	worker := &noopWorker{}
 	var rec *recorder
 	workers := river.NewWorkers()

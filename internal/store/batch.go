@@ -57,9 +57,10 @@ func (db *DB) NewBatcher(runners, size int) *Batcher {
 }
 
 // Do runs fn in a read-write transaction, shared with other callers, and
-// returns fn's error, or the transaction's if it could not commit. fn should use the
-// ctx of its caller for its statements; the transaction itself is not
-// cancelled by any one caller's context, which would undo the others' work.
+// returns fn's error, or the transaction's if it could not commit. fn should
+// use the ctx of its caller for its statements; the transaction itself is
+// not cancelled by any one caller's context, which would undo the others'
+// work.
 // If ctx ends before fn was taken up, Do returns ctx's error and fn never
 // runs; once taken up, Do waits for the commit.
 func (b *Batcher) Do(ctx context.Context, fn func(*Tx) error) error {
@@ -105,6 +106,9 @@ func (db *DB) GroupTx(ctx context.Context, fn func(*Tx) error) error {
 		}
 		db.batcher = db.NewBatcher(runners, groupSize)
 	})
+	if db.batcher == nil {
+		return db.Tx(ctx, fn) // Close came first: no runners to hand fn to
+	}
 	return db.batcher.Do(ctx, fn)
 }
 

@@ -12,7 +12,6 @@ import (
 // well as the store's. modernc's driver parses and plans each such
 // statement anew; in the deliver benchmark River's job inserts and
 // completions alone spent a quarter of the process's CPU in sqlite3Prepare.
-// (The store's own queries go through stmtCache, prepared once per DB.)
 const sqliteDriverName = "quoteflow-sqlite"
 
 // maxConnStmts bounds a connection's cache; past it statements are parsed
@@ -186,7 +185,7 @@ func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.
 	return c.base.(driver.ConnPrepareContext).PrepareContext(ctx, query)
 }
 
-//nolint:staticcheck // driver.Conn requires Begin; database/sql calls BeginTx.
+// Begin is required by driver.Conn; database/sql calls BeginTx.
 func (c *cachingConn) Begin() (driver.Tx, error) { return c.base.Begin() }
 
 func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {

@@ -20,64 +20,6 @@ func openSQLite(t *testing.T) *DB {
 	return db
 }
 
-// connStmts is how many statements the connection's cache holds.
-func connStmts(t *testing.T, db *DB) int {
-	t.Helper()
-	conn, err := db.sql.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	n := -1
-	if err := conn.Raw(func(dc any) error { n = len(dc.(*cachingConn).stmts); return nil }); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
-// TestSQLiteDriverCachesStatementsSentAsText: statements sent as text, as
-// River sends its own, are prepared once per connection and answer as
-// before, in and out of transactions, across a rollback.
-func TestSQLiteDriverCachesStatementsSentAsText(t *testing.T) {
-	ctx := context.Background()
-	db := openSQLite(t)
-	if _, err := db.sql.ExecContext(ctx, `CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT)`); err != nil {
-		t.Fatal(err)
-	}
-	before := connStmts(t, db)
-	for i := range 50 {
-		tx, err := db.sql.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO kv (k, v) VALUES (?, ?)`, i, fmt.Sprint("v", i)); err != nil {
-			t.Fatal(err)
-		}
-		if i%5 == 0 {
-			if err := tx.Rollback(); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if err := tx.Commit(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var n int
-	var last string
-	for range 10 {
-		if err := db.sql.QueryRowContext(ctx, `SELECT count(*), max(v) FROM kv WHERE k < ?`, 1000).Scan(&n, &last); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if n != 40 || last != "v9" {
-		t.Fatalf("count %d, max %q: want 40 rows kept (every fifth rolled back), max v9", n, last)
-	}
-	if got := connStmts(t, db) - before; got != 2 {
-		t.Fatalf("%d statements added to the cache, want 2: one insert and one select, each prepared once", got)
-	}
-}
-
 // TestSQLiteDriverQueryWhileItsRowsAreOpen: the same text run again while
 // its rows are still being read cannot share the prepared statement, and
 // must still work.
@@ -120,7 +62,7 @@ func TestSQLiteDriverQueryWhileItsRowsAreOpen(t *testing.T) {
 func TestSQLiteDriverScriptsAndErrors(t *testing.T) {
 	ctx := context.Background()
 	db := openSQLite(t)
-	before := connStmts(t, db)
+	before := db.CachedStmts()
 	for i := range 3 {
 		script := fmt.Sprintf(`CREATE TABLE s%d (x); INSERT INTO s%d VALUES (1); INSERT INTO s%d VALUES (2);`, i, i, i)
 		if _, err := db.sql.ExecContext(ctx, script); err != nil {
@@ -137,7 +79,7 @@ func TestSQLiteDriverScriptsAndErrors(t *testing.T) {
 			t.Fatalf("got %v, want SQLite's no such table", err)
 		}
 	}
-	if got := connStmts(t, db) - before; got != 3 {
+	if got := db.CachedStmts() - before; got != 3 {
 		t.Fatalf("%d statements cached, want 3: the three counts, no script, no failed statement", got)
 	}
 }

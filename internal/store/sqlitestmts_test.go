@@ -22,8 +22,7 @@ func TestStmtCacheReuse(t *testing.T) {
 			count  = `SELECT count(*) FROM leads WHERE tenant_id = ? AND first_name = ?`
 			ids    = `SELECT length(id) FROM leads WHERE tenant_id = ? AND first_name = ? ORDER BY id`
 			update = `UPDATE leads SET stage = ? WHERE tenant_id = ? AND first_name = ?`
-			// Used inside transactions only: prepared once the first one
-			// ends, since SQLite's one connection is busy until then.
+			// Used inside transactions only.
 			txOnly = `SELECT count(*) FROM leads WHERE tenant_id = ? AND last_name = ?`
 		)
 		check := func(what string, got, want int64, err error) {
@@ -102,8 +101,7 @@ func TestStmtCacheReuse(t *testing.T) {
 }
 
 // TestStmtCacheConcurrent runs cached statements from many goroutines at
-// once, in and out of transactions, for the race detector and for
-// statements prepared twice at the same time.
+// once, in and out of transactions, for the race detector.
 func TestStmtCacheConcurrent(t *testing.T) {
 	each(t, func(t *testing.T, b *bundle) {
 		for range 3 {

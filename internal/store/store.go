@@ -238,11 +238,7 @@ func (db *DB) ReadTx(ctx context.Context, fn func(*Tx) error) error {
 }
 
 func (db *DB) transact(ctx context.Context, readOnly bool, fn func(*Tx) error) error {
-	return db.run(ctx, &Tx{db: db, now: db.now()}, readOnly, fn)
-}
-
-// run begins tx, runs fn in it and commits or rolls back.
-func (db *DB) run(ctx context.Context, tx *Tx, readOnly bool, fn func(*Tx) error) error {
+	tx := &Tx{db: db, now: db.now()}
 	var commit, rollback func(context.Context) error
 	if db.dialect == DialectPostgres {
 		// River's riverpgxv5 driver inserts jobs only in a pgx.Tx, and a
