@@ -19,8 +19,9 @@ type Options struct {
 	Log *logsender.Sender
 	// WhatsAppBaseURL is QUOTEFLOW_WHATSAPP_API_BASE.
 	WhatsAppBaseURL string
-	// WhatsAppThrottle paces sends per phone number; nil uses the
-	// process-wide default (Meta's 80 messages a second).
+	// WhatsAppThrottle paces sends per phone number; nil gives the
+	// registry a throttle of its own at Meta's default (80 messages a
+	// second). whatsapp.NewThrottle(0, 0) turns pacing off.
 	WhatsAppThrottle *whatsapp.Throttle
 	// HTTPClient serves the WhatsApp Cloud API; nil uses a default.
 	HTTPClient *http.Client
@@ -40,6 +41,9 @@ type Registry struct {
 func New(opts Options) *Registry {
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{Timeout: whatsapp.DefaultTimeout}
+	}
+	if opts.WhatsAppThrottle == nil {
+		opts.WhatsAppThrottle = whatsapp.NewThrottle(whatsapp.DefaultPerSecond, whatsapp.DefaultBurst)
 	}
 	return &Registry{opts: opts}
 }

@@ -10,11 +10,21 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/quoteflow/quoteflow/internal/channel"
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// reserve takes one token of key's limiter at time at and returns the
+// reservation and how long its holder must wait, so that the arithmetic can
+// be checked at explicit times rather than by sleeping.
+func reserve(th *Throttle, key string, at time.Time) (*rate.Reservation, time.Duration) {
+	r := th.limiter(key).ReserveN(at, 1)
+	return r, r.DelayFrom(at)
+}
 
 func TestThrottleReserveArithmetic(t *testing.T) {
 	t.Parallel()
@@ -22,38 +32,39 @@ func TestThrottleReserveArithmetic(t *testing.T) {
 
 	// A fresh bucket holds the burst: three sends go at once.
 	for i := range 3 {
-		if d := th.reserve("A", t0); d != 0 {
+		if _, d := reserve(th, "A", t0); d != 0 {
 			t.Fatalf("send %d of the burst waits %v", i, d)
 		}
 	}
 	// The fourth and fifth queue behind it, one token period apart.
-	if d := th.reserve("A", t0); d != 100*time.Millisecond {
+	if _, d := reserve(th, "A", t0); d != 100*time.Millisecond {
 		t.Fatalf("fourth send waits %v, want 100ms", d)
 	}
-	if d := th.reserve("A", t0); d != 200*time.Millisecond {
+	if _, d := reserve(th, "A", t0); d != 200*time.Millisecond {
 		t.Fatalf("fifth send waits %v, want 200ms", d)
 	}
 	// Other numbers have their own bucket.
-	if d := th.reserve("B", t0); d != 0 {
+	if _, d := reserve(th, "B", t0); d != 0 {
 		t.Fatalf("other phone number waits %v", d)
 	}
 	// 250ms later the two reservations are paid and half a token accrued.
-	if d := th.reserve("A", t0.Add(250*time.Millisecond)); d != 50*time.Millisecond {
+	if _, d := reserve(th, "A", t0.Add(250*time.Millisecond)); d != 50*time.Millisecond {
 		t.Fatalf("after 250ms a send waits %v, want 50ms", d)
 	}
 	// A long quiet spell refills only up to the burst.
 	later := t0.Add(time.Hour)
 	for i := range 3 {
-		if d := th.reserve("A", later); d != 0 {
+		if _, d := reserve(th, "A", later); d != 0 {
 			t.Fatalf("after an hour, send %d waits %v", i, d)
 		}
 	}
-	if d := th.reserve("A", later); d != 100*time.Millisecond {
+	r, d := reserve(th, "A", later)
+	if d != 100*time.Millisecond {
 		t.Fatalf("burst after an hour exceeded: waits %v", d)
 	}
 	// Giving a reservation back lets the next caller go sooner.
-	th.cancel("A")
-	if d := th.reserve("A", later); d != 100*time.Millisecond {
+	r.CancelAt(later)
+	if _, d := reserve(th, "A", later); d != 100*time.Millisecond {
 		t.Fatalf("after cancel waits %v, want 100ms", d)
 	}
 }
@@ -62,11 +73,26 @@ func TestThrottleDefaultRate(t *testing.T) {
 	t.Parallel()
 	th := NewThrottle(DefaultPerSecond, DefaultBurst)
 	for range DefaultBurst {
-		th.reserve("n", t0)
+		reserve(th, "n", t0)
 	}
 	// At 80/s each further token is 12.5ms.
-	if d := th.reserve("n", t0); d != 12500*time.Microsecond {
+	if _, d := reserve(th, "n", t0); d != 12500*time.Microsecond {
 		t.Fatalf("waits %v, want 12.5ms", d)
+	}
+}
+
+func TestThrottleRemembersBoundedNumbers(t *testing.T) {
+	t.Parallel()
+	th := NewThrottle(1e-6, 1)
+	for i := range maxPhoneNumbers + 100 {
+		reserve(th, fmt.Sprint(i), t0)
+	}
+	if n := th.limiters.Len(); n != maxPhoneNumbers {
+		t.Fatalf("throttle holds %d limiters, want at most %d", n, maxPhoneNumbers)
+	}
+	// The number that sent last is still paced.
+	if _, d := reserve(th, fmt.Sprint(maxPhoneNumbers+99), t0); d == 0 {
+		t.Fatal("a recent number was forgotten")
 	}
 }
 
@@ -85,7 +111,7 @@ func TestThrottleWait(t *testing.T) {
 	if err := th.Wait(budget, "n"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v, want deadline exceeded", err)
 	}
-	if got := th.buckets["n"].tokens; got < -0.01 || got > 0.01 {
+	if got := th.limiter("n").Tokens(); got < -0.01 || got > 0.01 {
 		t.Fatalf("refused wait kept its reservation: tokens %v", got)
 	}
 	// A context already done wins, and takes no token.

@@ -4,8 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sync"
-	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"golang.org/x/time/rate"
 )
 
 // Meta's default throughput for a Cloud API business phone number is 80
@@ -19,27 +20,23 @@ const (
 	DefaultBurst = 10
 )
 
-// defaultThrottle is shared by every Sender built without its own Throttle:
-// Senders are cheap and may be built per send, but the limit belongs to the
-// phone number, so the buckets must outlive them. It is per process; several
-// quoteflow processes sharing a number each pace at this rate, and Meta's
-// 130429 (Transient) catches the excess.
-var defaultThrottle = NewThrottle(DefaultPerSecond, DefaultBurst)
+// maxPhoneNumbers bounds how many phone numbers a Throttle remembers. A
+// number pushed out forgets only its recent sends, so at worst it gets a
+// fresh burst, which Meta's 130429 (Transient) would catch; that needs this
+// many other numbers to send after it, far more than one process serves.
+const maxPhoneNumbers = 10_000
 
-// Throttle is a token bucket per WhatsApp phone number id. It is safe for
-// concurrent use.
+// Throttle paces sends with one token bucket (a rate.Limiter) per WhatsApp
+// phone number id. The limit belongs to the phone number, not to a Sender,
+// so one Throttle must outlive the Senders that share it: build it once per
+// process and pass it in Options. It is per process; several quoteflow
+// processes sharing a number each pace at this rate, and Meta's 130429
+// (Transient) catches the excess. It is safe for concurrent use, and a nil
+// Throttle does not pace at all.
 type Throttle struct {
-	rate  float64 // tokens per second; <= 0 means unlimited
-	burst float64
-
-	mu      sync.Mutex
-	buckets map[string]*bucket
-	now     func() time.Time // tests replace it to make arithmetic deterministic
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
+	limit    rate.Limit
+	burst    int
+	limiters *lru.Cache[string, *rate.Limiter]
 }
 
 // NewThrottle returns a Throttle that lets each phone number id send
@@ -47,74 +44,46 @@ type bucket struct {
 // quiet spell. perSecond <= 0 disables throttling (benchmarks, fakes); burst
 // below 1 is taken as 1.
 func NewThrottle(perSecond float64, burst int) *Throttle {
-	return &Throttle{
-		rate:    perSecond,
-		burst:   math.Max(1, float64(burst)),
-		buckets: make(map[string]*bucket),
-		now:     time.Now,
+	if !(perSecond > 0) || math.IsInf(perSecond, 1) {
+		return &Throttle{limit: rate.Inf}
 	}
+	limiters, err := lru.New[string, *rate.Limiter](maxPhoneNumbers)
+	if err != nil {
+		panic(err) // only for a size <= 0, and the size is a constant
+	}
+	return &Throttle{limit: rate.Limit(perSecond), burst: max(1, burst), limiters: limiters}
 }
 
 // Wait blocks until key (a phone number id) may send one message, or until
-// ctx ends. It gives up at once, returning context.DeadlineExceeded, when
-// ctx's deadline comes before the token would, so a caller with a short
-// budget learns now rather than at the deadline.
+// ctx ends. It gives up at once, returning an error that wraps
+// context.DeadlineExceeded, when ctx's deadline comes before the token
+// would, so a caller with a short budget learns now rather than at the
+// deadline. Waiters are served in arrival order, and one that gives up
+// returns its slot to those behind it.
 func (t *Throttle) Wait(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if t == nil || t.rate <= 0 {
+	if t == nil || t.limit == rate.Inf {
 		return nil
 	}
-	now := t.now()
-	d := t.reserve(key, now)
-	if d <= 0 {
-		return nil
+	err := t.limiter(key).Wait(ctx)
+	if err != nil && ctx.Err() == nil {
+		// rate refuses a wait that would outlast the deadline without
+		// taking a token, and says so in an error of its own.
+		return fmt.Errorf("send rate limit for phone number: %v: %w", err, context.DeadlineExceeded)
 	}
-	if dl, ok := ctx.Deadline(); ok && dl.Before(now.Add(d)) {
-		t.cancel(key)
-		return fmt.Errorf("send rate limit for phone number needs %v: %w", d, context.DeadlineExceeded)
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		t.cancel(key)
-		return ctx.Err()
-	}
+	return err
 }
 
-// reserve takes a token from key's bucket at time now and returns how long
-// the caller must wait before using it. Tokens may go negative: each waiter
-// owns the slot it reserved, so waiters are served in arrival order and the
-// long-run rate holds however many wait at once.
-func (t *Throttle) reserve(key string, now time.Time) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	b := t.buckets[key]
-	if b == nil {
-		b = &bucket{tokens: t.burst, last: now}
-		t.buckets[key] = b
+// limiter returns key's limiter, making it on first use.
+func (t *Throttle) limiter(key string) *rate.Limiter {
+	if l, ok := t.limiters.Get(key); ok {
+		return l
 	}
-	if el := now.Sub(b.last); el > 0 {
-		b.tokens = math.Min(t.burst, b.tokens+el.Seconds()*t.rate)
-		b.last = now
+	l := rate.NewLimiter(t.limit, t.burst)
+	if prev, ok, _ := t.limiters.PeekOrAdd(key, l); ok {
+		return prev // another caller made it first
 	}
-	b.tokens--
-	if b.tokens >= 0 {
-		return 0
-	}
-	return time.Duration(math.Ceil(-b.tokens / t.rate * float64(time.Second)))
-}
-
-// cancel returns a reserved token that will not be used, so that a caller
-// that gave up does not slow down the ones behind it.
-func (t *Throttle) cancel(key string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if b := t.buckets[key]; b != nil {
-		b.tokens = math.Min(t.burst, b.tokens+1)
-	}
+	return l
 }

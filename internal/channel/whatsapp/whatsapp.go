@@ -53,8 +53,10 @@ type Options struct {
 	// Its redirect policy is replaced: a redirected POST must not turn into
 	// a GET or be sent twice.
 	HTTPClient *http.Client
-	// Throttle paces sends per phone number id. When nil, a process-wide
-	// throttle at DefaultPerSecond is shared by all Senders.
+	// Throttle paces sends per phone number id. It must be shared by every
+	// Sender of the process (Senders are cheap and built per send, the limit
+	// belongs to the number); nil does not pace, and Meta's 130429
+	// (Transient) is then the only brake.
 	Throttle *Throttle
 }
 
@@ -92,13 +94,9 @@ func New(cfg engine.WhatsAppChannel, opts Options) *Sender {
 		client.Timeout = DefaultTimeout
 	}
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	th := opts.Throttle
-	if th == nil {
-		th = defaultThrottle
-	}
 	_, std := client.Transport.(*http.Transport)
 	return &Sender{cfg: cfg, base: base, version: version, client: &client,
-		traced: client.Transport == nil || std, throttle: th, now: time.Now}
+		traced: client.Transport == nil || std, throttle: opts.Throttle, now: time.Now}
 }
 
 // String identifies the Sender by its phone number id; it never prints

@@ -111,11 +111,10 @@ func (s *Server) Channel() engine.WhatsAppChannel {
 	}
 }
 
-// Options returns sender options aimed at the server, with an unlimited
-// throttle of their own so that tests and benchmarks are neither paced nor
-// coupled through the process-wide default.
+// Options returns sender options aimed at the server, without a throttle, so
+// that tests are not paced.
 func (s *Server) Options() whatsapp.Options {
-	return whatsapp.Options{BaseURL: s.URL(), Throttle: whatsapp.NewThrottle(0, 0)}
+	return whatsapp.Options{BaseURL: s.URL()}
 }
 
 // SetToken sets the bearer token the server accepts for every account
