@@ -79,7 +79,7 @@ func Measure(ctx context.Context, cfg *Config, progressOut io.Writer) (*Report, 
 			return nil, fmt.Errorf("commit ceiling: %w", err)
 		}
 		if r.ceilings.RiverNoop, err = r.riverCeiling(ctx); err != nil {
-			return nil, fmt.Errorf("River ceiling: %w", err)
+			return nil, fmt.Errorf("river ceiling: %w", err)
 		}
 		if cfg.History > 0 {
 			r.progress.note("writing the history of %d quote sends", cfg.History)

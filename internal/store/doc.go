@@ -41,13 +41,21 @@
 // # Transactions
 //
 // Every exported method that writes runs in one transaction. The methods
-// of DB are thin wrappers that open it and call the method of the same name
-// on *Tx, so that a use case that must commit several writes together (a
-// quote action: status, trigger event, decision, run, first job) calls
-// DB.Tx and the *Tx methods inside it. A *Tx carries the time, read once
-// from DB.Now, that all its writes use. After a *Tx method returns an error
-// the transaction must be abandoned (return the error): on PostgreSQL a
-// failed statement aborts the transaction.
+// of DB are thin wrappers that open it with DB.Tx and call the method of the
+// same name on *Tx, so that a use case that must commit several writes
+// together opens the transaction itself and calls the *Tx methods inside
+// it. It has two ways to: DB.Tx, one transaction for one caller (admin
+// retries, receipts); and DB.GroupTx, for the hot paths (a quote action:
+// status, trigger event, decision, run, first job; a queue's step, claim and
+// outcome), which may run the functions of several concurrent callers back
+// to back in one transaction and commit them together (Batcher, a group
+// commit). A function given to GroupTx may run twice, the first time rolled
+// back, when another in its batch fails, so it must be safe to run again.
+// Either way the caller returns only after its writes committed. A *Tx
+// carries the time, read once from DB.Now, that all its writes use (in a
+// group, every function's). After a *Tx method returns an error the
+// transaction must be abandoned (return the error): on PostgreSQL a failed
+// statement aborts the transaction.
 //
 // Transactions that must not race take a row lock before they read: every
 // configuration write (workflows, rules, overrides, legacy settings, the
@@ -70,11 +78,13 @@
 // IMMEDIATE (a writer takes the lock when it starts, instead of failing
 // with SQLITE_BUSY when it first writes). The pool has one connection,
 // which River's SQLite driver needs; readers therefore wait for writers, and
-// code inside DB.Tx must use the *Tx, never the *DB, or it waits for
-// itself. A separate read-only pool is the obvious later optimisation.
+// code inside DB.Tx or DB.GroupTx must use the *Tx, never the *DB, or it
+// waits for itself. A separate read-only pool is the obvious later
+// optimisation.
 //
-// modernc's driver has no statement cache, so the store opens it through a
-// wrapper (sqlitedriver.go, driver name "quoteflow-sqlite") that keeps a
+// modernc's driver has no statement cache, so the store opens the database
+// with sql.OpenDB through a connector (sqlitedriver.go) that wraps
+// modernc's NewConnector, registering nothing process-wide, and keeps a
 // prepared statement per query text on each connection, for every statement
 // sent as text: the store's and River's alike. It holds at most 256 texts per
 // connection; query texts are built from constants and filter column names,
@@ -118,7 +128,8 @@
 // FindEventByDedupeKey and ListActiveRuns, so duplicates and supersession
 // are judged one action at a time; the store does not enforce a unique
 // dedupe key. GetMessageForUpdate does the same for a message that
-// workers, webhooks and admins change. These locking reads belong in DB.Tx.
+// workers, webhooks and admins change. These locking reads belong in a
+// transaction (DB.Tx or DB.GroupTx).
 //
 // InsertRunStep and InsertMessage are idempotent for retried jobs: on
 // their unique key (run and step; run step and channel) they write nothing,

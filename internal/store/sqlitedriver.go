@@ -2,43 +2,46 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"database/sql/driver"
 	"strings"
-)
 
-// sqliteDriverName is modernc's SQLite driver under a statement cache of
-// its own, for every statement sent as text on a connection: River's as
-// well as the store's. modernc's driver parses and plans each such
-// statement anew; in the deliver benchmark River's job inserts and
-// completions alone spent a quarter of the process's CPU in sqlite3Prepare.
-const sqliteDriverName = "quoteflow-sqlite"
+	"modernc.org/sqlite"
+)
 
 // maxConnStmts bounds a connection's cache; past it statements are parsed
 // each time, as without the cache.
 const maxConnStmts = 256
 
-func init() {
-	// sql.Open does not connect; it only finds the driver registered as
-	// "sqlite", the same instance that modernc's connection hooks (the
-	// bench's commit counter) are registered on.
-	db, err := sql.Open("sqlite", "")
-	if err != nil {
-		panic(err)
-	}
-	sql.Register(sqliteDriverName, cachingDriver{base: db.Driver()})
-	_ = db.Close()
-}
+// sqliteConnector opens modernc's SQLite connections under a statement cache
+// of their own, for every statement sent as text on a connection: River's as
+// well as the store's. modernc's driver parses and plans each such
+// statement anew; in the deliver benchmark River's job inserts and
+// completions alone spent a quarter of the process's CPU in sqlite3Prepare.
+//
+// It wraps modernc's NewConnector rather than a driver registered under a
+// name of our own, so nothing is registered process-wide, and the
+// connections are still those of the driver modernc registers as "sqlite",
+// the one its connection hooks (the bench's commit counter) are on.
+type sqliteConnector struct{ base driver.Connector }
 
-type cachingDriver struct{ base driver.Driver }
-
-func (d cachingDriver) Open(name string) (driver.Conn, error) {
-	c, err := d.base.Open(name)
+// newSQLiteConnector returns the connector for modernc's dsn, for sql.OpenDB.
+func newSQLiteConnector(dsn string) (driver.Connector, error) {
+	base, err := sqlite.NewConnector(dsn)
 	if err != nil {
 		return nil, err
 	}
-	return &cachingConn{base: c, stmts: map[string]*cachedStmt{}}, nil
+	return sqliteConnector{base: base}, nil
 }
+
+func (c sqliteConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.base.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &cachingConn{base: conn, stmts: map[string]*cachedStmt{}}, nil
+}
+
+func (c sqliteConnector) Driver() driver.Driver { return c.base.Driver() }
 
 // cachingConn is a modernc connection whose ExecContext and QueryContext
 // run cached prepared statements. database/sql never uses a driver
@@ -186,7 +189,9 @@ func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.
 }
 
 // Begin is required by driver.Conn; database/sql calls BeginTx.
-func (c *cachingConn) Begin() (driver.Tx, error) { return c.base.Begin() }
+func (c *cachingConn) Begin() (driver.Tx, error) {
+	return c.BeginTx(context.Background(), driver.TxOptions{})
+}
 
 func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	return c.base.(driver.ConnBeginTx).BeginTx(ctx, opts)
@@ -199,6 +204,10 @@ func (c *cachingConn) ResetSession(ctx context.Context) error {
 }
 
 func (c *cachingConn) IsValid() bool { return c.base.(driver.Validator).IsValid() }
+
+// Unwrap lets modernc's functions that take a *sql.Conn (sqlite.Limit) reach
+// the connection underneath.
+func (c *cachingConn) Unwrap() driver.Conn { return c.base }
 
 var (
 	_ driver.ExecerContext      = (*cachingConn)(nil)

@@ -16,7 +16,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
@@ -113,10 +112,11 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*DB, error) {
 	for k, v := range sqlitePragmas {
 		params[k] = append(params[k], v...)
 	}
-	sqlDB, err := sql.Open(sqliteDriverName, path+"?"+params.Encode())
+	connector, err := newSQLiteConnector(path + "?" + params.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
+	sqlDB := sql.OpenDB(connector)
 	// One connection: SQLite has a single writer anyway, and River's SQLite
 	// driver fails with SQLITE_BUSY under parallel connections. The cost is
 	// that readers wait for writers; a separate read-only pool is the
