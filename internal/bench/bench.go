@@ -71,7 +71,10 @@ func Measure(ctx context.Context, cfg *Config, progressOut io.Writer) (*Report, 
 		r.db = db
 		rep.Database = &Database{Dialect: db.Dialect, Server: db.Server, URL: db.Display, PoolMaxConns: db.PoolMaxConns}
 		if cfg.Provider == ProviderWhatsApp {
-			wa, stop := startWhatsAppFake(cfg.Latency, cfg.ErrorRate)
+			wa, stop, err := startWhatsAppFake(cfg.Latency, cfg.ErrorRate)
+			if err != nil {
+				return nil, err
+			}
 			defer stop()
 			r.wa = wa
 		}

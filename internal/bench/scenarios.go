@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/quoteflow/quoteflow/internal/channel/whatsapp/whatsapptest"
 	"github.com/quoteflow/quoteflow/internal/engine"
 	"github.com/quoteflow/quoteflow/internal/store"
 )
@@ -18,7 +17,7 @@ import (
 type runner struct {
 	cfg      *Config
 	db       *database
-	wa       *whatsapptest.Server
+	wa       *waFake
 	sink     *logSink
 	progress *progress
 	prof     *profiler

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/quoteflow/quoteflow/internal/app"
-	"github.com/quoteflow/quoteflow/internal/channel/whatsapp/whatsapptest"
 	"github.com/quoteflow/quoteflow/internal/engine"
 	"github.com/quoteflow/quoteflow/internal/store"
 )
@@ -40,7 +39,7 @@ type fixtureOptions struct {
 	// WhatsApp, when set, is the fake Cloud API the tenant's WhatsApp
 	// channel points at, and the workflow's step is a WhatsApp template;
 	// otherwise the step is an email through the log provider.
-	WhatsApp *whatsapptest.Server
+	WhatsApp *waFake
 	Quotes   int
 }
 
@@ -165,7 +164,7 @@ func seedHistory(ctx context.Context, dsn string, n int) error {
 	return nil
 }
 
-func whatsAppBase(s *whatsapptest.Server) string {
+func whatsAppBase(s *waFake) string {
 	if s == nil {
 		return ""
 	}

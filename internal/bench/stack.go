@@ -2,10 +2,11 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,16 +45,15 @@ type stackOptions struct {
 	WhatsAppAPIBase string
 	WhatsAppRate    float64
 	Queue           queueMode
-	// HTTP serves the API on an httptest.Server on 127.0.0.1.
+	// HTTP serves the API on 127.0.0.1, on a port of its own.
 	HTTP bool
 	Log  *slog.Logger
 }
 
 // stack is quoteflow as `quoteflow serve` wires it (cmd/quoteflow/run.go):
 // the store, the app with the log and WhatsApp senders, the River queue with
-// its metrics, and the HTTP API, here on an httptest.Server. The only
-// additions are a count of provider answers, for pacing and progress, and
-// the in-process listener.
+// its metrics, and the HTTP API, here on a listener on 127.0.0.1. The only
+// addition is a count of provider answers, for pacing and progress.
 type stack struct {
 	DB    *store.DB
 	App   *app.App
@@ -62,7 +62,7 @@ type stack struct {
 	URL   string
 	Sends *sendCounter
 
-	srv          *httptest.Server
+	srv          *http.Server
 	queueStarted bool
 	closeOnce    sync.Once
 	closeErr     error
@@ -78,13 +78,16 @@ func startStack(ctx context.Context, dsn string, o stackOptions) (*stack, error)
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	s := &stack{DB: db, Sends: &sendCounter{}}
-	var srv *httptest.Server
+	var ln net.Listener
 	publicURL := "http://127.0.0.1"
 	if o.HTTP {
-		// Unstarted, so that its address is known before the app is built,
-		// as serve knows its listener's.
-		srv = httptest.NewUnstartedServer(nil)
-		publicURL = "http://" + srv.Listener.Addr().String()
+		// Listening first, so that its address is known before the app is
+		// built, as serve knows its listener's.
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("listen: %w", err)
+		}
+		publicURL = "http://" + ln.Addr().String()
 	}
 	a := app.New(db, app.Config{PublicBaseURL: publicURL}, log)
 	a.Senders = &countingSenders{inner: senders.New(senders.Options{Log: logsender.New(log), WhatsAppBaseURL: o.WhatsAppAPIBase,
@@ -97,8 +100,8 @@ func startStack(ctx context.Context, dsn string, o stackOptions) (*stack, error)
 			RescueAfter: 5 * time.Minute, ExpireEvery: time.Minute, Registry: registry}, log)
 		if err != nil {
 			db.Close()
-			if srv != nil {
-				srv.Close()
+			if ln != nil {
+				ln.Close()
 			}
 			return nil, fmt.Errorf("job queue: %w", err)
 		}
@@ -106,15 +109,15 @@ func startStack(ctx context.Context, dsn string, o stackOptions) (*stack, error)
 	if o.Queue == queueRunning {
 		if err := s.Queue.Start(context.WithoutCancel(ctx)); err != nil {
 			db.Close()
-			if srv != nil {
-				srv.Close()
+			if ln != nil {
+				ln.Close()
 			}
 			return nil, fmt.Errorf("start job queue: %w", err)
 		}
 		s.queueStarted = true
 	}
-	if srv != nil {
-		srv.Config = &http.Server{
+	if ln != nil {
+		s.srv = &http.Server{
 			Handler:           api.New(a, log, api.Options{Registry: registry, Ready: func(ctx context.Context) error { return db.SQL().PingContext(ctx) }}),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
@@ -122,8 +125,12 @@ func startStack(ctx context.Context, dsn string, o stackOptions) (*stack, error)
 			IdleTimeout:       2 * time.Minute,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		}
-		srv.Start()
-		s.srv, s.URL = srv, srv.URL
+		go func() {
+			if err := s.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				log.Error("bench HTTP server stopped", "err", err)
+			}
+		}()
+		s.URL = publicURL
 	}
 	return s, nil
 }
@@ -133,7 +140,12 @@ func startStack(ctx context.Context, dsn string, o stackOptions) (*stack, error)
 func (s *stack) Close() error {
 	s.closeOnce.Do(func() {
 		if s.srv != nil {
-			s.srv.Close()
+			// As serve shuts down: requests in flight finish first.
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			if err := s.srv.Shutdown(ctx); err != nil {
+				_ = s.srv.Close()
+			}
+			cancel()
 		}
 		if s.queueStarted {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
