@@ -56,9 +56,11 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// ClassOf returns the class of err: the Class of an *Error in its chain,
-// Transient for context deadline errors raised before sending, and Unknown
-// for anything else, because an unclassified failure may have been a send.
+// ClassOf returns the class of err: the Class of the first *Error in its
+// chain, "" for nil, and Unknown for anything else, a context error
+// included, because an unclassified failure may have been a send. Providers
+// therefore classify what they know themselves: a deadline that ended a send
+// before its request left is their Transient *Error.
 func ClassOf(err error) Class {
 	if err == nil {
 		return ""
