@@ -18,14 +18,6 @@ import (
 // SignatureHeader is the header in which Meta signs webhook bodies.
 const SignatureHeader = "X-Hub-Signature-256"
 
-// Sign returns the X-Hub-Signature-256 value for body under appSecret:
-// "sha256=" and the hex HMAC-SHA256 of the raw body.
-func Sign(appSecret string, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(appSecret))
-	mac.Write(body)
-	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
-}
-
 // VerifySignature reports whether header, the X-Hub-Signature-256 value, is
 // Meta's signature of the raw body under appSecret. It needs the "sha256="
 // prefix, compares in constant time, and is false for an empty secret so that

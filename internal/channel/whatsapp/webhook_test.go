@@ -22,7 +22,7 @@ func TestVerifySignature(t *testing.T) {
 	mac := hmac.New(sha256.New, []byte("s3cret"))
 	mac.Write(body)
 	good := "sha256=" + hex.EncodeToString(mac.Sum(nil))
-	if whatsapp.Sign("s3cret", body) != good {
+	if whatsapptest.Sign("s3cret", body) != good {
 		t.Fatal("Sign disagrees with a plain HMAC-SHA256")
 	}
 	for _, c := range []struct {
@@ -41,7 +41,7 @@ func TestVerifySignature(t *testing.T) {
 		{"empty header", "s3cret", body, "", false},
 		{"not hex", "s3cret", body, "sha256=zz", false},
 		{"truncated", "s3cret", body, good[:len(good)-2], false},
-		{"empty secret", "", body, whatsapp.Sign("", body), false},
+		{"empty secret", "", body, whatsapptest.Sign("", body), false},
 	} {
 		if got := whatsapp.VerifySignature(c.secret, c.body, c.header); got != c.want {
 			t.Errorf("%s: got %v, want %v", c.name, got, c.want)

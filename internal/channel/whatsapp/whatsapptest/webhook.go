@@ -57,9 +57,17 @@ func StatusWebhook(appSecret string, statuses ...Status) (body []byte, signature
 	if err != nil {
 		panic(err) // only maps and strings: cannot happen
 	}
+	return body, Sign(appSecret, body)
+}
+
+// Sign returns the X-Hub-Signature-256 value Meta would send for body under
+// appSecret: "sha256=" and the hex HMAC-SHA256 of the raw body. quoteflow
+// only verifies signatures (whatsapp.VerifySignature); signing is Meta's
+// side, so it lives with the fake.
+func Sign(appSecret string, body []byte) string {
 	mac := hmac.New(sha256.New, []byte(appSecret))
 	mac.Write(body)
-	return body, "sha256=" + hex.EncodeToString(mac.Sum(nil))
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
 }
 
 func statusJSON(st Status) map[string]any {
