@@ -30,7 +30,7 @@ func setup(t *testing.T, dialect string) *env {
 	t.Helper()
 	db := storetest.Open(t, dialect)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a := app.New(db, app.Config{OperatorToken: operatorToken, PublicBaseURL: "https://quotes.test"}, log)
+	a := app.New(db, nil, app.Config{OperatorToken: operatorToken, PublicBaseURL: "https://quotes.test"}, log)
 	srv := httptest.NewServer(api.New(a, log, api.Options{}))
 	t.Cleanup(srv.Close)
 	return &env{t: t, srv: srv, app: a}

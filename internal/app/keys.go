@@ -79,7 +79,7 @@ func (a *App) Authenticate(ctx context.Context, token string) (Principal, error)
 	var gen uint64
 	if !hit {
 		gen = cache.generation()
-		key, err := a.Store.GetAPIKey(ctx, id.String())
+		key, err := a.db.GetAPIKey(ctx, id.String())
 		if engine.IsNotFound(err) {
 			// Not cached: ids sprayed at random must not grow memory, and
 			// a key created a moment later must work at once.

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/store"
 	"github.com/quoteflow/quoteflow/internal/store/storetest"
 )
 
@@ -40,6 +41,7 @@ type keyEnv struct {
 	t      *testing.T
 	ctx    context.Context
 	app    *App
+	db     *store.DB
 	clock  *fakeClock
 	tenant string
 	admin  string
@@ -50,14 +52,15 @@ func forEachKeyEnv(t *testing.T, fn func(t *testing.T, e *keyEnv)) {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			a := New(storetest.Open(t, d), Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			db := storetest.Open(t, d)
+			a := New(db, nil, Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			clock := &fakeClock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
 			a.Now = clock.Now
 			key, secret, err := a.CreateTenant(ctx, &engine.Tenant{Name: "Acme"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			fn(t, &keyEnv{t: t, ctx: ctx, app: a, clock: clock, tenant: key.TenantID, admin: secret})
+			fn(t, &keyEnv{t: t, ctx: ctx, app: a, db: db, clock: clock, tenant: key.TenantID, admin: secret})
 		})
 	}
 }
@@ -127,7 +130,7 @@ func TestAuthenticateDeniesAtOnceAfterDeleteAPIKey(t *testing.T) {
 		}
 		e.denied(secret, "key revoked in this process")
 		// A refused revocation leaves the key working.
-		admins, err := e.app.Store.ListAPIKeys(e.ctx, e.tenant)
+		admins, err := e.db.ListAPIKeys(e.ctx, e.tenant)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,7 +147,7 @@ func TestAuthenticateTrustsCacheForTTLAfterRevokeElsewhere(t *testing.T) {
 		id, secret := e.newKey()
 		e.allowed(secret)
 		// Another process revokes the key: only the database knows.
-		if err := e.app.Store.DeleteAPIKey(e.ctx, e.tenant, id); err != nil {
+		if err := e.db.DeleteAPIKey(e.ctx, e.tenant, id); err != nil {
 			t.Fatal(err)
 		}
 		e.allowed(secret)
@@ -157,7 +160,7 @@ func TestAuthenticateTrustsCacheForTTLAfterRevokeElsewhere(t *testing.T) {
 		// A clock that goes back does not stretch an entry's life.
 		id, secret = e.newKey()
 		e.allowed(secret)
-		if err := e.app.Store.DeleteAPIKey(e.ctx, e.tenant, id); err != nil {
+		if err := e.db.DeleteAPIKey(e.ctx, e.tenant, id); err != nil {
 			t.Fatal(err)
 		}
 		e.clock.Add(-time.Nanosecond)
@@ -179,7 +182,7 @@ func TestAuthenticateDoesNotCacheUnknownKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.denied(secret, "key not stored yet")
-		if err := e.app.Store.CreateAPIKey(e.ctx, key); err != nil {
+		if err := e.db.CreateAPIKey(e.ctx, key); err != nil {
 			t.Fatal(err)
 		}
 		e.allowed(secret)
@@ -293,7 +296,7 @@ func TestKeyCacheIgnoresReadsThatRacedADrop(t *testing.T) {
 }
 
 func TestKeyCachesArePerApp(t *testing.T) {
-	a, b := New(nil, Config{}, nil), New(nil, Config{}, nil)
+	a, b := New(nil, nil, Config{}, nil), New(nil, nil, Config{}, nil)
 	if a.keyCache() != a.keyCache() {
 		t.Fatal("one App, two caches")
 	}

@@ -80,13 +80,13 @@ func (a *App) checkTemplates(ctx context.Context, tenantID string, w *engine.Wor
 	if !needs {
 		return nil
 	}
-	tenant, err := a.Store.GetTenant(ctx, tenantID)
+	tenant, err := a.db.GetTenant(ctx, tenantID)
 	if err != nil {
 		return err
 	}
 	ts, ok, err := a.WhatsAppTemplates(ctx, tenant, false)
 	if err != nil {
-		a.Log.WarnContext(ctx, "could not sync WhatsApp templates; saving the workflow unchecked", "tenant_id", tenantID, "err", err)
+		a.log.WarnContext(ctx, "could not sync WhatsApp templates; saving the workflow unchecked", "tenant_id", tenantID, "err", err)
 		return nil
 	}
 	if !ok {
