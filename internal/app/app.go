@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
@@ -27,6 +28,8 @@ type Config struct {
 	PublicBaseURL string
 	// Registry receives the application's metrics; nil registers none.
 	Registry prometheus.Registerer
+	// Caches bounds the in-memory caches.
+	Caches CacheSizes
 }
 
 // App is the application: the one door to storage, the clock and the
@@ -48,11 +51,13 @@ type App struct {
 	// deliveries counts provider answers, where the outcome is known.
 	deliveries *prometheus.CounterVec
 
+	// ruleSets holds each tenant's compiled configuration; mu orders its
+	// updates so that it never moves back to an older version.
 	mu        sync.Mutex
-	ruleSets  map[string]cachedRuleSet
-	templates templateCache
-	versions  versionCache
-	keys      keyCache
+	ruleSets  *lru.Cache[string, cachedRuleSet]
+	templates *lru.Cache[string, templateEntry]
+	versions  *lru.Cache[versionKey, *engine.Workflow]
+	keys      *keyCache
 }
 
 type cachedRuleSet struct {
@@ -73,6 +78,7 @@ func New(db Store, jobs Enqueuer, cfg Config, log *slog.Logger) *App {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	sizes := cfg.Caches.withDefaults()
 	a := &App{
 		db:            db,
 		jobs:          jobs,
@@ -80,7 +86,10 @@ func New(db Store, jobs Enqueuer, cfg Config, log *slog.Logger) *App {
 		Now:           time.Now,
 		Rand:          mrand.Float64,
 		publicBaseURL: strings.TrimRight(cfg.PublicBaseURL, "/"),
-		ruleSets:      map[string]cachedRuleSet{},
+		ruleSets:      newLRU[string, cachedRuleSet](sizes.RuleSets),
+		templates:     newLRU[string, templateEntry](sizes.Templates),
+		versions:      newLRU[versionKey, *engine.Workflow](sizes.Versions),
+		keys:          newKeyCache(sizes.Keys),
 	}
 	a.deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "quoteflow_deliveries_total",
@@ -182,6 +191,6 @@ func (a *App) DeleteAPIKey(ctx context.Context, tenantID, id string) error {
 	// Dropped after the revocation committed, or a concurrent request could
 	// cache the row as it was; dropped on error too, because a failed commit
 	// may still have applied and a needless drop costs one read.
-	a.keyCache().drop(id)
+	a.keys.drop(id)
 	return err
 }

@@ -92,7 +92,7 @@ func (e *keyEnv) denied(token, why string) {
 	}
 }
 
-func (e *keyEnv) cached() int { return e.app.keyCache().size() }
+func (e *keyEnv) cached() int { return e.app.keys.entries.Len() }
 
 // wrongSecret keeps token's id and replaces its secret.
 func wrongSecret(token string) string {
@@ -244,10 +244,10 @@ func TestKeyCacheIsBounded(t *testing.T) {
 	}
 
 	t.Run("live entries", func(t *testing.T) {
-		var c keyCache
-		ids := fill(&c, keyCacheMax+100, t0)
-		if n := c.size(); n != keyCacheMax {
-			t.Fatalf("%d entries, want the bound %d", n, keyCacheMax)
+		c := newKeyCache(defaultKeyCacheSize)
+		ids := fill(c, defaultKeyCacheSize+100, t0)
+		if n := c.entries.Len(); n != defaultKeyCacheSize {
+			t.Fatalf("%d entries, want the bound %d", n, defaultKeyCacheSize)
 		}
 		// The newest entry is never the one evicted to make room for it.
 		if _, ok := c.get(ids[len(ids)-1], t0); !ok {
@@ -256,18 +256,18 @@ func TestKeyCacheIsBounded(t *testing.T) {
 	})
 
 	t.Run("expired entries go first", func(t *testing.T) {
-		var c keyCache
-		fill(&c, keyCacheMax, t0)
+		c := newKeyCache(defaultKeyCacheSize)
+		fill(c, defaultKeyCacheSize, t0)
 		later := t0.Add(keyTTL)
-		fill(&c, 1, later)
-		if n := c.size(); n != 1 {
+		fill(c, 1, later)
+		if n := c.entries.Len(); n != 1 {
 			t.Fatalf("%d entries, want 1: the expired ones cleared", n)
 		}
 	})
 
 	t.Run("refreshing a cached key evicts nothing", func(t *testing.T) {
-		var c keyCache
-		ids := fill(&c, keyCacheMax, t0)
+		c := newKeyCache(defaultKeyCacheSize)
+		ids := fill(c, defaultKeyCacheSize, t0)
 		c.put(ids[0], entry(t0.Add(time.Second)), c.generation())
 		for _, id := range ids {
 			if _, ok := c.get(id, t0.Add(time.Second)); !ok {
@@ -278,7 +278,7 @@ func TestKeyCacheIsBounded(t *testing.T) {
 }
 
 func TestKeyCacheIgnoresReadsThatRacedADrop(t *testing.T) {
-	var c keyCache
+	c := newKeyCache(defaultKeyCacheSize)
 	id := uuid.New()
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	// A lookup starts, a revocation drops the key, the lookup finishes with
@@ -297,10 +297,19 @@ func TestKeyCacheIgnoresReadsThatRacedADrop(t *testing.T) {
 
 func TestKeyCachesArePerApp(t *testing.T) {
 	a, b := New(nil, nil, Config{}, nil), New(nil, nil, Config{}, nil)
-	if a.keyCache() != a.keyCache() {
-		t.Fatal("one App, two caches")
+	id, now := uuid.New(), time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	a.keys.put(id, keyEntry{id: id.String(), loaded: now}, a.keys.generation())
+	if _, ok := a.keys.get(id, now); !ok {
+		t.Fatal("one App does not find the key it cached")
 	}
-	if a.keyCache() == b.keyCache() {
-		t.Fatal("two Apps share a cache")
+	if _, ok := b.keys.get(id, now); ok {
+		t.Fatal("two Apps share a cache: one finds the key the other cached")
+	}
+	// A revocation in one App does not stop the other caching its reads.
+	gen := b.keys.generation()
+	a.keys.drop(id.String())
+	b.keys.put(id, keyEntry{id: id.String(), loaded: now}, gen)
+	if _, ok := b.keys.get(id, now); !ok {
+		t.Fatal("a drop in one App discarded a read of the other")
 	}
 }

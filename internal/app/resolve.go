@@ -12,9 +12,7 @@ import (
 // database, so a change made through another process is seen by the next
 // resolution here too.
 func (a *App) ruleSet(ctx context.Context, r reader, tenantID string, configVersion int64) (cachedRuleSet, error) {
-	a.mu.Lock()
-	c, ok := a.ruleSets[tenantID]
-	a.mu.Unlock()
+	c, ok := a.ruleSets.Get(tenantID)
 	if ok && c.configVersion == configVersion {
 		return c, nil
 	}
@@ -30,8 +28,8 @@ func (a *App) ruleSet(ctx context.Context, r reader, tenantID string, configVers
 	a.mu.Lock()
 	// Another request may have compiled a newer version meanwhile; keep the
 	// newest so the cache never moves backwards.
-	if cur, ok := a.ruleSets[tenantID]; !ok || cur.configVersion <= in.ConfigVersion {
-		a.ruleSets[tenantID] = c
+	if cur, ok := a.ruleSets.Peek(tenantID); !ok || cur.configVersion <= in.ConfigVersion {
+		a.ruleSets.Add(tenantID, c)
 	}
 	a.mu.Unlock()
 	return c, nil
