@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/quoteflow/quoteflow/internal/api"
 	"github.com/quoteflow/quoteflow/internal/app"
@@ -152,21 +151,7 @@ func (e *env) problem(r response, status int, kind string) string {
 	return loc
 }
 
-// locations lists every field location a problem names.
-func locations(r response) []string {
-	var out []string
-	errs, _ := r.JSON["errors"].([]any)
-	for _, e := range errs {
-		if loc, ok := e.(map[string]any)["location"].(string); ok {
-			out = append(out, loc)
-		}
-	}
-	return out
-}
-
 func str(v any) string {
 	s, _ := v.(string)
 	return s
 }
-
-var _ = time.Second
