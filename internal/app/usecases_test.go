@@ -69,7 +69,9 @@ type fakeProvider struct {
 	script []error
 }
 
-func (p *fakeProvider) For(*engine.Tenant, string) (channel.Sender, string, error) { return p, "fake", nil }
+func (p *fakeProvider) For(*engine.Tenant, string) (channel.Sender, string, error) {
+	return p, "fake", nil
+}
 
 func (p *fakeProvider) Send(_ context.Context, m *channel.Message) (channel.Result, error) {
 	p.mu.Lock()
