@@ -1,7 +1,10 @@
 // Package app holds quoteflow's use cases: what happens when a tenant is
-// created, a key is checked, a lead is resolved or a configuration is saved.
-// It composes the pure engine with the store, so that the HTTP layer only
-// translates requests and the engine never sees a database.
+// created, a key is checked, a lead or quote is written, a quote is acted
+// on, a step runs, a message is delivered or a configuration is saved. It
+// composes the pure engine with the storage it declares (Store), and it is
+// the one door to that storage: the HTTP layer only translates requests to
+// calls on App, the job queue only schedules them, and the engine never
+// sees a database.
 package app
 
 import (
