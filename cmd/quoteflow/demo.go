@@ -8,6 +8,7 @@ import (
 
 	"github.com/quoteflow/quoteflow/internal/app"
 	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/store"
 )
 
 const demoTenantName = "Demo Roofing"
@@ -16,9 +17,9 @@ const demoTenantName = "Demo Roofing"
 // workflows, rules and override, and returns a fresh admin key for it. A
 // database that already holds the demo tenant is reused as it is, so that
 // what a person changed in the demo survives a restart.
-func seedDemo(ctx context.Context, a *app.App) (string, error) {
+func seedDemo(ctx context.Context, db *store.DB, a *app.App) (string, error) {
 	var tenantID string
-	err := a.Store.SQL().QueryRowContext(ctx, "SELECT id FROM tenants WHERE name = '"+demoTenantName+"' ORDER BY created_at LIMIT 1").Scan(&tenantID)
+	err := db.SQL().QueryRowContext(ctx, "SELECT id FROM tenants WHERE name = '"+demoTenantName+"' ORDER BY created_at LIMIT 1").Scan(&tenantID)
 	if err != nil {
 		if tenantID, err = createDemoTenant(ctx, a); err != nil {
 			return "", err
@@ -42,7 +43,6 @@ func createDemoTenant(ctx context.Context, a *app.App) (string, error) {
 	if _, _, err := a.CreateTenant(ctx, t); err != nil {
 		return "", err
 	}
-	s := a.Store
 	legacy := engine.LegacySettings{
 		engine.TriggerSent: {Enabled: true, Channels: []string{"email"},
 			Email: &engine.EmailContent{Subject: "Your quote {{ quote.number }}", Text: "Hello {{ lead.first_name }},\n\nyour quote is ready: {{ quote.url }}\n"}},
@@ -50,7 +50,7 @@ func createDemoTenant(ctx context.Context, a *app.App) (string, error) {
 			Email: &engine.EmailContent{Subject: "Thank you for accepting {{ quote.number }}", Text: "Hello {{ lead.first_name }}, we will be in touch to schedule the work."}},
 		engine.TriggerExpired: {Enabled: false, Channels: []string{}},
 	}
-	if err := s.PutLegacySettings(ctx, t.ID, legacy); err != nil {
+	if err := a.PutLegacySettings(ctx, t.ID, legacy); err != nil {
 		return "", err
 	}
 
@@ -105,17 +105,12 @@ func createDemoTenant(ctx context.Context, a *app.App) (string, error) {
 			Language: "pt", Country: "PT", Source: sources[i%len(sources)], Stage: "quoted",
 			Tags: []string{"roofing"}, Owner: "joao", Custom: map[string]any{"roof_type": []string{"tile", "slate", "metal"}[i%3]},
 			WhatsAppOptIn: i%2 == 0}
-		if err := s.CreateLead(ctx, l); err != nil {
-			return "", err
-		}
-		token, err := app.NewPublicToken()
-		if err != nil {
+		if err := a.CreateLead(ctx, l); err != nil {
 			return "", err
 		}
 		valid := now.Add(30 * 24 * time.Hour)
-		q := &engine.Quote{TenantID: t.ID, LeadID: l.ID, Number: fmt.Sprintf("Q-%d", 1001+i), AmountMinor: int64(80000 + 45000*i),
-			Currency: "EUR", Status: engine.QuoteDraft, ValidUntil: &valid, Revision: 1, PublicToken: token}
-		if err := s.CreateQuote(ctx, q); err != nil {
+		q := &engine.Quote{TenantID: t.ID, LeadID: l.ID, Number: fmt.Sprintf("Q-%d", 1001+i), Currency: "EUR", ValidUntil: &valid}
+		if err := a.CreateQuote(ctx, q, float64(800+450*i)); err != nil {
 			return "", err
 		}
 		// Real quote actions, so that the demo has events, decisions, runs
@@ -145,7 +140,7 @@ func createDemoTenant(ctx context.Context, a *app.App) (string, error) {
 		if i == 3 {
 			o := &engine.Override{TenantID: t.ID, LeadID: l.ID, Trigger: engine.AnyTrigger, Action: engine.OverrideSuppress,
 				Reason: "customer asked for no follow-ups"}
-			if err := s.CreateOverride(ctx, o); err != nil {
+			if err := a.CreateOverride(ctx, o); err != nil {
 				return "", err
 			}
 		}

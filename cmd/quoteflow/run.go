@@ -152,20 +152,20 @@ func serve(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, stdo
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = base
 	}
-	a := app.New(db, app.Config{OperatorToken: cfg.OperatorToken, PublicBaseURL: cfg.PublicURL}, log)
-	a.Senders = senders.New(senders.Options{Log: logsender.New(log), WhatsAppBaseURL: cfg.WhatsAppAPIBase,
-		WhatsAppThrottle: whatsapp.NewThrottle(cfg.WhatsAppRate, whatsapp.DefaultBurst)})
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	queue, err := jobs.New(db, a, jobs.Config{Workers: cfg.Workers, PollInterval: cfg.PollInterval,
-		RescueAfter: cfg.RescueAfter, ExpireEvery: cfg.ExpireEvery, Registry: registry}, log)
+	queue, err := jobs.New(db, jobs.Config{Workers: cfg.Workers, PollInterval: cfg.PollInterval,
+		RescueAfter: cfg.RescueAfter, ExpireEvery: cfg.ExpireEvery}, log)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("job queue: %w", err)
 	}
+	a := app.New(db, queue, app.Config{OperatorToken: cfg.OperatorToken, PublicBaseURL: cfg.PublicURL, Registry: registry}, log)
+	a.Senders = senders.New(senders.Options{Log: logsender.New(log), WhatsAppBaseURL: cfg.WhatsAppAPIBase,
+		WhatsAppThrottle: whatsapp.NewThrottle(cfg.WhatsAppRate, whatsapp.DefaultBurst)})
 	// The queue gets its own context: it must keep working until the HTTP
 	// server has drained, then stop after its running jobs finish.
-	if err := queue.Start(context.WithoutCancel(ctx)); err != nil {
+	if err := queue.Start(context.WithoutCancel(ctx), a); err != nil {
 		ln.Close()
 		return fmt.Errorf("start job queue: %w", err)
 	}
@@ -177,7 +177,7 @@ func serve(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, stdo
 		}
 	}()
 	if demo {
-		key, err := seedDemo(ctx, a)
+		key, err := seedDemo(ctx, db, a)
 		if err != nil {
 			ln.Close()
 			return fmt.Errorf("seed demo: %w", err)

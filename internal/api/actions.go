@@ -105,7 +105,7 @@ type TokenPath struct {
 // viewed it: opening the link is the quote.viewed trigger. Opening it again
 // is a duplicate of the same business event and runs nothing.
 func (s *Server) getPublicQuote(ctx context.Context, in *TokenPath) (*body[PublicQuoteOut], error) {
-	q, err := s.app.Store.GetQuoteByToken(ctx, in.Token)
+	q, err := s.app.GetQuoteByToken(ctx, in.Token)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
@@ -124,10 +124,10 @@ func (s *Server) getPublicQuote(ctx context.Context, in *TokenPath) (*body[Publi
 func (s *Server) publicQuote(ctx context.Context, q *engine.Quote) PublicQuoteOut {
 	out := PublicQuoteOut{Number: q.Number, Amount: q.Amount(), Currency: q.Currency, Status: string(q.Status),
 		ValidUntil: timePtr(q.ValidUntil), RejectionReason: q.RejectionReason}
-	if t, err := s.app.Store.GetTenant(ctx, q.TenantID); err == nil {
+	if t, err := s.app.GetTenant(ctx, q.TenantID); err == nil {
 		out.Company = t.Name
 	}
-	if l, err := s.app.Store.GetLead(ctx, q.TenantID, q.LeadID); err == nil {
+	if l, err := s.app.GetLead(ctx, q.TenantID, q.LeadID); err == nil {
 		out.CustomerName = l.FirstName
 	}
 	return out

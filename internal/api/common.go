@@ -9,7 +9,6 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
-	"github.com/quoteflow/quoteflow/internal/store"
 )
 
 func mustJSON(v any) []byte {
@@ -50,7 +49,7 @@ type PageParams struct {
 	Cursor string `query:"cursor" doc:"The next_cursor of the previous page"`
 }
 
-func (p PageParams) page() store.Page { return store.Page{Limit: p.Limit, After: p.Cursor} }
+func (p PageParams) page() engine.Page { return engine.Page{Limit: p.Limit, After: p.Cursor} }
 
 // List is a page of items and the cursor of the next page, empty at the end.
 type List[T any] struct {

@@ -34,7 +34,11 @@ func setupExec(t *testing.T, dialect string) *execEnv {
 	t.Helper()
 	db := storetest.Open(t, dialect)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a := app.New(db, app.Config{OperatorToken: operatorToken, PublicBaseURL: "https://quotes.test"}, log)
+	q, err := jobs.New(db, jobs.Config{Workers: 8, PollInterval: 20 * time.Millisecond, RescueAfter: time.Minute, ExpireEvery: time.Hour}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := app.New(db, q, app.Config{OperatorToken: operatorToken, PublicBaseURL: "https://quotes.test"}, log)
 	x := &execEnv{smtp: smtptest.Start(t), wa: whatsapptest.Start(t), logs: logsender.New(nil)}
 	// Workflows are checked against the business account's templates.
 	x.wa.AddTemplate(whatsapptest.Template{Name: "quote_sent", Language: "en_US", Status: "APPROVED", Category: "UTILITY",
@@ -43,11 +47,7 @@ func setupExec(t *testing.T, dialect string) *execEnv {
 		SMTP: smtp.Options{TLSConfig: x.smtp.ClientTLSConfig(), Timeout: 5 * time.Second}})
 	// Retries in tests are quick: jitter 0 makes the first backoff zero.
 	a.Rand = func() float64 { return 0 }
-	q, err := jobs.New(db, a, jobs.Config{Workers: 8, PollInterval: 20 * time.Millisecond, RescueAfter: time.Minute, ExpireEvery: time.Hour}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := q.Start(context.Background()); err != nil {
+	if err := q.Start(context.Background(), a); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(api.New(a, log, api.Options{}))

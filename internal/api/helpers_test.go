@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/quoteflow/quoteflow/internal/api"
 	"github.com/quoteflow/quoteflow/internal/app"
@@ -30,7 +29,7 @@ func setup(t *testing.T, dialect string) *env {
 	t.Helper()
 	db := storetest.Open(t, dialect)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a := app.New(db, app.Config{OperatorToken: operatorToken, PublicBaseURL: "https://quotes.test"}, log)
+	a := app.New(db, nil, app.Config{OperatorToken: operatorToken, PublicBaseURL: "https://quotes.test"}, log)
 	srv := httptest.NewServer(api.New(a, log, api.Options{}))
 	t.Cleanup(srv.Close)
 	return &env{t: t, srv: srv, app: a}
@@ -152,21 +151,7 @@ func (e *env) problem(r response, status int, kind string) string {
 	return loc
 }
 
-// locations lists every field location a problem names.
-func locations(r response) []string {
-	var out []string
-	errs, _ := r.JSON["errors"].([]any)
-	for _, e := range errs {
-		if loc, ok := e.(map[string]any)["location"].(string); ok {
-			out = append(out, loc)
-		}
-	}
-	return out
-}
-
 func str(v any) string {
 	s, _ := v.(string)
 	return s
 }
-
-var _ = time.Second

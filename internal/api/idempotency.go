@@ -11,7 +11,6 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
-	"github.com/quoteflow/quoteflow/internal/store"
 )
 
 // maxIdempotentBody bounds the body read for hashing; huma refuses larger
@@ -71,8 +70,8 @@ func (s *Server) withIdempotency(ctx huma.Context, next func(huma.Context)) {
 	}
 	u := ctx.URL()
 	sum := sha256.Sum256(append([]byte(ctx.Method()+" "+u.Path+"\n"), body...))
-	req := store.IdempotentRequest{Method: ctx.Method(), Path: u.Path, RequestHash: hex.EncodeToString(sum[:])}
-	prev, err := s.app.Store.ReserveIdempotencyKey(ctx.Context(), p.TenantID, key, req)
+	req := engine.IdempotentRequest{Method: ctx.Method(), Path: u.Path, RequestHash: hex.EncodeToString(sum[:])}
+	prev, err := s.app.ReserveIdempotencyKey(ctx.Context(), p.TenantID, key, req)
 	switch {
 	case err != nil:
 		s.writeError(ctx, err)
@@ -97,12 +96,12 @@ func (s *Server) withIdempotency(ctx huma.Context, next func(huma.Context)) {
 	// happened, and the client's retry must see it.
 	bg := context.WithoutCancel(ctx.Context())
 	if rec.status >= 200 && rec.status < 300 {
-		if err := s.app.Store.CompleteIdempotencyKey(bg, p.TenantID, key, rec.status, rec.out.Bytes()); err != nil {
+		if err := s.app.CompleteIdempotencyKey(bg, p.TenantID, key, rec.status, rec.out.Bytes()); err != nil {
 			s.log.ErrorContext(bg, "could not store an idempotent response", "err", err)
 		}
 		return
 	}
-	if err := s.app.Store.ReleaseIdempotencyKey(bg, p.TenantID, key); err != nil {
+	if err := s.app.ReleaseIdempotencyKey(bg, p.TenantID, key); err != nil {
 		s.log.ErrorContext(bg, "could not release an idempotency key", "err", err)
 	}
 }

@@ -26,7 +26,7 @@ func (s *Server) createKey(ctx context.Context, in *body[CreateKeyIn]) (*body[Ke
 }
 
 func (s *Server) listKeys(ctx context.Context, _ *struct{}) (*body[List[KeyOut]], error) {
-	keys, err := s.app.Store.ListAPIKeys(ctx, principal(ctx).TenantID)
+	keys, err := s.app.ListAPIKeys(ctx, principal(ctx).TenantID)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}

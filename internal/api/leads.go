@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/quoteflow/quoteflow/internal/app"
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
@@ -123,17 +122,14 @@ type LeadPath struct {
 func (s *Server) createLead(ctx context.Context, in *body[LeadIn]) (*versioned[LeadOut], error) {
 	l := in.Body.lead()
 	l.TenantID = principal(ctx).TenantID
-	if err := app.ValidateLead(l); err != nil {
-		return nil, toProblem(ctx, s.log, err)
-	}
-	if err := s.app.Store.CreateLead(ctx, l); err != nil {
+	if err := s.app.CreateLead(ctx, l); err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
 	return withETag(leadOut(l), l.Version), nil
 }
 
 func (s *Server) getLead(ctx context.Context, in *LeadPath) (*versioned[LeadOut], error) {
-	l, err := s.app.Store.GetLead(ctx, principal(ctx).TenantID, in.LeadID)
+	l, err := s.app.GetLead(ctx, principal(ctx).TenantID, in.LeadID)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
@@ -141,7 +137,7 @@ func (s *Server) getLead(ctx context.Context, in *LeadPath) (*versioned[LeadOut]
 }
 
 func (s *Server) listLeads(ctx context.Context, in *PageParams) (*body[List[LeadOut]], error) {
-	leads, next, err := s.app.Store.ListLeads(ctx, principal(ctx).TenantID, in.page())
+	leads, next, err := s.app.ListLeads(ctx, principal(ctx).TenantID, in.page())
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
@@ -159,22 +155,15 @@ func (s *Server) patchLead(ctx context.Context, in *patchLeadInput) (*versioned[
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
-	l, err := s.app.Store.GetLead(ctx, principal(ctx).TenantID, in.LeadID)
+	l, err := s.app.UpdateLead(ctx, principal(ctx).TenantID, in.LeadID, want, in.Body.apply)
 	if err != nil {
-		return nil, toProblem(ctx, s.log, err)
-	}
-	in.Body.apply(l)
-	if err := app.ValidateLead(l); err != nil {
-		return nil, toProblem(ctx, s.log, err)
-	}
-	if err := s.app.Store.UpdateLead(ctx, l, want); err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
 	return withETag(leadOut(l), l.Version), nil
 }
 
 func (s *Server) deleteLead(ctx context.Context, in *LeadPath) (*struct{}, error) {
-	if err := s.app.Store.DeleteLead(ctx, principal(ctx).TenantID, in.LeadID); err != nil {
+	if err := s.app.DeleteLead(ctx, principal(ctx).TenantID, in.LeadID); err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
 	return nil, nil

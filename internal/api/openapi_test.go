@@ -19,7 +19,7 @@ var update = flag.Bool("update", false, "rewrite docs/openapi.json from the code
 // clients generate code from, identical to what the server publishes.
 func TestOpenAPIDocumentIsCommitted(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := api.New(app.New(nil, app.Config{}, log), log, api.Options{})
+	srv := api.New(app.New(nil, nil, app.Config{}, log), log, api.Options{})
 	got, err := json.MarshalIndent(srv.OpenAPI(), "", "  ")
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 
 	"github.com/quoteflow/quoteflow/internal/channel/whatsapp"
 	"github.com/quoteflow/quoteflow/internal/engine"
-	"github.com/quoteflow/quoteflow/internal/store"
 )
 
 type listEventsInput struct {
@@ -19,7 +18,7 @@ type listEventsInput struct {
 }
 
 func (s *Server) listEvents(ctx context.Context, in *listEventsInput) (*body[List[EventOut]], error) {
-	evs, next, err := s.app.Store.ListEvents(ctx, principal(ctx).TenantID, store.EventFilter{LeadID: in.LeadID, QuoteID: in.QuoteID,
+	evs, next, err := s.app.ListEvents(ctx, principal(ctx).TenantID, engine.EventFilter{LeadID: in.LeadID, QuoteID: in.QuoteID,
 		Trigger: engine.Trigger(in.Trigger), Outcome: engine.Outcome(in.Outcome)}, in.page())
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
@@ -39,7 +38,7 @@ type EventDetailOut struct {
 }
 
 func (s *Server) getEvent(ctx context.Context, in *EventPath) (*body[EventDetailOut], error) {
-	e, err := s.app.Store.GetEvent(ctx, principal(ctx).TenantID, in.EventID)
+	e, err := s.app.GetEvent(ctx, principal(ctx).TenantID, in.EventID)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
@@ -94,7 +93,7 @@ type listRunsInput struct {
 }
 
 func (s *Server) listRuns(ctx context.Context, in *listRunsInput) (*body[List[RunOut]], error) {
-	runs, next, err := s.app.Store.ListRuns(ctx, principal(ctx).TenantID, store.RunFilter{LeadID: in.LeadID, QuoteID: in.QuoteID,
+	runs, next, err := s.app.ListRuns(ctx, principal(ctx).TenantID, engine.RunFilter{LeadID: in.LeadID, QuoteID: in.QuoteID,
 		Status: engine.RunStatus(in.Status)}, in.page())
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
@@ -109,7 +108,7 @@ type RunPath struct {
 
 func (s *Server) runWithSteps(ctx context.Context, r *engine.Run) (RunOut, error) {
 	out := runOut(r)
-	steps, err := s.app.Store.ListRunSteps(ctx, r.TenantID, r.ID)
+	steps, err := s.app.ListRunSteps(ctx, r.TenantID, r.ID)
 	if err != nil {
 		return out, err
 	}
@@ -121,7 +120,7 @@ func (s *Server) runWithSteps(ctx context.Context, r *engine.Run) (RunOut, error
 }
 
 func (s *Server) getRun(ctx context.Context, in *RunPath) (*body[RunOut], error) {
-	r, err := s.app.Store.GetRun(ctx, principal(ctx).TenantID, in.RunID)
+	r, err := s.app.GetRun(ctx, principal(ctx).TenantID, in.RunID)
 	return s.runBody(ctx, r, err)
 }
 
@@ -198,7 +197,7 @@ type listMessagesInput struct {
 }
 
 func (s *Server) listMessages(ctx context.Context, in *listMessagesInput) (*body[List[MessageOut]], error) {
-	ms, next, err := s.app.Store.ListMessages(ctx, principal(ctx).TenantID, store.MessageFilter{Status: engine.MessageStatus(in.Status),
+	ms, next, err := s.app.ListMessages(ctx, principal(ctx).TenantID, engine.MessageFilter{Status: engine.MessageStatus(in.Status),
 		Channel: in.Channel, Trigger: engine.Trigger(in.Trigger), LeadID: in.LeadID, QuoteID: in.QuoteID, RunID: in.RunID,
 		From: in.From, To: in.To}, in.page())
 	if err != nil {
@@ -243,7 +242,7 @@ type MessageDetailOut struct {
 
 func (s *Server) messageDetail(ctx context.Context, m *engine.Message) (MessageDetailOut, error) {
 	out := MessageDetailOut{MessageOut: messageOut(m), AttemptList: []AttemptOut{}, Receipts: []ReceiptOut{}}
-	atts, err := s.app.Store.ListAttempts(ctx, m.TenantID, m.ID)
+	atts, err := s.app.ListAttempts(ctx, m.TenantID, m.ID)
 	if err != nil {
 		return out, err
 	}
@@ -252,7 +251,7 @@ func (s *Server) messageDetail(ctx context.Context, m *engine.Message) (MessageD
 			FinishedAt: timePtr(a.FinishedAt), Outcome: a.Outcome, Error: a.Error, ErrorClass: a.ErrorClass,
 			ProviderMessageID: a.ProviderMessageID, RetryAt: timePtr(a.RetryAt)})
 	}
-	rs, err := s.app.Store.ListReceipts(ctx, m.TenantID, m.ID)
+	rs, err := s.app.ListReceipts(ctx, m.TenantID, m.ID)
 	if err != nil {
 		return out, err
 	}
@@ -264,7 +263,7 @@ func (s *Server) messageDetail(ctx context.Context, m *engine.Message) (MessageD
 }
 
 func (s *Server) getMessage(ctx context.Context, in *MessagePath) (*body[MessageDetailOut], error) {
-	m, err := s.app.Store.GetMessage(ctx, principal(ctx).TenantID, in.MessageID)
+	m, err := s.app.GetMessage(ctx, principal(ctx).TenantID, in.MessageID)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
@@ -302,7 +301,7 @@ type CircuitOut struct {
 }
 
 func (s *Server) listCircuits(ctx context.Context, _ *struct{}) (*body[List[CircuitOut]], error) {
-	cs, err := s.app.Store.ListCircuits(ctx, principal(ctx).TenantID)
+	cs, err := s.app.ListCircuits(ctx, principal(ctx).TenantID)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
@@ -317,7 +316,7 @@ type CircuitPath struct {
 }
 
 func (s *Server) closeCircuit(ctx context.Context, in *CircuitPath) (*struct{}, error) {
-	if err := s.app.Store.CloseCircuit(ctx, principal(ctx).TenantID, in.Provider); err != nil {
+	if err := s.app.CloseCircuit(ctx, principal(ctx).TenantID, in.Provider); err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
 	return nil, nil
@@ -338,7 +337,7 @@ type templatesInput struct {
 }
 
 func (s *Server) listTemplates(ctx context.Context, in *templatesInput) (*body[List[TemplateOut]], error) {
-	t, err := s.app.Store.GetTenant(ctx, principal(ctx).TenantID)
+	t, err := s.app.GetTenant(ctx, principal(ctx).TenantID)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}

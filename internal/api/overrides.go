@@ -44,23 +44,14 @@ func (s *Server) createOverride(ctx context.Context, in *createOverrideInput) (*
 	b := in.Body
 	o := &engine.Override{TenantID: principal(ctx).TenantID, LeadID: in.LeadID, Trigger: b.Trigger,
 		Action: engine.OverrideAction(b.Action), WorkflowID: b.WorkflowID, ExpiresAt: timePtr(b.ExpiresAt), Reason: b.Reason}
-	if err := engine.ValidateOverride(o, "body"); err != nil {
-		return nil, toProblem(ctx, s.log, err)
-	}
-	if err := s.app.Store.CreateOverride(ctx, o); err != nil {
+	if err := s.app.CreateOverride(ctx, o); err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
 	return &body[OverrideOut]{Body: s.overrideOut(o)}, nil
 }
 
 func (s *Server) listOverrides(ctx context.Context, in *LeadPath) (*body[List[OverrideOut]], error) {
-	tenant := principal(ctx).TenantID
-	// The lead itself must be the caller's, or the answer is 404 rather
-	// than an empty list that would confirm nothing.
-	if _, err := s.app.Store.GetLead(ctx, tenant, in.LeadID); err != nil {
-		return nil, toProblem(ctx, s.log, err)
-	}
-	os, err := s.app.Store.ListOverrides(ctx, tenant, in.LeadID)
+	os, err := s.app.LeadOverrides(ctx, principal(ctx).TenantID, in.LeadID)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
@@ -74,7 +65,7 @@ type OverridePath struct {
 }
 
 func (s *Server) deleteOverride(ctx context.Context, in *OverridePath) (*struct{}, error) {
-	if err := s.app.Store.DeleteOverride(ctx, principal(ctx).TenantID, in.LeadID, in.OverrideID); err != nil {
+	if err := s.app.DeleteOverride(ctx, principal(ctx).TenantID, in.LeadID, in.OverrideID); err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
 	return nil, nil

@@ -47,7 +47,7 @@ type previewStepInput struct {
 
 func (s *Server) previewStep(ctx context.Context, in *previewStepInput) (*body[StepPreviewOut], error) {
 	tenantID := principal(ctx).TenantID
-	w, err := s.app.Store.GetWorkflow(ctx, tenantID, in.WorkflowID)
+	w, err := s.app.GetWorkflow(ctx, tenantID, in.WorkflowID)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/quoteflow/quoteflow/internal/app"
 	"github.com/quoteflow/quoteflow/internal/engine"
-	"github.com/quoteflow/quoteflow/internal/store"
 )
 
 // QuoteIn is POST /v1/quotes. amount is in major units.
@@ -25,6 +23,21 @@ type QuotePatch struct {
 	Amount     *float64     `json:"amount,omitempty" minimum:"0"`
 	Currency   *string      `json:"currency,omitempty"`
 	ValidUntil NullableTime `json:"valid_until,omitempty"`
+}
+
+func (p *QuotePatch) apply(q *engine.Quote, amount *float64) {
+	if p.Number != nil {
+		q.Number = *p.Number
+	}
+	if p.Currency != nil {
+		q.Currency = *p.Currency
+	}
+	if p.Amount != nil {
+		*amount = *p.Amount
+	}
+	if p.ValidUntil.Set {
+		q.ValidUntil = timePtr(p.ValidUntil.Value)
+	}
 }
 
 // QuoteOut is a quote as the API shows it.
@@ -60,23 +73,15 @@ type QuotePath struct {
 func (s *Server) createQuote(ctx context.Context, in *body[QuoteIn]) (*versioned[QuoteOut], error) {
 	b := in.Body
 	q := &engine.Quote{TenantID: principal(ctx).TenantID, LeadID: b.LeadID, Number: b.Number, Currency: b.Currency,
-		Status: engine.QuoteDraft, ValidUntil: timePtr(b.ValidUntil), Revision: 1}
-	if err := app.ValidateQuote(q, b.Amount); err != nil {
-		return nil, toProblem(ctx, s.log, err)
-	}
-	token, err := app.NewPublicToken()
-	if err != nil {
-		return nil, toProblem(ctx, s.log, err)
-	}
-	q.PublicToken = token
-	if err := s.app.Store.CreateQuote(ctx, q); err != nil {
+		ValidUntil: timePtr(b.ValidUntil)}
+	if err := s.app.CreateQuote(ctx, q, b.Amount); err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
 	return withETag(s.quoteOut(q), q.Version), nil
 }
 
 func (s *Server) getQuote(ctx context.Context, in *QuotePath) (*versioned[QuoteOut], error) {
-	q, err := s.app.Store.GetQuote(ctx, principal(ctx).TenantID, in.QuoteID)
+	q, err := s.app.GetQuote(ctx, principal(ctx).TenantID, in.QuoteID)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
@@ -90,8 +95,8 @@ type listQuotesInput struct {
 }
 
 func (s *Server) listQuotes(ctx context.Context, in *listQuotesInput) (*body[List[QuoteOut]], error) {
-	quotes, next, err := s.app.Store.ListQuotes(ctx, principal(ctx).TenantID,
-		store.QuoteFilter{LeadID: in.LeadID, Status: engine.QuoteStatus(in.Status)}, in.page())
+	quotes, next, err := s.app.ListQuotes(ctx, principal(ctx).TenantID,
+		engine.QuoteFilter{LeadID: in.LeadID, Status: engine.QuoteStatus(in.Status)}, in.page())
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
@@ -109,35 +114,8 @@ func (s *Server) patchQuote(ctx context.Context, in *patchQuoteInput) (*versione
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
-	q, err := s.app.Store.GetQuote(ctx, principal(ctx).TenantID, in.QuoteID)
+	q, err := s.app.UpdateQuote(ctx, principal(ctx).TenantID, in.QuoteID, want, in.Body.apply)
 	if err != nil {
-		return nil, toProblem(ctx, s.log, err)
-	}
-	switch q.Status {
-	case engine.QuoteAccepted, engine.QuoteRejected, engine.QuoteExpired:
-		return nil, toProblem(ctx, s.log, engine.Errorf(engine.ECONFLICT, "a quote that is %s can no longer be edited", q.Status))
-	}
-	b := in.Body
-	amount := q.Amount()
-	if b.Number != nil {
-		q.Number = *b.Number
-	}
-	if b.Currency != nil {
-		q.Currency = *b.Currency
-	}
-	if b.Amount != nil {
-		amount = *b.Amount
-	}
-	if b.ValidUntil.Set {
-		q.ValidUntil = timePtr(b.ValidUntil.Value)
-	}
-	if err := app.ValidateQuote(q, amount); err != nil {
-		return nil, toProblem(ctx, s.log, err)
-	}
-	// Any edit of the content is a new revision: the same action on a new
-	// revision is a new business event, not a duplicate.
-	q.Revision++
-	if err := s.app.Store.UpdateQuote(ctx, q, want); err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
 	return withETag(s.quoteOut(q), q.Version), nil

@@ -55,47 +55,20 @@ type PreviewIn struct {
 
 func (s *Server) previewResolution(ctx context.Context, in *body[PreviewIn]) (*body[ResolutionOut], error) {
 	b := in.Body
-	lead := b.Lead.lead()
-	if err := app.ValidateLead(lead); err != nil {
-		return nil, toProblem(ctx, s.log, engine.PrefixFields(stripBody(err), "body.lead"))
-	}
-	var quote *engine.Quote
+	req := app.ResolveRequest{Trigger: engine.Trigger(b.Trigger), Lead: b.Lead.lead()}
 	if q := b.Quote; q != nil {
-		quote = &engine.Quote{Number: q.Number, Currency: q.Currency, Status: engine.QuoteStatus(q.Status),
+		req.Quote = &engine.Quote{Number: q.Number, Currency: q.Currency, Status: engine.QuoteStatus(q.Status),
 			ValidUntil: timePtr(q.ValidUntil), Revision: q.Revision, RejectionReason: q.RejectionReason}
-		if quote.Currency == "" {
-			quote.Currency = "EUR"
+		if req.Quote.Currency == "" {
+			req.Quote.Currency = "EUR"
 		}
-		minor, ok := engine.MajorToMinor(q.Amount, quote.Currency)
-		if !ok {
-			return nil, toProblem(ctx, s.log, engine.Invalid("body.quote.amount", "has more decimals than %s allows", quote.Currency))
-		}
-		quote.AmountMinor = minor
+		req.QuoteAmount = q.Amount
 	}
-	res, err := s.app.Resolve(ctx, principal(ctx).TenantID, app.ResolveRequest{
-		Trigger: engine.Trigger(b.Trigger), Lead: lead, Quote: quote})
+	res, err := s.app.Resolve(ctx, principal(ctx).TenantID, req)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, engine.PrefixFields(err, "body"))
 	}
 	return &body[ResolutionOut]{Body: ResolutionOut{Trigger: b.Trigger, Decision: res.Decision}}, nil
-}
-
-// stripBody removes the "body." that lead validation puts on its paths, so
-// that they can be placed under another prefix.
-func stripBody(err error) error {
-	e, ok := err.(*engine.Error)
-	if !ok {
-		return err
-	}
-	out := *e
-	out.Fields = make([]engine.FieldError, len(e.Fields))
-	for i, f := range e.Fields {
-		if len(f.Field) > 5 && f.Field[:5] == "body." {
-			f.Field = f.Field[5:]
-		}
-		out.Fields[i] = f
-	}
-	return &out
 }
 
 func (s *Server) getCoverage(ctx context.Context, _ *struct{}) (*body[engine.CoverageReport], error) {
@@ -111,7 +84,7 @@ func (s *Server) getCoverage(ctx context.Context, _ *struct{}) (*body[engine.Cov
 type LegacySettingsBody map[string]engine.LegacySetting
 
 func (s *Server) getLegacy(ctx context.Context, _ *struct{}) (*body[LegacySettingsBody], error) {
-	ls, err := s.app.Store.GetLegacySettings(ctx, principal(ctx).TenantID)
+	ls, err := s.app.GetLegacySettings(ctx, principal(ctx).TenantID)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
@@ -128,10 +101,7 @@ func (s *Server) putLegacy(ctx context.Context, in *body[LegacySettingsBody]) (*
 	for t, v := range in.Body {
 		ls[engine.Trigger(t)] = v
 	}
-	if err := engine.ValidateLegacySettings(ls, "body"); err != nil {
-		return nil, toProblem(ctx, s.log, err)
-	}
-	if err := s.app.Store.PutLegacySettings(ctx, principal(ctx).TenantID, ls); err != nil {
+	if err := s.app.PutLegacySettings(ctx, principal(ctx).TenantID, ls); err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
 	return s.getLegacy(ctx, nil)

@@ -63,7 +63,7 @@ func (s *Server) createRule(ctx context.Context, in *body[RuleIn]) (*versioned[R
 }
 
 func (s *Server) getRule(ctx context.Context, in *RulePath) (*versioned[RuleOut], error) {
-	r, err := s.app.Store.GetRule(ctx, principal(ctx).TenantID, in.RuleID)
+	r, err := s.app.GetRule(ctx, principal(ctx).TenantID, in.RuleID)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
@@ -71,7 +71,7 @@ func (s *Server) getRule(ctx context.Context, in *RulePath) (*versioned[RuleOut]
 }
 
 func (s *Server) listRules(ctx context.Context, _ *struct{}) (*body[List[RuleOut]], error) {
-	rules, err := s.app.Store.ListRules(ctx, principal(ctx).TenantID)
+	rules, err := s.app.ListRules(ctx, principal(ctx).TenantID)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
@@ -89,7 +89,7 @@ func (s *Server) patchRule(ctx context.Context, in *patchRuleInput) (*versioned[
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
-	r, err := s.app.Store.GetRule(ctx, principal(ctx).TenantID, in.RuleID)
+	r, err := s.app.GetRule(ctx, principal(ctx).TenantID, in.RuleID)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
@@ -119,7 +119,7 @@ func (s *Server) patchRule(ctx context.Context, in *patchRuleInput) (*versioned[
 }
 
 func (s *Server) deleteRule(ctx context.Context, in *RulePath) (*struct{}, error) {
-	if err := s.app.Store.DeleteRule(ctx, principal(ctx).TenantID, in.RuleID); err != nil {
+	if err := s.app.DeleteRule(ctx, principal(ctx).TenantID, in.RuleID); err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
 	return nil, nil
@@ -133,7 +133,7 @@ type ReorderRulesIn struct {
 
 func (s *Server) reorderRules(ctx context.Context, in *body[ReorderRulesIn]) (*body[List[RuleOut]], error) {
 	tenant := principal(ctx).TenantID
-	if err := s.app.Store.ReorderRules(ctx, tenant, in.Body.RuleIDs); err != nil {
+	if err := s.app.ReorderRules(ctx, tenant, in.Body.RuleIDs); err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
 	return s.listRules(ctx, nil)

@@ -220,7 +220,7 @@ func (s *Server) createTenant(ctx context.Context, in *body[CreateTenantIn]) (*b
 }
 
 func (s *Server) getTenant(ctx context.Context, _ *struct{}) (*versioned[TenantOut], error) {
-	t, err := s.app.Store.GetTenant(ctx, principal(ctx).TenantID)
+	t, err := s.app.GetTenant(ctx, principal(ctx).TenantID)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
@@ -237,7 +237,7 @@ func (s *Server) patchTenant(ctx context.Context, in *patchTenantInput) (*versio
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
-	t, err := s.app.Store.GetTenant(ctx, principal(ctx).TenantID)
+	t, err := s.app.GetTenant(ctx, principal(ctx).TenantID)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/quoteflow/quoteflow/internal/app"
 	"github.com/quoteflow/quoteflow/internal/engine"
-	"github.com/quoteflow/quoteflow/internal/store"
 )
 
 // timelineLimit bounds each part of a timeline; a lead with more history
@@ -26,12 +25,12 @@ type TimelineOut struct {
 
 func (s *Server) getTimeline(ctx context.Context, in *LeadPath) (*body[TimelineOut], error) {
 	tenant := principal(ctx).TenantID
-	if _, err := s.app.Store.GetLead(ctx, tenant, in.LeadID); err != nil {
+	if _, err := s.app.GetLead(ctx, tenant, in.LeadID); err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
 	out := TimelineOut{LeadID: in.LeadID, Events: []EventOut{}, Runs: []RunOut{}, Messages: []MessageDetailOut{}}
-	page := store.Page{Limit: timelineLimit}
-	evs, next, err := s.app.Store.ListEvents(ctx, tenant, store.EventFilter{LeadID: in.LeadID}, page)
+	page := engine.Page{Limit: timelineLimit}
+	evs, next, err := s.app.ListEvents(ctx, tenant, engine.EventFilter{LeadID: in.LeadID}, page)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
@@ -39,7 +38,7 @@ func (s *Server) getTimeline(ctx context.Context, in *LeadPath) (*body[TimelineO
 	for i := range evs {
 		out.Events = append(out.Events, eventOut(&evs[i]))
 	}
-	runs, next, err := s.app.Store.ListRuns(ctx, tenant, store.RunFilter{LeadID: in.LeadID}, page)
+	runs, next, err := s.app.ListRuns(ctx, tenant, engine.RunFilter{LeadID: in.LeadID}, page)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
@@ -51,7 +50,7 @@ func (s *Server) getTimeline(ctx context.Context, in *LeadPath) (*body[TimelineO
 		}
 		out.Runs = append(out.Runs, r)
 	}
-	ms, next, err := s.app.Store.ListMessages(ctx, tenant, store.MessageFilter{LeadID: in.LeadID}, page)
+	ms, next, err := s.app.ListMessages(ctx, tenant, engine.MessageFilter{LeadID: in.LeadID}, page)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}

@@ -230,6 +230,9 @@ func TestWhatsAppReceipts(t *testing.T) {
 		c2 := newWACase(t, x)
 		q2 := c2.send()
 		ms = c2.settled(c2.key, "quote_id="+q2)
+		if len(ms) != 1 || ms[0]["channel"] != "whatsapp" || ms[0]["status"] != "sent" {
+			t.Fatalf("before the failed receipt: %v, want the WhatsApp message sent", statuses(ms))
+		}
 		for _, r := range c2.wa.Requests() {
 			if strings.HasSuffix(c2.phone, r.Body.To) {
 				req = r

@@ -103,7 +103,7 @@ func (s *Server) createWorkflow(ctx context.Context, in *body[WorkflowIn]) (*ver
 }
 
 func (s *Server) getWorkflow(ctx context.Context, in *WorkflowPath) (*versioned[WorkflowOut], error) {
-	w, err := s.app.Store.GetWorkflow(ctx, principal(ctx).TenantID, in.WorkflowID)
+	w, err := s.app.GetWorkflow(ctx, principal(ctx).TenantID, in.WorkflowID)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
@@ -111,7 +111,7 @@ func (s *Server) getWorkflow(ctx context.Context, in *WorkflowPath) (*versioned[
 }
 
 func (s *Server) listWorkflows(ctx context.Context, in *PageParams) (*body[List[WorkflowOut]], error) {
-	ws, next, err := s.app.Store.ListWorkflows(ctx, principal(ctx).TenantID, in.page())
+	ws, next, err := s.app.ListWorkflows(ctx, principal(ctx).TenantID, in.page())
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
@@ -119,7 +119,7 @@ func (s *Server) listWorkflows(ctx context.Context, in *PageParams) (*body[List[
 }
 
 func (s *Server) listWorkflowVersions(ctx context.Context, in *WorkflowPath) (*body[List[WorkflowOut]], error) {
-	ws, err := s.app.Store.ListWorkflowVersions(ctx, principal(ctx).TenantID, in.WorkflowID)
+	ws, err := s.app.ListWorkflowVersions(ctx, principal(ctx).TenantID, in.WorkflowID)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
@@ -127,7 +127,7 @@ func (s *Server) listWorkflowVersions(ctx context.Context, in *WorkflowPath) (*b
 }
 
 func (s *Server) deleteWorkflow(ctx context.Context, in *WorkflowPath) (*struct{}, error) {
-	if err := s.app.Store.DeleteWorkflow(ctx, principal(ctx).TenantID, in.WorkflowID); err != nil {
+	if err := s.app.DeleteWorkflow(ctx, principal(ctx).TenantID, in.WorkflowID); err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
 	return nil, nil
@@ -140,7 +140,7 @@ func (s *Server) editWorkflow(ctx context.Context, id string, m IfMatch, edit fu
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
-	w, err := s.app.Store.GetWorkflow(ctx, principal(ctx).TenantID, id)
+	w, err := s.app.GetWorkflow(ctx, principal(ctx).TenantID, id)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}

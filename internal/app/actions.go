@@ -44,7 +44,7 @@ func (a *App) QuoteAction(ctx context.Context, req ActionRequest) (*ActionResult
 	// Group-committed with concurrent actions and queue work: under load
 	// many actions share one commit. The function may run twice, the first
 	// time rolled back, and sets res afresh each time.
-	err := a.Store.GroupTx(ctx, func(tx *store.Tx) error {
+	err := a.db.GroupTx(ctx, func(tx *store.Tx) error {
 		var err error
 		res, err = a.quoteAction(ctx, tx, req)
 		return err
@@ -253,5 +253,5 @@ func (a *App) startRun(ctx context.Context, tx *store.Tx, ev *engine.Event, work
 	if err := tx.InsertRun(ctx, r); err != nil {
 		return err
 	}
-	return a.Jobs.EnqueueStepTx(ctx, tx, r.TenantID, r.ID, 0, tx.Now())
+	return a.jobs.EnqueueStepTx(ctx, tx, r.TenantID, r.ID, 0, tx.Now())
 }

@@ -12,7 +12,7 @@ import (
 // accepts that the recipient may get it twice.
 func (a *App) RetryMessage(ctx context.Context, tenantID, id string) (*engine.Message, error) {
 	var m *engine.Message
-	err := a.Store.Tx(ctx, func(tx *store.Tx) error {
+	err := a.db.Tx(ctx, func(tx *store.Tx) error {
 		var err error
 		if m, err = tx.GetMessageForUpdate(ctx, tenantID, id); err != nil {
 			return err
@@ -27,7 +27,7 @@ func (a *App) RetryMessage(ctx context.Context, tenantID, id string) (*engine.Me
 		if err := tx.UpdateMessage(ctx, m); err != nil {
 			return err
 		}
-		return a.Jobs.EnqueueDeliveryTx(ctx, tx, tenantID, m.ID, now)
+		return a.jobs.EnqueueDeliveryTx(ctx, tx, tenantID, m.ID, now)
 	})
 	return m, err
 }
@@ -35,7 +35,7 @@ func (a *App) RetryMessage(ctx context.Context, tenantID, id string) (*engine.Me
 // CancelMessage stops a message that has not been handed to its provider.
 func (a *App) CancelMessage(ctx context.Context, tenantID, id string) (*engine.Message, error) {
 	var m *engine.Message
-	err := a.Store.Tx(ctx, func(tx *store.Tx) error {
+	err := a.db.Tx(ctx, func(tx *store.Tx) error {
 		var err error
 		if m, err = tx.GetMessageForUpdate(ctx, tenantID, id); err != nil {
 			return err
@@ -53,7 +53,7 @@ func (a *App) CancelMessage(ctx context.Context, tenantID, id string) (*engine.M
 // messages are cancelled.
 func (a *App) CancelRun(ctx context.Context, tenantID, id string) (*engine.Run, error) {
 	var r *engine.Run
-	err := a.Store.Tx(ctx, func(tx *store.Tx) error {
+	err := a.db.Tx(ctx, func(tx *store.Tx) error {
 		var err error
 		if r, err = tx.GetRun(ctx, tenantID, id); err != nil {
 			return err
@@ -70,12 +70,18 @@ func (a *App) CancelRun(ctx context.Context, tenantID, id string) (*engine.Run, 
 	return r, err
 }
 
+// CloseCircuit closes the tenant's circuit for a provider, after its
+// settings were fixed: the messages waiting on it go at their next try.
+func (a *App) CloseCircuit(ctx context.Context, tenantID, provider string) error {
+	return a.db.CloseCircuit(ctx, tenantID, provider)
+}
+
 // ExpireDueQuotes expires up to limit quotes whose valid_until has passed,
 // each in its own transaction, as the quote.expired trigger. It returns
 // how many it expired.
 func (a *App) ExpireDueQuotes(ctx context.Context, limit int) (int, error) {
 	var due []engine.Quote
-	err := a.Store.ReadTx(ctx, func(tx *store.Tx) error {
+	err := a.db.ReadTx(ctx, func(tx *store.Tx) error {
 		var err error
 		due, err = tx.ListQuotesToExpire(ctx, a.Now(), limit)
 		return err

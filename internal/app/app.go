@@ -1,22 +1,25 @@
 // Package app holds quoteflow's use cases: what happens when a tenant is
-// created, a key is checked, a lead is resolved or a configuration is saved.
-// It composes the pure engine with the store, so that the HTTP layer only
-// translates requests and the engine never sees a database.
+// created, a key is checked, a lead or quote is written, a quote is acted
+// on, a step runs, a message is delivered or a configuration is saved. It
+// composes the pure engine with the storage it declares (Store), and it is
+// the one door to that storage: the HTTP layer only translates requests to
+// calls on App, the job queue only schedules them, and the engine never
+// sees a database.
 package app
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"log/slog"
 	mrand "math/rand/v2"
 	"strings"
 	"sync"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/quoteflow/quoteflow/internal/engine"
-	"github.com/quoteflow/quoteflow/internal/store"
 )
 
 // Config is what the application needs from its environment.
@@ -26,18 +29,21 @@ type Config struct {
 	// PublicBaseURL prefixes the customer's quote links,
 	// e.g. "https://quotes.example.com".
 	PublicBaseURL string
+	// Registry receives the application's metrics; nil registers none.
+	Registry prometheus.Registerer
+	// Caches bounds the in-memory caches.
+	Caches CacheSizes
 }
 
-// App is the application: the store, the clock and the caches shared by
-// every request.
+// App is the application: the one door to storage, the clock and the
+// caches shared by every request and job.
 type App struct {
-	Store *store.DB
-	Log   *slog.Logger
+	db Store
+	// jobs enqueues step and delivery jobs inside the caller's transaction.
+	jobs Enqueuer
+	log  *slog.Logger
 	// Now is the clock; tests replace it.
 	Now func() time.Time
-
-	// Jobs enqueues step and delivery jobs inside the caller's transaction.
-	Jobs Enqueuer
 	// Senders builds a provider client for a tenant's channel.
 	Senders Senders
 	// Rand draws the jitter of retry backoff, in [0, 1); tests replace it.
@@ -45,12 +51,16 @@ type App struct {
 
 	operatorHash  []byte
 	publicBaseURL string
+	// deliveries counts provider answers, where the outcome is known.
+	deliveries *prometheus.CounterVec
 
+	// ruleSets holds each tenant's compiled configuration; mu orders its
+	// updates so that it never moves back to an older version.
 	mu        sync.Mutex
-	ruleSets  map[string]cachedRuleSet
-	templates templateCache
-	versions  versionCache
-	keys      keyCache
+	ruleSets  *lru.Cache[string, cachedRuleSet]
+	templates *lru.Cache[string, templateEntry]
+	versions  *lru.Cache[versionKey, *engine.Workflow]
+	keys      *keyCache
 }
 
 type cachedRuleSet struct {
@@ -65,15 +75,31 @@ type cachedRuleSet struct {
 	hasOverrides bool
 }
 
-// New returns an App over db.
-func New(db *store.DB, cfg Config, log *slog.Logger) *App {
+// New returns an App over db that puts its jobs on jobs (nil for an App
+// that only configures tenants and never acts on a quote).
+func New(db Store, jobs Enqueuer, cfg Config, log *slog.Logger) *App {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	sizes := cfg.Caches.withDefaults()
 	a := &App{
-		Store:         db,
-		Log:           log,
+		db:            db,
+		jobs:          jobs,
+		log:           log,
 		Now:           time.Now,
 		Rand:          mrand.Float64,
 		publicBaseURL: strings.TrimRight(cfg.PublicBaseURL, "/"),
-		ruleSets:      map[string]cachedRuleSet{},
+		ruleSets:      newLRU[string, cachedRuleSet](sizes.RuleSets),
+		templates:     newLRU[string, templateEntry](sizes.Templates),
+		versions:      newLRU[versionKey, *engine.Workflow](sizes.Versions),
+		keys:          newKeyCache(sizes.Keys),
+	}
+	a.deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "quoteflow_deliveries_total",
+		Help: "Delivery attempts finished by this process, by channel, provider and outcome (sent, or the error class).",
+	}, []string{"channel", "provider", "outcome"})
+	if cfg.Registry != nil {
+		cfg.Registry.MustRegister(a.deliveries)
 	}
 	if cfg.OperatorToken != "" {
 		sum := sha256.Sum256([]byte(cfg.OperatorToken))
@@ -96,32 +122,6 @@ func (a *App) UnsubscribeURL(q *engine.Quote) string {
 	return a.publicBaseURL + "/v1/public/quotes/" + q.PublicToken + "/unsubscribe"
 }
 
-// Unsubscribe opts the lead of a quote out of email.
-func (a *App) Unsubscribe(ctx context.Context, token string) error {
-	q, err := a.Store.GetQuoteByToken(ctx, token)
-	if err != nil {
-		return err
-	}
-	l, err := a.Store.GetLead(ctx, q.TenantID, q.LeadID)
-	if err != nil {
-		return err
-	}
-	if l.EmailOptOut {
-		return nil
-	}
-	l.EmailOptOut = true
-	return a.Store.UpdateLead(ctx, l, l.Version)
-}
-
-// NewPublicToken returns an unguessable token for a quote's public link.
-func NewPublicToken() (string, error) {
-	var b [24]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
-}
-
 // CreateTenant creates a tenant with its first admin key, returning the key
 // secret, which is shown once and never stored.
 func (a *App) CreateTenant(ctx context.Context, t *engine.Tenant) (*engine.APIKey, string, error) {
@@ -132,14 +132,14 @@ func (a *App) CreateTenant(ctx context.Context, t *engine.Tenant) (*engine.APIKe
 	if t.Timezone == "" {
 		t.Timezone = "UTC"
 	}
-	if err := ValidateTenant(t); err != nil {
+	if err := validateTenant(t); err != nil {
 		return nil, "", err
 	}
 	key, secret, err := NewAPIKey("", engine.RoleAdmin)
 	if err != nil {
 		return nil, "", err
 	}
-	if err := a.Store.CreateTenant(ctx, t, key); err != nil {
+	if err := a.db.CreateTenant(ctx, t, key); err != nil {
 		return nil, "", err
 	}
 	return key, secret, nil
@@ -154,7 +154,7 @@ func (a *App) CreateAPIKey(ctx context.Context, tenantID string, role engine.Rol
 	if err != nil {
 		return nil, "", err
 	}
-	if err := a.Store.CreateAPIKey(ctx, key); err != nil {
+	if err := a.db.CreateAPIKey(ctx, key); err != nil {
 		return nil, "", err
 	}
 	return key, secret, nil
@@ -162,16 +162,16 @@ func (a *App) CreateAPIKey(ctx context.Context, tenantID string, role engine.Rol
 
 // UpdateTenant validates and saves the tenant's settings.
 func (a *App) UpdateTenant(ctx context.Context, t *engine.Tenant, ifVersion int64) error {
-	if err := ValidateTenant(t); err != nil {
+	if err := validateTenant(t); err != nil {
 		return err
 	}
-	return a.Store.UpdateTenant(ctx, t, ifVersion)
+	return a.db.UpdateTenant(ctx, t, ifVersion)
 }
 
 // DeleteAPIKey revokes a key, refusing to revoke the tenant's last admin
 // key: without one, nobody could configure the tenant again.
 func (a *App) DeleteAPIKey(ctx context.Context, tenantID, id string) error {
-	keys, err := a.Store.ListAPIKeys(ctx, tenantID)
+	keys, err := a.db.ListAPIKeys(ctx, tenantID)
 	if err != nil {
 		return err
 	}
@@ -190,62 +190,10 @@ func (a *App) DeleteAPIKey(ctx context.Context, tenantID, id string) error {
 	if target.Role == engine.RoleAdmin && admins == 1 {
 		return engine.Errorf(engine.ECONFLICT, "this is the tenant's last admin key; create another admin key first")
 	}
-	err = a.Store.DeleteAPIKey(ctx, tenantID, id)
+	err = a.db.DeleteAPIKey(ctx, tenantID, id)
 	// Dropped after the revocation committed, or a concurrent request could
 	// cache the row as it was; dropped on error too, because a failed commit
 	// may still have applied and a needless drop costs one read.
-	a.keyCache().drop(id)
+	a.keys.drop(id)
 	return err
-}
-
-// CreateWorkflow validates and stores a new workflow at version 1.
-func (a *App) CreateWorkflow(ctx context.Context, w *engine.Workflow) error {
-	if err := engine.ValidateWorkflow(w, "body"); err != nil {
-		return err
-	}
-	if err := a.checkTemplates(ctx, w.TenantID, w); err != nil {
-		return err
-	}
-	return a.Store.CreateWorkflow(ctx, w)
-}
-
-// UpdateWorkflow validates w and stores it as the next version.
-func (a *App) UpdateWorkflow(ctx context.Context, w *engine.Workflow, ifVersion int64) error {
-	if err := engine.ValidateWorkflow(w, "body"); err != nil {
-		return err
-	}
-	if err := a.checkTemplates(ctx, w.TenantID, w); err != nil {
-		return err
-	}
-	return a.Store.UpdateWorkflow(ctx, w, ifVersion)
-}
-
-// CreateRule validates and stores an assignment rule. Without a priority
-// the rule goes after every existing rule, which is what someone adding a
-// rule to the bottom of a list expects.
-func (a *App) CreateRule(ctx context.Context, r *engine.Rule, priority *int) error {
-	if err := engine.ValidateRule(r, "body"); err != nil {
-		return err
-	}
-	if priority != nil {
-		r.Priority = *priority
-	} else {
-		rules, err := a.Store.ListRules(ctx, r.TenantID)
-		if err != nil {
-			return err
-		}
-		r.Priority = 10
-		for _, x := range rules {
-			r.Priority = max(r.Priority, x.Priority+10)
-		}
-	}
-	return a.Store.CreateRule(ctx, r)
-}
-
-// UpdateRule validates and stores an edited rule.
-func (a *App) UpdateRule(ctx context.Context, r *engine.Rule, ifVersion int64) error {
-	if err := engine.ValidateRule(r, "body"); err != nil {
-		return err
-	}
-	return a.Store.UpdateRule(ctx, r, ifVersion)
 }

@@ -17,10 +17,10 @@ const CircuitOpenFor = 15 * time.Minute
 // SendTimeout bounds one provider call.
 const SendTimeout = 60 * time.Second
 
-// Delivery is a claimed delivery attempt: the message is marked sending and
+// delivery is a claimed delivery attempt: the message is marked sending and
 // the attempt is recorded before the provider is called, so that a crash
 // during the call leaves a trace that stops a blind resend.
-type Delivery struct {
+type delivery struct {
 	Tenant  *engine.Tenant
 	Message *engine.Message
 	Attempt *engine.Attempt
@@ -28,11 +28,11 @@ type Delivery struct {
 	Unsubscribe string
 }
 
-// BeginDelivery claims a message for one attempt in tx. It returns nil when
+// beginDelivery claims a message for one attempt in tx. It returns nil when
 // there is nothing to send: the message was cancelled, delivered, is
 // waiting on an open circuit (rescheduled), or was left sending by a process
 // that died mid-send (settled as unknown).
-func (a *App) BeginDelivery(ctx context.Context, tx *store.Tx, tenantID, messageID string) (*Delivery, error) {
+func (a *App) beginDelivery(ctx context.Context, tx *store.Tx, tenantID, messageID string) (*delivery, error) {
 	m, err := tx.GetMessageForUpdate(ctx, tenantID, messageID)
 	if engine.IsNotFound(err) {
 		return nil, nil
@@ -61,7 +61,7 @@ func (a *App) BeginDelivery(ctx context.Context, tx *store.Tx, tenantID, message
 		if err := tx.UpdateMessage(ctx, m); err != nil {
 			return nil, err
 		}
-		return nil, a.Jobs.EnqueueDeliveryTx(ctx, tx, tenantID, m.ID, until)
+		return nil, a.jobs.EnqueueDeliveryTx(ctx, tx, tenantID, m.ID, until)
 	}
 	m.Status, m.Attempts = engine.MsgSending, m.Attempts+1
 	if err := tx.UpdateMessage(ctx, m); err != nil {
@@ -92,12 +92,12 @@ func openCircuit(ctx context.Context, tx *store.Tx, tenantID, provider string) (
 // claimed records the attempt of a message just marked sending and returns
 // the delivery to make; q, the message's quote, gives an email its
 // unsubscribe link.
-func (a *App) claimed(ctx context.Context, tx *store.Tx, tenant *engine.Tenant, m *engine.Message, q *engine.Quote) (*Delivery, error) {
+func (a *App) claimed(ctx context.Context, tx *store.Tx, tenant *engine.Tenant, m *engine.Message, q *engine.Quote) (*delivery, error) {
 	att := &engine.Attempt{TenantID: m.TenantID, MessageID: m.ID, Number: m.Attempts, Provider: m.Provider, StartedAt: tx.Now()}
 	if err := tx.InsertAttempt(ctx, att); err != nil {
 		return nil, err
 	}
-	d := &Delivery{Tenant: tenant, Message: m, Attempt: att}
+	d := &delivery{Tenant: tenant, Message: m, Attempt: att}
 	if m.Channel == engine.ChannelEmail && q != nil {
 		d.Unsubscribe = a.UnsubscribeURL(q)
 	}
@@ -126,9 +126,9 @@ func (a *App) settleInterrupted(ctx context.Context, tx *store.Tx, m *engine.Mes
 	return tx.UpdateMessage(ctx, m)
 }
 
-// Send calls the provider for a claimed delivery. It runs outside any
+// send calls the provider for a claimed delivery. It runs outside any
 // transaction: a slow provider must not hold database locks.
-func (a *App) Send(ctx context.Context, d *Delivery) (channel.Result, error) {
+func (a *App) send(ctx context.Context, d *delivery) (channel.Result, error) {
 	sender, _, err := a.Senders.For(d.Tenant, d.Message.Channel)
 	if err != nil {
 		return channel.Result{}, &channel.Error{Class: channel.Tenant, Code: "config", Message: err.Error(), Err: err}
@@ -153,10 +153,10 @@ func (a *App) Send(ctx context.Context, d *Delivery) (channel.Result, error) {
 	return sender.Send(ctx, msg)
 }
 
-// FinishDelivery records the outcome of an attempt in tx: sent, retried
+// recordOutcome records the outcome of an attempt in tx: sent, retried
 // later with backoff, failed (with the email fallback for a WhatsApp
 // recipient error), unknown, or a tenant error that opens the circuit.
-func (a *App) FinishDelivery(ctx context.Context, tx *store.Tx, d *Delivery, res channel.Result, sendErr error) error {
+func (a *App) recordOutcome(ctx context.Context, tx *store.Tx, d *delivery, res channel.Result, sendErr error) error {
 	m, err := tx.GetMessageForUpdate(ctx, d.Message.TenantID, d.Message.ID)
 	if err != nil {
 		return err
@@ -195,7 +195,7 @@ func (a *App) FinishDelivery(ctx context.Context, tx *store.Tx, d *Delivery, res
 			at := now.Add(delay)
 			att.Outcome, att.RetryAt = "retry", &at
 			m.Status, m.Reason, m.ScheduledAt = engine.MsgScheduled, "retry", &at
-			if err := a.Jobs.EnqueueDeliveryTx(ctx, tx, m.TenantID, m.ID, at); err != nil {
+			if err := a.jobs.EnqueueDeliveryTx(ctx, tx, m.TenantID, m.ID, at); err != nil {
 				return err
 			}
 		} else {
@@ -216,7 +216,7 @@ func (a *App) FinishDelivery(ctx context.Context, tx *store.Tx, d *Delivery, res
 			ErrorCode: code, OpenedAt: now, Until: now.Add(CircuitOpenFor)}); err != nil {
 			return err
 		}
-		a.Log.WarnContext(ctx, "circuit opened", "tenant_id", m.TenantID, "provider", m.Provider, "code", code)
+		a.log.WarnContext(ctx, "circuit opened", "tenant_id", m.TenantID, "provider", m.Provider, "code", code)
 	case channel.Recipient:
 		att.Outcome = "failed"
 		m.Status, m.Reason = engine.MsgFailed, "recipient_error"

@@ -9,6 +9,89 @@ import (
 	"github.com/quoteflow/quoteflow/internal/store"
 )
 
+// The three kinds of job are one call each: the queue calls RunStep,
+// Deliver and Sweep, and each does the whole of its job here, from the
+// claim to the recorded outcome. Work is idempotent rather than completed
+// in its own transaction: a job run again after a crash finds what its
+// first try wrote (the unique run step and message, the message's status)
+// and does nothing twice.
+
+// RunStep is a step job: step position of a run in one transaction (see
+// executeStep) and, when the step claimed a message due now, its delivery
+// after the commit.
+func (a *App) RunStep(ctx context.Context, tenantID, runID string, position int) error {
+	var d *delivery
+	// Group-committed with concurrent actions and jobs; the function may
+	// run twice, the first time rolled back, and sets d afresh each time.
+	err := a.db.GroupTx(ctx, func(tx *store.Tx) error {
+		var err error
+		d, err = a.executeStep(ctx, tx, tenantID, runID, position)
+		return err
+	})
+	if err != nil || d == nil {
+		return err
+	}
+	return a.deliver(ctx, d)
+}
+
+// Deliver is a delivery job, for a message deferred past quiet hours,
+// holidays or an open circuit, or retried: it claims the message (one
+// commit), then delivers it.
+func (a *App) Deliver(ctx context.Context, tenantID, messageID string) error {
+	var d *delivery
+	err := a.db.GroupTx(ctx, func(tx *store.Tx) error {
+		var err error
+		d, err = a.beginDelivery(ctx, tx, tenantID, messageID)
+		return err
+	})
+	if err != nil || d == nil {
+		return err
+	}
+	return a.deliver(ctx, d)
+}
+
+// deliver calls the provider for a claimed message, outside any
+// transaction, counts its answer and records the outcome (one commit).
+func (a *App) deliver(ctx context.Context, d *delivery) error {
+	res, sendErr := a.send(ctx, d)
+	outcome := "sent"
+	if sendErr != nil {
+		outcome = string(channel.ClassOf(sendErr))
+	}
+	a.deliveries.WithLabelValues(d.Message.Channel, d.Message.Provider, outcome).Inc()
+	// The outcome is recorded even if the job's context has ended: the
+	// provider has answered, and losing that answer would leave the
+	// message sending until it is settled as unknown.
+	rctx := context.WithoutCancel(ctx)
+	return a.db.GroupTx(rctx, func(tx *store.Tx) error {
+		return a.recordOutcome(rctx, tx, d, res, sendErr)
+	})
+}
+
+// sweepBatch is how many due quotes the sweep expires per round.
+const sweepBatch = 100
+
+// Sweep is the periodic job: it forgets Idempotency-Keys older than a day
+// and expires every quote past its valid_until.
+func (a *App) Sweep(ctx context.Context) error {
+	if _, err := a.db.PurgeIdempotencyKeys(ctx, a.Now().Add(-idempotencyRetention)); err != nil {
+		return err
+	}
+	total := 0
+	defer func() {
+		if total > 0 {
+			a.log.InfoContext(ctx, "expired quotes", "count", total)
+		}
+	}()
+	for {
+		n, err := a.ExpireDueQuotes(ctx, sweepBatch)
+		total += n
+		if err != nil || n < sweepBatch {
+			return err
+		}
+	}
+}
+
 // Enqueuer puts durable jobs in the caller's transaction, so that a job
 // exists if and only if the rows that caused it were committed.
 type Enqueuer interface {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
@@ -71,7 +72,7 @@ func (a *App) Authenticate(ctx context.Context, token string) (Principal, error)
 		return Principal{}, denied
 	}
 	sum := sha256.Sum256([]byte(secret))
-	cache := a.keyCache()
+	cache := a.keys
 	// Taken before the read, so that an entry is never trusted for longer
 	// than keyTTL after the row was read.
 	now := a.Now()
@@ -79,7 +80,7 @@ func (a *App) Authenticate(ctx context.Context, token string) (Principal, error)
 	var gen uint64
 	if !hit {
 		gen = cache.generation()
-		key, err := a.Store.GetAPIKey(ctx, id.String())
+		key, err := a.db.GetAPIKey(ctx, id.String())
 		if engine.IsNotFound(err) {
 			// Not cached: ids sprayed at random must not grow memory, and
 			// a key created a moment later must work at once.
@@ -107,21 +108,29 @@ func (a *App) Authenticate(ctx context.Context, token string) (Principal, error)
 // busy key is read about twice a minute instead of on every request.
 const keyTTL = 30 * time.Second
 
-// keyCacheMax bounds the number of cached keys. Only keys that exist and
-// were presented with their secret are cached, so a full cache means that
-// many keys in use within keyTTL; past it, memory stays flat and the
-// overflow costs store reads.
-const keyCacheMax = 10_000
-
-// keyCache holds the keys that Authenticate verified, by id. Its zero value
-// is ready to use. There is no tenant deletion; when there is, it must drop
-// the tenant's entries the way DeleteAPIKey drops a key's.
+// keyCache holds the keys that Authenticate verified, by id, up to a bound.
+// Only keys that exist and were presented with their secret are cached, so
+// a full cache means that many keys in use within keyTTL; past it, memory
+// stays flat and the overflow costs store reads. There is no tenant
+// deletion; when there is, it must drop the tenant's entries the way
+// DeleteAPIKey drops a key's.
+//
+// Entries are kept in the order they were read (a hit does not move one):
+// every entry must be read again keyTTL after its read anyway, so the
+// oldest is the one to go first, and (on a clock that does not go back) the
+// expired ones are all at that end.
 type keyCache struct {
-	mu      sync.RWMutex
-	entries map[uuid.UUID]keyEntry
+	// mu orders puts against drops; entries has a lock of its own.
+	mu      sync.Mutex
+	entries *lru.Cache[uuid.UUID, keyEntry]
+	max     int
 	// gen counts drops. A read that began before a drop does not cache what
 	// it read, which may be the row as it was before the revocation.
 	gen uint64
+}
+
+func newKeyCache(size int) *keyCache {
+	return &keyCache{entries: newLRU[uuid.UUID, keyEntry](size), max: size}
 }
 
 // keyEntry is what authentication needs of a key: never the secret, only
@@ -141,9 +150,7 @@ func (e keyEntry) fresh(now time.Time) bool {
 }
 
 func (c *keyCache) get(id uuid.UUID, now time.Time) (keyEntry, bool) {
-	c.mu.RLock()
-	e, ok := c.entries[id]
-	c.mu.RUnlock()
+	e, ok := c.entries.Peek(id)
 	if !ok || !e.fresh(now) {
 		return keyEntry{}, false
 	}
@@ -152,37 +159,29 @@ func (c *keyCache) get(id uuid.UUID, now time.Time) (keyEntry, bool) {
 
 // generation is read before a store read and handed to put with its result.
 func (c *keyCache) generation() uint64 {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	return c.gen
 }
 
 // put caches e unless a drop happened since gen was read. When the cache is
-// full it first clears expired entries and, failing that, drops one
-// arbitrary entry: either costs at most a store read later.
+// full it first clears the entries expired by e's time and, failing that,
+// lets the oldest go: either costs at most a store read later.
 func (c *keyCache) put(id uuid.UUID, e keyEntry, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen != gen {
 		return
 	}
-	if c.entries == nil {
-		c.entries = map[uuid.UUID]keyEntry{}
-	}
-	if _, ok := c.entries[id]; !ok && len(c.entries) >= keyCacheMax {
-		for k, old := range c.entries {
-			if !old.fresh(e.loaded) {
-				delete(c.entries, k)
-			}
-		}
-		if len(c.entries) >= keyCacheMax {
-			for k := range c.entries {
-				delete(c.entries, k)
+	if !c.entries.Contains(id) && c.entries.Len() >= c.max {
+		for {
+			if _, old, ok := c.entries.GetOldest(); !ok || old.fresh(e.loaded) {
 				break
 			}
+			c.entries.RemoveOldest()
 		}
 	}
-	c.entries[id] = e
+	c.entries.Add(id, e)
 }
 
 // drop forgets the key with id, for when it was revoked.
@@ -192,17 +191,9 @@ func (c *keyCache) drop(id string) {
 	defer c.mu.Unlock()
 	c.gen++
 	if err == nil {
-		delete(c.entries, u)
+		c.entries.Remove(u)
 	}
 }
-
-func (c *keyCache) size() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.entries)
-}
-
-func (a *App) keyCache() *keyCache { return &a.keys }
 
 // IsOperator reports whether token is the operator token. An unset operator
 // token disables tenant creation rather than accepting an empty one.

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/store"
 	"github.com/quoteflow/quoteflow/internal/store/storetest"
 )
 
@@ -40,6 +41,7 @@ type keyEnv struct {
 	t      *testing.T
 	ctx    context.Context
 	app    *App
+	db     *store.DB
 	clock  *fakeClock
 	tenant string
 	admin  string
@@ -50,14 +52,15 @@ func forEachKeyEnv(t *testing.T, fn func(t *testing.T, e *keyEnv)) {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			a := New(storetest.Open(t, d), Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			db := storetest.Open(t, d)
+			a := New(db, nil, Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			clock := &fakeClock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
 			a.Now = clock.Now
 			key, secret, err := a.CreateTenant(ctx, &engine.Tenant{Name: "Acme"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			fn(t, &keyEnv{t: t, ctx: ctx, app: a, clock: clock, tenant: key.TenantID, admin: secret})
+			fn(t, &keyEnv{t: t, ctx: ctx, app: a, db: db, clock: clock, tenant: key.TenantID, admin: secret})
 		})
 	}
 }
@@ -89,7 +92,7 @@ func (e *keyEnv) denied(token, why string) {
 	}
 }
 
-func (e *keyEnv) cached() int { return e.app.keyCache().size() }
+func (e *keyEnv) cached() int { return e.app.keys.entries.Len() }
 
 // wrongSecret keeps token's id and replaces its secret.
 func wrongSecret(token string) string {
@@ -127,7 +130,7 @@ func TestAuthenticateDeniesAtOnceAfterDeleteAPIKey(t *testing.T) {
 		}
 		e.denied(secret, "key revoked in this process")
 		// A refused revocation leaves the key working.
-		admins, err := e.app.Store.ListAPIKeys(e.ctx, e.tenant)
+		admins, err := e.db.ListAPIKeys(e.ctx, e.tenant)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,7 +147,7 @@ func TestAuthenticateTrustsCacheForTTLAfterRevokeElsewhere(t *testing.T) {
 		id, secret := e.newKey()
 		e.allowed(secret)
 		// Another process revokes the key: only the database knows.
-		if err := e.app.Store.DeleteAPIKey(e.ctx, e.tenant, id); err != nil {
+		if err := e.db.DeleteAPIKey(e.ctx, e.tenant, id); err != nil {
 			t.Fatal(err)
 		}
 		e.allowed(secret)
@@ -157,7 +160,7 @@ func TestAuthenticateTrustsCacheForTTLAfterRevokeElsewhere(t *testing.T) {
 		// A clock that goes back does not stretch an entry's life.
 		id, secret = e.newKey()
 		e.allowed(secret)
-		if err := e.app.Store.DeleteAPIKey(e.ctx, e.tenant, id); err != nil {
+		if err := e.db.DeleteAPIKey(e.ctx, e.tenant, id); err != nil {
 			t.Fatal(err)
 		}
 		e.clock.Add(-time.Nanosecond)
@@ -179,7 +182,7 @@ func TestAuthenticateDoesNotCacheUnknownKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.denied(secret, "key not stored yet")
-		if err := e.app.Store.CreateAPIKey(e.ctx, key); err != nil {
+		if err := e.db.CreateAPIKey(e.ctx, key); err != nil {
 			t.Fatal(err)
 		}
 		e.allowed(secret)
@@ -241,10 +244,10 @@ func TestKeyCacheIsBounded(t *testing.T) {
 	}
 
 	t.Run("live entries", func(t *testing.T) {
-		var c keyCache
-		ids := fill(&c, keyCacheMax+100, t0)
-		if n := c.size(); n != keyCacheMax {
-			t.Fatalf("%d entries, want the bound %d", n, keyCacheMax)
+		c := newKeyCache(defaultKeyCacheSize)
+		ids := fill(c, defaultKeyCacheSize+100, t0)
+		if n := c.entries.Len(); n != defaultKeyCacheSize {
+			t.Fatalf("%d entries, want the bound %d", n, defaultKeyCacheSize)
 		}
 		// The newest entry is never the one evicted to make room for it.
 		if _, ok := c.get(ids[len(ids)-1], t0); !ok {
@@ -253,18 +256,18 @@ func TestKeyCacheIsBounded(t *testing.T) {
 	})
 
 	t.Run("expired entries go first", func(t *testing.T) {
-		var c keyCache
-		fill(&c, keyCacheMax, t0)
+		c := newKeyCache(defaultKeyCacheSize)
+		fill(c, defaultKeyCacheSize, t0)
 		later := t0.Add(keyTTL)
-		fill(&c, 1, later)
-		if n := c.size(); n != 1 {
+		fill(c, 1, later)
+		if n := c.entries.Len(); n != 1 {
 			t.Fatalf("%d entries, want 1: the expired ones cleared", n)
 		}
 	})
 
 	t.Run("refreshing a cached key evicts nothing", func(t *testing.T) {
-		var c keyCache
-		ids := fill(&c, keyCacheMax, t0)
+		c := newKeyCache(defaultKeyCacheSize)
+		ids := fill(c, defaultKeyCacheSize, t0)
 		c.put(ids[0], entry(t0.Add(time.Second)), c.generation())
 		for _, id := range ids {
 			if _, ok := c.get(id, t0.Add(time.Second)); !ok {
@@ -275,7 +278,7 @@ func TestKeyCacheIsBounded(t *testing.T) {
 }
 
 func TestKeyCacheIgnoresReadsThatRacedADrop(t *testing.T) {
-	var c keyCache
+	c := newKeyCache(defaultKeyCacheSize)
 	id := uuid.New()
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	// A lookup starts, a revocation drops the key, the lookup finishes with
@@ -293,11 +296,20 @@ func TestKeyCacheIgnoresReadsThatRacedADrop(t *testing.T) {
 }
 
 func TestKeyCachesArePerApp(t *testing.T) {
-	a, b := New(nil, Config{}, nil), New(nil, Config{}, nil)
-	if a.keyCache() != a.keyCache() {
-		t.Fatal("one App, two caches")
+	a, b := New(nil, nil, Config{}, nil), New(nil, nil, Config{}, nil)
+	id, now := uuid.New(), time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	a.keys.put(id, keyEntry{id: id.String(), loaded: now}, a.keys.generation())
+	if _, ok := a.keys.get(id, now); !ok {
+		t.Fatal("one App does not find the key it cached")
 	}
-	if a.keyCache() == b.keyCache() {
-		t.Fatal("two Apps share a cache")
+	if _, ok := b.keys.get(id, now); ok {
+		t.Fatal("two Apps share a cache: one finds the key the other cached")
+	}
+	// A revocation in one App does not stop the other caching its reads.
+	gen := b.keys.generation()
+	a.keys.drop(id.String())
+	b.keys.put(id, keyEntry{id: id.String(), loaded: now}, gen)
+	if _, ok := b.keys.get(id, now); !ok {
+		t.Fatal("a drop in one App discarded a read of the other")
 	}
 }

@@ -15,7 +15,7 @@ import (
 // VerifyWhatsAppWebhook answers Meta's subscription handshake for a
 // tenant: the challenge when the verify token is the tenant's.
 func (a *App) VerifyWhatsAppWebhook(ctx context.Context, tenantID string, q url.Values) (string, error) {
-	t, err := a.Store.GetTenant(ctx, tenantID)
+	t, err := a.db.GetTenant(ctx, tenantID)
 	if err != nil {
 		return "", err
 	}
@@ -35,7 +35,7 @@ func (a *App) VerifyWhatsAppWebhook(ctx context.Context, tenantID string, q url.
 // anything is read from it. Receipts only move messages forward, so
 // repeated and out-of-order deliveries of the same webhook are harmless.
 func (a *App) HandleWhatsAppWebhook(ctx context.Context, tenantID string, body []byte, signature string) (int, error) {
-	t, err := a.Store.GetTenant(ctx, tenantID)
+	t, err := a.db.GetTenant(ctx, tenantID)
 	if err != nil {
 		return 0, err
 	}
@@ -51,7 +51,7 @@ func (a *App) HandleWhatsAppWebhook(ctx context.Context, tenantID string, body [
 		return 0, engine.Errorf(engine.EMALFORMED, "not a WhatsApp webhook: %v", err)
 	}
 	applied := 0
-	err = a.Store.Tx(ctx, func(tx *store.Tx) error {
+	err = a.db.Tx(ctx, func(tx *store.Tx) error {
 		applied = 0
 		for _, s := range statuses {
 			ok, err := a.applyReceipt(ctx, tx, tenantID, s)

@@ -12,9 +12,7 @@ import (
 // database, so a change made through another process is seen by the next
 // resolution here too.
 func (a *App) ruleSet(ctx context.Context, r reader, tenantID string, configVersion int64) (cachedRuleSet, error) {
-	a.mu.Lock()
-	c, ok := a.ruleSets[tenantID]
-	a.mu.Unlock()
+	c, ok := a.ruleSets.Get(tenantID)
 	if ok && c.configVersion == configVersion {
 		return c, nil
 	}
@@ -30,8 +28,8 @@ func (a *App) ruleSet(ctx context.Context, r reader, tenantID string, configVers
 	a.mu.Lock()
 	// Another request may have compiled a newer version meanwhile; keep the
 	// newest so the cache never moves backwards.
-	if cur, ok := a.ruleSets[tenantID]; !ok || cur.configVersion <= in.ConfigVersion {
-		a.ruleSets[tenantID] = c
+	if cur, ok := a.ruleSets.Peek(tenantID); !ok || cur.configVersion <= in.ConfigVersion {
+		a.ruleSets.Add(tenantID, c)
 	}
 	a.mu.Unlock()
 	return c, nil
@@ -46,9 +44,11 @@ type ResolveRequest struct {
 	// QuoteID optionally adds a stored quote of that lead to the context.
 	QuoteID string
 	// Lead and Quote are a what-if context used when LeadID is empty; no
-	// overrides apply to it.
-	Lead  *engine.Lead
-	Quote *engine.Quote
+	// overrides apply to it. Both are validated (field paths under "lead"
+	// and "quote"); QuoteAmount, in major units, sets the quote's amount.
+	Lead        *engine.Lead
+	Quote       *engine.Quote
+	QuoteAmount float64
 }
 
 // Resolution is a decision with the context it was made on.
@@ -62,24 +62,29 @@ type Resolution struct {
 // Resolve decides, without side effects, what the tenant's configuration
 // does for a lead and trigger. The same engine call serves quote actions.
 func (a *App) Resolve(ctx context.Context, tenantID string, req ResolveRequest) (*Resolution, error) {
+	if req.LeadID == "" {
+		if err := whatIf(req); err != nil {
+			return nil, err
+		}
+	}
 	if !req.Trigger.Valid() {
 		return nil, engine.Invalid("trigger", "must be one of quote.sent, quote.viewed, quote.accepted, quote.rejected, quote.expired")
 	}
-	tenant, err := a.Store.GetTenant(ctx, tenantID)
+	tenant, err := a.db.GetTenant(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
 	res := &Resolution{Trigger: req.Trigger, Lead: req.Lead, Quote: req.Quote}
 	var overrides []engine.Override
 	if req.LeadID != "" {
-		if res.Lead, err = a.Store.GetLead(ctx, tenantID, req.LeadID); err != nil {
+		if res.Lead, err = a.db.GetLead(ctx, tenantID, req.LeadID); err != nil {
 			return nil, err
 		}
-		if overrides, err = a.Store.ListOverrides(ctx, tenantID, req.LeadID); err != nil {
+		if overrides, err = a.db.ListOverrides(ctx, tenantID, req.LeadID); err != nil {
 			return nil, err
 		}
 		if req.QuoteID != "" {
-			q, err := a.Store.GetQuote(ctx, tenantID, req.QuoteID)
+			q, err := a.db.GetQuote(ctx, tenantID, req.QuoteID)
 			if engine.IsNotFound(err) || (err == nil && q.LeadID != req.LeadID) {
 				return nil, engine.Invalid("quote_id", "no such quote for this lead")
 			}
@@ -92,12 +97,30 @@ func (a *App) Resolve(ctx context.Context, tenantID string, req ResolveRequest) 
 	if res.Lead == nil {
 		return nil, engine.Invalid("lead", "is required")
 	}
-	c, err := a.ruleSet(ctx, a.Store, tenant.ID, tenant.ConfigVersion)
+	c, err := a.ruleSet(ctx, a.db, tenant.ID, tenant.ConfigVersion)
 	if err != nil {
 		return nil, err
 	}
 	res.Decision = a.decide(c, tenant, req.Trigger, a.context(tenant, res.Lead, res.Quote), overrides)
 	return res, nil
+}
+
+// whatIf checks the lead and quote of a what-if resolution and sets the
+// quote's amount.
+func whatIf(req ResolveRequest) error {
+	if req.Lead != nil {
+		if err := validateLead(req.Lead, "lead"); err != nil {
+			return err
+		}
+	}
+	if q := req.Quote; q != nil {
+		minor, ok := engine.MajorToMinor(req.QuoteAmount, q.Currency)
+		if !ok {
+			return engine.Invalid("quote.amount", "has more decimals than %s allows", q.Currency)
+		}
+		q.AmountMinor = minor
+	}
+	return nil
 }
 
 // context is the lead context of conditions and templates.
@@ -115,15 +138,15 @@ func (a *App) decide(c cachedRuleSet, tenant *engine.Tenant, trigger engine.Trig
 // Coverage reports, per trigger, whether the tenant's configuration has an
 // enabled path, with warnings about rules and overrides that cannot work.
 func (a *App) Coverage(ctx context.Context, tenantID string) (engine.CoverageReport, error) {
-	tenant, err := a.Store.GetTenant(ctx, tenantID)
+	tenant, err := a.db.GetTenant(ctx, tenantID)
 	if err != nil {
 		return engine.CoverageReport{}, err
 	}
-	in, err := a.Store.ResolverInputs(ctx, tenantID)
+	in, err := a.db.ResolverInputs(ctx, tenantID)
 	if err != nil {
 		return engine.CoverageReport{}, err
 	}
-	overrides, err := a.Store.ListAllOverrides(ctx, tenantID)
+	overrides, err := a.db.ListAllOverrides(ctx, tenantID)
 	if err != nil {
 		return engine.CoverageReport{}, err
 	}
@@ -134,11 +157,11 @@ func (a *App) Coverage(ctx context.Context, tenantID string) (engine.CoverageRep
 // and, optionally, one of its quotes. Unknown ids are EINVALID on the field
 // that named them, since they come from a request body.
 func (a *App) RenderContext(ctx context.Context, tenantID, leadID, quoteID string) (*engine.Context, error) {
-	tenant, err := a.Store.GetTenant(ctx, tenantID)
+	tenant, err := a.db.GetTenant(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
-	lead, err := a.Store.GetLead(ctx, tenantID, leadID)
+	lead, err := a.db.GetLead(ctx, tenantID, leadID)
 	if engine.IsNotFound(err) {
 		return nil, engine.Invalid("lead_id", "no such lead")
 	}
@@ -147,7 +170,7 @@ func (a *App) RenderContext(ctx context.Context, tenantID, leadID, quoteID strin
 	}
 	rc := &engine.Context{Tenant: tenant, Lead: lead}
 	if quoteID != "" {
-		q, err := a.Store.GetQuote(ctx, tenantID, quoteID)
+		q, err := a.db.GetQuote(ctx, tenantID, quoteID)
 		if engine.IsNotFound(err) || (err == nil && q.LeadID != leadID) {
 			return nil, engine.Invalid("quote_id", "no such quote for this lead")
 		}
@@ -179,11 +202,11 @@ func (a *App) Simulate(ctx context.Context, tenantID string, req ResolveRequest)
 	if res.Decision.Outcome != engine.OutcomeWorkflow {
 		return sim, nil
 	}
-	tenant, err := a.Store.GetTenant(ctx, tenantID)
+	tenant, err := a.db.GetTenant(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
-	wf, err := a.Store.GetWorkflowVersion(ctx, tenantID, res.Decision.WorkflowID, res.Decision.WorkflowVersion)
+	wf, err := a.db.GetWorkflowVersion(ctx, tenantID, res.Decision.WorkflowID, res.Decision.WorkflowVersion)
 	if err != nil {
 		return nil, err
 	}

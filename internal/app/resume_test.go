@@ -54,10 +54,9 @@ func newStepEnv(t *testing.T, dialect string) *stepEnv {
 	db := storetest.Open(t, dialect)
 	clock := &fakeClock{now: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
 	db.Now = clock.Now
-	a := New(db, Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	a.Now = clock.Now
 	jobs := &recordingJobs{}
-	a.Jobs = jobs
+	a := New(db, jobs, Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a.Now = clock.Now
 	e := &stepEnv{ctx: ctx, a: a, db: db, clock: clock, jobs: jobs}
 	tn := &engine.Tenant{Name: "Acme", Timezone: "UTC", Mode: engine.ModeEngine,
 		Channels: engine.Channels{Email: &engine.EmailChannel{Provider: "log", From: "quotes@acme.test"}}}
@@ -94,12 +93,12 @@ func newStepEnv(t *testing.T, dialect string) *stepEnv {
 }
 
 // step runs the first step's job body, as the step worker does.
-func (e *stepEnv) step(t *testing.T) *Delivery {
+func (e *stepEnv) step(t *testing.T) *delivery {
 	t.Helper()
-	var d *Delivery
+	var d *delivery
 	if err := e.db.Tx(e.ctx, func(tx *store.Tx) error {
 		var err error
-		d, err = e.a.ExecuteStep(e.ctx, tx, e.tenant, e.run, 0)
+		d, err = e.a.executeStep(e.ctx, tx, e.tenant, e.run, 0)
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -172,10 +171,10 @@ func TestStepRunAgainLeavesADeliveryJobsClaimAlone(t *testing.T) {
 				t.Fatalf("message %s (%s), %d delivery jobs: want scheduled behind the circuit, with its job", m.Status, m.Reason, len(e.jobs.deliveries))
 			}
 			e.clock.Add(2 * time.Minute) // the circuit's time is up
-			var claimed *Delivery
+			var claimed *delivery
 			if err := e.db.Tx(e.ctx, func(tx *store.Tx) error {
 				var err error
-				claimed, err = e.a.BeginDelivery(e.ctx, tx, e.tenant, m.ID)
+				claimed, err = e.a.beginDelivery(e.ctx, tx, e.tenant, m.ID)
 				return err
 			}); err != nil {
 				t.Fatal(err)

@@ -9,19 +9,19 @@ import (
 	"github.com/quoteflow/quoteflow/internal/store"
 )
 
-// ExecuteStep runs step position of a run inside tx: its record, its
+// executeStep runs step position of a run inside tx: its record, its
 // message and the next step's job are written together or not at all.
 //
 // A send step whose message is due now also claims it in tx (status
-// sending, its first attempt recorded) and returns the Delivery: the caller
-// commits tx, calls Send outside any transaction and records the outcome
-// with FinishDelivery. Claiming here rather than in a delivery job of its
-// own saves a job and a transaction per message, and keeps the guarantee
-// that matters: the claim commits with the message, so a crash during the
-// provider call leaves the message sending, to be settled as unknown when
-// the step's job runs again, never sent twice. Messages deferred by quiet
-// hours, holidays or an open circuit get a delivery job for their time.
-func (a *App) ExecuteStep(ctx context.Context, tx *store.Tx, tenantID, runID string, position int) (*Delivery, error) {
+// sending, its first attempt recorded) and returns the delivery, which
+// RunStep makes after the commit. Claiming here rather than in a delivery
+// job of its own saves a job and a transaction per message, and keeps the
+// guarantee that matters: the claim commits with the message, so a crash
+// during the provider call leaves the message sending, to be settled as
+// unknown when the step's job runs again, never sent twice. Messages
+// deferred by quiet hours, holidays or an open circuit get a delivery job
+// for their time.
+func (a *App) executeStep(ctx context.Context, tx *store.Tx, tenantID, runID string, position int) (*delivery, error) {
 	run, err := tx.GetRun(ctx, tenantID, runID)
 	if engine.IsNotFound(err) {
 		return nil, nil // the lead was deleted with its runs
@@ -99,7 +99,7 @@ func (a *App) ExecuteStep(ctx context.Context, tx *store.Tx, tenantID, runID str
 		// An earlier try of this job wrote the step and its successor's job.
 		return nil, a.resumeStep(ctx, tx, tenantID, runID, step.ID)
 	}
-	var d *Delivery
+	var d *delivery
 	if msg != nil {
 		msg.RunStepID = rs.ID
 		if d, err = a.storeMessage(ctx, tx, tenant, rc, msg); err != nil {
@@ -110,7 +110,7 @@ func (a *App) ExecuteStep(ctx context.Context, tx *store.Tx, tenantID, runID str
 		_, err := tx.FinishRun(ctx, tenantID, runID, engine.RunCompleted, "")
 		return d, err
 	}
-	return d, a.Jobs.EnqueueStepTx(ctx, tx, tenantID, runID, position+1, next)
+	return d, a.jobs.EnqueueStepTx(ctx, tx, tenantID, runID, position+1, next)
 }
 
 // resumeStep handles a step's job run again after the step was written: the
@@ -134,7 +134,7 @@ func (a *App) resumeStep(ctx context.Context, tx *store.Tx, tenantID, runID, ste
 	if rs == nil || rs.StartedAt == nil {
 		return nil
 	}
-	msgs, _, err := tx.ListMessages(ctx, tenantID, store.MessageFilter{RunID: runID, Status: engine.MsgSending}, store.Page{Limit: 200})
+	msgs, _, err := tx.ListMessages(ctx, tenantID, engine.MessageFilter{RunID: runID, Status: engine.MsgSending}, engine.Page{Limit: 200})
 	if err != nil {
 		return err
 	}
@@ -301,9 +301,9 @@ func (a *App) routeMessage(ctx context.Context, tx *store.Tx, tenant *engine.Ten
 }
 
 // storeMessage writes a routed message: a message claimed for sending with
-// its first attempt, returned as a Delivery; a queued or scheduled one with
+// its first attempt, returned as its delivery; a queued or scheduled one with
 // its delivery job; any other (suppressed, failed, shadow) alone.
-func (a *App) storeMessage(ctx context.Context, tx *store.Tx, tenant *engine.Tenant, rc *engine.Context, m *engine.Message) (*Delivery, error) {
+func (a *App) storeMessage(ctx context.Context, tx *store.Tx, tenant *engine.Tenant, rc *engine.Context, m *engine.Message) (*delivery, error) {
 	created, err := tx.InsertMessage(ctx, m)
 	if err != nil || !created {
 		return nil, err
@@ -312,7 +312,7 @@ func (a *App) storeMessage(ctx context.Context, tx *store.Tx, tenant *engine.Ten
 	case engine.MsgSending:
 		return a.claimed(ctx, tx, tenant, m, rc.Quote)
 	case engine.MsgQueued, engine.MsgScheduled:
-		return nil, a.Jobs.EnqueueDeliveryTx(ctx, tx, m.TenantID, m.ID, *m.ScheduledAt)
+		return nil, a.jobs.EnqueueDeliveryTx(ctx, tx, m.TenantID, m.ID, *m.ScheduledAt)
 	}
 	return nil, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/quoteflow/quoteflow/internal/channel/whatsapp"
@@ -21,11 +20,8 @@ type templateLister interface {
 	ListTemplates(ctx context.Context) ([]whatsapp.Template, error)
 }
 
-type templateCache struct {
-	mu      sync.Mutex
-	entries map[string]templateEntry // by tenant id
-}
-
+// templateEntry is a tenant's template list in the App's cache, by tenant
+// id.
 type templateEntry struct {
 	key       string // the account the list belongs to
 	templates []whatsapp.Template
@@ -41,9 +37,7 @@ func (a *App) WhatsAppTemplates(ctx context.Context, tenant *engine.Tenant, fres
 		return nil, false, nil
 	}
 	key := w.BusinessAccountID + "/" + w.PhoneNumberID
-	a.templates.mu.Lock()
-	e, hit := a.templates.entries[tenant.ID]
-	a.templates.mu.Unlock()
+	e, hit := a.templates.Get(tenant.ID)
 	if hit && !fresh && e.key == key && a.Now().Sub(e.at) < templateTTL {
 		return e.templates, true, nil
 	}
@@ -58,12 +52,7 @@ func (a *App) WhatsAppTemplates(ctx context.Context, tenant *engine.Tenant, fres
 	if ts, err = lister.ListTemplates(ctx); err != nil {
 		return nil, true, err
 	}
-	a.templates.mu.Lock()
-	if a.templates.entries == nil {
-		a.templates.entries = map[string]templateEntry{}
-	}
-	a.templates.entries[tenant.ID] = templateEntry{key: key, templates: ts, at: a.Now()}
-	a.templates.mu.Unlock()
+	a.templates.Add(tenant.ID, templateEntry{key: key, templates: ts, at: a.Now()})
 	return ts, true, nil
 }
 
@@ -80,13 +69,13 @@ func (a *App) checkTemplates(ctx context.Context, tenantID string, w *engine.Wor
 	if !needs {
 		return nil
 	}
-	tenant, err := a.Store.GetTenant(ctx, tenantID)
+	tenant, err := a.db.GetTenant(ctx, tenantID)
 	if err != nil {
 		return err
 	}
 	ts, ok, err := a.WhatsAppTemplates(ctx, tenant, false)
 	if err != nil {
-		a.Log.WarnContext(ctx, "could not sync WhatsApp templates; saving the workflow unchecked", "tenant_id", tenantID, "err", err)
+		a.log.WarnContext(ctx, "could not sync WhatsApp templates; saving the workflow unchecked", "tenant_id", tenantID, "err", err)
 		return nil
 	}
 	if !ok {

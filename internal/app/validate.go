@@ -34,8 +34,8 @@ func (p problems) err() error {
 	return &engine.Error{Code: engine.EINVALID, Message: "validation failed", Fields: p}
 }
 
-// ValidatePhone reports whether phone is a valid number written in E.164.
-func ValidatePhone(phone string) error {
+// validatePhone reports whether phone is a valid number written in E.164.
+func validatePhone(phone string) error {
 	if !strings.HasPrefix(phone, "+") {
 		return fmt.Errorf("must be E.164: a + and the country code, e.g. +351912345678")
 	}
@@ -49,55 +49,56 @@ func ValidatePhone(phone string) error {
 	return nil
 }
 
-// ValidateLead checks a lead's fields; paths are under "body".
-func ValidateLead(l *engine.Lead) error {
+// validateLead checks a lead's fields; paths are under at ("body" for a
+// lead written, "lead" for the what-if lead of a preview).
+func validateLead(l *engine.Lead, at string) error {
 	var p problems
 	for field, v := range map[string]string{"first_name": l.FirstName, "last_name": l.LastName, "source": l.Source, "stage": l.Stage, "owner": l.Owner} {
 		if len(v) > engine.MaxNameLength {
-			p.add("body."+field, "must be at most %d characters", engine.MaxNameLength)
+			p.add(at+"."+field, "must be at most %d characters", engine.MaxNameLength)
 		}
 	}
 	if l.Email != "" {
 		if a, err := mail.ParseAddress(l.Email); err != nil || a.Address != l.Email {
-			p.add("body.email", "must be a plain email address, e.g. ana@example.com")
+			p.add(at+".email", "must be a plain email address, e.g. ana@example.com")
 		}
 	}
 	if l.Phone != "" {
-		if err := ValidatePhone(l.Phone); err != nil {
-			p.add("body.phone", "%v", err)
+		if err := validatePhone(l.Phone); err != nil {
+			p.add(at+".phone", "%v", err)
 		}
 	}
 	if l.Country != "" && phonenumbers.GetCountryCodeForRegion(l.Country) == 0 {
-		p.add("body.country", "must be an ISO 3166-1 alpha-2 code in capitals, e.g. PT")
+		p.add(at+".country", "must be an ISO 3166-1 alpha-2 code in capitals, e.g. PT")
 	}
 	if l.Language != "" && !languageRe.MatchString(l.Language) {
-		p.add("body.language", "must be a language code such as pt or pt-BR")
+		p.add(at+".language", "must be a language code such as pt or pt-BR")
 	}
 	if l.Timezone != "" {
 		if _, err := time.LoadLocation(l.Timezone); err != nil || l.Timezone == "Local" {
-			p.add("body.timezone", "must be an IANA timezone such as Europe/Lisbon")
+			p.add(at+".timezone", "must be an IANA timezone such as Europe/Lisbon")
 		}
 	}
 	if len(l.Tags) > 50 {
-		p.add("body.tags", "must have at most 50 tags")
+		p.add(at+".tags", "must have at most 50 tags")
 	}
 	for i, t := range l.Tags {
 		if strings.TrimSpace(t) == "" || len(t) > 64 {
-			p.add(fmt.Sprintf("body.tags[%d]", i), "must be 1 to 64 characters")
+			p.add(fmt.Sprintf("%s.tags[%d]", at, i), "must be 1 to 64 characters")
 		}
 	}
 	for k := range l.Custom {
 		if !customKeyRe.MatchString(k) {
-			p.add("body.custom."+k, "custom field names are letters, digits and _ (conditions name them as lead.custom.<name>)")
+			p.add(at+".custom."+k, "custom field names are letters, digits and _ (conditions name them as lead.custom.<name>)")
 		}
 	}
 	sortProblems(p)
 	return p.err()
 }
 
-// ValidateQuote checks a quote's fields; paths are under "body". amount is
-// the amount in major units as the client sent it.
-func ValidateQuote(q *engine.Quote, amount float64) error {
+// validateQuote checks a quote's fields and sets its AmountMinor; paths are
+// under "body". amount is the amount in major units as the client sent it.
+func validateQuote(q *engine.Quote, amount float64) error {
 	var p problems
 	if q.LeadID == "" {
 		p.add("body.lead_id", "is required")
@@ -117,8 +118,8 @@ func ValidateQuote(q *engine.Quote, amount float64) error {
 	return p.err()
 }
 
-// ValidateTenant checks a tenant's settings; paths are under "body".
-func ValidateTenant(t *engine.Tenant) error {
+// validateTenant checks a tenant's settings; paths are under "body".
+func validateTenant(t *engine.Tenant) error {
 	var p problems
 	if strings.TrimSpace(t.Name) == "" {
 		p.add("body.name", "is required")

@@ -89,15 +89,12 @@ func startStack(ctx context.Context, dsn string, o stackOptions) (*stack, error)
 		}
 		publicURL = "http://" + ln.Addr().String()
 	}
-	a := app.New(db, app.Config{PublicBaseURL: publicURL}, log)
-	a.Senders = &countingSenders{inner: senders.New(senders.Options{Log: logsender.New(log), WhatsAppBaseURL: o.WhatsAppAPIBase,
-		WhatsAppThrottle: whatsapp.NewThrottle(o.WhatsAppRate, whatsapp.DefaultBurst)}), n: s.Sends}
-	s.App = a
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var enqueuer app.Enqueuer
 	if o.Queue != queueNone {
-		s.Queue, err = jobs.New(db, a, jobs.Config{Workers: o.Workers, PollInterval: o.PollInterval,
-			RescueAfter: 5 * time.Minute, ExpireEvery: time.Minute, Registry: registry}, log)
+		s.Queue, err = jobs.New(db, jobs.Config{Workers: o.Workers, PollInterval: o.PollInterval,
+			RescueAfter: 5 * time.Minute, ExpireEvery: time.Minute}, log)
 		if err != nil {
 			db.Close()
 			if ln != nil {
@@ -105,9 +102,14 @@ func startStack(ctx context.Context, dsn string, o stackOptions) (*stack, error)
 			}
 			return nil, fmt.Errorf("job queue: %w", err)
 		}
+		enqueuer = s.Queue
 	}
+	a := app.New(db, enqueuer, app.Config{PublicBaseURL: publicURL, Registry: registry}, log)
+	a.Senders = &countingSenders{inner: senders.New(senders.Options{Log: logsender.New(log), WhatsAppBaseURL: o.WhatsAppAPIBase,
+		WhatsAppThrottle: whatsapp.NewThrottle(o.WhatsAppRate, whatsapp.DefaultBurst)}), n: s.Sends}
+	s.App = a
 	if o.Queue == queueRunning {
-		if err := s.Queue.Start(context.WithoutCancel(ctx)); err != nil {
+		if err := s.Queue.Start(context.WithoutCancel(ctx), a); err != nil {
 			db.Close()
 			if ln != nil {
 				ln.Close()

@@ -1,28 +1,39 @@
 // Package jobs runs quoteflow's durable work on River: the steps of runs,
 // message deliveries and the periodic expiry of quotes. Jobs are inserted in
 // the same transaction as the rows that cause them, so a crash leaves either
-// both or neither. Work is idempotent rather than completed in its own
-// transaction: a job run again after a crash finds what its first try
-// wrote (the unique run step and message, the message's status) and does
-// nothing twice, so River's own completion after Work returns is enough.
+// both or neither. What a job does is one call of its Handler (the app);
+// that work is idempotent rather than completed in its own transaction, so
+// River's own completion after Work returns is enough.
 package jobs
 
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
-	"github.com/quoteflow/quoteflow/internal/app"
-	"github.com/quoteflow/quoteflow/internal/channel"
 	"github.com/quoteflow/quoteflow/internal/store"
 )
+
+// Handler does the work of each kind of job, all of it: the queue only
+// schedules, runs and retries the calls. An error makes River retry the
+// job later.
+type Handler interface {
+	// RunStep runs step position of a run and delivers the message it
+	// claimed, if any.
+	RunStep(ctx context.Context, tenantID, runID string, position int) error
+	// Deliver claims and delivers a deferred or retried message.
+	Deliver(ctx context.Context, tenantID, messageID string) error
+	// Sweep expires the quotes past their valid_until and forgets old
+	// Idempotency-Keys.
+	Sweep(ctx context.Context) error
+}
 
 // StepArgs is the job of one step of a run.
 type StepArgs struct {
@@ -62,8 +73,6 @@ type Config struct {
 	RescueAfter time.Duration
 	// ExpireEvery is the period of the quote expiry sweep.
 	ExpireEvery time.Duration
-	// Registry receives the queue's metrics; nil registers none.
-	Registry prometheus.Registerer
 }
 
 // DefaultPollInterval is the queue's poll interval on a dialect when none
@@ -103,30 +112,23 @@ func (c *Config) defaults(dialect string) {
 	}
 }
 
-// Queue is the River client of this process, on the store's database.
+// Queue is the River client of this process, on the store's database. It
+// enqueues jobs from the moment it is built, and works them once started.
 type Queue struct {
-	deliveries *prometheus.CounterVec
-	db         *store.DB
-	app        *app.App
-	log        *slog.Logger
-	sqlite     *river.Client[*sql.Tx]
-	pg         *river.Client[pgx.Tx]
+	// h does the work; set by Start, before any job can run.
+	h      Handler
+	sqlite *river.Client[*sql.Tx]
+	pg     *river.Client[pgx.Tx]
 }
 
-// New builds the queue; Start begins working jobs. It also becomes the
-// app's Enqueuer.
-func New(db *store.DB, a *app.App, cfg Config, log *slog.Logger) (*Queue, error) {
-	cfg.defaults(db.Dialect())
-	q := &Queue{db: db, app: a, log: log}
-	q.deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "quoteflow_deliveries_total",
-		Help: "Delivery attempts finished by this process, by channel, provider and outcome (sent, or the error class).",
-	}, []string{"channel", "provider", "outcome"})
-	if cfg.Registry != nil {
-		if err := cfg.Registry.Register(q.deliveries); err != nil {
-			return nil, err
-		}
+// New builds the queue over db. Jobs can be enqueued at once (EnqueueStepTx,
+// EnqueueDeliveryTx); Start begins working them.
+func New(db *store.DB, cfg Config, log *slog.Logger) (*Queue, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
+	cfg.defaults(db.Dialect())
+	q := &Queue{}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &stepWorker{q: q})
 	river.AddWorker(workers, &deliverWorker{q: q})
@@ -154,12 +156,15 @@ func New(db *store.DB, a *app.App, cfg Config, log *slog.Logger) (*Queue, error)
 	if err != nil {
 		return nil, err
 	}
-	a.Jobs = q
 	return q, nil
 }
 
-// Start begins working jobs until ctx ends or Stop is called.
-func (q *Queue) Start(ctx context.Context) error {
+// Start begins working jobs with h until ctx ends or Stop is called.
+func (q *Queue) Start(ctx context.Context, h Handler) error {
+	if h == nil {
+		return errors.New("jobs: Start needs a handler")
+	}
+	q.h = h
 	if q.pg != nil {
 		return q.pg.Start(ctx)
 	}
@@ -174,12 +179,13 @@ func (q *Queue) Stop(ctx context.Context) error {
 	return q.sqlite.Stop(ctx)
 }
 
-// EnqueueStepTx implements app.Enqueuer.
+// EnqueueStepTx schedules step position of a run at at (now when zero or
+// past), in tx.
 func (q *Queue) EnqueueStepTx(ctx context.Context, tx *store.Tx, tenantID, runID string, position int, at time.Time) error {
 	return q.insertTx(ctx, tx, StepArgs{TenantID: tenantID, RunID: runID, Position: position}, at)
 }
 
-// EnqueueDeliveryTx implements app.Enqueuer.
+// EnqueueDeliveryTx schedules a delivery attempt of a message at at, in tx.
 func (q *Queue) EnqueueDeliveryTx(ctx context.Context, tx *store.Tx, tenantID, messageID string, at time.Time) error {
 	return q.insertTx(ctx, tx, DeliverArgs{TenantID: tenantID, MessageID: messageID}, at)
 }
@@ -203,21 +209,10 @@ type stepWorker struct {
 	q *Queue
 }
 
-// Work runs the step in one transaction and, when the step claimed a
-// message due now, sends it after the commit. River marks the job completed
-// once Work returns: a step run again finds its record and does nothing
-// twice (see app.ExecuteStep).
+// Work runs the step. River marks the job completed once Work returns: a
+// step run again finds its record and does nothing twice.
 func (w *stepWorker) Work(ctx context.Context, job *river.Job[StepArgs]) error {
-	var d *app.Delivery
-	err := w.q.db.GroupTx(ctx, func(tx *store.Tx) error {
-		var err error
-		d, err = w.q.app.ExecuteStep(ctx, tx, job.Args.TenantID, job.Args.RunID, job.Args.Position)
-		return err
-	})
-	if err != nil || d == nil {
-		return err
-	}
-	return w.q.deliver(ctx, d)
+	return w.q.h.RunStep(ctx, job.Args.TenantID, job.Args.RunID, job.Args.Position)
 }
 
 type deliverWorker struct {
@@ -225,36 +220,9 @@ type deliverWorker struct {
 	q *Queue
 }
 
-// Work claims a deferred or retried message (one commit), then sends it.
+// Work delivers a deferred or retried message.
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
-	var d *app.Delivery
-	err := w.q.db.GroupTx(ctx, func(tx *store.Tx) error {
-		var err error
-		d, err = w.q.app.BeginDelivery(ctx, tx, job.Args.TenantID, job.Args.MessageID)
-		return err
-	})
-	if err != nil || d == nil {
-		return err
-	}
-	return w.q.deliver(ctx, d)
-}
-
-// deliver calls the provider for a claimed message, outside any
-// transaction, and records the outcome (one commit).
-func (q *Queue) deliver(ctx context.Context, d *app.Delivery) error {
-	res, sendErr := q.app.Send(ctx, d)
-	outcome := "sent"
-	if sendErr != nil {
-		outcome = string(channel.ClassOf(sendErr))
-	}
-	q.deliveries.WithLabelValues(d.Message.Channel, d.Message.Provider, outcome).Inc()
-	// The outcome is recorded even if this job's context has ended: the
-	// provider has answered, and losing that answer would leave the
-	// message sending until it is settled as unknown.
-	rctx := context.WithoutCancel(ctx)
-	return q.db.GroupTx(rctx, func(tx *store.Tx) error {
-		return q.app.FinishDelivery(rctx, tx, d, res, sendErr)
-	})
+	return w.q.h.Deliver(ctx, job.Args.TenantID, job.Args.MessageID)
 }
 
 type expireWorker struct {
@@ -262,23 +230,9 @@ type expireWorker struct {
 	q *Queue
 }
 
-// idempotencyRetention is how long an Idempotency-Key answers with its
-// first response.
-const idempotencyRetention = 24 * time.Hour
-
+// Work sweeps.
 func (w *expireWorker) Work(ctx context.Context, _ *river.Job[ExpireArgs]) error {
-	if _, err := w.q.db.PurgeIdempotencyKeys(ctx, w.q.app.Now().Add(-idempotencyRetention)); err != nil {
-		return err
-	}
-	for {
-		n, err := w.q.app.ExpireDueQuotes(ctx, 100)
-		if err != nil || n < 100 {
-			if n > 0 {
-				w.q.log.InfoContext(ctx, "expired quotes", "count", n)
-			}
-			return err
-		}
-	}
+	return w.q.h.Sweep(ctx)
 }
 
 // levelFloor drops records below a level; River reports every job at
@@ -299,5 +253,3 @@ func (h levelFloor) WithAttrs(as []slog.Attr) slog.Handler {
 func (h levelFloor) WithGroup(name string) slog.Handler {
 	return levelFloor{h.Handler.WithGroup(name), h.min}
 }
-
-var _ app.Enqueuer = (*Queue)(nil)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"time"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
@@ -38,16 +37,8 @@ func scanEvent(s scanner) (engine.Event, error) {
 	return e, nil
 }
 
-// EventFilter narrows ListEvents; empty fields do not filter. From and To
-// bound created_at: From <= created_at < To, a zero bound is open.
-type EventFilter struct {
-	LeadID  string
-	QuoteID string
-	Trigger engine.Trigger
-	Outcome engine.Outcome
-	From    time.Time
-	To      time.Time
-}
+// EventFilter narrows ListEvents (the domain's type).
+type EventFilter = engine.EventFilter
 
 // errIdempotencyKey is the conflict of a repeated Idempotency-Key.
 func errIdempotencyKey() error {

@@ -9,15 +9,9 @@ import (
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
-// IdempotentRequest is a request made with an Idempotency-Key and, once it
-// has succeeded, its answer. StatusCode 0 means it is still in progress.
-type IdempotentRequest struct {
-	Method      string
-	Path        string
-	RequestHash string
-	StatusCode  int
-	Response    []byte
-}
+// IdempotentRequest is a request made with an Idempotency-Key and its
+// answer (the domain's type).
+type IdempotentRequest = engine.IdempotentRequest
 
 // ReserveIdempotencyKey claims key for req. When the key was used before it
 // returns that request (and its answer, if it has one) and reserves nothing;

@@ -8,37 +8,21 @@ import (
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
-// Page asks for one page of a list. Lists are ordered by id, which is
-// creation order (UUIDv7).
-type Page struct {
-	// Limit is the page size: 50 when 0 or less, at most 200.
-	Limit int
-	// After is the cursor a previous page returned: only items after it.
-	// Clients treat it as opaque; it is the last id of that page.
-	After string
-}
+// Page asks for one page of a list. It is the domain's type, so that the
+// HTTP layer can build one without importing the store.
+type Page = engine.Page
 
 // Page size bounds.
 const (
-	DefaultPageLimit = 50
-	MaxPageLimit     = 200
+	DefaultPageLimit = engine.DefaultPageLimit
+	MaxPageLimit     = engine.MaxPageLimit
 )
-
-func (p Page) limit() int {
-	switch {
-	case p.Limit <= 0:
-		return DefaultPageLimit
-	case p.Limit > MaxPageLimit:
-		return MaxPageLimit
-	}
-	return p.Limit
-}
 
 // paginate fetches up to limit+1 items with fetch (which must order by id
 // and return items after p.After) and returns one page and the next cursor,
 // "" when this is the last page.
 func paginate[T any](p Page, id func(*T) string, fetch func(after string, limit int) ([]T, error)) ([]T, string, error) {
-	limit := p.limit()
+	limit := p.Size()
 	items, err := fetch(p.After, limit+1)
 	if err != nil {
 		return nil, "", err

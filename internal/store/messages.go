@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
-	"time"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
@@ -41,19 +40,8 @@ func scanMessage(s scanner) (engine.Message, error) {
 	return m, nil
 }
 
-// MessageFilter narrows ListMessages; empty fields do not filter. From and
-// To bound created_at: From <= created_at < To, a zero bound is open.
-type MessageFilter struct {
-	Status  engine.MessageStatus
-	Channel string
-	Trigger engine.Trigger
-	LeadID  string
-	QuoteID string
-	RunID   string
-	EventID string
-	From    time.Time
-	To      time.Time
-}
+// MessageFilter narrows ListMessages (the domain's type).
+type MessageFilter = engine.MessageFilter
 
 // normMessageTimes normalises m's optional times as they will read back.
 func normMessageTimes(m *engine.Message) {

@@ -25,11 +25,8 @@ func scanQuote(s scanner) (engine.Quote, error) {
 	return q, nil
 }
 
-// QuoteFilter narrows ListQuotes; empty fields do not filter.
-type QuoteFilter struct {
-	LeadID string
-	Status engine.QuoteStatus
-}
+// QuoteFilter narrows ListQuotes (the domain's type).
+type QuoteFilter = engine.QuoteFilter
 
 // quoteViolations explains the constraints a quote write can break.
 func quoteViolations() onViolation {

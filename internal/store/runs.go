@@ -25,13 +25,8 @@ func scanRun(s scanner) (engine.Run, error) {
 	return r, nil
 }
 
-// RunFilter narrows ListRuns; empty fields do not filter.
-type RunFilter struct {
-	LeadID  string
-	QuoteID string
-	Status  engine.RunStatus
-	EventID string
-}
+// RunFilter narrows ListRuns (the domain's type).
+type RunFilter = engine.RunFilter
 
 // InsertRun stores r and fills in its ID and times. Its event, lead, quote
 // and workflow version must be the tenant's (else EINVALID).

@@ -1,0 +1,105 @@
+package app
+
+import (
+	"context"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
+)
+
+// CreateWorkflow validates and stores a new workflow at version 1.
+func (a *App) CreateWorkflow(ctx context.Context, w *engine.Workflow) error {
+	if err := engine.ValidateWorkflow(w, "body"); err != nil {
+		return err
+	}
+	if err := a.checkTemplates(ctx, w.TenantID, w); err != nil {
+		return err
+	}
+	return a.db.CreateWorkflow(ctx, w)
+}
+
+// UpdateWorkflow validates w and stores it as the next version.
+func (a *App) UpdateWorkflow(ctx context.Context, w *engine.Workflow, ifVersion int64) error {
+	if err := engine.ValidateWorkflow(w, "body"); err != nil {
+		return err
+	}
+	if err := a.checkTemplates(ctx, w.TenantID, w); err != nil {
+		return err
+	}
+	return a.db.UpdateWorkflow(ctx, w, ifVersion)
+}
+
+// CreateRule validates and stores an assignment rule. Without a priority
+// the rule goes after every existing rule, which is what someone adding a
+// rule to the bottom of a list expects.
+func (a *App) CreateRule(ctx context.Context, r *engine.Rule, priority *int) error {
+	if err := engine.ValidateRule(r, "body"); err != nil {
+		return err
+	}
+	if priority != nil {
+		r.Priority = *priority
+	} else {
+		rules, err := a.db.ListRules(ctx, r.TenantID)
+		if err != nil {
+			return err
+		}
+		r.Priority = 10
+		for _, x := range rules {
+			r.Priority = max(r.Priority, x.Priority+10)
+		}
+	}
+	return a.db.CreateRule(ctx, r)
+}
+
+// UpdateRule validates and stores an edited rule.
+func (a *App) UpdateRule(ctx context.Context, r *engine.Rule, ifVersion int64) error {
+	if err := engine.ValidateRule(r, "body"); err != nil {
+		return err
+	}
+	return a.db.UpdateRule(ctx, r, ifVersion)
+}
+
+// DeleteWorkflow deletes a workflow that no rule or override uses.
+func (a *App) DeleteWorkflow(ctx context.Context, tenantID, id string) error {
+	return a.db.DeleteWorkflow(ctx, tenantID, id)
+}
+
+// DeleteRule deletes an assignment rule.
+func (a *App) DeleteRule(ctx context.Context, tenantID, id string) error {
+	return a.db.DeleteRule(ctx, tenantID, id)
+}
+
+// ReorderRules sets the evaluation order of all of the tenant's rules.
+func (a *App) ReorderRules(ctx context.Context, tenantID string, ids []string) error {
+	return a.db.ReorderRules(ctx, tenantID, ids)
+}
+
+// CreateOverride validates and stores a lead override.
+func (a *App) CreateOverride(ctx context.Context, o *engine.Override) error {
+	if err := engine.ValidateOverride(o, "body"); err != nil {
+		return err
+	}
+	return a.db.CreateOverride(ctx, o)
+}
+
+// DeleteOverride removes a lead override.
+func (a *App) DeleteOverride(ctx context.Context, tenantID, leadID, id string) error {
+	return a.db.DeleteOverride(ctx, tenantID, leadID, id)
+}
+
+// LeadOverrides lists a lead's overrides. The lead itself must be the
+// tenant's, or the answer is ENOTFOUND rather than an empty list that would
+// confirm nothing.
+func (a *App) LeadOverrides(ctx context.Context, tenantID, leadID string) ([]engine.Override, error) {
+	if _, err := a.db.GetLead(ctx, tenantID, leadID); err != nil {
+		return nil, err
+	}
+	return a.db.ListOverrides(ctx, tenantID, leadID)
+}
+
+// PutLegacySettings validates and replaces the tenant's legacy settings.
+func (a *App) PutLegacySettings(ctx context.Context, tenantID string, ls engine.LegacySettings) error {
+	if err := engine.ValidateLegacySettings(ls, "body"); err != nil {
+		return err
+	}
+	return a.db.PutLegacySettings(ctx, tenantID, ls)
+}
