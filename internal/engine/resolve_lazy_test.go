@@ -472,7 +472,7 @@ func TestTraceJSONEncoder(t *testing.T) {
 	t.Parallel()
 	strs := []string{"", "plain", "quote\"back\\slash", "<script>&", "tab\tnl\ncr\rbs\bff\f", "\x00\x1f\x7f",
 		"héllo wörld", "\u2028\u2029", "bad\xffutf8\xc3", "emoji 🙂", "\xed\xa0\x80"}
-	vals := []any{nil, "s", "<&>", 0.0, -0.0, 1.0, 1e21, 1e-7, 123456789.125, -1.5e-6, 1e20, math.MaxFloat64,
+	vals := []any{nil, "s", "<&>", 0.0, math.Copysign(0, -1), 1.0, 1e21, 1e-7, 123456789.125, -1.5e-6, 1e20, math.MaxFloat64,
 		math.SmallestNonzeroFloat64, true, false, []string{}, []string(nil), []string{"a", "<b>"}, []any{}, []any(nil),
 		[]any{"a", 1.0, true, nil, []any{2.0}}, []any{json.Number("7")}, map[string]any{"z": 1.0, "a": "<"},
 		json.Number("12.50"), 3, int64(-4), uint8(5), float32(0.1), struct{ A int }{1}}
