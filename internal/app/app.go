@@ -45,6 +45,7 @@ type App struct {
 
 	operatorHash  []byte
 	publicBaseURL string
+	retry         engine.RetryPolicies
 
 	mu        sync.Mutex
 	ruleSets  map[string]cachedRuleSet
@@ -73,6 +74,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *App {
 		Now:           time.Now,
 		Rand:          mrand.Float64,
 		publicBaseURL: strings.TrimRight(cfg.PublicBaseURL, "/"),
+		retry:         engine.DefaultRetryPolicies(),
 		ruleSets:      map[string]cachedRuleSet{},
 	}
 	if cfg.OperatorToken != "" {

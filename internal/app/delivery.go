@@ -190,7 +190,7 @@ func (a *App) FinishDelivery(ctx context.Context, tx *store.Tx, d *Delivery, res
 	}
 	switch class {
 	case channel.Transient:
-		policy := engine.DefaultRetry[m.Channel]
+		policy := a.retry[m.Channel]
 		if delay, ok := policy.Next(m.Attempts, retryAfter, a.Rand()); ok {
 			at := now.Add(delay)
 			att.Outcome, att.RetryAt = "retry", &at
