@@ -286,7 +286,7 @@ func TestLazyTraceRandom(t *testing.T) {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
 		if seed%10 == 0 {
-			rs.eager = true // the rule set a lazy trace cannot serve
+			rs.writeOut = true // the rule set a lazy trace cannot serve
 		}
 		for k := 0; k < 8; k++ {
 			in := ResolveInput{

@@ -1,8 +1,8 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/json"
-	"strings"
 )
 
 // Trace entry kinds.
@@ -51,25 +51,19 @@ const (
 
 // render fills Detail if the resolver left it for later.
 func (e *TraceEntry) render() {
-	var buf [256]byte
-	e.renderInto(buf[:0])
-}
-
-// renderInto is render, with buf as scratch space for the sentence.
-func (e *TraceEntry) renderInto(buf []byte) []byte {
-	if b, ok := e.appendDetail(buf[:0]); ok {
-		e.Detail = string(b)
-		return b
-	}
-	return buf
+	var w detailWriter
+	w.render(e)
 }
 
 // MarshalJSON writes the entry with its Detail rendered.
 func (e TraceEntry) MarshalJSON() ([]byte, error) {
 	e.render()
-	type plain TraceEntry
-	return json.Marshal(plain(e))
+	return json.Marshal(plainEntry(e))
 }
+
+// plainEntry is a TraceEntry without its MarshalJSON, for encoding/json to
+// write field by field.
+type plainEntry TraceEntry
 
 // Trace is a decision's trace: the overrides, rules and policy steps the
 // resolver considered, in order.
@@ -93,15 +87,23 @@ func (t Trace) lazy() *lazyTrace {
 }
 
 // MarshalJSON writes the trace as a JSON array of its entries, exactly as
-// encoding/json writes a []TraceEntry, lazy or not.
+// encoding/json writes a []TraceEntry, lazy or not: the entries are written
+// out (for a lazy trace), their Details rendered into copies, and
+// encoding/json writes the copies.
 func (t Trace) MarshalJSON() ([]byte, error) {
+	entries := []TraceEntry(t)
 	if lt := t.lazy(); lt != nil {
-		return lt.appendJSON(make([]byte, 0, 64+320*lt.size()))
-	}
-	if t == nil {
+		entries = lt.entries()
+	} else if t == nil {
 		return []byte("null"), nil
 	}
-	return appendEntriesJSON(make([]byte, 0, 64+320*len(t)), t)
+	out := make([]plainEntry, len(entries))
+	var w detailWriter
+	for i := range entries {
+		out[i] = plainEntry(entries[i])
+		w.render((*TraceEntry)(&out[i]))
+	}
+	return json.Marshal(out)
 }
 
 // UnmarshalJSON reads a JSON array of entries as encoding/json reads a
@@ -129,9 +131,9 @@ func (d *Decision) Render() {
 	if lt := d.Trace.lazy(); lt != nil {
 		d.Trace = lt.entries()
 	}
-	var buf []byte
+	var w detailWriter
 	for i := range d.Trace {
-		buf = d.Trace[i].renderInto(buf)
+		w.render(&d.Trace[i])
 	}
 	d.Shadow.Render()
 }
@@ -294,7 +296,40 @@ func (lt *lazyTrace) entries() []TraceEntry {
 // true, shared by Result.Detail and trace entries so that the preview API
 // and stored decisions say the same thing.
 func conditionDetail(t Truth, path, field, op string, expected, actual any, w why) string {
-	var b strings.Builder
+	var dw detailWriter
+	return dw.sentence(t, path, field, op, expected, actual, w)
+}
+
+// detailWriter writes the sentences of failed conditions, and can be used
+// for many: the buffer and the encoder that writes values in it are kept
+// from one sentence to the next, so that a trace of a thousand failed rules
+// allocates one string per sentence and little else.
+type detailWriter struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+// render fills e.Detail if the resolver left it for later: a failed rule's
+// entry, whose sentence depends only on the entry's other fields.
+func (w *detailWriter) render(e *TraceEntry) {
+	if e.Detail != "" || e.Kind != TraceKindRule {
+		return
+	}
+	switch e.Reason {
+	case ReasonConditionFalse:
+		why := e.why
+		if e.Field == "" {
+			why = whyEmptyAny
+		}
+		e.Detail = w.sentence(TruthFalse, e.Path, e.Field, e.Op, e.Expected, e.Actual, why)
+	case ReasonConditionUnknown:
+		e.Detail = w.sentence(TruthUnknown, e.Path, e.Field, e.Op, e.Expected, nil, whyMissing)
+	}
+}
+
+func (w *detailWriter) sentence(t Truth, path, field, op string, expected, actual any, why why) string {
+	b := &w.buf
+	b.Reset()
 	b.WriteString("condition ")
 	b.WriteString(t.String())
 	if path != "" {
@@ -302,7 +337,7 @@ func conditionDetail(t Truth, path, field, op string, expected, actual any, w wh
 		b.WriteString(path)
 	}
 	b.WriteString(": ")
-	if w == whyEmptyAny || field == "" {
+	if why == whyEmptyAny || field == "" {
 		b.WriteString("an empty any matches nothing")
 		return b.String()
 	}
@@ -311,14 +346,14 @@ func conditionDetail(t Truth, path, field, op string, expected, actual any, w wh
 	b.WriteString(op)
 	if expected != nil {
 		b.WriteByte(' ')
-		b.WriteString(jsonText(expected))
+		w.value(expected)
 	}
 	switch {
-	case w == whyMissing:
+	case why == whyMissing:
 		b.WriteString(", but the field is missing")
-	case w == whyMismatch:
+	case why == whyMismatch:
 		b.WriteString(", but the lead holds ")
-		b.WriteString(jsonText(actual))
+		w.value(actual)
 		b.WriteString(", ")
 		b.WriteString(jsonType(actual))
 		b.WriteString(" that ")
@@ -326,9 +361,23 @@ func conditionDetail(t Truth, path, field, op string, expected, actual any, w wh
 		b.WriteString(" cannot compare with that value")
 	default:
 		b.WriteString(", actual ")
-		b.WriteString(jsonText(actual))
+		w.value(actual)
 	}
 	return b.String()
+}
+
+// value writes v as json.Marshal does, or "?" if it cannot be written.
+func (w *detailWriter) value(v any) {
+	if w.enc == nil {
+		w.enc = json.NewEncoder(&w.buf)
+	}
+	n := w.buf.Len()
+	if err := w.enc.Encode(v); err != nil {
+		w.buf.Truncate(n)
+		w.buf.WriteByte('?')
+		return
+	}
+	w.buf.Truncate(w.buf.Len() - 1) // Encode ends the value with a newline
 }
 
 func jsonText(v any) string {

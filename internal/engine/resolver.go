@@ -31,10 +31,10 @@ type RuleSet struct {
 	// readsTags says whether a rule reads lead.tags, which a lazy trace
 	// then copies.
 	readsTags bool
-	// eager is set when some custom key has no slot (more keys than a
-	// slot can number): a resolution cannot capture every value its trace
-	// needs, and builds the trace as it goes.
-	eager bool
+	// writeOut is set when some custom key has no slot (more keys than a
+	// slot can number): a lazy trace cannot capture every value it needs,
+	// so a resolution writes its trace out at once, however long.
+	writeOut bool
 	index ruleIndex
 	// flat lists the leaves of the conditions that are one leaf or an all
 	// of leaves, rule after rule; see ruleHot.flat.
@@ -323,7 +323,7 @@ func NewRuleSet(rules []Rule, workflows []Workflow) (*RuleSet, error) {
 	}
 	rs := &RuleSet{
 		hot: hot, rules: compiled, conds: conds, workflows: wfs, memoSize: pi.memoSize,
-		customKeys: pi.customKeys, keysUpTo: pi.keysUpTo, readsTags: pi.readsTags, eager: pi.unslotted,
+		customKeys: pi.customKeys, keysUpTo: pi.keysUpTo, readsTags: pi.readsTags, writeOut: pi.unslotted,
 	}
 	rs.index = buildIndex(&rs.conds, hot)
 	rs.flat = flatten(&rs.conds, hot)
@@ -363,12 +363,6 @@ type ResolveInput struct {
 // over without evaluating their conditions; the trace, which names the
 // leaf that decided each failure, evaluates them when it is written.
 func (rs *RuleSet) Resolve(in ResolveInput) Decision {
-	return rs.resolve(in, false)
-}
-
-// resolve is Resolve, with the trace built as it goes (see resolveEager)
-// when eager is set.
-func (rs *RuleSet) resolve(in ResolveInput, eager bool) Decision {
 	if !in.Trigger.Valid() {
 		return Decision{
 			Outcome: OutcomeNone, Source: SourceFallback, Reason: ReasonUnknownTrigger,
@@ -384,11 +378,11 @@ func (rs *RuleSet) resolve(in ResolveInput, eager bool) Decision {
 		return legacyDecision(in.Trigger, in.Legacy)
 	case ModeShadow:
 		d := legacyDecision(in.Trigger, in.Legacy)
-		engine := rs.resolveEngine(in, eager)
+		engine := rs.resolveEngine(in)
 		d.Shadow = &engine
 		return d
 	}
-	return rs.resolveEngine(in, eager)
+	return rs.resolveEngine(in)
 }
 
 func isLegacyTrigger(t Trigger) bool {
@@ -430,18 +424,9 @@ func (rs *RuleSet) workflow(id string) *workflowInfo {
 // scratch is the per-resolution working memory of a rule set, pooled so
 // that resolving allocates only what the decision keeps.
 type scratch struct {
-	memo    []uint8      // see Condition.evalLeaf
-	more    []any        // custom values of slots from customSlots on
-	keys    []int32      // per index column, see ruleIndex.leadValues
-	results []ruleResult // per rule, for resolveEager
-}
-
-// ruleResult is one rule's evaluation, kept between the two passes of
-// resolveEager.
-type ruleResult struct {
-	node  int32
-	truth Truth
-	why   why
+	memo []uint8 // see Condition.evalLeaf
+	more []any   // custom values of slots from customSlots on
+	keys []int32 // per index column, see ruleIndex.leadValues
 }
 
 func (rs *RuleSet) getScratch() *scratch {
@@ -461,7 +446,7 @@ func (rs *RuleSet) putScratch(sc *scratch) {
 	rs.scratch.Put(sc)
 }
 
-func (rs *RuleSet) resolveEngine(in ResolveInput, eager bool) Decision {
+func (rs *RuleSet) resolveEngine(in ResolveInput) Decision {
 	d := Decision{MissingFields: []string{}}
 	if rs.resolveOverrides(in, &d) {
 		return d
@@ -471,10 +456,6 @@ func (rs *RuleSet) resolveEngine(in ResolveInput, eager bool) Decision {
 		fallback(in.Trigger, in.Legacy, &d)
 		return d
 	}
-	if eager || rs.eager {
-		return rs.resolveEager(in, d)
-	}
-
 	ti := triggerIndex(in.Trigger)
 	var env evalEnv
 	env.fill(in.Context)
@@ -525,7 +506,7 @@ func (rs *RuleSet) resolveEngine(in ResolveInput, eager bool) Decision {
 
 	// A short trace costs no more to write out than the record of a lazy
 	// one, and Go code that forgets Render still sees it.
-	if src.size() <= eagerTraceMax {
+	if src.size() <= eagerTraceMax || rs.writeOut {
 		d.Trace = src.entries(&env)
 		return d
 	}
@@ -538,89 +519,6 @@ func (rs *RuleSet) resolveEngine(in ResolveInput, eager bool) Decision {
 // eagerTraceMax is the longest trace that Resolve writes out; longer ones
 // are lazy.
 const eagerTraceMax = 16
-
-// resolveEager is Resolve building the trace as it goes, without the rule
-// index: what a resolution did before traces were lazy. It serves rule sets
-// whose values a lazy trace cannot capture, and tests, as the reference the
-// lazy trace must agree with.
-func (rs *RuleSet) resolveEager(in ResolveInput, d Decision) Decision {
-	rules := rs.rules
-	sc := rs.getScratch()
-	defer rs.putScratch(sc)
-	if len(sc.results) < len(rules) {
-		sc.results = make([]ruleResult, len(rules))
-	}
-	env := newEnv(in.Context)
-	env.memo, env.more = sc.memo, sc.more
-	var boxed boxedFields
-	ti := triggerIndex(in.Trigger)
-
-	// The first pass only finds the winner, so that the trace, the one
-	// large allocation of a resolution, is made at its exact size: a rule
-	// set of a thousand rules whose third rule matches needs four entries,
-	// not a thousand and one. The second pass reads the first's results.
-	conds := &rs.conds
-	end, won := len(rules), false
-	for i := range rs.hot {
-		h := &rs.hot[i]
-		if h.skip[ti] != skipNone {
-			continue
-		}
-		t, node, w := conds.evalNode(&env, h.root)
-		sc.results[i] = ruleResult{node: node, truth: t, why: w}
-		if t == TruthTrue {
-			end, won = i+1, true
-			break
-		}
-	}
-	size := len(d.Trace) + end
-	if !won {
-		size++ // the fallback's entry
-	}
-	d.Trace = append(make(Trace, 0, size), d.Trace...)
-
-	for i := range rules[:end] {
-		r := &rules[i]
-		// The slice is zeroed and sized; writing the fields in place costs
-		// less than appending a composed entry, which the garbage
-		// collector's write barrier would scan as a whole.
-		d.Trace = d.Trace[:len(d.Trace)+1]
-		te := &d.Trace[len(d.Trace)-1]
-		te.Kind, te.ID = TraceKindRule, r.id
-		if k := rs.hot[i].skip[ti]; k != skipNone {
-			te.Result, te.Reason, te.Detail = TraceSkipped, skipReasons[k], r.details[k]
-			continue
-		}
-		res := sc.results[i]
-		if res.truth == TruthTrue {
-			te.Result, te.Reason, te.Detail = TraceMatched, ReasonRuleMatched, r.details[skipNone]
-			d.Outcome, d.Source, d.Reason = OutcomeWorkflow, SourceRule, ReasonRuleMatched
-			d.RuleID, d.WorkflowID, d.WorkflowVersion = r.id, r.wf.id, r.wf.version
-			return d
-		}
-		te.Result = TraceFailed
-		te.Reason = ReasonConditionFalse
-		if res.truth == TruthUnknown {
-			te.Reason = ReasonConditionUnknown
-			d.MissingFields = conds.appendMissing(&env, rs.hot[i].root, d.MissingFields)
-		}
-		te.why = res.why
-		if res.node < 0 {
-			continue
-		}
-		te.Path = conds.paths[res.node]
-		if n := conds.nodes[res.node]; n.kind == nodeLeaf {
-			l := &conds.leaves[n.leaf]
-			te.Field, te.Op, te.Expected = conds.info[n.leaf].name, opNames[l.op], conds.info[n.leaf].expected
-			if res.why != whyMissing {
-				te.Actual = env.actual(l, &boxed)
-			}
-		}
-	}
-
-	fallback(in.Trigger, in.Legacy, &d)
-	return d
-}
 
 // fallback applies the trigger's fixed fallback policy (SPEC §2) and
 // appends its trace entry.
