@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -182,4 +183,23 @@ func formatISODuration(d time.Duration) string {
 		b.WriteByte('S')
 	}
 	return b.String()
+}
+
+// fieldErrors returns the fields of an EINVALID *Error, each with an empty
+// path for the caller to prefix.
+func fieldErrors(t *testing.T, err error) []FieldError {
+	t.Helper()
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("want *Error, got %T %v", err, err)
+	}
+	if e.Code != EINVALID {
+		t.Fatalf("want code %s, got %s", EINVALID, e.Code)
+	}
+	for _, fe := range e.Fields {
+		if fe.Field != "" {
+			t.Errorf("field path %q: want empty, for the caller to prefix", fe.Field)
+		}
+	}
+	return e.Fields
 }

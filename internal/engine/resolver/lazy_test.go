@@ -1,10 +1,10 @@
-package engine
+package resolver
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
+	"github.com/quoteflow/quoteflow/internal/engine"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -16,50 +16,50 @@ import (
 // before traces were lazy and had their own encoder: the struct by
 // reflection, and each entry through the entry's MarshalJSON of that time.
 type refDecision struct {
-	Outcome         Outcome      `json:"outcome"`
-	Source          Source       `json:"source"`
-	Reason          string       `json:"reason"`
-	WorkflowID      string       `json:"workflow_id,omitempty"`
-	WorkflowVersion int64        `json:"workflow_version,omitempty"`
-	RuleID          string       `json:"rule_id,omitempty"`
-	OverrideID      string       `json:"override_id,omitempty"`
-	MissingFields   []string     `json:"missing_fields"`
-	Trace           []refEntry   `json:"trace"`
-	Shadow          *refDecision `json:"shadow,omitempty"`
+	Outcome         engine.Outcome `json:"outcome"`
+	Source          engine.Source  `json:"source"`
+	Reason          string         `json:"reason"`
+	WorkflowID      string         `json:"workflow_id,omitempty"`
+	WorkflowVersion int64          `json:"workflow_version,omitempty"`
+	RuleID          string         `json:"rule_id,omitempty"`
+	OverrideID      string         `json:"override_id,omitempty"`
+	MissingFields   []string       `json:"missing_fields"`
+	Trace           []refEntry     `json:"trace"`
+	Shadow          *refDecision   `json:"shadow,omitempty"`
 }
 
-type refEntry TraceEntry
+type refEntry engine.TraceEntry
 
 func (e refEntry) MarshalJSON() ([]byte, error) {
 	e.render()
-	type plain TraceEntry
+	type plain engine.TraceEntry
 	return json.Marshal(plain(e))
 }
 
 // render is TraceEntry.render as it was, with conditionDetail.
 func (e *refEntry) render() {
-	if e.Detail != "" || e.Kind != TraceKindRule {
+	if e.Detail != "" || e.Kind != engine.TraceKindRule {
 		return
 	}
 	switch e.Reason {
-	case ReasonConditionFalse:
-		w := e.why
+	case engine.ReasonConditionFalse:
+		c := e.Cause
 		if e.Field == "" {
-			w = whyEmptyAny
+			c = engine.CauseEmptyAny
 		}
-		e.Detail = conditionDetail(TruthFalse, e.Path, e.Field, e.Op, e.Expected, e.Actual, w)
-	case ReasonConditionUnknown:
-		e.Detail = conditionDetail(TruthUnknown, e.Path, e.Field, e.Op, e.Expected, nil, whyMissing)
+		e.Detail = engine.ConditionDetail("false", e.Path, e.Field, e.Op, e.Expected, e.Actual, c)
+	case engine.ReasonConditionUnknown:
+		e.Detail = engine.ConditionDetail("unknown", e.Path, e.Field, e.Op, e.Expected, nil, engine.CauseMissing)
 	}
 }
 
 // reference converts a decision whose trace is written out.
-func reference(t testing.TB, d *Decision) *refDecision {
+func reference(t testing.TB, d *engine.Decision) *refDecision {
 	t.Helper()
 	if d == nil {
 		return nil
 	}
-	if d.Trace.lazy() != nil {
+	if d.Trace.Lazy() {
 		t.Fatal("reference of a lazy decision")
 	}
 	r := &refDecision{
@@ -78,7 +78,7 @@ func reference(t testing.TB, d *Decision) *refDecision {
 
 // rendered is reference with every entry rendered, as Render renders it
 // for got and as render did for want: what Go code reads after Render.
-func rendered(t testing.TB, d *Decision) *refDecision {
+func rendered(t testing.TB, d *engine.Decision) *refDecision {
 	r := reference(t, d)
 	for x := r; x != nil; x = x.Shadow {
 		for i := range x.Trace {
@@ -110,7 +110,7 @@ func encodings(t testing.TB, v any) [2]string {
 // decisions are the same to Go code after Render and the same JSON, and
 // that the lazy one's JSON does not depend on what happens to the context
 // after resolution (mutate changes it). It returns the lazy decision.
-func checkLazy(t *testing.T, rs *RuleSet, in ResolveInput, mutate func(*Context)) Decision {
+func checkLazy(t *testing.T, rs *RuleSet, in ResolveInput, mutate func(*engine.Context)) engine.Decision {
 	t.Helper()
 	eager := rs.resolve(in, true)
 	want := encodings(t, reference(t, &eager))
@@ -137,7 +137,7 @@ func checkLazy(t *testing.T, rs *RuleSet, in ResolveInput, mutate func(*Context)
 	}
 	// Stored and read back, the JSON is the same (but for invalid UTF-8,
 	// which JSON cannot carry and reads back as U+FFFD).
-	var back Decision
+	var back engine.Decision
 	if err := json.Unmarshal([]byte(want[0]), &back); err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestLazyTraceMatchesEager(t *testing.T) {
 	// some through the index and some not, one adds a missing field
 	// wherever the case's context lacks lead.stage, and they read custom
 	// keys past the slots evalEnv holds.
-	var padding []Rule
+	var padding []engine.Rule
 	for i := 0; i < eagerTraceMax+4; i++ {
 		cond := fmt.Sprintf(`{"all":[{"field":"lead.source","op":"eq","value":"pad-%d"},{"field":"lead.custom.pad%d","op":"eq","value":"x"}]}`, i, i)
 		switch i % 4 {
@@ -188,8 +188,8 @@ func TestLazyTraceMatchesEager(t *testing.T) {
 	for _, tt := range resolveOrderCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			for _, pad := range [][]Rule{nil, padding} {
-				rs, err := NewRuleSet(append(append([]Rule{}, pad...), tt.rules...), standardWorkflows())
+			for _, pad := range [][]engine.Rule{nil, padding} {
+				rs, err := NewRuleSet(append(append([]engine.Rule{}, pad...), tt.rules...), standardWorkflows())
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -197,14 +197,14 @@ func TestLazyTraceMatchesEager(t *testing.T) {
 				if legacy == nil {
 					legacy = legacyAllOn
 				}
-				for _, mode := range []Mode{ModeEngine, ModeShadow, ModeLegacy} {
+				for _, mode := range []engine.Mode{engine.ModeEngine, engine.ModeShadow, engine.ModeLegacy} {
 					ctx := fullCtx()
 					if tt.ctx != nil {
 						tt.ctx(ctx)
 					}
 					in := ResolveInput{Mode: mode, Trigger: tt.trigger, Context: ctx, Overrides: tt.overrides, Legacy: legacy, Now: nowTest}
 					d := checkLazy(t, rs, in, scramble)
-					if d.Reason != tt.reason && mode == ModeEngine {
+					if d.Reason != tt.reason && mode == engine.ModeEngine {
 						t.Errorf("reason %s, want %s", d.Reason, tt.reason)
 					}
 				}
@@ -214,7 +214,7 @@ func TestLazyTraceMatchesEager(t *testing.T) {
 }
 
 // scramble changes a context in every way a caller might after resolving.
-func scramble(c *Context) {
+func scramble(c *engine.Context) {
 	if l := c.Lead; l != nil {
 		for i := range l.Tags {
 			l.Tags[i] = "scrambled"
@@ -223,16 +223,16 @@ func scramble(c *Context) {
 		l.Custom = map[string]any{"roof_type": "scrambled"}
 	}
 	if q := c.Quote; q != nil {
-		q.AmountMinor, q.Status = 1, QuoteDraft
+		q.AmountMinor, q.Status = 1, engine.QuoteDraft
 	}
-	c.Lead, c.Quote, c.Tenant = &Lead{}, nil, nil
+	c.Lead, c.Quote, c.Tenant = &engine.Lead{}, nil, nil
 }
 
 // TestLazyTraceDecisionJSON is TestDecisionJSON's rule set, padded so that
 // its trace is lazy.
 func TestLazyTraceDecisionJSON(t *testing.T) {
 	t.Parallel()
-	rules := []Rule{
+	rules := []engine.Rule{
 		testRule("r_false", "quote.sent", 1, true, `{"all":[{"field":"lead.source","op":"eq","value":"web"},{"any":[{"field":"lead.tags","op":"contains","value":"gold"},{"field":"quote.amount","op":"gt","value":5000}]}]}`, "wf_sent", 0),
 		testRule("r_unknown", "quote.sent", 2, true, condTZ, "wf_sent", 0),
 		testRule("r_custom", "quote.sent", 3, true, `{"field":"lead.custom.roof_type","op":"gte","value":3}`, "wf_sent", 0),
@@ -246,18 +246,18 @@ func TestLazyTraceDecisionJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, mode := range []Mode{ModeEngine, ModeShadow} {
+	for _, mode := range []engine.Mode{engine.ModeEngine, engine.ModeShadow} {
 		ctx := fullCtx()
-		in := ResolveInput{Mode: mode, Trigger: TriggerSent, Context: ctx, Legacy: LegacySettings{}, Now: nowTest}
+		in := ResolveInput{Mode: mode, Trigger: engine.TriggerSent, Context: ctx, Legacy: engine.LegacySettings{}, Now: nowTest}
 		checkLazy(t, rs, in, scramble)
 		// checkLazy rendered the decision's shadow, which copies share.
 		in.Context = fullCtx()
 		d := rs.Resolve(in)
 		e := &d
-		if mode == ModeShadow {
+		if mode == engine.ModeShadow {
 			e = d.Shadow
 		}
-		if e.Trace.lazy() == nil || len(e.Trace) != 0 {
+		if !e.Trace.Lazy() || len(e.Trace) != 0 {
 			t.Fatalf("%s: trace of %d entries is not lazy", mode, len(e.Trace))
 		}
 		e.Render()
@@ -290,7 +290,7 @@ func TestLazyTraceRandom(t *testing.T) {
 		}
 		for k := 0; k < 8; k++ {
 			in := ResolveInput{
-				Mode: g.pick(ModeEngine, ModeEngine, ModeShadow, ModeLegacy), Trigger: g.trigger(),
+				Mode: g.pick(engine.ModeEngine, engine.ModeEngine, engine.ModeShadow, engine.ModeLegacy), Trigger: g.trigger(),
 				Context: g.context(), Overrides: g.overrides(), Legacy: g.legacy(), Now: nowTest,
 			}
 			t.Run(fmt.Sprintf("seed%d/%d", seed, k), func(t *testing.T) {
@@ -305,7 +305,7 @@ func TestLazyTraceRandom(t *testing.T) {
 // what the other has.
 type gen struct{ r *rand.Rand }
 
-func (g gen) pick(opts ...Mode) Mode { return opts[g.r.IntN(len(opts))] }
+func (g gen) pick(opts ...engine.Mode) engine.Mode { return opts[g.r.IntN(len(opts))] }
 
 func (g gen) str(pool ...string) string { return pool[g.r.IntN(len(pool))] }
 
@@ -318,26 +318,26 @@ var (
 	genCustomStr = []string{"tile", "slate", "flat", "2026-03-01T10:00:00+01:00", "x\"y", "\x01bad\xff"}
 )
 
-func (g gen) trigger() Trigger {
+func (g gen) trigger() engine.Trigger {
 	if g.r.IntN(20) == 0 {
 		return "quote.lost"
 	}
-	return Trigger(g.str("quote.sent", "quote.sent", "quote.sent", "quote.accepted", "quote.viewed", "quote.rejected", "quote.expired"))
+	return engine.Trigger(g.str("quote.sent", "quote.sent", "quote.sent", "quote.accepted", "quote.viewed", "quote.rejected", "quote.expired"))
 }
 
-func (g gen) legacy() LegacySettings {
+func (g gen) legacy() engine.LegacySettings {
 	switch g.r.IntN(3) {
 	case 0:
 		return nil
 	case 1:
 		return legacyAllOn
 	}
-	return LegacySettings{TriggerSent: {Enabled: true, Channels: []string{"email"}}}
+	return engine.LegacySettings{engine.TriggerSent: {Enabled: true, Channels: []string{"email"}}}
 }
 
-func (g gen) rules() []Rule {
+func (g gen) rules() []engine.Rule {
 	n := g.r.IntN(60)
-	rules := make([]Rule, n)
+	rules := make([]engine.Rule, n)
 	for i := range rules {
 		trig := g.str("*", "quote.sent", "quote.sent", "quote.sent", "quote.accepted")
 		wf := g.str("wf_sent", "wf_sent", "wf_sent_b", "wf_sent_off", "wf_accepted", "wf_gone")
@@ -408,7 +408,7 @@ func (g gen) leaf() any {
 	return leaf(key, g.str("exists", "missing"), nil)
 }
 
-func (g gen) context() *Context {
+func (g gen) context() *engine.Context {
 	if g.r.IntN(20) == 0 {
 		return nil
 	}
@@ -450,8 +450,8 @@ func (g gen) context() *Context {
 	return ctx
 }
 
-func (g gen) overrides() []Override {
-	var out []Override
+func (g gen) overrides() []engine.Override {
+	var out []engine.Override
 	for i := g.r.IntN(4); i > 0; i-- {
 		if g.r.IntN(2) == 0 {
 			continue
@@ -461,52 +461,9 @@ func (g gen) overrides() []Override {
 			exp = expired()
 		}
 		out = append(out, testOverride(fmt.Sprintf("o%d", i), g.str("*", "quote.sent", "quote.accepted"),
-			OverrideAction(g.str("workflow", "workflow", "suppress", "mute")), g.str("wf_sent_off", "wf_gone", "wf_accepted", "wf_sent"), g.r.IntN(3), exp))
+			engine.OverrideAction(g.str("workflow", "workflow", "suppress", "mute")), g.str("wf_sent_off", "wf_gone", "wf_accepted", "wf_sent"), g.r.IntN(3), exp))
 	}
 	return out
-}
-
-// TestTraceJSONEncoder checks the trace encoder against encoding/json on
-// entries that Go code builds, with every kind of value and string.
-func TestTraceJSONEncoder(t *testing.T) {
-	t.Parallel()
-	strs := []string{"", "plain", "quote\"back\\slash", "<script>&", "tab\tnl\ncr\rbs\bff\f", "\x00\x1f\x7f",
-		"héllo wörld", "\u2028\u2029", "bad\xffutf8\xc3", "emoji 🙂", "\xed\xa0\x80"}
-	vals := []any{nil, "s", "<&>", 0.0, math.Copysign(0, -1), 1.0, 1e21, 1e-7, 123456789.125, -1.5e-6, 1e20, math.MaxFloat64,
-		math.SmallestNonzeroFloat64, true, false, []string{}, []string(nil), []string{"a", "<b>"}, []any{}, []any(nil),
-		[]any{"a", 1.0, true, nil, []any{2.0}}, []any{json.Number("7")}, map[string]any{"z": 1.0, "a": "<"},
-		json.Number("12.50"), 3, int64(-4), uint8(5), float32(0.1), struct{ A int }{1}}
-	r := rand.New(rand.NewPCG(1, 2))
-	var entries []TraceEntry
-	for i := 0; i < 2000; i++ {
-		s := func() string { return strs[r.IntN(len(strs))] }
-		e := TraceEntry{Kind: s(), ID: s(), Result: s(), Detail: s(), Reason: s(), Path: s(), Field: s(), Op: s(),
-			Expected: vals[r.IntN(len(vals))], Actual: vals[r.IntN(len(vals))], why: why(r.IntN(4))}
-		if r.IntN(2) == 0 {
-			e.Kind, e.Detail = TraceKindRule, ""
-			e.Reason = []string{ReasonConditionFalse, ReasonConditionUnknown, ReasonDisabled}[r.IntN(3)]
-		}
-		entries = append(entries, e)
-	}
-	for i := range entries {
-		d := Decision{Trace: Trace(entries[i : i+1])}
-		if got, want := encodings(t, d), encodings(t, reference(t, &d)); got != want {
-			t.Fatalf("entry %#v:\n%s\nwant\n%s", entries[i], got[0], want[0])
-		}
-	}
-	for _, tr := range []Trace{nil, {}, entries} {
-		d := Decision{Trace: tr}
-		if got, want := encodings(t, d), encodings(t, reference(t, &d)); got != want {
-			t.Fatalf("trace of %d entries:\n%.300s\nwant\n%.300s", len(tr), got[0], want[0])
-		}
-	}
-	// A value encoding/json cannot write fails the marshal, as it did.
-	for _, v := range []any{math.NaN(), math.Inf(1), []any{"a", math.Inf(-1)}} {
-		d := Decision{Trace: Trace{{Kind: TraceKindRule, Result: TraceFailed, Reason: ReasonConditionFalse, Field: "f", Actual: v}}}
-		if _, err := json.Marshal(d); err == nil || !strings.Contains(err.Error(), "unsupported value") {
-			t.Errorf("marshal of actual %v: err %v", v, err)
-		}
-	}
 }
 
 // TestLazyTraceSharesNothing marshals and renders copies of one lazy
@@ -514,7 +471,7 @@ func TestTraceJSONEncoder(t *testing.T) {
 // they write.
 func TestLazyTraceSharesNothing(t *testing.T) {
 	t.Parallel()
-	var rules []Rule
+	var rules []engine.Rule
 	for i := 0; i < 40; i++ {
 		rules = append(rules, testRule(fmt.Sprintf("r%02d", i), "quote.sent", i, true,
 			fmt.Sprintf(`{"all":[{"field":"lead.custom.k%d","op":"eq","value":"v"},{"field":"lead.tags","op":"contains","value":"x"}]}`, i), "wf_sent", 0))
@@ -527,7 +484,7 @@ func TestLazyTraceSharesNothing(t *testing.T) {
 	for i := 0; i < 40; i += 2 {
 		ctx.Lead.Custom[fmt.Sprintf("k%d", i)] = "w"
 	}
-	d := rs.Resolve(ResolveInput{Mode: ModeEngine, Trigger: TriggerSent, Context: ctx, Now: nowTest})
+	d := rs.Resolve(ResolveInput{Mode: engine.ModeEngine, Trigger: engine.TriggerSent, Context: ctx, Now: nowTest})
 	want := encodings(t, d)
 	done := make(chan string)
 	for g := 0; g < 4; g++ {

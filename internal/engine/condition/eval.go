@@ -1,4 +1,4 @@
-package engine
+package condition
 
 import (
 	"encoding/json"
@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
 // Truth is the three-valued result of a condition: a comparison on a field
@@ -29,14 +31,15 @@ func (t Truth) String() string {
 	return "false"
 }
 
-// why says how a leaf reached its truth value, for explanations.
-type why uint8
+// why says how a leaf reached its truth value, for explanations: the
+// engine's Cause, which the trace entry of a failed rule carries.
+type why = engine.Cause
 
 const (
-	whyCompared why = iota
-	whyMissing      // the field is absent from the context
-	whyMismatch     // a custom field holds a type the operator cannot compare
-	whyEmptyAny     // an empty any, which matches nothing
+	whyCompared = engine.CauseCompared
+	whyMissing  = engine.CauseMissing  // the field is absent from the context
+	whyMismatch = engine.CauseMismatch // a custom field holds a type the operator cannot compare
+	whyEmptyAny = engine.CauseEmptyAny // an empty any, which matches nothing
 )
 
 // customSlots is how many distinct custom keys an evaluation caches in
@@ -78,14 +81,14 @@ type evalEnv struct {
 // missingValue marks a custom field known to be missing in evalEnv.custom.
 type missingValue struct{}
 
-func newEnv(ctx *Context) evalEnv {
+func newEnv(ctx *engine.Context) evalEnv {
 	var e evalEnv
 	e.fill(ctx)
 	return e
 }
 
 // fill sets e up for ctx; e must be zero.
-func (e *evalEnv) fill(ctx *Context) {
+func (e *evalEnv) fill(ctx *engine.Context) {
 	if ctx == nil {
 		return
 	}
@@ -227,24 +230,24 @@ func (e *evalEnv) actual(l *leaf, boxed *boxedFields) any {
 	}
 	var v any
 	switch l.kind {
-	case FieldString:
+	case engine.FieldString:
 		if s := e.str(l.field); s != "" {
 			v = s
 		}
-	case FieldNumber:
+	case engine.FieldNumber:
 		if f, ok := e.num(l.field); ok {
 			v = f
 		}
-	case FieldBool:
+	case engine.FieldBool:
 		if b, ok := e.boolean(l.field); ok {
 			v = b
 		}
-	case FieldList:
+	case engine.FieldList:
 		if list, ok := e.list(l.field); ok {
 			// A copy: the trace must not change if the lead's tags do.
 			v = append([]string{}, list...)
 		}
-	case FieldTime:
+	case engine.FieldTime:
 		if t := e.when(l.field); !t.IsZero() {
 			v = t.Format(time.RFC3339Nano)
 		}
@@ -284,7 +287,7 @@ func present(op opCode) (Truth, bool) {
 
 func (l *leaf) eval(e *evalEnv) (Truth, why) {
 	switch l.kind {
-	case FieldString:
+	case engine.FieldString:
 		if l.field == fLeadName {
 			return l.evalName(e)
 		}
@@ -299,7 +302,7 @@ func (l *leaf) eval(e *evalEnv) (Truth, why) {
 			return t, whyCompared
 		}
 		return truth(l.cmpString(v)), whyCompared
-	case FieldNumber:
+	case engine.FieldNumber:
 		if !e.hasQuote {
 			return absent(l.op)
 		}
@@ -307,7 +310,7 @@ func (l *leaf) eval(e *evalEnv) (Truth, why) {
 			return t, whyCompared
 		}
 		return truth(l.cmpNumber(e.nums[l.field])), whyCompared
-	case FieldAny:
+	case engine.FieldAny:
 		v, ok := e.customValue(l)
 		if !ok {
 			return absent(l.op)
@@ -319,7 +322,7 @@ func (l *leaf) eval(e *evalEnv) (Truth, why) {
 			return truth(s == l.s), whyCompared
 		}
 		return l.cmpCustom(v)
-	case FieldBool:
+	case engine.FieldBool:
 		v, ok := e.boolean(l.field)
 		if !ok {
 			return absent(l.op)
@@ -328,7 +331,7 @@ func (l *leaf) eval(e *evalEnv) (Truth, why) {
 			return t, whyCompared
 		}
 		return truth(l.cmpBool(v)), whyCompared
-	case FieldList:
+	case engine.FieldList:
 		v, ok := e.list(l.field)
 		if !ok {
 			return absent(l.op)
@@ -337,7 +340,7 @@ func (l *leaf) eval(e *evalEnv) (Truth, why) {
 			return t, whyCompared
 		}
 		return truth(l.cmpList(v)), whyCompared
-	case FieldTime:
+	case engine.FieldTime:
 		v := e.when(l.field)
 		if v.IsZero() {
 			return absent(l.op)
@@ -847,7 +850,7 @@ func appendUnique(dst []string, s string) []string {
 // Eval evaluates the condition against ctx. A nil condition, such as a
 // step without a when, is true. Eval does not allocate; the explanation
 // methods of the Result do, and are meant for the path that reports.
-func (c *Condition) Eval(ctx *Context) Result {
+func (c *Condition) Eval(ctx *engine.Context) Result {
 	e := newEnv(ctx)
 	r := c.eval(&e)
 	r.ctx = ctx
@@ -857,7 +860,7 @@ func (c *Condition) Eval(ctx *Context) Result {
 // MissingFields returns the fields whose absence from ctx makes the
 // condition unknown, each once, in the order the condition names them. It
 // is empty when the condition is true or false.
-func (c *Condition) MissingFields(ctx *Context) []string {
+func (c *Condition) MissingFields(ctx *engine.Context) []string {
 	out := []string{}
 	if c == nil || len(c.nodes) == 0 {
 		return out
@@ -876,7 +879,7 @@ func (c *Condition) MissingFields(ctx *Context) []string {
 type Result struct {
 	Truth Truth
 	c     *Condition
-	ctx   *Context
+	ctx   *engine.Context
 	node  int32
 	why   why
 }
@@ -951,5 +954,5 @@ func (r Result) Detail() string {
 	if r.Truth == TruthTrue {
 		return "condition true"
 	}
-	return conditionDetail(r.Truth, r.Path(), r.Field(), r.Op(), r.Expected(), r.Actual(), r.why)
+	return engine.ConditionDetail(r.Truth.String(), r.Path(), r.Field(), r.Op(), r.Expected(), r.Actual(), r.why)
 }

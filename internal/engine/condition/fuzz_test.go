@@ -1,9 +1,14 @@
-package engine
+package condition_test
 
 import (
 	"encoding/json"
 	"errors"
 	"testing"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/engine/condition"
+	"github.com/quoteflow/quoteflow/internal/engine/enginetest"
+	"github.com/quoteflow/quoteflow/internal/engine/resolver"
 )
 
 // FuzzParseCondition feeds arbitrary bytes to the parser. Whatever it
@@ -21,15 +26,15 @@ func FuzzParseCondition(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	noQuote := fullCtx()
+	noQuote := enginetest.FullContext()
 	noQuote.Quote = nil
-	contexts := []*Context{nil, {}, {Lead: &Lead{}, Quote: &Quote{}}, noQuote, fullCtx()}
+	contexts := []*engine.Context{nil, {}, {Lead: &engine.Lead{}, Quote: &engine.Quote{}}, noQuote, enginetest.FullContext()}
 
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := ParseCondition(data)
+		c, err := condition.Parse(data)
 		if err != nil {
-			var e *Error
-			if !errors.As(err, &e) || e.Code != EINVALID || len(e.Fields) == 0 {
+			var e *engine.Error
+			if !errors.As(err, &e) || e.Code != engine.EINVALID || len(e.Fields) == 0 {
 				t.Fatalf("rejection %v is not an EINVALID error with fields", err)
 			}
 			for _, fe := range e.Fields {
@@ -47,7 +52,7 @@ func FuzzParseCondition(f *testing.F) {
 		if err != nil {
 			t.Fatalf("marshal: %v", err)
 		}
-		again, err := ParseCondition(canonical)
+		again, err := condition.Parse(canonical)
 		if err != nil {
 			t.Fatalf("canonical form %s does not parse: %v", canonical, err)
 		}
@@ -59,10 +64,10 @@ func FuzzParseCondition(f *testing.F) {
 			r := c.Eval(ctx)
 			_ = r.Detail()
 			missing := c.MissingFields(ctx)
-			if (r.Truth == TruthUnknown) != (len(missing) > 0) {
+			if (r.Truth == condition.TruthUnknown) != (len(missing) > 0) {
 				t.Fatalf("truth %v with missing fields %v", r.Truth, missing)
 			}
-			if r.Truth == TruthUnknown && !r.Missing() {
+			if r.Truth == condition.TruthUnknown && !r.Missing() {
 				t.Fatalf("unknown result does not say its field is missing")
 			}
 			if r2 := again.Eval(ctx); r2.Truth != r.Truth || r2.Path() != r.Path() {
@@ -72,17 +77,17 @@ func FuzzParseCondition(f *testing.F) {
 
 		// The same condition twice in a rule set, where leaves are shared
 		// and results remembered across rules, must decide as it does alone.
-		rs, err := NewRuleSet([]Rule{
-			{ID: "r1", Trigger: AnyTrigger, Priority: 1, Enabled: true, Condition: data, WorkflowID: "w"},
-			{ID: "r2", Trigger: AnyTrigger, Priority: 2, Enabled: true, Condition: canonical, WorkflowID: "w"},
-			{ID: "r3", Trigger: AnyTrigger, Priority: 3, Enabled: true, Condition: json.RawMessage(`{"all":[]}`), WorkflowID: "w"},
-		}, []Workflow{{ID: "w", Trigger: TriggerSent, Enabled: true, Version: 1}})
+		rs, err := resolver.NewRuleSet([]engine.Rule{
+			{ID: "r1", Trigger: engine.AnyTrigger, Priority: 1, Enabled: true, Condition: data, WorkflowID: "w"},
+			{ID: "r2", Trigger: engine.AnyTrigger, Priority: 2, Enabled: true, Condition: canonical, WorkflowID: "w"},
+			{ID: "r3", Trigger: engine.AnyTrigger, Priority: 3, Enabled: true, Condition: json.RawMessage(`{"all":[]}`), WorkflowID: "w"},
+		}, []engine.Workflow{{ID: "w", Trigger: engine.TriggerSent, Enabled: true, Version: 1}})
 		if err != nil {
-			t.Fatalf("NewRuleSet rejects a condition ParseCondition accepted: %v", err)
+			t.Fatalf("NewRuleSet rejects a condition condition.Parse accepted: %v", err)
 		}
 		for _, ctx := range contexts {
 			r := c.Eval(ctx)
-			d := rs.Resolve(ResolveInput{Mode: ModeShadow, Trigger: TriggerSent, Context: ctx})
+			d := rs.Resolve(resolver.ResolveInput{Mode: engine.ModeShadow, Trigger: engine.TriggerSent, Context: ctx})
 			want, entries := "r3", 3
 			if r.Matched() {
 				want, entries = "r1", 1
@@ -91,7 +96,7 @@ func FuzzParseCondition(f *testing.F) {
 				t.Fatalf("rule set decided %s with %d entries, want %s with %d", e.RuleID, len(e.Trace), want, entries)
 			}
 			for _, e := range d.Shadow.Trace[:entries-1] {
-				if e.Path != r.Path() || e.Field != r.Field() || e.Op != r.Op() || (e.Reason == ReasonConditionUnknown) != (r.Truth == TruthUnknown) {
+				if e.Path != r.Path() || e.Field != r.Field() || e.Op != r.Op() || (e.Reason == engine.ReasonConditionUnknown) != (r.Truth == condition.TruthUnknown) {
 					t.Fatalf("trace entry %+v disagrees with Eval: %s at %q (%s %s)", e, r.Truth, r.Path(), r.Field(), r.Op())
 				}
 			}
@@ -99,7 +104,7 @@ func FuzzParseCondition(f *testing.F) {
 			if err != nil {
 				t.Fatalf("marshal decision: %v", err)
 			}
-			var back Decision
+			var back engine.Decision
 			if err := json.Unmarshal(stored, &back); err != nil {
 				t.Fatalf("unmarshal decision %s: %v", stored, err)
 			}

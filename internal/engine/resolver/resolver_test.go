@@ -1,8 +1,11 @@
-package engine
+package resolver
 
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/engine/condition"
+	"github.com/quoteflow/quoteflow/internal/engine/enginetest"
 	"reflect"
 	"strings"
 	"sync"
@@ -23,19 +26,19 @@ const (
 	condAnyLead = `{"all":[]}`
 )
 
-func testWorkflow(id string, trig Trigger, enabled bool) Workflow {
-	return Workflow{ID: id, Name: "WF " + id, Trigger: trig, Enabled: enabled, Version: 3, CreatedAt: t0}
+func testWorkflow(id string, trig engine.Trigger, enabled bool) engine.Workflow {
+	return engine.Workflow{ID: id, Name: "WF " + id, Trigger: trig, Enabled: enabled, Version: 3, CreatedAt: t0}
 }
 
-func testRule(id, trig string, prio int, enabled bool, cond, wfID string, ageHours int) Rule {
-	return Rule{
+func testRule(id, trig string, prio int, enabled bool, cond, wfID string, ageHours int) engine.Rule {
+	return engine.Rule{
 		ID: id, Name: "rule " + id, Trigger: trig, Priority: prio, Enabled: enabled,
 		Condition: json.RawMessage(cond), WorkflowID: wfID, CreatedAt: t0.Add(time.Duration(ageHours) * time.Hour),
 	}
 }
 
-func testOverride(id, trig string, action OverrideAction, wfID string, createdHours int, expires *time.Time) Override {
-	return Override{
+func testOverride(id, trig string, action engine.OverrideAction, wfID string, createdHours int, expires *time.Time) engine.Override {
+	return engine.Override{
 		ID: id, LeadID: "lead_1", Trigger: trig, Action: action, WorkflowID: wfID,
 		CreatedAt: t0.Add(time.Duration(createdHours) * time.Hour), ExpiresAt: expires,
 	}
@@ -44,28 +47,28 @@ func testOverride(id, trig string, action OverrideAction, wfID string, createdHo
 // standardWorkflows has one enabled workflow per trigger (wf_sent, ...),
 // a second one for quote.sent, and disabled ones for quote.sent and
 // quote.expired.
-func standardWorkflows() []Workflow {
-	return []Workflow{
-		testWorkflow("wf_sent", TriggerSent, true),
-		testWorkflow("wf_sent_b", TriggerSent, true),
-		testWorkflow("wf_sent_off", TriggerSent, false),
-		testWorkflow("wf_viewed", TriggerViewed, true),
-		testWorkflow("wf_accepted", TriggerAccepted, true),
-		testWorkflow("wf_rejected", TriggerRejected, true),
-		testWorkflow("wf_expired", TriggerExpired, true),
-		testWorkflow("wf_expired_off", TriggerExpired, false),
+func standardWorkflows() []engine.Workflow {
+	return []engine.Workflow{
+		testWorkflow("wf_sent", engine.TriggerSent, true),
+		testWorkflow("wf_sent_b", engine.TriggerSent, true),
+		testWorkflow("wf_sent_off", engine.TriggerSent, false),
+		testWorkflow("wf_viewed", engine.TriggerViewed, true),
+		testWorkflow("wf_accepted", engine.TriggerAccepted, true),
+		testWorkflow("wf_rejected", engine.TriggerRejected, true),
+		testWorkflow("wf_expired", engine.TriggerExpired, true),
+		testWorkflow("wf_expired_off", engine.TriggerExpired, false),
 	}
 }
 
-var legacyAllOn = LegacySettings{
-	TriggerSent:     {Enabled: true, Channels: []string{"email"}},
-	TriggerAccepted: {Enabled: true, Channels: []string{"email"}},
-	TriggerExpired:  {Enabled: true, Channels: []string{"whatsapp"}},
+var legacyAllOn = engine.LegacySettings{
+	engine.TriggerSent:     {Enabled: true, Channels: []string{"email"}},
+	engine.TriggerAccepted: {Enabled: true, Channels: []string{"email"}},
+	engine.TriggerExpired:  {Enabled: true, Channels: []string{"whatsapp"}},
 }
 
 // traceSummary renders a trace as kind:id:result:reason lines, the part of
 // it that the order of resolution determines.
-func traceSummary(tr []TraceEntry) []string {
+func traceSummary(tr []engine.TraceEntry) []string {
 	out := make([]string, 0, len(tr))
 	for _, e := range tr {
 		out = append(out, strings.Join([]string{e.Kind, e.ID, e.Result, e.Reason}, ":"))
@@ -80,14 +83,14 @@ func later() *time.Time   { t := nowTest.Add(time.Hour); return &t }
 // TestLazyTraceMatchesEager replays too.
 type resolveOrderCase struct {
 	name      string
-	trigger   Trigger
-	rules     []Rule
-	overrides []Override
-	ctx       func(*Context)
-	legacy    LegacySettings // legacyAllOn when nil
+	trigger   engine.Trigger
+	rules     []engine.Rule
+	overrides []engine.Override
+	ctx       func(*engine.Context)
+	legacy    engine.LegacySettings // legacyAllOn when nil
 
-	outcome  Outcome
-	source   Source
+	outcome  engine.Outcome
+	source   engine.Source
 	reason   string
 	workflow string
 	rule     string
@@ -100,138 +103,138 @@ func resolveOrderCases() []resolveOrderCase {
 	return []resolveOrderCase{
 		{
 			name:      "override suppress",
-			trigger:   TriggerSent,
-			rules:     []Rule{testRule("r1", "quote.sent", 1, true, condWeb, "wf_sent", 0)},
-			overrides: []Override{testOverride("o1", "quote.sent", OverrideSuppress, "", 0, later())},
-			outcome:   OutcomeSuppressed, source: SourceOverride, reason: "override_suppress", override: "o1",
+			trigger:   engine.TriggerSent,
+			rules:     []engine.Rule{testRule("r1", "quote.sent", 1, true, condWeb, "wf_sent", 0)},
+			overrides: []engine.Override{testOverride("o1", "quote.sent", engine.OverrideSuppress, "", 0, later())},
+			outcome:   engine.OutcomeSuppressed, source: engine.SourceOverride, reason: "override_suppress", override: "o1",
 			trace: []string{"override:o1:matched:override_suppress"},
 		},
 		{
 			name:      "override pins a workflow",
-			trigger:   TriggerSent,
-			rules:     []Rule{testRule("r1", "quote.sent", 1, true, condWeb, "wf_sent", 0)},
-			overrides: []Override{testOverride("o1", "quote.sent", OverrideWorkflow, "wf_sent_b", 0, nil)},
-			outcome:   OutcomeWorkflow, source: SourceOverride, reason: "override_workflow", override: "o1", workflow: "wf_sent_b",
+			trigger:   engine.TriggerSent,
+			rules:     []engine.Rule{testRule("r1", "quote.sent", 1, true, condWeb, "wf_sent", 0)},
+			overrides: []engine.Override{testOverride("o1", "quote.sent", engine.OverrideWorkflow, "wf_sent_b", 0, nil)},
+			outcome:   engine.OutcomeWorkflow, source: engine.SourceOverride, reason: "override_workflow", override: "o1", workflow: "wf_sent_b",
 			trace: []string{"override:o1:matched:override_workflow"},
 		},
 		{
 			name:      "pin to a disabled workflow is skipped with a warning",
-			trigger:   TriggerSent,
-			rules:     []Rule{testRule("r1", "quote.sent", 1, true, condWeb, "wf_sent", 0)},
-			overrides: []Override{testOverride("o1", "quote.sent", OverrideWorkflow, "wf_sent_off", 0, nil)},
-			outcome:   OutcomeWorkflow, source: SourceRule, reason: "rule_matched", rule: "r1", workflow: "wf_sent",
+			trigger:   engine.TriggerSent,
+			rules:     []engine.Rule{testRule("r1", "quote.sent", 1, true, condWeb, "wf_sent", 0)},
+			overrides: []engine.Override{testOverride("o1", "quote.sent", engine.OverrideWorkflow, "wf_sent_off", 0, nil)},
+			outcome:   engine.OutcomeWorkflow, source: engine.SourceRule, reason: "rule_matched", rule: "r1", workflow: "wf_sent",
 			trace: []string{"override:o1:warning:workflow_disabled", "rule:r1:matched:rule_matched"},
 		},
 		{
 			name:      "pin to a missing workflow is skipped with a warning",
-			trigger:   TriggerSent,
-			overrides: []Override{testOverride("o1", "*", OverrideWorkflow, "wf_gone", 0, nil)},
-			outcome:   OutcomeLegacy, source: SourceFallback, reason: "fallback_legacy",
+			trigger:   engine.TriggerSent,
+			overrides: []engine.Override{testOverride("o1", "*", engine.OverrideWorkflow, "wf_gone", 0, nil)},
+			outcome:   engine.OutcomeLegacy, source: engine.SourceFallback, reason: "fallback_legacy",
 			trace: []string{"override:o1:warning:workflow_missing", "fallback::matched:fallback_legacy"},
 		},
 		{
 			name:      "pin to a workflow of another trigger is skipped with a warning",
-			trigger:   TriggerRejected,
-			overrides: []Override{testOverride("o1", "quote.rejected", OverrideWorkflow, "wf_sent", 0, nil)},
-			outcome:   OutcomeNone, source: SourceFallback, reason: "fallback_none_by_design",
+			trigger:   engine.TriggerRejected,
+			overrides: []engine.Override{testOverride("o1", "quote.rejected", engine.OverrideWorkflow, "wf_sent", 0, nil)},
+			outcome:   engine.OutcomeNone, source: engine.SourceFallback, reason: "fallback_none_by_design",
 			trace: []string{"override:o1:warning:wrong_trigger", "fallback::matched:fallback_none_by_design"},
 		},
 		{
 			name:      "expired override is listed and skipped",
-			trigger:   TriggerSent,
-			rules:     []Rule{testRule("r1", "quote.sent", 1, true, condWeb, "wf_sent", 0)},
-			overrides: []Override{testOverride("o1", "quote.sent", OverrideSuppress, "", 0, expired())},
-			outcome:   OutcomeWorkflow, source: SourceRule, reason: "rule_matched", rule: "r1", workflow: "wf_sent",
+			trigger:   engine.TriggerSent,
+			rules:     []engine.Rule{testRule("r1", "quote.sent", 1, true, condWeb, "wf_sent", 0)},
+			overrides: []engine.Override{testOverride("o1", "quote.sent", engine.OverrideSuppress, "", 0, expired())},
+			outcome:   engine.OutcomeWorkflow, source: engine.SourceRule, reason: "rule_matched", rule: "r1", workflow: "wf_sent",
 			trace: []string{"override:o1:skipped:expired", "rule:r1:matched:rule_matched"},
 		},
 		{
 			name:    "exact override before the one for every trigger",
-			trigger: TriggerSent,
-			overrides: []Override{
-				testOverride("o_all", "*", OverrideSuppress, "", 5, nil),
-				testOverride("o_sent", "quote.sent", OverrideWorkflow, "wf_sent_b", 0, nil),
+			trigger: engine.TriggerSent,
+			overrides: []engine.Override{
+				testOverride("o_all", "*", engine.OverrideSuppress, "", 5, nil),
+				testOverride("o_sent", "quote.sent", engine.OverrideWorkflow, "wf_sent_b", 0, nil),
 			},
-			outcome: OutcomeWorkflow, source: SourceOverride, reason: "override_workflow", override: "o_sent", workflow: "wf_sent_b",
+			outcome: engine.OutcomeWorkflow, source: engine.SourceOverride, reason: "override_workflow", override: "o_sent", workflow: "wf_sent_b",
 			trace: []string{"override:o_sent:matched:override_workflow"},
 		},
 		{
 			name:    "override for every trigger when the exact one is skipped",
-			trigger: TriggerSent,
-			overrides: []Override{
-				testOverride("o_all", "*", OverrideSuppress, "", 5, nil),
-				testOverride("o_sent", "quote.sent", OverrideWorkflow, "wf_sent_off", 0, nil),
+			trigger: engine.TriggerSent,
+			overrides: []engine.Override{
+				testOverride("o_all", "*", engine.OverrideSuppress, "", 5, nil),
+				testOverride("o_sent", "quote.sent", engine.OverrideWorkflow, "wf_sent_off", 0, nil),
 			},
-			outcome: OutcomeSuppressed, source: SourceOverride, reason: "override_suppress", override: "o_all",
+			outcome: engine.OutcomeSuppressed, source: engine.SourceOverride, reason: "override_suppress", override: "o_all",
 			trace: []string{"override:o_sent:warning:workflow_disabled", "override:o_all:matched:override_suppress"},
 		},
 		{
 			name:    "override for every trigger when the exact one expired",
-			trigger: TriggerAccepted,
-			overrides: []Override{
-				testOverride("o_all", "*", OverrideWorkflow, "wf_accepted", 5, nil),
-				testOverride("o_acc", "quote.accepted", OverrideSuppress, "", 0, expired()),
+			trigger: engine.TriggerAccepted,
+			overrides: []engine.Override{
+				testOverride("o_all", "*", engine.OverrideWorkflow, "wf_accepted", 5, nil),
+				testOverride("o_acc", "quote.accepted", engine.OverrideSuppress, "", 0, expired()),
 			},
-			outcome: OutcomeWorkflow, source: SourceOverride, reason: "override_workflow", override: "o_all", workflow: "wf_accepted",
+			outcome: engine.OutcomeWorkflow, source: engine.SourceOverride, reason: "override_workflow", override: "o_all", workflow: "wf_accepted",
 			trace: []string{"override:o_acc:skipped:expired", "override:o_all:matched:override_workflow"},
 		},
 		{
 			name:    "newest of two exact overrides first",
-			trigger: TriggerSent,
-			overrides: []Override{
-				testOverride("o_old", "quote.sent", OverrideWorkflow, "wf_sent", 0, nil),
-				testOverride("o_new", "quote.sent", OverrideSuppress, "", 3, nil),
+			trigger: engine.TriggerSent,
+			overrides: []engine.Override{
+				testOverride("o_old", "quote.sent", engine.OverrideWorkflow, "wf_sent", 0, nil),
+				testOverride("o_new", "quote.sent", engine.OverrideSuppress, "", 3, nil),
 			},
-			outcome: OutcomeSuppressed, source: SourceOverride, reason: "override_suppress", override: "o_new",
+			outcome: engine.OutcomeSuppressed, source: engine.SourceOverride, reason: "override_suppress", override: "o_new",
 			trace: []string{"override:o_new:matched:override_suppress"},
 		},
 		{
 			name:      "override for another trigger is ignored",
-			trigger:   TriggerSent,
-			overrides: []Override{testOverride("o1", "quote.accepted", OverrideSuppress, "", 0, nil)},
-			outcome:   OutcomeLegacy, source: SourceFallback, reason: "fallback_legacy",
+			trigger:   engine.TriggerSent,
+			overrides: []engine.Override{testOverride("o1", "quote.accepted", engine.OverrideSuppress, "", 0, nil)},
+			outcome:   engine.OutcomeLegacy, source: engine.SourceFallback, reason: "fallback_legacy",
 			trace: []string{"fallback::matched:fallback_legacy"},
 		},
 		{
 			name:      "override with an unknown action is skipped with a warning",
-			trigger:   TriggerSent,
-			overrides: []Override{testOverride("o1", "quote.sent", OverrideAction("mute"), "", 0, nil)},
-			outcome:   OutcomeLegacy, source: SourceFallback, reason: "fallback_legacy",
+			trigger:   engine.TriggerSent,
+			overrides: []engine.Override{testOverride("o1", "quote.sent", engine.OverrideAction("mute"), "", 0, nil)},
+			outcome:   engine.OutcomeLegacy, source: engine.SourceFallback, reason: "fallback_legacy",
 			trace: []string{"override:o1:warning:invalid_action", "fallback::matched:fallback_legacy"},
 		},
 		{
 			name:    "rules by ascending priority",
-			trigger: TriggerSent,
-			rules: []Rule{
+			trigger: engine.TriggerSent,
+			rules: []engine.Rule{
 				testRule("r_late", "quote.sent", 5, true, condWeb, "wf_sent", 0),
 				testRule("r_early", "quote.sent", 1, true, condWeb, "wf_sent_b", 9),
 			},
-			outcome: OutcomeWorkflow, source: SourceRule, reason: "rule_matched", rule: "r_early", workflow: "wf_sent_b",
+			outcome: engine.OutcomeWorkflow, source: engine.SourceRule, reason: "rule_matched", rule: "r_early", workflow: "wf_sent_b",
 			trace: []string{"rule:r_early:matched:rule_matched"},
 		},
 		{
 			name:    "priority ties go to the oldest rule",
-			trigger: TriggerSent,
-			rules: []Rule{
+			trigger: engine.TriggerSent,
+			rules: []engine.Rule{
 				testRule("r_a", "quote.sent", 5, true, condWeb, "wf_sent", 2),
 				testRule("r_b", "quote.sent", 5, true, condWeb, "wf_sent_b", 1),
 			},
-			outcome: OutcomeWorkflow, source: SourceRule, reason: "rule_matched", rule: "r_b", workflow: "wf_sent_b",
+			outcome: engine.OutcomeWorkflow, source: engine.SourceRule, reason: "rule_matched", rule: "r_b", workflow: "wf_sent_b",
 			trace: []string{"rule:r_b:matched:rule_matched"},
 		},
 		{
 			name:    "ties of priority and age go by id",
-			trigger: TriggerSent,
-			rules: []Rule{
+			trigger: engine.TriggerSent,
+			rules: []engine.Rule{
 				testRule("r_2", "quote.sent", 5, true, condWeb, "wf_sent", 1),
 				testRule("r_1", "quote.sent", 5, true, condWeb, "wf_sent_b", 1),
 			},
-			outcome: OutcomeWorkflow, source: SourceRule, reason: "rule_matched", rule: "r_1", workflow: "wf_sent_b",
+			outcome: engine.OutcomeWorkflow, source: engine.SourceRule, reason: "rule_matched", rule: "r_1", workflow: "wf_sent_b",
 			trace: []string{"rule:r_1:matched:rule_matched"},
 		},
 		{
 			name:    "skipped and failed rules are listed in order; first match wins",
-			trigger: TriggerSent,
-			rules: []Rule{
+			trigger: engine.TriggerSent,
+			rules: []engine.Rule{
 				testRule("r_off", "quote.sent", 1, false, condWeb, "wf_sent", 0),
 				testRule("r_other", "quote.accepted", 2, true, condWeb, "wf_accepted", 0),
 				testRule("r_wf_off", "quote.sent", 3, true, condWeb, "wf_sent_off", 0),
@@ -241,7 +244,7 @@ func resolveOrderCases() []resolveOrderCase {
 				testRule("r_win", "*", 7, true, condWeb, "wf_sent_b", 0),
 				testRule("r_after", "quote.sent", 8, true, condWeb, "wf_sent", 0),
 			},
-			outcome: OutcomeWorkflow, source: SourceRule, reason: "rule_matched", rule: "r_win", workflow: "wf_sent_b",
+			outcome: engine.OutcomeWorkflow, source: engine.SourceRule, reason: "rule_matched", rule: "r_win", workflow: "wf_sent_b",
 			trace: []string{
 				"rule:r_off:skipped:disabled",
 				"rule:r_other:skipped:wrong_trigger",
@@ -254,14 +257,14 @@ func resolveOrderCases() []resolveOrderCase {
 		},
 		{
 			name:    "unknown fields fail the rule and are reported once",
-			trigger: TriggerSent,
-			rules: []Rule{
+			trigger: engine.TriggerSent,
+			rules: []engine.Rule{
 				testRule("r_tz", "quote.sent", 1, true, condTZ, "wf_sent", 0),
 				testRule("r_tz2", "quote.sent", 2, true, condTZ, "wf_sent", 0),
 				testRule("r_amount", "quote.sent", 3, true, condAmount, "wf_sent", 0),
 			},
-			ctx:     func(c *Context) { c.Quote = nil },
-			outcome: OutcomeLegacy, source: SourceFallback, reason: "fallback_legacy",
+			ctx:     func(c *engine.Context) { c.Quote = nil },
+			outcome: engine.OutcomeLegacy, source: engine.SourceFallback, reason: "fallback_legacy",
 			missing: []string{"lead.timezone", "quote.amount"},
 			trace: []string{
 				"rule:r_tz:failed:condition_unknown",
@@ -272,18 +275,18 @@ func resolveOrderCases() []resolveOrderCase {
 		},
 		{
 			name:    "a catch-all rule matches every lead",
-			trigger: TriggerRejected,
-			rules:   []Rule{testRule("r_all", "*", 1, true, condAnyLead, "wf_rejected", 0)},
-			ctx:     func(c *Context) { *c = Context{} },
-			outcome: OutcomeWorkflow, source: SourceRule, reason: "rule_matched", rule: "r_all", workflow: "wf_rejected",
+			trigger: engine.TriggerRejected,
+			rules:   []engine.Rule{testRule("r_all", "*", 1, true, condAnyLead, "wf_rejected", 0)},
+			ctx:     func(c *engine.Context) { *c = engine.Context{} },
+			outcome: engine.OutcomeWorkflow, source: engine.SourceRule, reason: "rule_matched", rule: "r_all", workflow: "wf_rejected",
 			trace: []string{"rule:r_all:matched:rule_matched"},
 		},
 		{
 			name:    "rule to a disabled workflow never suppresses",
-			trigger: TriggerExpired,
-			rules:   []Rule{testRule("r1", "quote.expired", 1, true, condAnyLead, "wf_expired_off", 0)},
-			legacy:  LegacySettings{},
-			outcome: OutcomeNone, source: SourceFallback, reason: "fallback_legacy_disabled",
+			trigger: engine.TriggerExpired,
+			rules:   []engine.Rule{testRule("r1", "quote.expired", 1, true, condAnyLead, "wf_expired_off", 0)},
+			legacy:  engine.LegacySettings{},
+			outcome: engine.OutcomeNone, source: engine.SourceFallback, reason: "fallback_legacy_disabled",
 			trace: []string{"rule:r1:skipped:workflow_disabled", "fallback::matched:fallback_legacy_disabled"},
 		},
 	}
@@ -306,7 +309,7 @@ func TestResolveEngineOrder(t *testing.T) {
 			if legacy == nil {
 				legacy = legacyAllOn
 			}
-			in := ResolveInput{Mode: ModeEngine, Trigger: tt.trigger, Context: ctx, Overrides: tt.overrides, Legacy: legacy, Now: nowTest}
+			in := ResolveInput{Mode: engine.ModeEngine, Trigger: tt.trigger, Context: ctx, Overrides: tt.overrides, Legacy: legacy, Now: nowTest}
 			d := rs.Resolve(in)
 			d.Render()
 			wantMissing := tt.missing
@@ -333,13 +336,13 @@ func TestResolveEngineOrder(t *testing.T) {
 
 			// Legacy mode ignores all of it; shadow mode acts as legacy and
 			// records the engine's decision beside it.
-			in.Mode = ModeLegacy
+			in.Mode = engine.ModeLegacy
 			ld := rs.Resolve(in)
 			wantLegacy := legacyDecision(tt.trigger, legacy)
-			if ld.Outcome != wantLegacy.Outcome || ld.Reason != wantLegacy.Reason || ld.Source != SourceMode || len(ld.Trace) != 1 || ld.Shadow != nil {
+			if ld.Outcome != wantLegacy.Outcome || ld.Reason != wantLegacy.Reason || ld.Source != engine.SourceMode || len(ld.Trace) != 1 || ld.Shadow != nil {
 				t.Errorf("legacy mode = %+v, want %s/%s from one mode entry", ld, wantLegacy.Outcome, wantLegacy.Reason)
 			}
-			in.Mode = ModeShadow
+			in.Mode = engine.ModeShadow
 			sd := rs.Resolve(in)
 			if sd.Shadow == nil {
 				t.Fatal("shadow mode has no engine decision")
@@ -358,49 +361,49 @@ func TestResolveEngineOrder(t *testing.T) {
 
 func TestResolveFallbackTable(t *testing.T) {
 	t.Parallel()
-	on := LegacySetting{Enabled: true, Channels: []string{"email"}}
+	on := engine.LegacySetting{Enabled: true, Channels: []string{"email"}}
 	tests := []struct {
-		trigger Trigger
-		legacy  LegacySettings
+		trigger engine.Trigger
+		legacy  engine.LegacySettings
 		engine  string // outcome/reason when nothing matches
 		mode    string // outcome/reason in legacy mode
 	}{
-		{TriggerSent, LegacySettings{TriggerSent: on}, "legacy/fallback_legacy", "legacy/mode_legacy"},
-		{TriggerSent, LegacySettings{TriggerSent: {Enabled: false, Channels: []string{"email"}}}, "none/fallback_legacy_disabled", "none/mode_legacy_disabled"},
-		{TriggerSent, LegacySettings{TriggerSent: {Enabled: true}}, "none/fallback_legacy_disabled", "none/mode_legacy_disabled"},
-		{TriggerSent, nil, "none/fallback_legacy_disabled", "none/mode_legacy_disabled"},
-		{TriggerAccepted, LegacySettings{TriggerAccepted: on}, "legacy/fallback_legacy", "legacy/mode_legacy"},
-		{TriggerAccepted, LegacySettings{TriggerSent: on}, "none/fallback_legacy_disabled", "none/mode_legacy_disabled"},
-		{TriggerExpired, LegacySettings{TriggerExpired: on}, "legacy/fallback_legacy", "legacy/mode_legacy"},
-		{TriggerExpired, LegacySettings{}, "none/fallback_legacy_disabled", "none/mode_legacy_disabled"},
-		{TriggerViewed, LegacySettings{TriggerViewed: on}, "none/fallback_internal_signal", "none/mode_legacy_unsupported_trigger"},
-		{TriggerViewed, nil, "none/fallback_internal_signal", "none/mode_legacy_unsupported_trigger"},
-		{TriggerRejected, LegacySettings{TriggerRejected: on}, "none/fallback_none_by_design", "none/mode_legacy_unsupported_trigger"},
-		{TriggerRejected, nil, "none/fallback_none_by_design", "none/mode_legacy_unsupported_trigger"},
+		{engine.TriggerSent, engine.LegacySettings{engine.TriggerSent: on}, "legacy/fallback_legacy", "legacy/mode_legacy"},
+		{engine.TriggerSent, engine.LegacySettings{engine.TriggerSent: {Enabled: false, Channels: []string{"email"}}}, "none/fallback_legacy_disabled", "none/mode_legacy_disabled"},
+		{engine.TriggerSent, engine.LegacySettings{engine.TriggerSent: {Enabled: true}}, "none/fallback_legacy_disabled", "none/mode_legacy_disabled"},
+		{engine.TriggerSent, nil, "none/fallback_legacy_disabled", "none/mode_legacy_disabled"},
+		{engine.TriggerAccepted, engine.LegacySettings{engine.TriggerAccepted: on}, "legacy/fallback_legacy", "legacy/mode_legacy"},
+		{engine.TriggerAccepted, engine.LegacySettings{engine.TriggerSent: on}, "none/fallback_legacy_disabled", "none/mode_legacy_disabled"},
+		{engine.TriggerExpired, engine.LegacySettings{engine.TriggerExpired: on}, "legacy/fallback_legacy", "legacy/mode_legacy"},
+		{engine.TriggerExpired, engine.LegacySettings{}, "none/fallback_legacy_disabled", "none/mode_legacy_disabled"},
+		{engine.TriggerViewed, engine.LegacySettings{engine.TriggerViewed: on}, "none/fallback_internal_signal", "none/mode_legacy_unsupported_trigger"},
+		{engine.TriggerViewed, nil, "none/fallback_internal_signal", "none/mode_legacy_unsupported_trigger"},
+		{engine.TriggerRejected, engine.LegacySettings{engine.TriggerRejected: on}, "none/fallback_none_by_design", "none/mode_legacy_unsupported_trigger"},
+		{engine.TriggerRejected, nil, "none/fallback_none_by_design", "none/mode_legacy_unsupported_trigger"},
 	}
 	rs, err := NewRuleSet(nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range tests {
-		in := ResolveInput{Mode: ModeEngine, Trigger: tt.trigger, Context: fullCtx(), Legacy: tt.legacy, Now: nowTest}
+		in := ResolveInput{Mode: engine.ModeEngine, Trigger: tt.trigger, Context: fullCtx(), Legacy: tt.legacy, Now: nowTest}
 		d := rs.Resolve(in)
-		if got := string(d.Outcome) + "/" + d.Reason; got != tt.engine || d.Source != SourceFallback {
+		if got := string(d.Outcome) + "/" + d.Reason; got != tt.engine || d.Source != engine.SourceFallback {
 			t.Errorf("%s %v engine: %s from %s, want %s from fallback", tt.trigger, tt.legacy, got, d.Source, tt.engine)
 		}
-		if len(d.Trace) != 1 || d.Trace[0].Kind != TraceKindFallback || d.Trace[0].Reason != d.Reason || d.Trace[0].Detail == "" {
+		if len(d.Trace) != 1 || d.Trace[0].Kind != engine.TraceKindFallback || d.Trace[0].Reason != d.Reason || d.Trace[0].Detail == "" {
 			t.Errorf("%s engine trace = %+v, want one explained fallback entry", tt.trigger, d.Trace)
 		}
-		for _, mode := range []Mode{ModeLegacy, ModeShadow} {
+		for _, mode := range []engine.Mode{engine.ModeLegacy, engine.ModeShadow} {
 			in.Mode = mode
 			d := rs.Resolve(in)
-			if got := string(d.Outcome) + "/" + d.Reason; got != tt.mode || d.Source != SourceMode {
+			if got := string(d.Outcome) + "/" + d.Reason; got != tt.mode || d.Source != engine.SourceMode {
 				t.Errorf("%s %v %s mode: %s from %s, want %s from mode", tt.trigger, tt.legacy, mode, got, d.Source, tt.mode)
 			}
-			if len(d.Trace) != 1 || d.Trace[0].Kind != TraceKindMode || d.Trace[0].Reason != d.Reason {
+			if len(d.Trace) != 1 || d.Trace[0].Kind != engine.TraceKindMode || d.Trace[0].Reason != d.Reason {
 				t.Errorf("%s %s mode trace = %+v, want one mode entry", tt.trigger, mode, d.Trace)
 			}
-			if (mode == ModeShadow) != (d.Shadow != nil) {
+			if (mode == engine.ModeShadow) != (d.Shadow != nil) {
 				t.Errorf("%s %s mode: Shadow = %v", tt.trigger, mode, d.Shadow)
 			}
 			if d.Shadow != nil && string(d.Shadow.Outcome)+"/"+d.Shadow.Reason != tt.engine {
@@ -412,13 +415,13 @@ func TestResolveFallbackTable(t *testing.T) {
 
 func TestResolveUnknownModeIsEngine(t *testing.T) {
 	t.Parallel()
-	rs, err := NewRuleSet([]Rule{testRule("r1", "*", 1, true, condAnyLead, "wf_sent", 0)}, standardWorkflows())
+	rs, err := NewRuleSet([]engine.Rule{testRule("r1", "*", 1, true, condAnyLead, "wf_sent", 0)}, standardWorkflows())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range []Mode{"", "bogus", ModeEngine} {
-		d := rs.Resolve(ResolveInput{Mode: m, Trigger: TriggerSent, Now: nowTest})
-		if d.Reason != ReasonRuleMatched {
+	for _, m := range []engine.Mode{"", "bogus", engine.ModeEngine} {
+		d := rs.Resolve(ResolveInput{Mode: m, Trigger: engine.TriggerSent, Now: nowTest})
+		if d.Reason != engine.ReasonRuleMatched {
 			t.Errorf("mode %q: reason %s, want rule_matched", m, d.Reason)
 		}
 	}
@@ -427,14 +430,14 @@ func TestResolveUnknownModeIsEngine(t *testing.T) {
 func TestResolveUnknownTrigger(t *testing.T) {
 	t.Parallel()
 	var rs *RuleSet // a nil rule set resolves as one without rules
-	for _, m := range []Mode{ModeEngine, ModeLegacy, ModeShadow} {
+	for _, m := range []engine.Mode{engine.ModeEngine, engine.ModeLegacy, engine.ModeShadow} {
 		d := rs.Resolve(ResolveInput{Mode: m, Trigger: "quote.lost", Legacy: legacyAllOn})
-		if d.Outcome != OutcomeNone || d.Reason != ReasonUnknownTrigger || len(d.Trace) != 1 || d.MissingFields == nil {
+		if d.Outcome != engine.OutcomeNone || d.Reason != engine.ReasonUnknownTrigger || len(d.Trace) != 1 || d.MissingFields == nil {
 			t.Errorf("mode %s: %+v, want none/unknown_trigger with one trace entry", m, d)
 		}
 	}
-	d := rs.Resolve(ResolveInput{Mode: ModeEngine, Trigger: TriggerSent, Legacy: legacyAllOn})
-	if d.Reason != ReasonFallbackLegacy {
+	d := rs.Resolve(ResolveInput{Mode: engine.ModeEngine, Trigger: engine.TriggerSent, Legacy: legacyAllOn})
+	if d.Reason != engine.ReasonFallbackLegacy {
 		t.Errorf("nil rule set: reason %s, want fallback_legacy", d.Reason)
 	}
 }
@@ -444,7 +447,7 @@ func TestResolveUnknownTrigger(t *testing.T) {
 // from JSON marshals to the same bytes.
 func TestDecisionJSON(t *testing.T) {
 	t.Parallel()
-	rules := []Rule{
+	rules := []engine.Rule{
 		testRule("r_false", "quote.sent", 1, true, `{"all":[{"field":"lead.source","op":"eq","value":"web"},{"any":[{"field":"lead.tags","op":"contains","value":"gold"},{"field":"quote.amount","op":"gt","value":5000}]}]}`, "wf_sent", 0),
 		testRule("r_unknown", "quote.sent", 2, true, condTZ, "wf_sent", 0),
 		testRule("r_custom", "quote.sent", 3, true, `{"field":"lead.custom.roof_type","op":"gte","value":3}`, "wf_sent", 0),
@@ -455,12 +458,12 @@ func TestDecisionJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := fullCtx()
-	d := rs.Resolve(ResolveInput{Mode: ModeShadow, Trigger: TriggerSent, Context: ctx, Legacy: LegacySettings{}, Now: nowTest})
+	d := rs.Resolve(ResolveInput{Mode: engine.ModeShadow, Trigger: engine.TriggerSent, Context: ctx, Legacy: engine.LegacySettings{}, Now: nowTest})
 
 	// What the trace says must not depend on the context after resolution.
 	ctx.Lead.Tags = []string{"changed"}
 	ctx.Lead.Custom = map[string]any{"roof_type": "changed"}
-	ctx.Lead = &Lead{}
+	ctx.Lead = &engine.Lead{}
 	first := mustMarshal(t, d)
 
 	var generic map[string]any
@@ -498,7 +501,7 @@ func TestDecisionJSON(t *testing.T) {
 		t.Errorf("shadow missing_fields = %#v", got)
 	}
 
-	var back Decision
+	var back engine.Decision
 	if err := json.Unmarshal([]byte(first), &back); err != nil {
 		t.Fatal(err)
 	}
@@ -515,19 +518,19 @@ func TestDecisionJSON(t *testing.T) {
 
 func TestNewRuleSetRejectsCorruptCondition(t *testing.T) {
 	t.Parallel()
-	rules := []Rule{
+	rules := []engine.Rule{
 		testRule("r_ok", "quote.sent", 1, true, condWeb, "wf_sent", 0),
 		testRule("r_bad", "quote.sent", 2, false, `{"field":"lead.nope","op":"eq","value":1}`, "wf_sent", 0),
 	}
 	_, err := NewRuleSet(rules, standardWorkflows())
-	if ErrorCode(err) != EINTERNAL || !strings.Contains(err.Error(), "r_bad") {
+	if engine.ErrorCode(err) != engine.EINTERNAL || !strings.Contains(err.Error(), "r_bad") {
 		t.Fatalf("err = %v, want an EINTERNAL error naming r_bad", err)
 	}
 }
 
 func TestResolveConcurrent(t *testing.T) {
 	t.Parallel()
-	rules := []Rule{
+	rules := []engine.Rule{
 		testRule("r_tz", "quote.sent", 1, true, condTZ, "wf_sent", 0),
 		testRule("r_web", "quote.sent", 2, true, condWeb, "wf_sent", 0),
 	}
@@ -546,10 +549,10 @@ func TestResolveConcurrent(t *testing.T) {
 				ctx.Lead.Source = "phone"
 			}
 			for i := 0; i < 200; i++ {
-				d := rs.Resolve(ResolveInput{Mode: ModeEngine, Trigger: TriggerSent, Context: ctx, Legacy: legacyAllOn, Now: nowTest})
-				want := ReasonRuleMatched
+				d := rs.Resolve(ResolveInput{Mode: engine.ModeEngine, Trigger: engine.TriggerSent, Context: ctx, Legacy: legacyAllOn, Now: nowTest})
+				want := engine.ReasonRuleMatched
 				if g%2 == 1 {
-					want = ReasonFallbackLegacy
+					want = engine.ReasonFallbackLegacy
 				}
 				if d.Reason != want {
 					errs <- fmt.Sprintf("goroutine %d: reason %s, want %s", g, d.Reason, want)
@@ -570,7 +573,7 @@ func TestResolveConcurrent(t *testing.T) {
 // own lead, never the previous one's.
 func TestResolveReusesNothingBetweenLeads(t *testing.T) {
 	t.Parallel()
-	rules := []Rule{
+	rules := []engine.Rule{
 		testRule("r_tile", "quote.sent", 1, true, `{"all":[{"field":"lead.source","op":"eq","value":"web"},{"field":"lead.custom.roof_type","op":"eq","value":"tile"}]}`, "wf_sent", 0),
 		testRule("r_web", "quote.sent", 2, true, `{"all":[{"field":"lead.source","op":"eq","value":"web"}]}`, "wf_sent_b", 0),
 		testRule("r_any", "quote.sent", 3, true, `{"any":[{"field":"lead.custom.roof_type","op":"exists"}]}`, "wf_sent", 0),
@@ -594,7 +597,7 @@ func TestResolveReusesNothingBetweenLeads(t *testing.T) {
 		for i, l := range leads {
 			ctx := fullCtx()
 			ctx.Lead.Source, ctx.Lead.Custom = l.source, l.custom
-			d := rs.Resolve(ResolveInput{Mode: ModeEngine, Trigger: TriggerSent, Context: ctx, Legacy: legacyAllOn, Now: nowTest})
+			d := rs.Resolve(ResolveInput{Mode: engine.ModeEngine, Trigger: engine.TriggerSent, Context: ctx, Legacy: legacyAllOn, Now: nowTest})
 			if d.RuleID != l.want {
 				t.Errorf("round %d lead %d: rule %q, want %q", round, i, d.RuleID, l.want)
 			}
@@ -607,7 +610,7 @@ func TestResolveReusesNothingBetweenLeads(t *testing.T) {
 // a large rule set must not cost a trace the size of the rule set.
 func TestResolveTraceIsExact(t *testing.T) {
 	t.Parallel()
-	var rules []Rule
+	var rules []engine.Rule
 	for i := 0; i < 50; i++ {
 		cond := condPhone
 		if i == 2 {
@@ -625,7 +628,7 @@ func TestResolveTraceIsExact(t *testing.T) {
 	}{{"web", 3}, {"email", 51}} {
 		ctx := fullCtx()
 		ctx.Lead.Source = tt.source
-		d := rs.Resolve(ResolveInput{Mode: ModeEngine, Trigger: TriggerSent, Context: ctx, Legacy: legacyAllOn, Now: nowTest})
+		d := rs.Resolve(ResolveInput{Mode: engine.ModeEngine, Trigger: engine.TriggerSent, Context: ctx, Legacy: legacyAllOn, Now: nowTest})
 		d.Render()
 		if len(d.Trace) != tt.len || cap(d.Trace) != tt.len {
 			t.Errorf("source %s: trace len %d cap %d, want %d", tt.source, len(d.Trace), cap(d.Trace), tt.len)
@@ -637,8 +640,10 @@ func TestResolveTraceIsExact(t *testing.T) {
 // the per-resolution cache holds.
 func TestResolveManyCustomKeys(t *testing.T) {
 	t.Parallel()
-	const keys = customSlots + 4
-	var rules []Rule
+	// More than condition's customSlots (16), the custom values an Env
+	// holds in itself.
+	const keys = 16 + 4
+	var rules []engine.Rule
 	custom := map[string]any{}
 	for i := 0; i < keys; i++ {
 		custom[fmt.Sprintf("k%d", i)] = float64(i)
@@ -654,7 +659,7 @@ func TestResolveManyCustomKeys(t *testing.T) {
 	}
 	ctx := fullCtx()
 	ctx.Lead.Custom = custom
-	d := rs.Resolve(ResolveInput{Mode: ModeEngine, Trigger: TriggerSent, Context: ctx, Now: nowTest})
+	d := rs.Resolve(ResolveInput{Mode: engine.ModeEngine, Trigger: engine.TriggerSent, Context: ctx, Now: nowTest})
 	if d.RuleID != "r_last" {
 		t.Fatalf("rule %q, want r_last", d.RuleID)
 	}
@@ -672,4 +677,26 @@ func TestResolveManyCustomKeys(t *testing.T) {
 	if !c.Eval(ctx).Matched() {
 		t.Errorf("condition over %d custom keys does not match", keys)
 	}
+}
+
+// fullCtx is a context in which every catalogue field but lead.timezone is
+// present, with custom fields of every JSON type.
+func fullCtx() *engine.Context { return enginetest.FullContext() }
+
+func mustMarshal(t testing.TB, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("marshal: %v", err)
+	}
+	return string(b)
+}
+
+func mustParse(t testing.TB, src string) *condition.Condition {
+	t.Helper()
+	c, err := condition.Parse(json.RawMessage(src))
+	if err != nil {
+		t.Fatalf("Parse(%s): %v", src, err)
+	}
+	return c
 }

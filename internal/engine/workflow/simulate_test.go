@@ -210,23 +210,3 @@ func TestSimulateErrors(t *testing.T) {
 		t.Errorf("nil context: %+v, %v", got, err)
 	}
 }
-
-func TestCancelledBy(t *testing.T) {
-	tests := []struct {
-		exit []QuoteStatus
-		want []QuoteStatus
-	}{
-		{nil, []QuoteStatus{}},
-		{[]QuoteStatus{QuoteAccepted}, []QuoteStatus{QuoteAccepted}},
-		{[]QuoteStatus{QuoteExpired, QuoteAccepted, QuoteRejected, QuoteAccepted}, []QuoteStatus{QuoteAccepted, QuoteRejected, QuoteExpired}},
-		{[]QuoteStatus{"bogus", QuoteViewed}, []QuoteStatus{QuoteViewed}},
-	}
-	for _, tc := range tests {
-		if got := CancelledBy(&Workflow{ExitOn: tc.exit}); !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("CancelledBy(%v) = %v, want %v", tc.exit, got, tc.want)
-		}
-	}
-	if got := CancelledBy(nil); got == nil || len(got) != 0 {
-		t.Errorf("CancelledBy(nil) = %#v", got)
-	}
-}

@@ -1,4 +1,4 @@
-package engine
+package condition
 
 import (
 	"bytes"
@@ -9,14 +9,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
 // Limits on a condition's shape. Conditions come from an editor and are
 // small; the limits exist so that hostile or corrupted input cannot make
 // parsing or evaluation expensive.
 const (
-	MaxConditionDepth = 32
-	MaxConditionNodes = 1000
+	MaxDepth = 32
+	MaxNodes = 1000
 )
 
 // Operators lists the condition operators in the order an editor should
@@ -167,7 +169,7 @@ const smallSet = 8
 // leafInfo.
 type leaf struct {
 	field fieldID
-	kind  FieldKind
+	kind  engine.FieldKind
 	op    opCode
 	vt    valueType
 	b     bool
@@ -242,31 +244,31 @@ type Condition struct {
 // found is reported as one FieldError of an EINVALID Error, named by its
 // JSON path relative to the condition (all[1].any[0].op; "" is the root),
 // so that the API can place it in the request with PrefixFields.
-func ParseCondition(raw json.RawMessage) (*Condition, error) {
+func Parse(raw json.RawMessage) (*Condition, error) {
 	trimmed := bytes.TrimSpace(raw)
 	if len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
-		return nil, Invalid("", "a condition is required")
+		return nil, engine.Invalid("", "a condition is required")
 	}
 	if !json.Valid(trimmed) {
-		return nil, Invalid("", "the condition is not valid JSON")
+		return nil, engine.Invalid("", "the condition is not valid JSON")
 	}
 	p := parser{c: &Condition{}}
 	p.node(trimmed, "", 1)
 	if len(p.errs) > 0 {
-		return nil, &Error{Code: EINVALID, Message: "invalid condition", Fields: p.errs}
+		return nil, &engine.Error{Code: engine.EINVALID, Message: "invalid condition", Fields: p.errs}
 	}
 	return p.c, nil
 }
 
 type parser struct {
 	c       *Condition
-	errs    []FieldError
+	errs    []engine.FieldError
 	count   int
 	tooMany bool
 }
 
 func (p *parser) fail(path, format string, args ...any) {
-	p.errs = append(p.errs, FieldError{Field: path, Message: fmt.Sprintf(format, args...)})
+	p.errs = append(p.errs, engine.FieldError{Field: path, Message: fmt.Sprintf(format, args...)})
 }
 
 func joinPath(path, seg string) string {
@@ -292,13 +294,13 @@ func (p *parser) node(raw []byte, path string, depth int) int32 {
 		return -1
 	}
 	p.count++
-	if p.count > MaxConditionNodes {
+	if p.count > MaxNodes {
 		p.tooMany = true
-		p.fail("", "a condition may have at most %d nodes", MaxConditionNodes)
+		p.fail("", "a condition may have at most %d nodes", MaxNodes)
 		return -1
 	}
-	if depth > MaxConditionDepth {
-		p.fail(path, "conditions may nest at most %d levels deep", MaxConditionDepth)
+	if depth > MaxDepth {
+		p.fail(path, "conditions may nest at most %d levels deep", MaxDepth)
 		return -1
 	}
 	var obj map[string]json.RawMessage
@@ -388,22 +390,22 @@ func (p *parser) leaf(obj map[string]json.RawMessage, path string, hasValue bool
 	var li leafInfo
 	ok := true
 
-	var info FieldInfo
+	var info engine.FieldInfo
 	if raw, has := obj["field"]; !has {
 		p.fail(joinPath(path, "field"), "field is required")
 		ok = false
 	} else if err := json.Unmarshal(raw, &li.name); err != nil {
 		p.fail(joinPath(path, "field"), "field must be a string")
 		ok = false
-	} else if f, found := LookupField(li.name); !found {
+	} else if f, found := engine.LookupField(li.name); !found {
 		p.fail(joinPath(path, "field"), "unknown field %q", li.name)
 		ok = false
 	} else {
 		info = f
 		l.kind = f.Kind
-		if f.Kind == FieldAny {
+		if f.Kind == engine.FieldAny {
 			l.field = fCustom
-			l.aux = &leafAux{key: strings.TrimPrefix(li.name, CustomPrefix)}
+			l.aux = &leafAux{key: strings.TrimPrefix(li.name, engine.CustomPrefix)}
 			l.slot = p.c.customSlot(l.aux.key)
 		} else if id, known := fieldIDs[li.name]; known {
 			l.field = id
@@ -480,35 +482,35 @@ func (p *parser) compileValue(l *leaf, li *leafInfo, v any, path string) bool {
 	op := opNames[l.op]
 	vc := valueCompiler{p: p, l: l, li: li, path: joinPath(path, "value")}
 	switch l.kind {
-	case FieldString:
+	case engine.FieldString:
 		switch l.op {
 		case opEq, opNeq, opContains, opPrefix:
 			return vc.scalar(v, vtString)
 		case opIn, opNin:
 			return vc.array(v, vtString)
 		}
-	case FieldNumber:
+	case engine.FieldNumber:
 		switch l.op {
 		case opEq, opNeq, opGt, opGte, opLt, opLte:
 			return vc.scalar(v, vtNumber)
 		case opIn, opNin:
 			return vc.array(v, vtNumber)
 		}
-	case FieldBool:
+	case engine.FieldBool:
 		switch l.op {
 		case opEq, opNeq:
 			return vc.scalar(v, vtBool)
 		case opIn, opNin:
 			return vc.array(v, vtBool)
 		}
-	case FieldTime:
+	case engine.FieldTime:
 		switch l.op {
 		case opEq, opNeq, opGt, opGte, opLt, opLte:
 			return vc.scalar(v, vtTime)
 		case opIn, opNin:
 			return vc.array(v, vtTime)
 		}
-	case FieldList:
+	case engine.FieldList:
 		switch l.op {
 		case opContains:
 			return vc.scalar(v, vtString)
@@ -518,7 +520,7 @@ func (p *parser) compileValue(l *leaf, li *leafInfo, v any, path string) bool {
 			p.fail(joinPath(path, "op"), "%s is not allowed on list field %s; use contains, in or nin", op, li.name)
 			return false
 		}
-	case FieldAny:
+	case engine.FieldAny:
 		return vc.custom(v)
 	}
 	p.fail(joinPath(path, "op"), "%s is not allowed on %s field %s", op, l.kind, li.name)

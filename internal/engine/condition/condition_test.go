@@ -1,4 +1,4 @@
-package engine
+package condition
 
 import (
 	"encoding/json"
@@ -7,50 +7,20 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-var (
-	testCreated = time.Date(2026, 1, 10, 9, 0, 0, 0, time.UTC)
-	testValid   = time.Date(2026, 6, 30, 23, 59, 59, 0, time.UTC)
+	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/engine/enginetest"
 )
 
 // fullCtx is a context in which every catalogue field but lead.timezone is
 // present, with custom fields of every JSON type.
-func fullCtx() *Context {
-	valid := testValid
-	return &Context{
-		Tenant: &Tenant{Name: "Acme Roofing", Timezone: "Europe/Lisbon"},
-		Lead: &Lead{
-			ID: "lead_1", FirstName: "Ana", LastName: "Silva", Email: "ana@example.com",
-			Phone: "+351912345678", Language: "pt", Country: "PT", Source: "web", Stage: "new",
-			Tags: []string{"roofing", "vip"}, Owner: "joao", WhatsAppOptIn: true, CreatedAt: testCreated,
-			Custom: map[string]any{
-				"roof_type":    "tile",
-				"floors":       2.0,
-				"solar":        true,
-				"areas":        []any{"north", "south"},
-				"sizes":        []any{1.0, 2.0},
-				"labels":       []string{"a", "b"},
-				"inspected_at": "2026-03-01T10:00:00+01:00",
-				"meta":         map[string]any{"a": 1.0},
-				"nothing":      nil,
-				"go_int":       3,
-				"json_number":  json.Number("4"),
-			},
-		},
-		Quote: &Quote{
-			ID: "q_1", Number: "Q-1001", AmountMinor: 125000, Currency: "EUR", Status: QuoteSent,
-			ValidUntil: &valid, Revision: 2, CreatedAt: testCreated.Add(time.Hour),
-		},
-		QuoteURL: "https://quotes.example/t/abc",
-	}
-}
+func fullCtx() *engine.Context { return enginetest.FullContext() }
 
 func mustParse(t testing.TB, src string) *Condition {
 	t.Helper()
-	c, err := ParseCondition(json.RawMessage(src))
+	c, err := Parse(json.RawMessage(src))
 	if err != nil {
-		t.Fatalf("ParseCondition(%s): %v", src, err)
+		t.Fatalf("Parse(%s): %v", src, err)
 	}
 	return c
 }
@@ -63,7 +33,7 @@ func TestConditionOperators(t *testing.T) {
 	noQuote.Quote = nil
 	noQuote.QuoteURL = ""
 
-	emptyLead := &Context{Lead: &Lead{}, Quote: &Quote{Currency: "EUR"}}
+	emptyLead := &engine.Context{Lead: &engine.Lead{}, Quote: &engine.Quote{Currency: "EUR"}}
 
 	mixedList := fullCtx()
 	mixedList.Lead.Custom = map[string]any{"flags": []any{true, "x", int64(3), map[string]any{}}}
@@ -81,7 +51,7 @@ func TestConditionOperators(t *testing.T) {
 
 	tests := []struct {
 		name string
-		ctx  *Context
+		ctx  *engine.Context
 		cond string
 		want Truth
 	}{
@@ -543,18 +513,18 @@ func TestParseConditionErrors(t *testing.T) {
 		{"custom prefix number", `{"field":"lead.custom.size","op":"prefix","value":1}`, []string{"value: prefix on lead.custom.size needs a string"}},
 		{"every problem reported", `{"all":[{"field":"lead.x","op":"eq","value":1},{"field":"lead.source","op":"zz","value":1},{"any":[{"field":"quote.amount","op":"gt","value":"a"}]}]}`,
 			[]string{"all[0].field: unknown field", "all[1].op: unknown operator", "all[2].any[0].value: gt on quote.amount needs a number"}},
-		{"too deep", nested(MaxConditionDepth + 1), []string{strings.TrimSuffix(strings.Repeat("all[0].", MaxConditionDepth), ".") + ": conditions may nest at most 32 levels deep"}},
-		{"too many nodes", leaves(MaxConditionNodes), []string{": a condition may have at most 1000 nodes"}},
+		{"too deep", nested(MaxDepth + 1), []string{strings.TrimSuffix(strings.Repeat("all[0].", MaxDepth), ".") + ": conditions may nest at most 32 levels deep"}},
+		{"too many nodes", leaves(MaxNodes), []string{": a condition may have at most 1000 nodes"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c, err := ParseCondition(json.RawMessage(tt.src))
+			c, err := Parse(json.RawMessage(tt.src))
 			if err == nil {
 				t.Fatalf("ParseCondition accepted %s: %s", tt.src, mustMarshal(t, c))
 			}
-			var e *Error
-			if !errors.As(err, &e) || e.Code != EINVALID {
+			var e *engine.Error
+			if !errors.As(err, &e) || e.Code != engine.EINVALID {
 				t.Fatalf("error %v is not an EINVALID *Error", err)
 			}
 			if len(e.Fields) != len(tt.want) {
@@ -572,7 +542,7 @@ func TestParseConditionErrors(t *testing.T) {
 
 func TestParseConditionLimitsAccepted(t *testing.T) {
 	t.Parallel()
-	for _, src := range []string{nested(MaxConditionDepth), leaves(MaxConditionNodes - 1)} {
+	for _, src := range []string{nested(MaxDepth), leaves(MaxNodes - 1)} {
 		c := mustParse(t, src)
 		if c.Eval(fullCtx()).Truth != TruthTrue {
 			t.Errorf("condition at the limit did not evaluate true")
@@ -640,17 +610,17 @@ func TestConditionFieldsAndAlwaysTrue(t *testing.T) {
 // step: a field added to the catalogue must be readable by conditions.
 func TestCatalogueHasAccessors(t *testing.T) {
 	t.Parallel()
-	for _, f := range Fields {
+	for _, f := range engine.Fields {
 		if _, ok := fieldIDs[f.Path]; !ok {
 			t.Errorf("catalogue field %s has no condition accessor", f.Path)
 		}
 		src := `{"field":"` + f.Path + `","op":"exists"}`
-		if _, err := ParseCondition(json.RawMessage(src)); err != nil {
+		if _, err := Parse(json.RawMessage(src)); err != nil {
 			t.Errorf("exists on %s: %v", f.Path, err)
 		}
 	}
-	if len(fieldIDs) != len(Fields) {
-		t.Errorf("%d accessors for %d catalogue fields", len(fieldIDs), len(Fields))
+	if len(fieldIDs) != len(engine.Fields) {
+		t.Errorf("%d accessors for %d catalogue fields", len(fieldIDs), len(engine.Fields))
 	}
 }
 

@@ -1,7 +1,8 @@
-package engine
+package resolver
 
 import (
 	"encoding/json"
+	"github.com/quoteflow/quoteflow/internal/engine"
 	"reflect"
 	"strings"
 	"testing"
@@ -24,7 +25,7 @@ func warningSummary(ws []CoverageWarning) []string {
 
 func TestCheckCoverage(t *testing.T) {
 	t.Parallel()
-	rules := []Rule{
+	rules := []engine.Rule{
 		testRule("r_sent", "quote.sent", 1, true, condWeb, "wf_sent", 0),
 		testRule("r_star", "*", 2, true, condWeb, "wf_viewed", 0),
 		testRule("r_acc_off_wf", "quote.accepted", 3, true, condWeb, "wf_accepted_off", 0),
@@ -34,16 +35,16 @@ func TestCheckCoverage(t *testing.T) {
 		testRule("r_exp_later", "quote.expired", 7, true, condWeb, "wf_expired", 0),
 		testRule("r_bad", "quote.sent", 8, true, `{"all":[{"field":"lead.nope","op":"exists"}]}`, "wf_sent", 0),
 	}
-	workflows := append(standardWorkflows(), testWorkflow("wf_accepted_off", TriggerAccepted, false))
-	overrides := []Override{
-		testOverride("o_sent_wrong", "quote.sent", OverrideWorkflow, "wf_viewed", 0, nil),
-		testOverride("o_all_off", "*", OverrideWorkflow, "wf_sent_off", 0, nil),
-		testOverride("o_expired", "quote.sent", OverrideWorkflow, "wf_gone", 0, expired()),
-		testOverride("o_suppress", "*", OverrideSuppress, "", 0, nil),
-		testOverride("o_gone", "quote.accepted", OverrideWorkflow, "wf_gone", 0, later()),
-		testOverride("o_ok", "quote.accepted", OverrideWorkflow, "wf_accepted", 0, nil),
+	workflows := append(standardWorkflows(), testWorkflow("wf_accepted_off", engine.TriggerAccepted, false))
+	overrides := []engine.Override{
+		testOverride("o_sent_wrong", "quote.sent", engine.OverrideWorkflow, "wf_viewed", 0, nil),
+		testOverride("o_all_off", "*", engine.OverrideWorkflow, "wf_sent_off", 0, nil),
+		testOverride("o_expired", "quote.sent", engine.OverrideWorkflow, "wf_gone", 0, expired()),
+		testOverride("o_suppress", "*", engine.OverrideSuppress, "", 0, nil),
+		testOverride("o_gone", "quote.accepted", engine.OverrideWorkflow, "wf_gone", 0, later()),
+		testOverride("o_ok", "quote.accepted", engine.OverrideWorkflow, "wf_accepted", 0, nil),
 	}
-	legacy := LegacySettings{TriggerSent: {Enabled: true, Channels: []string{"email"}}}
+	legacy := engine.LegacySettings{engine.TriggerSent: {Enabled: true, Channels: []string{"email"}}}
 
 	type want struct {
 		enabled, engine bool
@@ -53,8 +54,8 @@ func TestCheckCoverage(t *testing.T) {
 		legacy          string
 		warnings        []string
 	}
-	wants := map[Trigger]want{
-		TriggerSent: {
+	wants := map[engine.Trigger]want{
+		engine.TriggerSent: {
 			enabled: true, engine: true, rules: []string{"r_sent"},
 			fallback: "legacy/fallback_legacy", legacy: "legacy/mode_legacy",
 			warnings: []string{
@@ -64,12 +65,12 @@ func TestCheckCoverage(t *testing.T) {
 				"override_workflow_disabled:o_all_off",
 			},
 		},
-		TriggerViewed: {
+		engine.TriggerViewed: {
 			enabled: true, engine: true, rules: []string{"r_star"},
 			fallback: "none/fallback_internal_signal", legacy: "none/mode_legacy_unsupported_trigger",
 			warnings: []string{"override_workflow_disabled:o_all_off"},
 		},
-		TriggerAccepted: {
+		engine.TriggerAccepted: {
 			enabled: false, engine: false, rules: []string{},
 			fallback: "none/fallback_legacy_disabled", legacy: "none/mode_legacy_disabled",
 			warnings: []string{
@@ -79,7 +80,7 @@ func TestCheckCoverage(t *testing.T) {
 				"override_workflow_missing:o_gone",
 			},
 		},
-		TriggerRejected: {
+		engine.TriggerRejected: {
 			enabled: false, engine: false, rules: []string{},
 			fallback: "none/fallback_none_by_design", legacy: "none/mode_legacy_unsupported_trigger",
 			warnings: []string{
@@ -88,7 +89,7 @@ func TestCheckCoverage(t *testing.T) {
 				"override_workflow_disabled:o_all_off",
 			},
 		},
-		TriggerExpired: {
+		engine.TriggerExpired: {
 			enabled: true, engine: true, rules: []string{"r_exp_all"}, catchAll: "r_exp_all",
 			fallback: "none/fallback_legacy_disabled", legacy: "none/mode_legacy_disabled",
 			warnings: []string{
@@ -99,13 +100,13 @@ func TestCheckCoverage(t *testing.T) {
 		},
 	}
 
-	rep := CheckCoverage(ModeEngine, rules, workflows, overrides, legacy, nowTest)
-	if rep.Mode != ModeEngine || len(rep.Triggers) != len(Triggers) {
+	rep := CheckCoverage(engine.ModeEngine, rules, workflows, overrides, legacy, nowTest)
+	if rep.Mode != engine.ModeEngine || len(rep.Triggers) != len(engine.Triggers) {
 		t.Fatalf("report mode %s with %d triggers", rep.Mode, len(rep.Triggers))
 	}
 	for i, tc := range rep.Triggers {
-		if tc.Trigger != Triggers[i] {
-			t.Errorf("triggers[%d] = %s, want %s", i, tc.Trigger, Triggers[i])
+		if tc.Trigger != engine.Triggers[i] {
+			t.Errorf("triggers[%d] = %s, want %s", i, tc.Trigger, engine.Triggers[i])
 			continue
 		}
 		w := wants[tc.Trigger]
@@ -123,10 +124,10 @@ func TestCheckCoverage(t *testing.T) {
 
 	// In legacy and shadow mode the legacy settings alone decide whether
 	// anything is sent; the engine's path is still reported.
-	for _, mode := range []Mode{ModeLegacy, ModeShadow} {
+	for _, mode := range []engine.Mode{engine.ModeLegacy, engine.ModeShadow} {
 		rep := CheckCoverage(mode, rules, workflows, overrides, legacy, nowTest)
 		for _, tc := range rep.Triggers {
-			if tc.EnabledPath != (tc.Trigger == TriggerSent) {
+			if tc.EnabledPath != (tc.Trigger == engine.TriggerSent) {
 				t.Errorf("%s mode %s: enabled_path %v", mode, tc.Trigger, tc.EnabledPath)
 			}
 			if tc.EnginePath != wants[tc.Trigger].engine {
@@ -138,7 +139,7 @@ func TestCheckCoverage(t *testing.T) {
 
 func TestCoverageJSONShape(t *testing.T) {
 	t.Parallel()
-	rep := CheckCoverage(ModeEngine, nil, nil, nil, nil, nowTest)
+	rep := CheckCoverage(engine.ModeEngine, nil, nil, nil, nil, nowTest)
 	b, err := json.Marshal(rep)
 	if err != nil {
 		t.Fatal(err)

@@ -1,8 +1,10 @@
-package engine
+package condition
 
 import (
 	"cmp"
 	"slices"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
 // ruleIndex lets the first pass of a resolution pass over rules that
@@ -47,7 +49,7 @@ type ruleKey struct {
 // buildIndex keys the rules of hot on up to two columns each, those whose
 // values are the most varied across the rule set, which are the likeliest
 // to pass over the rule.
-func buildIndex(c *Condition, hot []ruleHot) ruleIndex {
+func buildIndex(c *Condition, hot []setHot) ruleIndex {
 	idx := ruleIndex{cols: []indexCol{{}}}
 	type colID struct {
 		field fieldID
@@ -123,9 +125,9 @@ func indexable(l *leaf) bool {
 		return false
 	}
 	switch l.kind {
-	case FieldString:
+	case engine.FieldString:
 		return l.field != fLeadName
-	case FieldAny:
+	case engine.FieldAny:
 		return l.slot >= 0
 	}
 	return false
@@ -175,7 +177,7 @@ type flatLeaf struct {
 // flatten lists the leaves of every condition of hot that is a single leaf
 // or an all of leaves, and points the rules at their lists; the others get
 // nflat -1.
-func flatten(c *Condition, hot []ruleHot) []flatLeaf {
+func flatten(c *Condition, hot []setHot) []flatLeaf {
 	var flat []flatLeaf
 	for i := range hot {
 		h := &hot[i]

@@ -1,7 +1,8 @@
-package engine
+package resolver
 
 import (
 	"fmt"
+	"github.com/quoteflow/quoteflow/internal/engine"
 	"time"
 )
 
@@ -9,13 +10,13 @@ import (
 // in the configuration is broken or unreachable. GET /v1/coverage returns
 // it as is.
 type CoverageReport struct {
-	Mode     Mode              `json:"mode"`
+	Mode     engine.Mode       `json:"mode"`
 	Triggers []TriggerCoverage `json:"triggers"`
 }
 
 // TriggerCoverage is the coverage of one trigger.
 type TriggerCoverage struct {
-	Trigger Trigger `json:"trigger"`
+	Trigger engine.Trigger `json:"trigger"`
 	// EnabledPath is whether something can be sent on the trigger in the
 	// tenant's current mode: in legacy and shadow mode the legacy settings
 	// alone, in engine mode as EnginePath.
@@ -41,8 +42,8 @@ type TriggerCoverage struct {
 
 // CoverageOutcome is an outcome and the decision reason that explains it.
 type CoverageOutcome struct {
-	Outcome Outcome `json:"outcome"`
-	Reason  string  `json:"reason"`
+	Outcome engine.Outcome `json:"outcome"`
+	Reason  string         `json:"reason"`
 }
 
 // Coverage warning codes.
@@ -73,14 +74,14 @@ type CoverageWarning struct {
 // workflows are the current versions; overrides may be every lead's, and
 // expired ones are ignored. Enabled rules are the only ones warned about: a
 // disabled rule is switched off on purpose.
-func CheckCoverage(mode Mode, rules []Rule, workflows []Workflow, overrides []Override, legacy LegacySettings, now time.Time) CoverageReport {
+func CheckCoverage(mode engine.Mode, rules []engine.Rule, workflows []engine.Workflow, overrides []engine.Override, legacy engine.LegacySettings, now time.Time) CoverageReport {
 	wfs := indexWorkflows(workflows)
 	compiled, bad := compileRules(rules, wfs)
-	rep := CoverageReport{Mode: mode, Triggers: make([]TriggerCoverage, 0, len(Triggers))}
-	for ti, t := range Triggers {
+	rep := CoverageReport{Mode: mode, Triggers: make([]TriggerCoverage, 0, len(engine.Triggers))}
+	for ti, t := range engine.Triggers {
 		tc := TriggerCoverage{Trigger: t, Rules: []string{}, Warnings: []CoverageWarning{}}
 
-		var fb Decision
+		var fb engine.Decision
 		fallback(t, legacy, &fb)
 		tc.Fallback = CoverageOutcome{Outcome: fb.Outcome, Reason: fb.Reason}
 		ld := legacyDecision(t, legacy)
@@ -115,7 +116,7 @@ func CheckCoverage(mode Mode, rules []Rule, workflows []Workflow, overrides []Ov
 			tc.Warnings = append(tc.Warnings, w)
 		}
 		for _, e := range bad {
-			if !e.rule.Enabled || (e.rule.Trigger != AnyTrigger && e.rule.Trigger != string(t)) {
+			if !e.rule.Enabled || (e.rule.Trigger != engine.AnyTrigger && e.rule.Trigger != string(t)) {
 				continue
 			}
 			tc.Warnings = append(tc.Warnings, CoverageWarning{
@@ -125,7 +126,7 @@ func CheckCoverage(mode Mode, rules []Rule, workflows []Workflow, overrides []Ov
 		}
 		for i := range overrides {
 			o := &overrides[i]
-			if o.Action != OverrideWorkflow || !o.Active(now) || (o.Trigger != AnyTrigger && o.Trigger != string(t)) {
+			if o.Action != engine.OverrideWorkflow || !o.Active(now) || (o.Trigger != engine.AnyTrigger && o.Trigger != string(t)) {
 				continue
 			}
 			w := CoverageWarning{OverrideID: o.ID, LeadID: o.LeadID, WorkflowID: o.WorkflowID}
@@ -146,9 +147,9 @@ func CheckCoverage(mode Mode, rules []Rule, workflows []Workflow, overrides []Ov
 			tc.Warnings = append(tc.Warnings, w)
 		}
 
-		tc.EnginePath = len(tc.Rules) > 0 || tc.Fallback.Outcome == OutcomeLegacy
-		if mode == ModeLegacy || mode == ModeShadow {
-			tc.EnabledPath = tc.Legacy.Outcome == OutcomeLegacy
+		tc.EnginePath = len(tc.Rules) > 0 || tc.Fallback.Outcome == engine.OutcomeLegacy
+		if mode == engine.ModeLegacy || mode == engine.ModeShadow {
+			tc.EnabledPath = tc.Legacy.Outcome == engine.OutcomeLegacy
 		} else {
 			tc.EnabledPath = tc.EnginePath
 		}

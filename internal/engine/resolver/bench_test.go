@@ -1,8 +1,9 @@
-package engine
+package resolver
 
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/quoteflow/quoteflow/internal/engine"
 	"testing"
 )
 
@@ -18,7 +19,7 @@ func benchRuleSet(b *testing.B, n int, noIndex ...bool) *RuleSet {
 	if len(noIndex) > 0 && noIndex[0] {
 		op = "prefix"
 	}
-	rules := make([]Rule, n)
+	rules := make([]engine.Rule, n)
 	for i := range rules {
 		roof := fmt.Sprintf("slate-%d", i)
 		if i == n-1 {
@@ -43,7 +44,7 @@ func benchRuleSet(b *testing.B, n int, noIndex ...bool) *RuleSet {
 // matches.
 func resolve1000(b *testing.B, rs *RuleSet, eager bool) ResolveInput {
 	b.Helper()
-	in := ResolveInput{Mode: ModeEngine, Trigger: TriggerSent, Context: fullCtx(), Legacy: legacyAllOn, Now: nowTest}
+	in := ResolveInput{Mode: engine.ModeEngine, Trigger: engine.TriggerSent, Context: fullCtx(), Legacy: legacyAllOn, Now: nowTest}
 	d := rs.resolve(in, eager)
 	d.Render()
 	if d.RuleID != "rule_0999" || len(d.Trace) != 1000 {
@@ -95,7 +96,7 @@ func BenchmarkResolve1000RulesFirstMatch(b *testing.B) {
 	rs := benchRuleSet(b, 1000)
 	ctx := fullCtx()
 	ctx.Lead.Custom = map[string]any{"roof_type": "slate-0"}
-	in := ResolveInput{Mode: ModeEngine, Trigger: TriggerSent, Context: ctx, Legacy: legacyAllOn, Now: nowTest}
+	in := ResolveInput{Mode: engine.ModeEngine, Trigger: engine.TriggerSent, Context: ctx, Legacy: legacyAllOn, Now: nowTest}
 	if d := rs.Resolve(in); d.RuleID != "rule_0000" || len(d.Trace) != 1 {
 		b.Fatalf("decision %s/%s with %d trace entries, want rule_0000 after 1", d.Reason, d.RuleID, len(d.Trace))
 	}
@@ -103,38 +104,6 @@ func BenchmarkResolve1000RulesFirstMatch(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		rs.Resolve(in)
-	}
-}
-
-// BenchmarkEvaluate1000Rules is every condition of the rule set evaluated
-// against one lead as the first pass of Resolve evaluates them, without the
-// index or the trace: the evaluation in BenchmarkResolve1000RulesNoIndex.
-func BenchmarkEvaluate1000Rules(b *testing.B) {
-	rs := benchRuleSet(b, 1000)
-	ctx := fullCtx()
-	ti := triggerIndex(TriggerSent)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		sc := rs.getScratch()
-		env := newEnv(ctx)
-		env.memo, env.more = sc.memo, sc.more
-		for i := range rs.hot {
-			h := &rs.hot[i]
-			if h.skip[ti] != skipNone {
-				continue
-			}
-			var t Truth
-			if h.nflat >= 0 {
-				t = rs.conds.evalFlat(&env, rs.flat[h.flat:h.flat+h.nflat])
-			} else {
-				t, _, _ = rs.conds.evalNode(&env, h.root)
-			}
-			if t == TruthTrue {
-				break
-			}
-		}
-		rs.putScratch(sc)
 	}
 }
 
@@ -180,28 +149,5 @@ func BenchmarkResolve1000RulesRender(b *testing.B) {
 	for b.Loop() {
 		d := rs.Resolve(in)
 		d.Render()
-	}
-}
-
-// BenchmarkConditionEval measures one five-leaf condition on its own; it
-// must report 0 allocs/op.
-func BenchmarkConditionEval(b *testing.B) {
-	c, err := ParseCondition(json.RawMessage(`{"all":[
-		{"field":"lead.source","op":"eq","value":"web"},
-		{"field":"quote.amount","op":"gte","value":1000},
-		{"field":"lead.tags","op":"contains","value":"roofing"},
-		{"field":"lead.country","op":"in","value":["ES","FR","PT"]},
-		{"field":"lead.custom.roof_type","op":"eq","value":"tile"}]}`))
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx := fullCtx()
-	if !c.Eval(ctx).Matched() {
-		b.Fatal("condition does not match")
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		c.Eval(ctx)
 	}
 }

@@ -3,10 +3,11 @@
 // The race detector makes sync.Pool drop what it is given, so that the
 // resolver's scratch memory is allocated again now and then.
 
-package engine
+package resolver
 
 import (
 	"fmt"
+	"github.com/quoteflow/quoteflow/internal/engine"
 	"testing"
 )
 
@@ -15,7 +16,7 @@ import (
 // a lazy trace, or a short trace written out.
 func TestResolveAllocates(t *testing.T) {
 	for _, op := range []string{"eq", "prefix"} { // keyed by the index, and not
-		var rules []Rule
+		var rules []engine.Rule
 		for i := 0; i < 200; i++ {
 			rules = append(rules, testRule(fmt.Sprintf("r%03d", i), "quote.sent", i, true, fmt.Sprintf(`{"all":[
 				{"field":"lead.source","op":"eq","value":"web"},
@@ -31,7 +32,7 @@ func TestResolveAllocates(t *testing.T) {
 		for _, roof := range []string{"none", "slate-3"} {
 			ctx := fullCtx()
 			ctx.Lead.Custom = map[string]any{"roof_type": roof}
-			in := ResolveInput{Mode: ModeEngine, Trigger: TriggerSent, Context: ctx, Legacy: legacyAllOn, Now: nowTest}
+			in := ResolveInput{Mode: engine.ModeEngine, Trigger: engine.TriggerSent, Context: ctx, Legacy: legacyAllOn, Now: nowTest}
 			rs.Resolve(in) // fills the pool
 			if n := testing.AllocsPerRun(50, func() { rs.Resolve(in) }); n != 1 {
 				t.Errorf("%s, roof %s: Resolve allocates %v times per run, want 1", op, roof, n)
