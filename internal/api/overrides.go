@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/engine/workflow"
 )
 
 // OverrideIn is POST /v1/leads/{lead_id}/overrides.
@@ -44,7 +45,7 @@ func (s *Server) createOverride(ctx context.Context, in *createOverrideInput) (*
 	b := in.Body
 	o := &engine.Override{TenantID: principal(ctx).TenantID, LeadID: in.LeadID, Trigger: b.Trigger,
 		Action: engine.OverrideAction(b.Action), WorkflowID: b.WorkflowID, ExpiresAt: timePtr(b.ExpiresAt), Reason: b.Reason}
-	if err := engine.ValidateOverride(o, "body"); err != nil {
+	if err := workflow.ValidateOverride(o, "body"); err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
 	if err := s.app.Store.CreateOverride(ctx, o); err != nil {

@@ -6,6 +6,8 @@ import (
 
 	"github.com/quoteflow/quoteflow/internal/app"
 	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/engine/resolver"
+	"github.com/quoteflow/quoteflow/internal/engine/workflow"
 )
 
 // ResolutionOut is a decision with what it was made for.
@@ -98,12 +100,12 @@ func stripBody(err error) error {
 	return &out
 }
 
-func (s *Server) getCoverage(ctx context.Context, _ *struct{}) (*body[engine.CoverageReport], error) {
+func (s *Server) getCoverage(ctx context.Context, _ *struct{}) (*body[resolver.CoverageReport], error) {
 	rep, err := s.app.Coverage(ctx, principal(ctx).TenantID)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
-	return &body[engine.CoverageReport]{Body: rep}, nil
+	return &body[resolver.CoverageReport]{Body: rep}, nil
 }
 
 // LegacySettingsBody is the deprecated per-trigger configuration, keyed by
@@ -128,7 +130,7 @@ func (s *Server) putLegacy(ctx context.Context, in *body[LegacySettingsBody]) (*
 	for t, v := range in.Body {
 		ls[engine.Trigger(t)] = v
 	}
-	if err := engine.ValidateLegacySettings(ls, "body"); err != nil {
+	if err := workflow.ValidateLegacySettings(ls, "body"); err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
 	if err := s.app.Store.PutLegacySettings(ctx, principal(ctx).TenantID, ls); err != nil {

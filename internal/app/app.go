@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/engine/resolver"
+	"github.com/quoteflow/quoteflow/internal/engine/tmpl"
+	"github.com/quoteflow/quoteflow/internal/engine/workflow"
 	"github.com/quoteflow/quoteflow/internal/store"
 )
 
@@ -46,6 +49,8 @@ type App struct {
 	operatorHash  []byte
 	publicBaseURL string
 	retry         engine.RetryPolicies
+	zones         *engine.TimeZones
+	render        *tmpl.Renderer
 
 	mu        sync.Mutex
 	ruleSets  map[string]cachedRuleSet
@@ -56,7 +61,7 @@ type App struct {
 
 type cachedRuleSet struct {
 	configVersion int64
-	rs            *engine.RuleSet
+	rs            *resolver.RuleSet
 	// legacy is shared by every resolution of this version: read it, never
 	// change it.
 	legacy engine.LegacySettings
@@ -68,6 +73,7 @@ type cachedRuleSet struct {
 
 // New returns an App over db.
 func New(db *store.DB, cfg Config, log *slog.Logger) *App {
+	zones := engine.NewTimeZones()
 	a := &App{
 		Store:         db,
 		Log:           log,
@@ -75,6 +81,8 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *App {
 		Rand:          mrand.Float64,
 		publicBaseURL: strings.TrimRight(cfg.PublicBaseURL, "/"),
 		retry:         engine.DefaultRetryPolicies(),
+		zones:         zones,
+		render:        tmpl.NewRenderer(zones),
 		ruleSets:      map[string]cachedRuleSet{},
 	}
 	if cfg.OperatorToken != "" {
@@ -82,6 +90,11 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *App {
 		a.operatorHash = sum[:]
 	}
 	return a
+}
+
+// RenderStep renders a step's content for channel, as delivery does.
+func (a *App) RenderStep(step *engine.Step, channel string, rc *engine.Context) (tmpl.Rendered, error) {
+	return a.render.RenderStep(step, channel, rc)
 }
 
 // QuoteURL is the customer's link to a quote.
@@ -202,7 +215,7 @@ func (a *App) DeleteAPIKey(ctx context.Context, tenantID, id string) error {
 
 // CreateWorkflow validates and stores a new workflow at version 1.
 func (a *App) CreateWorkflow(ctx context.Context, w *engine.Workflow) error {
-	if err := engine.ValidateWorkflow(w, "body"); err != nil {
+	if err := workflow.Validate(w, "body"); err != nil {
 		return err
 	}
 	if err := a.checkTemplates(ctx, w.TenantID, w); err != nil {
@@ -213,7 +226,7 @@ func (a *App) CreateWorkflow(ctx context.Context, w *engine.Workflow) error {
 
 // UpdateWorkflow validates w and stores it as the next version.
 func (a *App) UpdateWorkflow(ctx context.Context, w *engine.Workflow, ifVersion int64) error {
-	if err := engine.ValidateWorkflow(w, "body"); err != nil {
+	if err := workflow.Validate(w, "body"); err != nil {
 		return err
 	}
 	if err := a.checkTemplates(ctx, w.TenantID, w); err != nil {
@@ -226,7 +239,7 @@ func (a *App) UpdateWorkflow(ctx context.Context, w *engine.Workflow, ifVersion 
 // the rule goes after every existing rule, which is what someone adding a
 // rule to the bottom of a list expects.
 func (a *App) CreateRule(ctx context.Context, r *engine.Rule, priority *int) error {
-	if err := engine.ValidateRule(r, "body"); err != nil {
+	if err := workflow.ValidateRule(r, "body"); err != nil {
 		return err
 	}
 	if priority != nil {
@@ -246,7 +259,7 @@ func (a *App) CreateRule(ctx context.Context, r *engine.Rule, priority *int) err
 
 // UpdateRule validates and stores an edited rule.
 func (a *App) UpdateRule(ctx context.Context, r *engine.Rule, ifVersion int64) error {
-	if err := engine.ValidateRule(r, "body"); err != nil {
+	if err := workflow.ValidateRule(r, "body"); err != nil {
 		return err
 	}
 	return a.Store.UpdateRule(ctx, r, ifVersion)

@@ -270,7 +270,7 @@ func (a *App) fallback(ctx context.Context, tx *store.Tx, failed *engine.Message
 	if !ok {
 		return nil
 	}
-	r, err := engine.RenderStep(step, engine.ChannelEmail, rc)
+	r, err := a.render.RenderStep(step, engine.ChannelEmail, rc)
 	if err != nil {
 		return err
 	}

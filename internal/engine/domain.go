@@ -324,3 +324,10 @@ func (l LegacySettings) Sends(t Trigger) bool {
 	s, ok := l[t]
 	return ok && s.Enabled && len(s.Channels) > 0
 }
+
+// Limits on what a tenant may configure. They keep a single resolution and
+// a single run bounded, whatever is saved.
+const (
+	MaxStepsPerWorkflow = 50
+	MaxNameLength       = 200
+)

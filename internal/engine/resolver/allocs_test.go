@@ -7,8 +7,9 @@ package resolver
 
 import (
 	"fmt"
-	"github.com/quoteflow/quoteflow/internal/engine"
 	"testing"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
 // TestResolveAllocates checks that a resolution allocates one object,

@@ -3,8 +3,9 @@ package resolver
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/quoteflow/quoteflow/internal/engine"
 	"testing"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
 // benchRuleSet builds n enabled rules for quote.sent, each an all of five

@@ -2,8 +2,9 @@ package resolver
 
 import (
 	"fmt"
-	"github.com/quoteflow/quoteflow/internal/engine"
 	"time"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
 // CoverageReport says, per trigger, whether anything can answer it and what

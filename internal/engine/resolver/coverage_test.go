@@ -2,10 +2,11 @@ package resolver
 
 import (
 	"encoding/json"
-	"github.com/quoteflow/quoteflow/internal/engine"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
 func warningSummary(ws []CoverageWarning) []string {

@@ -3,8 +3,9 @@ package resolver
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/quoteflow/quoteflow/internal/engine"
 	"testing"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
 // quoteActionRuleSet is a tenant as a quote action meets it: n rules for

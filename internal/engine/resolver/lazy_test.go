@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/quoteflow/quoteflow/internal/engine"
 	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
 // refDecision and refEntry encode a decision as encoding/json encoded it

@@ -3,14 +3,15 @@ package resolver
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/quoteflow/quoteflow/internal/engine"
-	"github.com/quoteflow/quoteflow/internal/engine/condition"
-	"github.com/quoteflow/quoteflow/internal/engine/enginetest"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/engine/condition"
+	"github.com/quoteflow/quoteflow/internal/engine/enginetest"
 )
 
 var (

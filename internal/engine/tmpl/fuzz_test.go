@@ -1,4 +1,4 @@
-package engine
+package tmpl
 
 import (
 	"errors"
@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"github.com/osteele/liquid"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
 // fuzzContext is a full lead context. Its custom map has one key so that
 // loops over it iterate in one order, which the parity check needs.
-func fuzzContext() *Context {
+func fuzzContext() *engine.Context {
 	ctx := fullTemplateContext()
 	ctx.Lead.Custom = map[string]any{"roof_type": "tile"}
 	return ctx
@@ -40,28 +42,28 @@ func FuzzTemplate(f *testing.F) {
 
 // fuzzText is FuzzTemplate's plain-text half. It returns the output and
 // whether src was valid and rendered.
-func fuzzText(t *testing.T, src string, ctx *Context) (string, bool, bool) {
+func fuzzText(t *testing.T, src string, ctx *engine.Context) (string, bool, bool) {
 	lines := strings.Count(src, "\n") + 1
-	err := ValidateTemplate(src)
+	err := Validate(src)
 	if err != nil {
 		checkLocatedError(t, src, err, lines)
 		return "", false, false
 	}
-	paths, err := TemplateVariables(src)
+	paths, err := templateVariables(src)
 	if err != nil {
 		t.Fatalf("TemplateVariables fails on a valid template: %v", err)
 	}
 	for _, p := range paths {
-		if _, ok := LookupField(p); !ok && p != "lead.custom" {
+		if _, ok := engine.LookupField(p); !ok && p != "lead.custom" {
 			t.Fatalf("TemplateVariables returned %q, not a context path", p)
 		}
 	}
-	tpl, err := CompileTemplate(src)
+	tpl, err := Compile(src)
 	if err != nil {
 		t.Fatalf("valid template does not compile: %v", err)
 	}
 	start := time.Now()
-	out, err := tpl.Render(ctx)
+	out, err := tpl.Render(ctx, nil)
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("render took %v", d)
 	}
@@ -69,7 +71,7 @@ func fuzzText(t *testing.T, src string, ctx *Context) (string, bool, bool) {
 		checkLocatedError(t, src, err, lines)
 		return "", true, false
 	}
-	if len(out) > MaxOutputSize {
+	if len(out) > MaxOutput {
 		t.Fatalf("output is %d bytes", len(out))
 	}
 	if want, ok := plainRender(src, ctx); ok && want != out {
@@ -80,9 +82,9 @@ func fuzzText(t *testing.T, src string, ctx *Context) (string, bool, bool) {
 
 // fuzzHTML is FuzzTemplate's HTML half; valid, rendered and text are what
 // fuzzText found.
-func fuzzHTML(t *testing.T, src string, ctx, hostile *Context, valid, rendered bool, text string) {
+func fuzzHTML(t *testing.T, src string, ctx, hostile *engine.Context, valid, rendered bool, text string) {
 	lines := strings.Count(src, "\n") + 1
-	tpl, err := CompileHTMLTemplate(src)
+	tpl, err := CompileHTML(src)
 	if err != nil {
 		if valid {
 			t.Fatalf("HTML mode refuses a valid template: %v", err)
@@ -93,9 +95,9 @@ func fuzzHTML(t *testing.T, src string, ctx, hostile *Context, valid, rendered b
 	if !valid && !strings.Contains(src, safeFilter) {
 		t.Fatalf("HTML mode accepts a template that is invalid as text and has no raw")
 	}
-	render := func(ctx *Context) (string, bool) {
+	render := func(ctx *engine.Context) (string, bool) {
 		start := time.Now()
-		out, err := tpl.Render(ctx)
+		out, err := tpl.Render(ctx, nil)
 		if d := time.Since(start); d > 5*time.Second {
 			t.Fatalf("HTML render took %v", d)
 		}
@@ -103,7 +105,7 @@ func fuzzHTML(t *testing.T, src string, ctx, hostile *Context, valid, rendered b
 			checkLocatedError(t, src, err, lines)
 			return "", false
 		}
-		if len(out) > MaxOutputSize {
+		if len(out) > MaxOutput {
 			t.Fatalf("HTML output is %d bytes", len(out))
 		}
 		return out, true
@@ -125,8 +127,8 @@ func fuzzHTML(t *testing.T, src string, ctx, hostile *Context, valid, rendered b
 
 func checkLocatedError(t *testing.T, src string, err error, lines int) {
 	t.Helper()
-	var e *Error
-	if !errors.As(err, &e) || e.Code != EINVALID || len(e.Fields) == 0 {
+	var e *engine.Error
+	if !errors.As(err, &e) || e.Code != engine.EINVALID || len(e.Fields) == 0 {
 		t.Fatalf("error is not an EINVALID *Error with fields: %#v", err)
 	}
 	for _, fe := range e.Fields {
@@ -142,7 +144,7 @@ func checkLocatedError(t *testing.T, src string, err error, lines int) {
 // plainRender renders src with plain liquid when that is a fair reference:
 // not when it uses the filters this package implements itself (money,
 // truncate, truncatewords, uniq), and not when liquid panics.
-func plainRender(src string, ctx *Context) (out string, ok bool) {
+func plainRender(src string, ctx *engine.Context) (out string, ok bool) {
 	for _, own := range []string{"money", "truncate", "uniq"} {
 		if strings.Contains(src, own) {
 			return "", false
@@ -153,6 +155,6 @@ func plainRender(src string, ctx *Context) (out string, ok bool) {
 			out, ok = "", false
 		}
 	}()
-	s, err := plainEngine.ParseAndRenderString(src, contextBindings(ctx))
+	s, err := plainEngine.ParseAndRenderString(src, contextBindings(ctx, nil))
 	return s, err == nil
 }

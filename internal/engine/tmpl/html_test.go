@@ -1,4 +1,4 @@
-package engine
+package tmpl
 
 import (
 	"errors"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
 // payload is markup a lead could type into a web form.
@@ -16,7 +18,7 @@ const payload = `<a href="https://evil.example">click</a> & 'it'`
 // of the lead context, so that any {{ }} of lead data prints markup unless
 // it is escaped. Its custom map has one key so that loops over it iterate
 // in one order.
-func hostileContext() *Context {
+func hostileContext() *engine.Context {
 	ctx := fullTemplateContext()
 	p := func(s string) string { return s + payload }
 	l, q := ctx.Lead, ctx.Quote
@@ -24,7 +26,7 @@ func hostileContext() *Context {
 	l.Language, l.Country, l.Timezone, l.Source, l.Stage, l.Owner = p(l.Language), p(l.Country), p(l.Timezone), p(l.Source), p(l.Stage), p(l.Owner)
 	l.Tags = []string{"vip", payload}
 	l.Custom = map[string]any{"roof_type": payload}
-	q.ID, q.Number, q.Currency, q.Status, q.RejectionReason = p(q.ID), p(q.Number), p(q.Currency), QuoteStatus(p(string(q.Status))), p(q.RejectionReason)
+	q.ID, q.Number, q.Currency, q.Status, q.RejectionReason = p(q.ID), p(q.Number), p(q.Currency), engine.QuoteStatus(p(string(q.Status))), p(q.RejectionReason)
 	ctx.Tenant.Name, ctx.Tenant.Timezone = p(ctx.Tenant.Name), p(ctx.Tenant.Timezone)
 	ctx.QuoteURL = "https://quotes.example/q?t=1&u=2"
 	return ctx
@@ -32,13 +34,13 @@ func hostileContext() *Context {
 
 func TestHTMLEscapesEveryCatalogueField(t *testing.T) {
 	ctx := hostileContext()
-	for _, f := range Fields {
+	for _, f := range engine.Fields {
 		src := "<p>{{ " + f.Path + " }}</p>"
-		text, err := RenderTemplate(src, ctx)
+		text, err := renderTemplate(src, ctx)
 		if err != nil {
 			t.Fatalf("text %s: %v", src, err)
 		}
-		got, err := RenderHTMLTemplate(src, ctx)
+		got, err := renderHTMLTemplate(src, ctx)
 		if err != nil {
 			t.Fatalf("HTML %s: %v", src, err)
 		}
@@ -48,7 +50,7 @@ func TestHTMLEscapesEveryCatalogueField(t *testing.T) {
 		}
 		// Every field that holds text carries something to escape, so the
 		// test proves something for each of them.
-		if (f.Kind == FieldString || f.Kind == FieldList) && (html.EscapeString(value) == value || strings.Contains(got, "<a ")) {
+		if (f.Kind == engine.FieldString || f.Kind == engine.FieldList) && (html.EscapeString(value) == value || strings.Contains(got, "<a ")) {
 			t.Errorf("{{ %s }}: text %q, HTML %q: the payload is missing or unescaped", f.Path, value, got)
 		}
 	}
@@ -64,7 +66,7 @@ func TestHTMLEscapesEveryCatalogueField(t *testing.T) {
 		`{{ lead.name == "x" }} {{ 5 | plus: 1 }} {{ nil }}.`: "false 6 .",
 		`{{ lead.custom.nothing }}|{{ "" }}|{{ "&amp;" }}`:    "||&amp;amp;",
 	} {
-		if got, err := RenderHTMLTemplate(src, ctx); err != nil || got != want {
+		if got, err := renderHTMLTemplate(src, ctx); err != nil || got != want {
 			t.Errorf("HTML %s = %q, %v; want %q", src, got, err, want)
 		}
 	}
@@ -80,7 +82,7 @@ func TestHTMLLiteralMarkupIsUntouched(t *testing.T) {
 		`{% tablerow t in lead.tags %}{{ t }}{% endtablerow %}`:                    `<tr class="row1"><td class="col1">vip</td><td class="col2">` + html.EscapeString(payload) + `</td></tr>`,
 		"<ul>\n{%- for t in lead.tags %}\n  <li>{{- t -}}</li>{% endfor %}\n</ul>": "<ul>\n  <li>vip</li>\n  <li>" + html.EscapeString(payload) + "</li>\n</ul>",
 	} {
-		if got, err := RenderHTMLTemplate(src, ctx); err != nil || got != want {
+		if got, err := renderHTMLTemplate(src, ctx); err != nil || got != want {
 			t.Errorf("HTML %s = %q, %v; want %q", src, got, err, want)
 		}
 	}
@@ -102,15 +104,15 @@ func TestHTMLEscapeIsNotDoubled(t *testing.T) {
 		"{{ lead.custom.roof_type | escape | strip }}": html.EscapeString(esc),
 		"{{ (lead.custom.roof_type | escape) }}":       html.EscapeString(esc),
 	} {
-		if got, err := RenderHTMLTemplate(src, ctx); err != nil || got != want {
+		if got, err := renderHTMLTemplate(src, ctx); err != nil || got != want {
 			t.Errorf("HTML %s = %q, %v; want %q", src, got, err, want)
 		}
 	}
 	// An email body written for the old behaviour, with | escape on lead
 	// data, renders exactly as it did.
 	old := `<p>Hi {{ lead.first_name | escape }},</p><p><a href="{{ quote.url | escape }}">{{ quote.number | escape }}</a></p>`
-	text, err1 := RenderTemplate(old, ctx)
-	got, err2 := RenderHTMLTemplate(old, ctx)
+	text, err1 := renderTemplate(old, ctx)
+	got, err2 := renderHTMLTemplate(old, ctx)
 	if err1 != nil || err2 != nil || got != text {
 		t.Errorf("escaped template: HTML %q, %v; text %q, %v", got, err2, text, err1)
 	}
@@ -132,7 +134,7 @@ func TestHTMLSafeMarker(t *testing.T) {
 		// A capture holds HTML: printed without raw it is escaped again.
 		`{% capture c %}<b>{{ lead.custom.roof_type }}</b>{% endcapture %}{{ c }}`: html.EscapeString("<b>" + esc + "</b>"),
 	} {
-		if got, err := RenderHTMLTemplate(src, ctx); err != nil || got != want {
+		if got, err := renderHTMLTemplate(src, ctx); err != nil || got != want {
 			t.Errorf("HTML %s = %q, %v; want %q", src, got, err, want)
 		}
 	}
@@ -172,9 +174,9 @@ func TestSafeMarkerRejected(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			validate := ValidateTemplate
+			validate := Validate
 			if tc.html {
-				validate = ValidateHTMLTemplate
+				validate = ValidateHTML
 			}
 			err := validate(tc.src)
 			if err == nil {
@@ -196,15 +198,15 @@ func TestSafeMarkerRejected(t *testing.T) {
 	// The same sources with raw moved to the end of a {{ }} are valid HTML
 	// and, only there, valid.
 	for _, src := range []string{"{{ lead.first_name | raw }}", "{{ lead.first_name | upcase | raw }}", "{{- lead.first_name | raw -}}", "{{ (lead.first_name) | raw }}"} {
-		if err := ValidateHTMLTemplate(src); err != nil {
-			t.Errorf("ValidateHTMLTemplate(%q) = %v", src, err)
+		if err := ValidateHTML(src); err != nil {
+			t.Errorf("ValidateHTML(%q) = %v", src, err)
 		}
-		if err := ValidateTemplate(src); err == nil {
-			t.Errorf("ValidateTemplate(%q) accepts raw", src)
+		if err := Validate(src); err == nil {
+			t.Errorf("Validate(%q) accepts raw", src)
 		}
 	}
 	// raw is a filter name only; the raw tag is unaffected in both modes.
-	for _, validate := range []func(string) error{ValidateTemplate, ValidateHTMLTemplate} {
+	for _, validate := range []func(string) error{Validate, ValidateHTML} {
 		if err := validate("{% raw %}{{ x | raw }}{% endraw %}"); err != nil {
 			t.Errorf("raw tag: %v", err)
 		}
@@ -216,7 +218,7 @@ func TestHTMLModeKeepsLimitsAndLocations(t *testing.T) {
 	// A value that fits as text but not once escaped: 32768 quotes are
 	// 160 KiB as &#34;.
 	grow := "{% assign q = '\"' %}{% for i in (1..15) %}{% assign q = q | append: q %}{% endfor %}\n\n{{ q | size }}\n  {{ q }}"
-	if out, err := RenderTemplate(grow, ctx); err != nil || !strings.HasSuffix(out, strings.Repeat(`"`, 32768)) {
+	if out, err := renderTemplate(grow, ctx); err != nil || !strings.HasSuffix(out, strings.Repeat(`"`, 32768)) {
 		t.Fatalf("text: %.40q…, %v", out, err)
 	}
 	tests := []struct {
@@ -237,7 +239,7 @@ func TestHTMLModeKeepsLimitsAndLocations(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
-			out, err := RenderHTMLTemplate(tc.src, ctx)
+			out, err := renderHTMLTemplate(tc.src, ctx)
 			if d := time.Since(start); d > 10*time.Second {
 				t.Errorf("took %v", d)
 			}
@@ -252,7 +254,7 @@ func TestHTMLModeKeepsLimitsAndLocations(t *testing.T) {
 	}
 	// Validation errors are located as in plain text.
 	src := "<p>{{ lead.first_name | raw }}\n  {{ quote.numbr }}</p>"
-	fe := fieldErrors(t, ValidateHTMLTemplate(src))
+	fe := fieldErrors(t, ValidateHTML(src))
 	if len(fe) != 1 || fe[0].Line != 2 || fe[0].Column != 6 || !strings.Contains(fe[0].Message, `"quote.numbr"`) {
 		t.Fatalf("got %+v", fe)
 	}
@@ -260,13 +262,13 @@ func TestHTMLModeKeepsLimitsAndLocations(t *testing.T) {
 
 func TestHTMLTemplateCompiles(t *testing.T) {
 	src := "<p>{{ lead.first_name }}</p>"
-	h, err := CompileHTMLTemplate(src)
-	if err != nil || !h.HTML() || h.Source() != src || !reflect.DeepEqual(h.Variables(), []string{"lead.first_name"}) {
-		t.Fatalf("CompileHTMLTemplate: %+v, %v", h, err)
+	h, err := CompileHTML(src)
+	if err != nil || !h.html || h.src != src || !reflect.DeepEqual(templatePaths(src, true), []string{"lead.first_name"}) {
+		t.Fatalf("CompileHTML: %+v, %v", h, err)
 	}
-	p, err := CompileTemplate(src)
-	if err != nil || p.HTML() {
-		t.Fatalf("CompileTemplate: %+v, %v", p, err)
+	p, err := Compile(src)
+	if err != nil || p.html {
+		t.Fatalf("Compile: %+v, %v", p, err)
 	}
 }
 
@@ -274,7 +276,7 @@ func TestRenderStepHTMLMode(t *testing.T) {
 	ctx := hostileContext()
 	name := ctx.Lead.FirstName
 	esc := html.EscapeString(name)
-	email := &EmailContent{
+	email := &engine.EmailContent{
 		Subject: "Quote for {{ lead.first_name }}",
 		Text:    "Hi {{ lead.first_name }}",
 		HTML:    htmlPtr(`<p>Hi {{ lead.first_name }}, <a href="{{ quote.url }}">{{ "see" | raw }}</a></p>{{ lead.first_name | escape }}`),
@@ -284,47 +286,47 @@ func TestRenderStepHTMLMode(t *testing.T) {
 		Text:    "Hi " + name,
 		HTML:    `<p>Hi ` + esc + `, <a href="https://quotes.example/q?t=1&amp;u=2">see</a></p>` + esc,
 	}
-	wa := &WhatsAppContent{Template: "t", Language: "en_US", Parameters: []string{"{{ lead.first_name }}"}}
-	step := &Step{Type: StepSendWhatsApp, WhatsApp: wa, FallbackChannel: "email", Email: email}
-	if got, err := RenderStep(step, ChannelEmail, ctx); err != nil || !reflect.DeepEqual(got, want) {
+	wa := &engine.WhatsAppContent{Template: "t", Language: "en_US", Parameters: []string{"{{ lead.first_name }}"}}
+	step := &engine.Step{Type: engine.StepSendWhatsApp, WhatsApp: wa, FallbackChannel: "email", Email: email}
+	if got, err := testRenderer.RenderStep(step, engine.ChannelEmail, ctx); err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("RenderStep email = %#v, %v\nwant %#v", got, err, want)
 	}
-	if got, err := RenderStep(step, ChannelWhatsApp, ctx); err != nil || got.Template == nil || got.Template.Parameters[0] != strings.Join(strings.Fields(name), " ") {
+	if got, err := testRenderer.RenderStep(step, engine.ChannelWhatsApp, ctx); err != nil || got.Template == nil || got.Template.Parameters[0] != strings.Join(strings.Fields(name), " ") {
 		t.Errorf("RenderStep whatsapp = %#v, %v", got.Template, err)
 	}
-	legacy := LegacySetting{Enabled: true, Channels: []string{"email"}, Email: email}
-	if got, err := RenderLegacy(legacy, ChannelEmail, ctx); err != nil || !reflect.DeepEqual(got, want) {
+	legacy := engine.LegacySetting{Enabled: true, Channels: []string{"email"}, Email: email}
+	if got, err := testRenderer.RenderLegacy(legacy, engine.ChannelEmail, ctx); err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("RenderLegacy email = %#v, %v\nwant %#v", got, err, want)
 	}
 
 	// raw belongs to the HTML body only.
 	for _, tc := range []struct {
-		step  *Step
+		step  *engine.Step
 		field string
 	}{
-		{&Step{Type: StepSendEmail, Email: &EmailContent{Subject: "{{ lead.first_name | raw }}", Text: "t"}}, "email.subject"},
-		{&Step{Type: StepSendEmail, Email: &EmailContent{Subject: "s", Text: "{{ lead.first_name | raw }}"}}, "email.text"},
-		{&Step{Type: StepSendEmail, Email: &EmailContent{Subject: "s", Text: "t", HTML: htmlPtr("\n{{ lead.first_name | raw | upcase }}")}}, "email.html"},
-		{&Step{Type: StepSendWhatsApp, WhatsApp: &WhatsAppContent{Template: "t", Parameters: []string{"{{ lead.first_name | raw }}"}}}, "whatsapp.parameters[0]"},
+		{&engine.Step{Type: engine.StepSendEmail, Email: &engine.EmailContent{Subject: "{{ lead.first_name | raw }}", Text: "t"}}, "email.subject"},
+		{&engine.Step{Type: engine.StepSendEmail, Email: &engine.EmailContent{Subject: "s", Text: "{{ lead.first_name | raw }}"}}, "email.text"},
+		{&engine.Step{Type: engine.StepSendEmail, Email: &engine.EmailContent{Subject: "s", Text: "t", HTML: htmlPtr("\n{{ lead.first_name | raw | upcase }}")}}, "email.html"},
+		{&engine.Step{Type: engine.StepSendWhatsApp, WhatsApp: &engine.WhatsAppContent{Template: "t", Parameters: []string{"{{ lead.first_name | raw }}"}}}, "whatsapp.parameters[0]"},
 	} {
-		ch := ChannelEmail
+		ch := engine.ChannelEmail
 		if tc.step.WhatsApp != nil {
-			ch = ChannelWhatsApp
+			ch = engine.ChannelWhatsApp
 		}
-		_, err := RenderStep(tc.step, ch, ctx)
-		var e *Error
-		if !errors.As(err, &e) || e.Code != EINVALID || len(e.Fields) != 1 || e.Fields[0].Field != tc.field || !strings.Contains(e.Fields[0].Message, "raw") {
+		_, err := testRenderer.RenderStep(tc.step, ch, ctx)
+		var e *engine.Error
+		if !errors.As(err, &e) || e.Code != engine.EINVALID || len(e.Fields) != 1 || e.Fields[0].Field != tc.field || !strings.Contains(e.Fields[0].Message, "raw") {
 			t.Errorf("%s: err = %v, want EINVALID at %s about raw", tc.field, err, tc.field)
 		}
 	}
 }
 
 func TestTemplateCacheSeparatesModes(t *testing.T) {
-	c := &templateCache{}
+	c := NewCache()
 	src := "<b>{{ lead.first_name }}</b>"
 	text, err1 := c.compile(src, false)
 	htm, err2 := c.compile(src, true)
-	if err1 != nil || err2 != nil || text == htm || text.HTML() || !htm.HTML() {
+	if err1 != nil || err2 != nil || text == htm || text.html || !htm.html {
 		t.Fatalf("compile: %v %v %v %v", text, err1, htm, err2)
 	}
 	if again, _ := c.compile(src, true); again != htm {
@@ -333,12 +335,12 @@ func TestTemplateCacheSeparatesModes(t *testing.T) {
 	if again, _ := c.compile(src, false); again != text {
 		t.Error("the text template was compiled twice")
 	}
-	if c.len() != 2 {
-		t.Errorf("cache holds %d templates, want 2", c.len())
+	if c.lru.Len() != 2 {
+		t.Errorf("cache holds %d templates, want 2", c.lru.Len())
 	}
 	ctx := hostileContext()
-	a, _ := text.Render(ctx)
-	b, _ := htm.Render(ctx)
+	a, _ := text.Render(ctx, nil)
+	b, _ := htm.Render(ctx, nil)
 	if a != "<b>"+ctx.Lead.FirstName+"</b>" || b != "<b>"+html.EscapeString(ctx.Lead.FirstName)+"</b>" {
 		t.Errorf("text %q, HTML %q", a, b)
 	}
@@ -350,8 +352,8 @@ func TestTemplateCacheSeparatesModes(t *testing.T) {
 	if _, err := c.compile(raw, true); err != nil {
 		t.Error(err)
 	}
-	if c.len() != 3 {
-		t.Errorf("cache holds %d templates, want 3", c.len())
+	if c.lru.Len() != 3 {
+		t.Errorf("cache holds %d templates, want 3", c.lru.Len())
 	}
 }
 
@@ -366,7 +368,7 @@ func TestPrintValueMatchesLiquid(t *testing.T) {
 		"{{ 10 | divided_by: 3.0 }}", "{{ lead.name == 'Ana Silva' }}", "{{ quote.valid_until | date: '%B' }}",
 	} {
 		want, ok := plainRender(src, ctx)
-		got, err := RenderHTMLTemplate(src, ctx)
+		got, err := renderHTMLTemplate(src, ctx)
 		if !ok || err != nil || got != html.EscapeString(want) {
 			t.Errorf("HTML %s = %q, %v; liquid prints %q (ok %v)", src, got, err, want, ok)
 		}

@@ -1,9 +1,10 @@
-package engine
+package tmpl
 
 import (
 	"fmt"
 	"strings"
-	"sync"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
 // Rendered is a step's content rendered for one lead on one channel.
@@ -12,14 +13,29 @@ type Rendered struct {
 	Text    string `json:"text,omitempty"`
 	HTML    string `json:"html,omitempty"`
 	// Template is the WhatsApp template with its parameters rendered.
-	Template *WhatsAppContent `json:"template,omitempty"`
+	Template *engine.WhatsAppContent `json:"template,omitempty"`
+}
+
+// Renderer renders the content of steps and legacy settings: it holds the
+// compiled-template cache and the time zones templates show dates in. It
+// is safe for concurrent use; the caller makes one with NewRenderer and
+// keeps it for the life of the process. The zero Renderer caches nothing.
+type Renderer struct {
+	templates *Cache
+	zones     *engine.TimeZones
+}
+
+// NewRenderer returns a Renderer with an empty template cache, showing
+// dates in zones from zones.
+func NewRenderer(zones *engine.TimeZones) *Renderer {
+	return &Renderer{templates: NewCache(), zones: zones}
 }
 
 // RenderStep renders step for channel against ctx: for ChannelEmail the
 // step's email content (a send_whatsapp step's fallback email included),
 // for ChannelWhatsApp its template with every parameter rendered.
 //
-// An email's HTML body is rendered in HTML mode (CompileHTMLTemplate):
+// An email's HTML body is rendered in HTML mode (CompileHTML):
 // every value a {{ }} prints is HTML-escaped unless the output ends in
 // escape, escape_once or raw. The subject, the text body and WhatsApp
 // parameters are plain text and printed as they are.
@@ -36,55 +52,51 @@ type Rendered struct {
 // the template at fault; a step without content for channel, or an unknown
 // channel, is EINVALID too.
 //
-// Compiled templates are cached by source and mode (see templateCache), so
-// rendering the same step for many leads parses each template once.
-func RenderStep(step *Step, channel string, ctx *Context) (Rendered, error) {
+// Compiled templates are kept in the renderer's cache by source and mode,
+// so rendering the same step for many leads parses each template once.
+func (r *Renderer) RenderStep(step *engine.Step, channel string, ctx *engine.Context) (Rendered, error) {
 	if step == nil {
-		return Rendered{}, Errorf(EINVALID, "no step to render")
+		return Rendered{}, engine.Errorf(engine.EINVALID, "no step to render")
 	}
-	return renderContent(step.Email, step.WhatsApp, channel, ctx, sharedTemplates.compile)
+	return r.renderContent(step.Email, step.WhatsApp, channel, ctx)
 }
 
 // RenderLegacy renders a legacy setting's content for channel, as
 // RenderStep does for a step.
-func RenderLegacy(s LegacySetting, channel string, ctx *Context) (Rendered, error) {
-	return renderContent(s.Email, s.WhatsApp, channel, ctx, sharedTemplates.compile)
+func (r *Renderer) RenderLegacy(s engine.LegacySetting, channel string, ctx *engine.Context) (Rendered, error) {
+	return r.renderContent(s.Email, s.WhatsApp, channel, ctx)
 }
 
-// compileFunc compiles a template as plain text, or in HTML mode if html
-// is set.
-type compileFunc func(src string, html bool) (*Template, error)
-
-func renderContent(email *EmailContent, wa *WhatsAppContent, channel string, ctx *Context, compile compileFunc) (Rendered, error) {
+func (r *Renderer) renderContent(email *engine.EmailContent, wa *engine.WhatsAppContent, channel string, ctx *engine.Context) (Rendered, error) {
 	var out Rendered
 	var err error
 	switch channel {
-	case ChannelEmail:
+	case engine.ChannelEmail:
 		if email == nil {
-			return out, Invalid("email", "there is no email content to render")
+			return out, engine.Invalid("email", "there is no email content to render")
 		}
-		if out.Subject, err = renderField(email.Subject, "email.subject", false, ctx, compile); err != nil {
+		if out.Subject, err = r.renderField(email.Subject, "email.subject", false, ctx); err != nil {
 			return Rendered{}, err
 		}
 		out.Subject = oneLine(out.Subject)
-		if out.Text, err = renderField(email.Text, "email.text", false, ctx, compile); err != nil {
+		if out.Text, err = r.renderField(email.Text, "email.text", false, ctx); err != nil {
 			return Rendered{}, err
 		}
 		if email.HTML != nil {
-			if out.HTML, err = renderField(*email.HTML, "email.html", true, ctx, compile); err != nil {
+			if out.HTML, err = r.renderField(*email.HTML, "email.html", true, ctx); err != nil {
 				return Rendered{}, err
 			}
 		}
-	case ChannelWhatsApp:
+	case engine.ChannelWhatsApp:
 		if wa == nil {
-			return out, Invalid("whatsapp", "there is no WhatsApp content to render")
+			return out, engine.Invalid("whatsapp", "there is no WhatsApp content to render")
 		}
-		t := &WhatsAppContent{Template: wa.Template, Language: wa.Language}
+		t := &engine.WhatsAppContent{Template: wa.Template, Language: wa.Language}
 		if len(wa.Parameters) > 0 {
 			t.Parameters = make([]string, len(wa.Parameters))
 		}
 		for i, p := range wa.Parameters {
-			v, err := renderField(p, fmt.Sprintf("whatsapp.parameters[%d]", i), false, ctx, compile)
+			v, err := r.renderField(p, fmt.Sprintf("whatsapp.parameters[%d]", i), false, ctx)
 			if err != nil {
 				return Rendered{}, err
 			}
@@ -92,22 +104,22 @@ func renderContent(email *EmailContent, wa *WhatsAppContent, channel string, ctx
 		}
 		out.Template = t
 	default:
-		return out, Invalid("channel", "must be email or whatsapp, not %q", channel)
+		return out, engine.Invalid("channel", "must be email or whatsapp, not %q", channel)
 	}
 	return out, nil
 }
 
-func renderField(src, field string, html bool, ctx *Context, compile compileFunc) (string, error) {
+func (r *Renderer) renderField(src, field string, html bool, ctx *engine.Context) (string, error) {
 	if src == "" {
 		return "", nil
 	}
-	t, err := compile(src, html)
+	t, err := r.templates.compile(src, html)
 	if err != nil {
-		return "", PrefixFields(err, field)
+		return "", engine.PrefixFields(err, field)
 	}
-	out, err := t.Render(ctx)
+	out, err := t.Render(ctx, r.zones)
 	if err != nil {
-		return "", PrefixFields(err, field)
+		return "", engine.PrefixFields(err, field)
 	}
 	return out, nil
 }
@@ -126,104 +138,4 @@ func oneLine(s string) string {
 		}
 	}
 	return strings.Join(kept, " ")
-}
-
-// Bounds of the compiled-template cache. The cache keeps two generations,
-// each of at most templateCacheEntries templates and templateCacheBytes of
-// source; when the current one is full it becomes the previous one and the
-// old previous one is dropped, and a hit in the previous generation moves
-// the template to the current one. That is a cheap approximation of LRU: a
-// working set that fits one generation is never evicted, and at most 1024
-// templates and 512 KiB of source stay alive. A compiled template weighs
-// about 25 times its source on the heap (measured: 7 KB for a 260-byte
-// email body, 380 KB for a 16 KB one), so the cache holds at most about
-// 13 MB, and about 7 MB when it is full of typical templates. Sources over
-// templateCacheMaxSource are compiled every time rather than let a few
-// large templates push out many small ones.
-//
-// Measured with BenchmarkRenderStep: rendering a step's email (subject,
-// text and HTML) takes about 90 µs from the cache against 1.1 ms compiling
-// each time, and a three-parameter WhatsApp template 40 µs against 430 µs.
-const (
-	templateCacheEntries   = 512
-	templateCacheBytes     = 256 << 10
-	templateCacheMaxSource = 16 << 10
-)
-
-// templateCache maps template source and mode to its compiled Template.
-// Templates are immutable and safe for concurrent use, and source and mode
-// fully determine one, so sharing them between tenants is safe. The same
-// source compiled as plain text and as HTML is two entries: they differ in
-// their output hooks and in whether raw is allowed. Compile errors are not
-// cached.
-type templateCache struct {
-	mu       sync.RWMutex
-	cur      map[templateKey]*Template
-	prev     map[templateKey]*Template
-	curBytes int
-}
-
-// templateKey identifies a compiled template.
-type templateKey struct {
-	src  string
-	html bool
-}
-
-var sharedTemplates = &templateCache{}
-
-// compile returns src compiled as plain text, or in HTML mode if html is
-// set, from the cache if it is there.
-func (c *templateCache) compile(src string, html bool) (*Template, error) {
-	key := templateKey{src, html}
-	c.mu.RLock()
-	t, ok := c.cur[key]
-	c.mu.RUnlock()
-	if ok {
-		return t, nil
-	}
-	if len(src) > templateCacheMaxSource {
-		return compileTemplate(src, html)
-	}
-	c.mu.Lock()
-	if t, ok := c.cur[key]; ok {
-		c.mu.Unlock()
-		return t, nil
-	}
-	if t, ok := c.prev[key]; ok {
-		delete(c.prev, key)
-		c.addLocked(key, t)
-		c.mu.Unlock()
-		return t, nil
-	}
-	c.mu.Unlock()
-
-	// Compile outside the lock; two goroutines may compile the same source
-	// at once, and the second result is simply dropped.
-	t, err := compileTemplate(src, html)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if old, ok := c.cur[key]; ok {
-		t = old
-	} else {
-		c.addLocked(key, t)
-	}
-	c.mu.Unlock()
-	return t, nil
-}
-
-func (c *templateCache) addLocked(key templateKey, t *Template) {
-	if c.cur == nil || len(c.cur) >= templateCacheEntries || c.curBytes+len(key.src) > templateCacheBytes {
-		c.prev, c.cur, c.curBytes = c.cur, make(map[templateKey]*Template, 64), 0
-	}
-	c.cur[key] = t
-	c.curBytes += len(key.src)
-}
-
-// len returns how many templates the cache holds, for tests.
-func (c *templateCache) len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.cur) + len(c.prev)
 }

@@ -1,4 +1,4 @@
-package engine
+package tmpl
 
 import (
 	"errors"
@@ -6,27 +6,30 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
 // fullTemplateContext has a value for every catalogue field.
-func fullTemplateContext() *Context {
+func fullTemplateContext() *engine.Context {
 	created := time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
 	valid := time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC)
-	return &Context{
-		Tenant: &Tenant{ID: "t1", Name: "Acme Roofing", Timezone: "Europe/Lisbon"},
-		Lead: &Lead{
+	return &engine.Context{
+		Tenant: &engine.Tenant{ID: "t1", Name: "Acme Roofing", Timezone: "Europe/Lisbon"},
+		Lead: &engine.Lead{
 			ID: "l1", FirstName: "Ana", LastName: "Silva", Email: "ana@example.com",
 			Phone: "+351912345678", Language: "pt", Country: "PT", Timezone: "Europe/Lisbon",
 			Source: "web", Stage: "new", Tags: []string{"roofing", "vip"}, Owner: "joao",
 			Custom:      map[string]any{"roof_type": "tile", "area": 120.5, "rooms": []any{"kitchen", "attic"}, "roof type": "flat"},
 			EmailOptOut: false, WhatsAppOptIn: true, CreatedAt: created,
 		},
-		Quote: &Quote{
-			ID: "q1", Number: "Q-1001", AmountMinor: 125000, Currency: "EUR", Status: QuoteSent,
+		Quote: &engine.Quote{
+			ID: "q1", Number: "Q-1001", AmountMinor: 125000, Currency: "EUR", Status: engine.QuoteSent,
 			ValidUntil: &valid, Revision: 3, RejectionReason: "too expensive", CreatedAt: created,
 		},
 		QuoteURL: "https://quotes.example/q/tok123",
@@ -35,14 +38,14 @@ func fullTemplateContext() *Context {
 
 // fieldErrors returns the field errors of an EINVALID *Error, failing the
 // test for anything else.
-func fieldErrors(t *testing.T, err error) []FieldError {
+func fieldErrors(t *testing.T, err error) []engine.FieldError {
 	t.Helper()
-	var e *Error
+	var e *engine.Error
 	if !errors.As(err, &e) {
 		t.Fatalf("want *Error, got %T %v", err, err)
 	}
-	if e.Code != EINVALID {
-		t.Fatalf("want code %s, got %s", EINVALID, e.Code)
+	if e.Code != engine.EINVALID {
+		t.Fatalf("want code %s, got %s", engine.EINVALID, e.Code)
 	}
 	for _, fe := range e.Fields {
 		if fe.Field != "" {
@@ -52,7 +55,7 @@ func fieldErrors(t *testing.T, err error) []FieldError {
 	return e.Fields
 }
 
-func TestValidateTemplateAccepts(t *testing.T) {
+func TestValidateAccepts(t *testing.T) {
 	valid := []string{
 		"",
 		"plain text, no markup",
@@ -81,13 +84,13 @@ func TestValidateTemplateAccepts(t *testing.T) {
 		`{{ lead.name | truncate: 5000 }} {{ lead.name | truncatewords: 2, "…" }}`,
 	}
 	for _, src := range valid {
-		if err := ValidateTemplate(src); err != nil {
-			t.Errorf("ValidateTemplate(%q) = %v, want nil", src, err)
+		if err := Validate(src); err != nil {
+			t.Errorf("Validate(%q) = %v, want nil", src, err)
 		}
 	}
 }
 
-func TestValidateTemplateErrors(t *testing.T) {
+func TestValidateErrors(t *testing.T) {
 	type want struct {
 		line, col int
 		msg       string // substring of the message
@@ -144,13 +147,13 @@ func TestValidateTemplateErrors(t *testing.T) {
 		{"empty is not supported", `{% if lead.tags == empty %}{% endif %}`, []want{{1, 20, `"empty" is not supported`}}},
 		{"null hint", `{% if lead.owner == null %}{% endif %}`, []want{{1, 21, "write nil"}}},
 		{"invalid custom key", `{{ lead.custom[""] }}`, []want{{1, 4, "not a valid custom field name"}}},
-		{"too large", strings.Repeat("x", MaxTemplateSize+1), []want{{1, 1, "templates are limited to 64 KiB"}}},
+		{"too large", strings.Repeat("x", MaxSize+1), []want{{1, 1, "templates are limited to 64 KiB"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := ValidateTemplate(tc.src)
+			err := Validate(tc.src)
 			if err == nil {
-				t.Fatalf("ValidateTemplate(%q) = nil, want errors", tc.src)
+				t.Fatalf("Validate(%q) = nil, want errors", tc.src)
 			}
 			got := fieldErrors(t, err)
 			if len(got) != len(tc.want) {
@@ -164,29 +167,29 @@ func TestValidateTemplateErrors(t *testing.T) {
 				}
 			}
 			// HTML mode reports the same problems at the same places.
-			if herr := ValidateHTMLTemplate(tc.src); !reflect.DeepEqual(herr, err) {
-				t.Errorf("ValidateHTMLTemplate = %v\nValidateTemplate = %v", herr, err)
+			if herr := ValidateHTML(tc.src); !reflect.DeepEqual(herr, err) {
+				t.Errorf("ValidateHTML = %v\nValidate = %v", herr, err)
 			}
 		})
 	}
 }
 
-func TestValidateTemplateNamesTheVariable(t *testing.T) {
-	got := fieldErrors(t, ValidateTemplate("x\n  {{ lead.frist_name | upcase }}"))
+func TestValidateNamesTheVariable(t *testing.T) {
+	got := fieldErrors(t, Validate("x\n  {{ lead.frist_name | upcase }}"))
 	if len(got) != 1 || got[0].Value != "lead.frist_name" || got[0].Line != 2 || got[0].Column != 6 {
 		t.Fatalf("got %+v, want lead.frist_name at 2:6", got)
 	}
 	// The caller places the errors in the request.
-	var e *Error
-	err := PrefixFields(ValidateTemplate("{{ lead.frist_name }}"), "body.steps[0].email.subject")
+	var e *engine.Error
+	err := engine.PrefixFields(Validate("{{ lead.frist_name }}"), "body.steps[0].email.subject")
 	if !errors.As(err, &e) || e.Fields[0].Field != "body.steps[0].email.subject" {
 		t.Fatalf("prefixed error = %v", err)
 	}
 }
 
-func TestValidateTemplateCapsErrorCount(t *testing.T) {
+func TestValidateCapsErrorCount(t *testing.T) {
 	src := strings.Repeat("{{ nope }}\n", 50)
-	if got := fieldErrors(t, ValidateTemplate(src)); len(got) != maxTemplateErrors {
+	if got := fieldErrors(t, Validate(src)); len(got) != maxTemplateErrors {
 		t.Fatalf("got %d errors, want %d", len(got), maxTemplateErrors)
 	}
 }
@@ -223,19 +226,19 @@ func TestRenderEveryCatalogueField(t *testing.T) {
 		"tenant.name":            "Acme Roofing",
 		"tenant.timezone":        "Europe/Lisbon",
 	}
-	for _, f := range Fields {
+	for _, f := range engine.Fields {
 		w, ok := want[f.Path]
 		if !ok {
 			t.Errorf("catalogue field %s has no expected rendering in this test", f.Path)
 			continue
 		}
-		got, err := RenderTemplate("{{ "+f.Path+" }}", ctx)
+		got, err := renderTemplate("{{ "+f.Path+" }}", ctx)
 		if err != nil || got != w {
 			t.Errorf("{{ %s }} = %q, %v; want %q", f.Path, got, err, w)
 		}
 	}
-	if len(want) != len(Fields) {
-		t.Errorf("test expects %d fields, catalogue has %d", len(want), len(Fields))
+	if len(want) != len(engine.Fields) {
+		t.Errorf("test expects %d fields, catalogue has %d", len(want), len(engine.Fields))
 	}
 }
 
@@ -245,11 +248,11 @@ func TestRenderTemplate(t *testing.T) {
 	noQuote.Quote = nil
 	nyLead := fullTemplateContext()
 	nyLead.Lead.Timezone = "America/New_York"
-	sparse := &Context{Lead: &Lead{FirstName: "Bo"}}
+	sparse := &engine.Context{Lead: &engine.Lead{FirstName: "Bo"}}
 	tests := []struct {
 		name string
 		src  string
-		ctx  *Context
+		ctx  *engine.Context
 		want string
 	}{
 		{"greeting", "Hi {{ lead.first_name }}, see {{ quote.url }} — {{ tenant.name }}", ctx,
@@ -280,22 +283,22 @@ func TestRenderTemplate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := RenderTemplate(tc.src, tc.ctx)
+			got, err := renderTemplate(tc.src, tc.ctx)
 			if err != nil {
-				t.Fatalf("RenderTemplate(%q) error: %v", tc.src, err)
+				t.Fatalf("renderTemplate(%q) error: %v", tc.src, err)
 			}
 			if got != tc.want {
-				t.Fatalf("RenderTemplate(%q) = %q, want %q", tc.src, got, tc.want)
+				t.Fatalf("renderTemplate(%q) = %q, want %q", tc.src, got, tc.want)
 			}
 		})
 	}
 }
 
 func TestRenderRefusesInvalidTemplates(t *testing.T) {
-	if _, err := RenderTemplate("{{ lead.frist_name }}", fullTemplateContext()); ErrorCode(err) != EINVALID {
+	if _, err := renderTemplate("{{ lead.frist_name }}", fullTemplateContext()); engine.ErrorCode(err) != engine.EINVALID {
 		t.Fatalf("err = %v, want EINVALID", err)
 	}
-	if _, err := CompileTemplate("{% if %}"); ErrorCode(err) != EINVALID {
+	if _, err := Compile("{% if %}"); engine.ErrorCode(err) != engine.EINVALID {
 		t.Fatalf("err = %v, want EINVALID", err)
 	}
 }
@@ -325,7 +328,7 @@ func TestRenderLimits(t *testing.T) {
 			// Limits stop these within a few hundred milliseconds; the
 			// bound is loose for slow builds (-race) and catches hangs.
 			start := time.Now()
-			out, err := RenderTemplate(tc.src, ctx)
+			out, err := renderTemplate(tc.src, ctx)
 			if d := time.Since(start); d > 10*time.Second {
 				t.Errorf("took %v", d)
 			}
@@ -349,36 +352,36 @@ func TestRenderBelowLimits(t *testing.T) {
 		ctx.Lead.Tags[i] = fmt.Sprintf("tag-%d", i)
 	}
 	src := `{% for t in lead.tags %}{% if t contains "1" %}{{ t | upcase | append: "!" }}{% else %}{{ t | replace: "-", "_" }}{% endif %}{% for r in lead.custom.rooms %}{{ r | size }}{% endfor %}{% endfor %}`
-	out, err := RenderTemplate(src, ctx)
+	out, err := renderTemplate(src, ctx)
 	if err != nil || !strings.Contains(out, "TAG-1!") || !strings.Contains(out, "tag_2") {
 		t.Fatalf("out = %.80q…, err = %v", out, err)
 	}
 }
 
 func TestTemplateVariables(t *testing.T) {
-	got, err := TemplateVariables(`{% assign x = lead.first_name %}{{ x }} {{ quote.amount | money }} {{ lead.first_name }}
+	got, err := templateVariables(`{% assign x = lead.first_name %}{{ x }} {{ quote.amount | money }} {{ lead.first_name }}
 {% for t in lead.tags %}{{ t }}{% endfor %}{% for kv in lead.custom %}{% endfor %}{{ lead.custom.roof_type }} {{ lead.tags.size }}`)
 	want := []string{"lead.custom", "lead.custom.roof_type", "lead.first_name", "lead.tags", "quote.amount"}
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("TemplateVariables = %v, %v; want %v", got, err, want)
 	}
 	// Names that do exist are still listed when others do not.
-	got, err = TemplateVariables("{{ lead.email }} {{ lead.nope }}")
+	got, err = templateVariables("{{ lead.email }} {{ lead.nope }}")
 	if err == nil || !reflect.DeepEqual(got, []string{"lead.email"}) {
 		t.Fatalf("TemplateVariables = %v, %v", got, err)
 	}
 	// A template that does not parse has none.
-	if got, err = TemplateVariables("{{ lead.email }}{% if %}"); err == nil || got != nil {
+	if got, err = templateVariables("{{ lead.email }}{% if %}"); err == nil || got != nil {
 		t.Fatalf("TemplateVariables = %v, %v", got, err)
 	}
-	tpl, err := CompileTemplate("{{ tenant.name }}")
-	if err != nil || !reflect.DeepEqual(tpl.Variables(), []string{"tenant.name"}) || tpl.Source() != "{{ tenant.name }}" {
+	tpl, err := Compile("{{ tenant.name }}")
+	if err != nil || !reflect.DeepEqual(templatePaths(tpl.src, false), []string{"tenant.name"}) || tpl.src != "{{ tenant.name }}" {
 		t.Fatalf("compiled template: %v, %v", tpl, err)
 	}
 }
 
 func TestCompiledTemplateIsReusableConcurrently(t *testing.T) {
-	tpl, err := CompileTemplate(`{% assign n = 0 %}{% for t in lead.tags %}{% assign n = n | plus: 1 %}{% endfor %}{{ lead.first_name }}:{{ n }}:{{ quote.amount | money }}`)
+	tpl, err := Compile(`{% assign n = 0 %}{% for t in lead.tags %}{% assign n = n | plus: 1 %}{% endfor %}{{ lead.first_name }}:{{ n }}:{{ quote.amount | money }}`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,9 +393,9 @@ func TestCompiledTemplateIsReusableConcurrently(t *testing.T) {
 			ctx := fullTemplateContext()
 			ctx.Lead.FirstName = fmt.Sprint("L", i)
 			ctx.Quote.Currency = []string{"EUR", "USD"}[i%2]
-			want := fmt.Sprintf("L%d:2:%s", i, FormatMoney(1250, ctx.Quote.Currency))
+			want := fmt.Sprintf("L%d:2:%s", i, engine.FormatMoney(1250, ctx.Quote.Currency))
 			for range 50 {
-				if got, err := tpl.Render(ctx); err != nil || got != want {
+				if got, err := tpl.Render(ctx, nil); err != nil || got != want {
 					t.Errorf("Render = %q, %v; want %q", got, err, want)
 					return
 				}
@@ -414,13 +417,13 @@ func TestRewritePreservesRendering(t *testing.T) {
 		"{% if (lead.tags | size) > 1 and lead.name != '' %}y{% endif %}{{ lead.custom | json }}",
 		"{{ lead.name | split: ' ' | reverse | join: '-' | prepend: '<' | append: '>' }}{{ quote.valid_until | date: '%b %e' }}",
 	} {
-		got, err := RenderTemplate(src, ctx)
+		got, err := renderTemplate(src, ctx)
 		if err != nil {
-			t.Fatalf("RenderTemplate(%q): %v", src, err)
+			t.Fatalf("renderTemplate(%q): %v", src, err)
 		}
 		want, ok := plainRender(src, ctx)
 		if !ok || got != want {
-			t.Errorf("RenderTemplate(%q) = %q, liquid renders %q (ok %v)", src, got, want, ok)
+			t.Errorf("renderTemplate(%q) = %q, liquid renders %q (ok %v)", src, got, want, ok)
 		}
 	}
 }
@@ -434,13 +437,13 @@ func TestRewriteParityOnComposedTemplates(t *testing.T) {
 	ctx := fuzzContext()
 	for range 2000 {
 		src := composeTemplate(rng)
-		got, err := RenderTemplate(src, ctx)
+		got, err := renderTemplate(src, ctx)
 		if err != nil {
-			t.Fatalf("RenderTemplate(%q): %v", src, err)
+			t.Fatalf("renderTemplate(%q): %v", src, err)
 		}
 		want, ok := plainRender(src, ctx)
 		if !ok || got != want {
-			t.Fatalf("RenderTemplate(%q)\n = %q\nliquid renders\n   %q (ok %v)", src, got, want, ok)
+			t.Fatalf("renderTemplate(%q)\n = %q\nliquid renders\n   %q (ok %v)", src, got, want, ok)
 		}
 	}
 }
@@ -456,14 +459,14 @@ func TestHTMLParityOnComposedTemplates(t *testing.T) {
 	ctx := hostileContext()
 	for range 2000 {
 		src := composeTemplate(rng)
-		got, err := RenderHTMLTemplate(src, ctx)
+		got, err := renderHTMLTemplate(src, ctx)
 		if err != nil {
-			t.Fatalf("RenderHTMLTemplate(%q): %v", src, err)
+			t.Fatalf("renderHTMLTemplate(%q): %v", src, err)
 		}
 		ref := outputMarkup.ReplaceAllString(src, "{{$1 ($2) | escape $3}}")
 		want, ok := plainRender(ref, ctx)
 		if !ok || got != want {
-			t.Fatalf("RenderHTMLTemplate(%q)\n = %q\nliquid renders %q as\n   %q (ok %v)", src, got, ref, want, ok)
+			t.Fatalf("renderHTMLTemplate(%q)\n = %q\nliquid renders %q as\n   %q (ok %v)", src, got, ref, want, ok)
 		}
 	}
 }
@@ -518,7 +521,7 @@ func TestDeepNestingIsCheap(t *testing.T) {
 		strings.Repeat("{% for t in lead.tags %}", 1000) + strings.Repeat("{% endfor %}", 1000),
 	} {
 		start := time.Now()
-		_, err := RenderTemplate(src, fullTemplateContext())
+		_, err := renderTemplate(src, fullTemplateContext())
 		if d := time.Since(start); d > 10*time.Second {
 			t.Errorf("%.40q… took %v", src, d)
 		}
@@ -526,4 +529,54 @@ func TestDeepNestingIsCheap(t *testing.T) {
 			t.Errorf("%.40q…: %v", src, err)
 		}
 	}
+}
+
+// testRenderer renders steps as the application does, with a template
+// cache and time zones.
+var testRenderer = NewRenderer(engine.NewTimeZones())
+
+// renderTemplate compiles src as plain text and renders it against ctx.
+func renderTemplate(src string, ctx *engine.Context) (string, error) {
+	t, err := Compile(src)
+	if err != nil {
+		return "", err
+	}
+	return t.Render(ctx, nil)
+}
+
+// renderHTMLTemplate compiles src in HTML mode and renders it against ctx.
+func renderHTMLTemplate(src string, ctx *engine.Context) (string, error) {
+	t, err := CompileHTML(src)
+	if err != nil {
+		return "", err
+	}
+	return t.Render(ctx, nil)
+}
+
+// templateVariables returns the distinct lead-context paths that the
+// analysis records for src, checked as plain text, sorted: catalogue fields
+// such as "lead.first_name", "lead.custom.<key>" for custom fields and
+// "lead.custom" when the whole map is used. If src does not parse it
+// returns nil and the error; if it parses but names unknown variables it
+// returns the valid paths and the error.
+func templateVariables(src string) ([]string, error) {
+	a := analyzeTemplate(src, false)
+	if a.syntaxFailed {
+		return nil, a.err()
+	}
+	return a.sortedPaths(), a.err()
+}
+
+// templatePaths is the paths the analysis records for src in either mode.
+func templatePaths(src string, html bool) []string {
+	return analyzeTemplate(src, html).sortedPaths()
+}
+
+func (a *templateAnalysis) sortedPaths() []string {
+	out := make([]string, 0, len(a.paths))
+	for p := range a.paths {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -1,16 +1,20 @@
-package engine
+package workflow
 
 import (
 	"fmt"
 	"time"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/engine/condition"
+	"github.com/quoteflow/quoteflow/internal/engine/tmpl"
 )
 
 // PlannedStep is one step of a dry run: when it would run, whether its
 // condition holds, where it would go and what it would say.
 type PlannedStep struct {
-	StepID   string   `json:"step_id"`
-	Position int      `json:"position"` // 0-based, as stored
-	Type     StepType `json:"type"`
+	StepID   string          `json:"step_id"`
+	Position int             `json:"position"` // 0-based, as stored
+	Type     engine.StepType `json:"type"`
 	// At is when the step would run: for a wait, when it starts; for a
 	// send, when the message would be delivered, after quiet hours and
 	// holidays; for a skipped or suppressed send, when that is recorded.
@@ -34,8 +38,8 @@ type PlannedStep struct {
 	DeferredBy string `json:"deferred_by,omitempty"`
 	// Rendered is the content on Channel; RenderError is set instead when
 	// a template fails on this lead's context.
-	Rendered    *Rendered `json:"rendered,omitempty"`
-	RenderError string    `json:"render_error,omitempty"`
+	Rendered    *tmpl.Rendered `json:"rendered,omitempty"`
+	RenderError string         `json:"render_error,omitempty"`
 	// WaitUntil is when a wait step ends and the next step runs.
 	WaitUntil *time.Time `json:"wait_until,omitempty"`
 }
@@ -49,9 +53,9 @@ type PlannedStep struct {
 //     (Reason condition_false or condition_unknown); a skipped wait does
 //     not move the clock.
 //   - A send step is planned with PlanSend against the tenant's channels,
-//     and rendered on the planned channel (also when it is suppressed, so
-//     the author sees what it would have said). Its At is
-//     NextAllowed(clock) in Location(lead, tenant) under the tenant's quiet
+//     and rendered on the planned channel by r (also when it is
+//     suppressed, so the author sees what it would have said). Its At is
+//     NextAllowed(clock) in zones.Of(lead, tenant) under the tenant's quiet
 //     hours and holidays, unless it is suppressed, which is recorded at
 //     once. A deferred send does not move the clock: the run goes on to the
 //     next step while the message waits in the outbox for its time, so a
@@ -61,18 +65,18 @@ type PlannedStep struct {
 // WhatsApp failure is not simulated. A step whose condition or duration
 // does not parse (never the case for a saved workflow) is an EINVALID
 // error with fields under steps[i].
-func Simulate(w *Workflow, ctx *Context, start time.Time) ([]PlannedStep, error) {
+func Simulate(w *engine.Workflow, ctx *engine.Context, start time.Time, r *tmpl.Renderer, zones *engine.TimeZones) ([]PlannedStep, error) {
 	if w == nil {
-		return nil, Errorf(EINVALID, "no workflow to simulate")
+		return nil, engine.Errorf(engine.EINVALID, "no workflow to simulate")
 	}
 	if ctx == nil {
-		ctx = &Context{}
+		ctx = &engine.Context{}
 	}
 	var (
-		loc      = Location(ctx.Lead, ctx.Tenant)
-		quiet    *QuietHours
+		loc      = zones.Of(ctx.Lead, ctx.Tenant)
+		quiet    *engine.QuietHours
 		holidays []string
-		channels Channels
+		channels engine.Channels
 	)
 	if t := ctx.Tenant; t != nil {
 		quiet, holidays, channels = t.QuietHours, t.Holidays, t.Channels
@@ -84,51 +88,51 @@ func Simulate(w *Workflow, ctx *Context, start time.Time) ([]PlannedStep, error)
 		prefix := fmt.Sprintf("steps[%d]", i)
 		ps := PlannedStep{StepID: step.ID, Position: i, Type: step.Type, At: clock}
 
-		truth, missing, err := EvalWhen(step, ctx)
+		truth, missing, err := condition.EvalWhen(step, ctx)
 		if err != nil {
-			return nil, PrefixFields(err, prefix)
+			return nil, engine.PrefixFields(err, prefix)
 		}
 		ps.When = truth.String()
-		if truth != TruthTrue {
+		if truth != condition.TruthTrue {
 			ps.Skipped = true
 			ps.MissingFields = missing
-			ps.Reason = ReasonConditionFalse
-			if truth == TruthUnknown {
-				ps.Reason = ReasonConditionUnknown
+			ps.Reason = engine.ReasonConditionFalse
+			if truth == condition.TruthUnknown {
+				ps.Reason = engine.ReasonConditionUnknown
 			}
 			out = append(out, ps)
 			continue
 		}
 
 		switch step.Type {
-		case StepWait:
+		case engine.StepWait:
 			if step.Wait == nil {
-				return nil, Invalid(prefix+".wait", "is required for a wait step")
+				return nil, engine.Invalid(prefix+".wait", "is required for a wait step")
 			}
-			d, err := ParseISODuration(step.Wait.Duration)
+			d, err := engine.ParseISODuration(step.Wait.Duration)
 			if err != nil {
-				return nil, PrefixFields(err, prefix+".wait.duration")
+				return nil, engine.PrefixFields(err, prefix+".wait.duration")
 			}
 			clock = clock.Add(d)
 			until := clock
 			ps.WaitUntil = &until
-		case StepSendEmail, StepSendWhatsApp:
-			plan := PlanSend(step, ctx.Lead, channels)
+		case engine.StepSendEmail, engine.StepSendWhatsApp:
+			plan := engine.PlanSend(step, ctx.Lead, channels)
 			ps.Channel, ps.To, ps.Suppressed = plan.Channel, plan.To, plan.Suppressed
 			ps.Reason, ps.Fallback, ps.FallbackReason = plan.Reason, plan.Fallback, plan.FallbackReason
-			if r, err := RenderStep(step, plan.Channel, ctx); err != nil {
+			if rendered, err := r.RenderStep(step, plan.Channel, ctx); err != nil {
 				ps.RenderError = err.Error()
 			} else {
-				ps.Rendered = &r
+				ps.Rendered = &rendered
 			}
 			if !plan.Suppressed {
-				ps.At = NextAllowed(clock, loc, quiet, holidays)
+				ps.At = engine.NextAllowed(clock, loc, quiet, holidays)
 				if !ps.At.Equal(clock) {
-					ps.DeferredBy = BlockedBy(clock, loc, quiet, holidays)
+					ps.DeferredBy = engine.BlockedBy(clock, loc, quiet, holidays)
 				}
 			}
 		default:
-			return nil, Invalid(prefix+".type", "must be send_email, send_whatsapp or wait")
+			return nil, engine.Invalid(prefix+".type", "must be send_email, send_whatsapp or wait")
 		}
 		out = append(out, ps)
 	}

@@ -1,4 +1,4 @@
-package engine
+package workflow
 
 import (
 	"encoding/json"
@@ -7,36 +7,39 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/engine/tmpl"
 )
 
 // simWorkflow is the workflow of SPEC Appendix A: an email, a two-day wait,
 // and a WhatsApp message for quotes of 1,000 or more with an email fallback.
-func simWorkflow() *Workflow {
-	return &Workflow{
-		ID: "wf1", Name: "Follow-up", Trigger: TriggerRejected, Enabled: true,
-		ExitOn: []QuoteStatus{QuoteAccepted},
-		Steps: []Step{
-			{ID: "s1", Type: StepSendEmail, Email: &EmailContent{Subject: "About quote {{ quote.number }}", Text: "Hi {{ lead.first_name }}"}},
-			{ID: "s2", Type: StepWait, Wait: &WaitSpec{Duration: "P2D"}},
-			{ID: "s3", Type: StepSendWhatsApp,
+func simWorkflow() *engine.Workflow {
+	return &engine.Workflow{
+		ID: "wf1", Name: "Follow-up", Trigger: engine.TriggerRejected, Enabled: true,
+		ExitOn: []engine.QuoteStatus{engine.QuoteAccepted},
+		Steps: []engine.Step{
+			{ID: "s1", Type: engine.StepSendEmail, Email: &engine.EmailContent{Subject: "About quote {{ quote.number }}", Text: "Hi {{ lead.first_name }}"}},
+			{ID: "s2", Type: engine.StepWait, Wait: &engine.WaitSpec{Duration: "P2D"}},
+			{ID: "s3", Type: engine.StepSendWhatsApp,
 				When:            json.RawMessage(`{"all": [{"field": "quote.amount", "op": "gte", "value": 1000}]}`),
-				WhatsApp:        &WhatsAppContent{Template: "quote_followup", Language: "en_US", Parameters: []string{"{{ lead.first_name }}", "{{ quote.number }}"}},
+				WhatsApp:        &engine.WhatsAppContent{Template: "quote_followup", Language: "en_US", Parameters: []string{"{{ lead.first_name }}", "{{ quote.number }}"}},
 				FallbackChannel: "email",
-				Email:           &EmailContent{Subject: "Still thinking about {{ quote.number }}?", Text: "Hi {{ lead.first_name }}, ..."},
+				Email:           &engine.EmailContent{Subject: "Still thinking about {{ quote.number }}?", Text: "Hi {{ lead.first_name }}, ..."},
 			},
 		},
 	}
 }
 
-func simContext(mod func(*Context)) *Context {
-	ctx := &Context{
-		Tenant: &Tenant{ID: "t1", Name: "Acme", Timezone: "Europe/Lisbon",
-			QuietHours: &QuietHours{Start: "21:00", End: "08:00"},
+func simContext(mod func(*engine.Context)) *engine.Context {
+	ctx := &engine.Context{
+		Tenant: &engine.Tenant{ID: "t1", Name: "Acme", Timezone: "Europe/Lisbon",
+			QuietHours: &engine.QuietHours{Start: "21:00", End: "08:00"},
 			Holidays:   []string{"2026-12-25"},
-			Channels:   Channels{Email: &EmailChannel{Provider: "log"}, WhatsApp: &WhatsAppChannel{Provider: "log"}},
+			Channels:   engine.Channels{Email: &engine.EmailChannel{Provider: "log"}, WhatsApp: &engine.WhatsAppChannel{Provider: "log"}},
 		},
-		Lead:  &Lead{ID: "l1", FirstName: "Ana", Email: "ana@example.com", Phone: "+351912345678"},
-		Quote: &Quote{ID: "q1", Number: "Q-1001", AmountMinor: 125000, Currency: "EUR", Status: QuoteRejected},
+		Lead:  &engine.Lead{ID: "l1", FirstName: "Ana", Email: "ana@example.com", Phone: "+351912345678"},
+		Quote: &engine.Quote{ID: "q1", Number: "Q-1001", AmountMinor: 125000, Currency: "EUR", Status: engine.QuoteRejected},
 	}
 	if mod != nil {
 		mod(ctx)
@@ -49,52 +52,52 @@ func TestSimulate(t *testing.T) {
 	start := schedUTC(2026, 12, 22, 22, 30)
 	waitEnd := schedUTC(2026, 12, 24, 22, 30)
 
-	email := PlannedStep{StepID: "s1", Position: 0, Type: StepSendEmail, When: "true",
-		At: schedUTC(2026, 12, 23, 8, 0), DeferredBy: BlockedQuietHours,
+	email := PlannedStep{StepID: "s1", Position: 0, Type: engine.StepSendEmail, When: "true",
+		At: schedUTC(2026, 12, 23, 8, 0), DeferredBy: engine.BlockedQuietHours,
 		Channel: "email", To: "ana@example.com",
-		Rendered: &Rendered{Subject: "About quote Q-1001", Text: "Hi Ana"}}
-	wait := PlannedStep{StepID: "s2", Position: 1, Type: StepWait, When: "true", At: start, WaitUntil: &waitEnd}
+		Rendered: &tmpl.Rendered{Subject: "About quote Q-1001", Text: "Hi Ana"}}
+	wait := PlannedStep{StepID: "s2", Position: 1, Type: engine.StepWait, When: "true", At: start, WaitUntil: &waitEnd}
 	// The wait ends on the 24th at 22:30, in quiet hours that run into
 	// Christmas: the message goes on the 26th when quiet hours end.
-	fallback := PlannedStep{StepID: "s3", Position: 2, Type: StepSendWhatsApp, When: "true",
-		At: schedUTC(2026, 12, 26, 8, 0), DeferredBy: BlockedQuietHours,
-		Channel: "email", To: "ana@example.com", Reason: ReasonWhatsAppNotOptedIn, Fallback: true,
-		Rendered: &Rendered{Subject: "Still thinking about Q-1001?", Text: "Hi Ana, ..."}}
+	fallback := PlannedStep{StepID: "s3", Position: 2, Type: engine.StepSendWhatsApp, When: "true",
+		At: schedUTC(2026, 12, 26, 8, 0), DeferredBy: engine.BlockedQuietHours,
+		Channel: "email", To: "ana@example.com", Reason: engine.ReasonWhatsAppNotOptedIn, Fallback: true,
+		Rendered: &tmpl.Rendered{Subject: "Still thinking about Q-1001?", Text: "Hi Ana, ..."}}
 
 	tests := []struct {
 		name  string
-		ctx   *Context
+		ctx   *engine.Context
 		start time.Time
 		want  []PlannedStep
 	}{
 		{"quiet hours, holiday and fallback", simContext(nil), start, []PlannedStep{email, wait, fallback}},
-		{"whatsapp opted in", simContext(func(c *Context) { c.Lead.WhatsAppOptIn = true }), start, []PlannedStep{email, wait, func() PlannedStep {
+		{"whatsapp opted in", simContext(func(c *engine.Context) { c.Lead.WhatsAppOptIn = true }), start, []PlannedStep{email, wait, func() PlannedStep {
 			p := fallback
 			p.Channel, p.To, p.Reason, p.Fallback = "whatsapp", "+351912345678", "", false
-			p.Rendered = &Rendered{Template: &WhatsAppContent{Template: "quote_followup", Language: "en_US", Parameters: []string{"Ana", "Q-1001"}}}
+			p.Rendered = &tmpl.Rendered{Template: &engine.WhatsAppContent{Template: "quote_followup", Language: "en_US", Parameters: []string{"Ana", "Q-1001"}}}
 			return p
 		}()}},
-		{"condition false", simContext(func(c *Context) { c.Quote.AmountMinor = 50000 }), start, []PlannedStep{email, wait, {
-			StepID: "s3", Position: 2, Type: StepSendWhatsApp, When: "false", Skipped: true, Reason: ReasonConditionFalse, At: waitEnd,
+		{"condition false", simContext(func(c *engine.Context) { c.Quote.AmountMinor = 50000 }), start, []PlannedStep{email, wait, {
+			StepID: "s3", Position: 2, Type: engine.StepSendWhatsApp, When: "false", Skipped: true, Reason: engine.ReasonConditionFalse, At: waitEnd,
 		}}},
-		{"condition unknown", simContext(func(c *Context) { c.Quote = nil }), start, []PlannedStep{func() PlannedStep {
+		{"condition unknown", simContext(func(c *engine.Context) { c.Quote = nil }), start, []PlannedStep{func() PlannedStep {
 			p := email
-			p.Rendered = &Rendered{Subject: "About quote", Text: "Hi Ana"}
+			p.Rendered = &tmpl.Rendered{Subject: "About quote", Text: "Hi Ana"}
 			return p
 		}(), wait, {
-			StepID: "s3", Position: 2, Type: StepSendWhatsApp, When: "unknown", Skipped: true, Reason: ReasonConditionUnknown,
+			StepID: "s3", Position: 2, Type: engine.StepSendWhatsApp, When: "unknown", Skipped: true, Reason: engine.ReasonConditionUnknown,
 			MissingFields: []string{"quote.amount"}, At: waitEnd,
 		}}},
-		{"no consent anywhere", simContext(func(c *Context) { c.Lead.EmailOptOut = true }), start, []PlannedStep{{
-			StepID: "s1", Position: 0, Type: StepSendEmail, When: "true", At: start,
-			Channel: "email", Suppressed: true, Reason: ReasonEmailOptOut,
+		{"no consent anywhere", simContext(func(c *engine.Context) { c.Lead.EmailOptOut = true }), start, []PlannedStep{{
+			StepID: "s1", Position: 0, Type: engine.StepSendEmail, When: "true", At: start,
+			Channel: "email", Suppressed: true, Reason: engine.ReasonEmailOptOut,
 			Rendered: email.Rendered,
 		}, wait, {
-			StepID: "s3", Position: 2, Type: StepSendWhatsApp, When: "true", At: waitEnd,
-			Channel: "whatsapp", Suppressed: true, Reason: ReasonWhatsAppNotOptedIn, FallbackReason: ReasonEmailOptOut,
-			Rendered: &Rendered{Template: &WhatsAppContent{Template: "quote_followup", Language: "en_US", Parameters: []string{"Ana", "Q-1001"}}},
+			StepID: "s3", Position: 2, Type: engine.StepSendWhatsApp, When: "true", At: waitEnd,
+			Channel: "whatsapp", Suppressed: true, Reason: engine.ReasonWhatsAppNotOptedIn, FallbackReason: engine.ReasonEmailOptOut,
+			Rendered: &tmpl.Rendered{Template: &engine.WhatsAppContent{Template: "quote_followup", Language: "en_US", Parameters: []string{"Ana", "Q-1001"}}},
 		}}},
-		{"lead's own timezone", simContext(func(c *Context) { c.Lead.Timezone = "America/New_York" }), start, []PlannedStep{func() PlannedStep {
+		{"lead's own timezone", simContext(func(c *engine.Context) { c.Lead.Timezone = "America/New_York" }), start, []PlannedStep{func() PlannedStep {
 			p := email // 17:30 in New York: no quiet hours
 			p.At, p.DeferredBy = start, ""
 			return p
@@ -115,13 +118,13 @@ func TestSimulate(t *testing.T) {
 			return p
 		}(), func() PlannedStep {
 			p := fallback
-			p.DeferredBy = BlockedHoliday
+			p.DeferredBy = engine.BlockedHoliday
 			return p
 		}()}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := Simulate(simWorkflow(), tc.ctx, tc.start)
+			got, err := Simulate(simWorkflow(), tc.ctx, tc.start, testRenderer, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -146,15 +149,15 @@ func TestSimulate(t *testing.T) {
 }
 
 func TestSimulateDeferralDoesNotMoveTheClock(t *testing.T) {
-	wf := &Workflow{Steps: []Step{
-		{ID: "a", Type: StepSendEmail, Email: &EmailContent{Subject: "s", Text: "t"}},
-		{ID: "b", Type: StepWait, Wait: &WaitSpec{Duration: "PT1H"}},
-		{ID: "c", Type: StepWait, When: json.RawMessage(`{"any": []}`), Wait: &WaitSpec{Duration: "P10D"}},
-		{ID: "d", Type: StepSendEmail, Email: &EmailContent{Subject: "s", Text: "t"}},
+	wf := &engine.Workflow{Steps: []engine.Step{
+		{ID: "a", Type: engine.StepSendEmail, Email: &engine.EmailContent{Subject: "s", Text: "t"}},
+		{ID: "b", Type: engine.StepWait, Wait: &engine.WaitSpec{Duration: "PT1H"}},
+		{ID: "c", Type: engine.StepWait, When: json.RawMessage(`{"any": []}`), Wait: &engine.WaitSpec{Duration: "P10D"}},
+		{ID: "d", Type: engine.StepSendEmail, Email: &engine.EmailContent{Subject: "s", Text: "t"}},
 	}}
 	ctx := simContext(nil)
 	start := schedUTC(2026, 6, 10, 20, 30) // 21:30 in Lisbon (WEST)
-	got, err := Simulate(wf, ctx, start)
+	got, err := Simulate(wf, ctx, start, testRenderer, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,8 +176,8 @@ func TestSimulateDeferralDoesNotMoveTheClock(t *testing.T) {
 }
 
 func TestSimulateRenderError(t *testing.T) {
-	wf := &Workflow{Steps: []Step{{ID: "a", Type: StepSendEmail, Email: &EmailContent{Subject: "s", Text: "\n{{ lead.first_name | plus: 1 }}"}}}}
-	got, err := Simulate(wf, simContext(nil), schedUTC(2026, 6, 10, 12, 0))
+	wf := &engine.Workflow{Steps: []engine.Step{{ID: "a", Type: engine.StepSendEmail, Email: &engine.EmailContent{Subject: "s", Text: "\n{{ lead.first_name | plus: 1 }}"}}}}
+	got, err := Simulate(wf, simContext(nil), schedUTC(2026, 6, 10, 12, 0), testRenderer, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,27 +189,34 @@ func TestSimulateRenderError(t *testing.T) {
 func TestSimulateErrors(t *testing.T) {
 	tests := []struct {
 		name  string
-		wf    *Workflow
+		wf    *engine.Workflow
 		field string
 	}{
-		{"bad duration", &Workflow{Steps: []Step{{Type: StepSendEmail, Email: &EmailContent{Subject: "s", Text: "t"}}, {Type: StepWait, Wait: &WaitSpec{Duration: "P1M"}}}}, "steps[1].wait.duration"},
-		{"missing wait", &Workflow{Steps: []Step{{Type: StepWait}}}, "steps[0].wait"},
-		{"bad when", &Workflow{Steps: []Step{{Type: StepSendEmail, When: json.RawMessage(`{"all": [{"field": "x"}]}`)}}}, "steps[0].when.all[0].field"},
-		{"bad type", &Workflow{Steps: []Step{{Type: "send_sms"}}}, "steps[0].type"},
+		{"bad duration", &engine.Workflow{Steps: []engine.Step{{Type: engine.StepSendEmail, Email: &engine.EmailContent{Subject: "s", Text: "t"}}, {Type: engine.StepWait, Wait: &engine.WaitSpec{Duration: "P1M"}}}}, "steps[1].wait.duration"},
+		{"missing wait", &engine.Workflow{Steps: []engine.Step{{Type: engine.StepWait}}}, "steps[0].wait"},
+		{"bad when", &engine.Workflow{Steps: []engine.Step{{Type: engine.StepSendEmail, When: json.RawMessage(`{"all": [{"field": "x"}]}`)}}}, "steps[0].when.all[0].field"},
+		{"bad type", &engine.Workflow{Steps: []engine.Step{{Type: "send_sms"}}}, "steps[0].type"},
 	}
 	for _, tc := range tests {
-		_, err := Simulate(tc.wf, simContext(nil), time.Time{})
-		var e *Error
-		if !errors.As(err, &e) || e.Code != EINVALID || len(e.Fields) == 0 || e.Fields[0].Field != tc.field {
+		_, err := Simulate(tc.wf, simContext(nil), time.Time{}, testRenderer, nil)
+		var e *engine.Error
+		if !errors.As(err, &e) || e.Code != engine.EINVALID || len(e.Fields) == 0 || e.Fields[0].Field != tc.field {
 			t.Errorf("%s: %v, want EINVALID at %s", tc.name, err, tc.field)
 		}
 	}
-	if _, err := Simulate(nil, nil, time.Time{}); ErrorCode(err) != EINVALID {
+	if _, err := Simulate(nil, nil, time.Time{}, testRenderer, nil); engine.ErrorCode(err) != engine.EINVALID {
 		t.Errorf("nil workflow: %v", err)
 	}
 	// A nil context simulates with nothing configured.
-	got, err := Simulate(simWorkflow(), nil, schedUTC(2026, 6, 10, 12, 0))
-	if err != nil || len(got) != 3 || got[0].Reason != ReasonNoEmailAddress || got[2].When != "unknown" {
+	got, err := Simulate(simWorkflow(), nil, schedUTC(2026, 6, 10, 12, 0), testRenderer, nil)
+	if err != nil || len(got) != 3 || got[0].Reason != engine.ReasonNoEmailAddress || got[2].When != "unknown" {
 		t.Errorf("nil context: %+v, %v", got, err)
 	}
+}
+
+// testRenderer renders steps as the application does.
+var testRenderer = tmpl.NewRenderer(engine.NewTimeZones())
+
+func schedUTC(y int, m time.Month, d, h, min int) time.Time {
+	return time.Date(y, m, d, h, min, 0, 0, time.UTC)
 }

@@ -1,25 +1,29 @@
-package engine
+// Package workflow is where the parts of what a tenant configures meet:
+// the checks of workflows and their steps, rules, overrides and legacy
+// settings when they are saved, which read templates (tmpl), conditions
+// (condition) and durations (engine), and the dry run of a workflow for a
+// lead (Simulate), which evaluates step conditions, plans and renders
+// sends and schedules them. It imports the engine's other packages and is
+// imported by none of them.
+package workflow
 
 import (
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
-)
 
-// Limits on what a tenant may configure. They keep a single resolution and
-// a single run bounded, whatever is saved.
-const (
-	MaxStepsPerWorkflow = 50
-	MaxNameLength       = 200
+	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/engine/condition"
+	"github.com/quoteflow/quoteflow/internal/engine/tmpl"
 )
 
 // problemList collects every problem in a request so that one response can
 // name them all.
-type problemList []FieldError
+type problemList []engine.FieldError
 
 func (fe *problemList) add(field, format string, args ...any) {
-	*fe = append(*fe, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	*fe = append(*fe, engine.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
 // addErr merges a validator's *Error, placing its paths under prefix.
@@ -27,8 +31,8 @@ func (fe *problemList) addErr(prefix string, err error) {
 	if err == nil {
 		return
 	}
-	var e *Error
-	if !errors.As(PrefixFields(err, prefix), &e) {
+	var e *engine.Error
+	if !errors.As(engine.PrefixFields(err, prefix), &e) {
 		fe.add(prefix, "%v", err)
 		return
 	}
@@ -43,29 +47,29 @@ func (fe problemList) err() error {
 	if len(fe) == 0 {
 		return nil
 	}
-	return &Error{Code: EINVALID, Message: "validation failed", Fields: fe}
+	return &engine.Error{Code: engine.EINVALID, Message: "validation failed", Fields: fe}
 }
 
-// ValidateWorkflow checks everything a workflow carries: its name, trigger
+// Validate checks everything a workflow carries: its name, trigger
 // and exit statuses, and every step's templates, condition and duration.
 // Paths in the error are placed under prefix ("body").
-func ValidateWorkflow(w *Workflow, prefix string) error {
+func Validate(w *engine.Workflow, prefix string) error {
 	var fe problemList
 	if strings.TrimSpace(w.Name) == "" {
 		fe.add(prefix+".name", "is required")
-	} else if len(w.Name) > MaxNameLength {
-		fe.add(prefix+".name", "must be at most %d characters", MaxNameLength)
+	} else if len(w.Name) > engine.MaxNameLength {
+		fe.add(prefix+".name", "must be at most %d characters", engine.MaxNameLength)
 	}
 	if !w.Trigger.Valid() {
 		fe.add(prefix+".trigger", "must be one of quote.sent, quote.viewed, quote.accepted, quote.rejected, quote.expired")
 	}
 	for i, s := range w.ExitOn {
-		if !s.Valid() || s == QuoteDraft {
+		if !s.Valid() || s == engine.QuoteDraft {
 			fe.add(fmt.Sprintf("%s.exit_on[%d]", prefix, i), "must be one of sent, viewed, accepted, rejected, expired")
 		}
 	}
-	if len(w.Steps) > MaxStepsPerWorkflow {
-		fe.add(prefix+".steps", "must have at most %d steps", MaxStepsPerWorkflow)
+	if len(w.Steps) > engine.MaxStepsPerWorkflow {
+		fe.add(prefix+".steps", "must have at most %d steps", engine.MaxStepsPerWorkflow)
 	}
 	seen := map[string]int{}
 	for i := range w.Steps {
@@ -82,10 +86,10 @@ func ValidateWorkflow(w *Workflow, prefix string) error {
 }
 
 // ValidateStep checks one step. Paths are relative to the step.
-func ValidateStep(s *Step) error {
+func ValidateStep(s *engine.Step) error {
 	var fe problemList
 	switch s.Type {
-	case StepSendEmail:
+	case engine.StepSendEmail:
 		if s.Email == nil {
 			fe.add("email", "is required for a send_email step")
 		}
@@ -95,7 +99,7 @@ func ValidateStep(s *Step) error {
 		if s.FallbackChannel != "" {
 			fe.add("fallback_channel", "is only for send_whatsapp steps")
 		}
-	case StepSendWhatsApp:
+	case engine.StepSendWhatsApp:
 		if s.WhatsApp == nil {
 			fe.add("whatsapp", "is required for a send_whatsapp step")
 		}
@@ -111,10 +115,10 @@ func ValidateStep(s *Step) error {
 		default:
 			fe.add("fallback_channel", "must be email or absent")
 		}
-	case StepWait:
+	case engine.StepWait:
 		if s.Wait == nil {
 			fe.add("wait", "is required for a wait step")
-		} else if _, err := ParseISODuration(s.Wait.Duration); err != nil {
+		} else if _, err := engine.ParseISODuration(s.Wait.Duration); err != nil {
 			fe.addErr("wait.duration", err)
 		}
 		if s.Email != nil || s.WhatsApp != nil {
@@ -126,22 +130,22 @@ func ValidateStep(s *Step) error {
 	default:
 		fe.add("type", "must be send_email, send_whatsapp or wait")
 	}
-	if s.Type != StepWait && s.Wait != nil {
+	if s.Type != engine.StepWait && s.Wait != nil {
 		fe.add("wait", "is only for wait steps")
 	}
 	if s.Email != nil {
 		if strings.TrimSpace(s.Email.Subject) == "" {
 			fe.add("email.subject", "is required")
 		} else {
-			fe.addErr("email.subject", ValidateTemplate(s.Email.Subject))
+			fe.addErr("email.subject", tmpl.Validate(s.Email.Subject))
 		}
 		if strings.TrimSpace(s.Email.Text) == "" {
 			fe.add("email.text", "is required")
 		} else {
-			fe.addErr("email.text", ValidateTemplate(s.Email.Text))
+			fe.addErr("email.text", tmpl.Validate(s.Email.Text))
 		}
 		if s.Email.HTML != nil {
-			fe.addErr("email.html", ValidateHTMLTemplate(*s.Email.HTML))
+			fe.addErr("email.html", tmpl.ValidateHTML(*s.Email.HTML))
 		}
 	}
 	if s.WhatsApp != nil {
@@ -152,11 +156,11 @@ func ValidateStep(s *Step) error {
 			fe.add("whatsapp.language", "is required, e.g. en_US")
 		}
 		for i, p := range s.WhatsApp.Parameters {
-			fe.addErr(fmt.Sprintf("whatsapp.parameters[%d]", i), ValidateTemplate(p))
+			fe.addErr(fmt.Sprintf("whatsapp.parameters[%d]", i), tmpl.Validate(p))
 		}
 	}
 	if len(s.When) > 0 && string(s.When) != "null" {
-		if _, err := ParseCondition(s.When); err != nil {
+		if _, err := condition.Parse(s.When); err != nil {
 			fe.addErr("when", err)
 		}
 	}
@@ -165,14 +169,14 @@ func ValidateStep(s *Step) error {
 
 // ValidateRule checks an assignment rule's own fields; that its workflow
 // exists is the store's to check.
-func ValidateRule(r *Rule, prefix string) error {
+func ValidateRule(r *engine.Rule, prefix string) error {
 	var fe problemList
 	if strings.TrimSpace(r.Name) == "" {
 		fe.add(prefix+".name", "is required")
-	} else if len(r.Name) > MaxNameLength {
-		fe.add(prefix+".name", "must be at most %d characters", MaxNameLength)
+	} else if len(r.Name) > engine.MaxNameLength {
+		fe.add(prefix+".name", "must be at most %d characters", engine.MaxNameLength)
 	}
-	if r.Trigger != AnyTrigger && !Trigger(r.Trigger).Valid() {
+	if r.Trigger != engine.AnyTrigger && !engine.Trigger(r.Trigger).Valid() {
 		fe.add(prefix+".trigger", "must be a trigger such as quote.sent, or * for all")
 	}
 	if r.WorkflowID == "" {
@@ -180,24 +184,24 @@ func ValidateRule(r *Rule, prefix string) error {
 	}
 	if len(r.Condition) == 0 || string(r.Condition) == "null" {
 		fe.add(prefix+".condition", `is required; {"all": []} matches every lead`)
-	} else if _, err := ParseCondition(r.Condition); err != nil {
+	} else if _, err := condition.Parse(r.Condition); err != nil {
 		fe.addErr(prefix+".condition", err)
 	}
 	return fe.err()
 }
 
 // ValidateOverride checks a lead override's own fields.
-func ValidateOverride(o *Override, prefix string) error {
+func ValidateOverride(o *engine.Override, prefix string) error {
 	var fe problemList
-	if o.Trigger != AnyTrigger && !Trigger(o.Trigger).Valid() {
+	if o.Trigger != engine.AnyTrigger && !engine.Trigger(o.Trigger).Valid() {
 		fe.add(prefix+".trigger", "must be a trigger such as quote.sent, or * for all")
 	}
 	switch o.Action {
-	case OverrideSuppress:
+	case engine.OverrideSuppress:
 		if o.WorkflowID != "" {
 			fe.add(prefix+".workflow_id", "must be empty when action is suppress")
 		}
-	case OverrideWorkflow:
+	case engine.OverrideWorkflow:
 		if o.WorkflowID == "" {
 			fe.add(prefix+".workflow_id", "is required when action is workflow")
 		}
@@ -212,7 +216,7 @@ func ValidateOverride(o *Override, prefix string) error {
 
 // ValidateLegacySettings checks the deprecated per-trigger settings. Only
 // the triggers the old system knew may be configured.
-func ValidateLegacySettings(s LegacySettings, prefix string) error {
+func ValidateLegacySettings(s engine.LegacySettings, prefix string) error {
 	var fe problemList
 	// Map order is random; sorted keys keep the problem list stable.
 	keys := make([]string, 0, len(s))
@@ -221,10 +225,10 @@ func ValidateLegacySettings(s LegacySettings, prefix string) error {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		t, set := Trigger(k), s[Trigger(k)]
+		t, set := engine.Trigger(k), s[engine.Trigger(k)]
 		p := prefix + "." + k
 		known := false
-		for _, lt := range LegacyTriggers {
+		for _, lt := range engine.LegacyTriggers {
 			known = known || lt == t
 		}
 		if !known {
@@ -246,15 +250,15 @@ func ValidateLegacySettings(s LegacySettings, prefix string) error {
 			}
 		}
 		if set.Email != nil {
-			fe.addErr(p+".email.subject", ValidateTemplate(set.Email.Subject))
-			fe.addErr(p+".email.text", ValidateTemplate(set.Email.Text))
+			fe.addErr(p+".email.subject", tmpl.Validate(set.Email.Subject))
+			fe.addErr(p+".email.text", tmpl.Validate(set.Email.Text))
 			if set.Email.HTML != nil {
-				fe.addErr(p+".email.html", ValidateHTMLTemplate(*set.Email.HTML))
+				fe.addErr(p+".email.html", tmpl.ValidateHTML(*set.Email.HTML))
 			}
 		}
 		if set.WhatsApp != nil {
 			for i, prm := range set.WhatsApp.Parameters {
-				fe.addErr(fmt.Sprintf("%s.whatsapp.parameters[%d]", p, i), ValidateTemplate(prm))
+				fe.addErr(fmt.Sprintf("%s.whatsapp.parameters[%d]", p, i), tmpl.Validate(prm))
 			}
 		}
 	}
