@@ -7,8 +7,8 @@ import (
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
-// ruleIndex lets the first pass of a resolution pass over rules that
-// cannot match without evaluating their conditions.
+// ruleIndex lets Set.First pass over conditions (rules', in the resolver)
+// that cannot match without evaluating them.
 //
 // A rule whose condition is an all (or a single leaf) with a leaf
 // "field eq string" among its direct children is keyed on that field and
@@ -19,7 +19,7 @@ import (
 // one child is false. The rule is then known not to match, and not to be
 // unknown either (it adds no missing field), without reading anything but
 // two numbers. Which leaf decided the failure, which the trace names, is
-// worked out when the trace is read (see lazyTrace).
+// worked out when it is asked for (see Set.Explain).
 //
 // Keys are built-in string fields other than lead.name, and custom fields
 // compared with a string: a custom field holding a number, a boolean, a

@@ -76,9 +76,6 @@ func NewSet(conds []*Condition, groups []uint8) *Set {
 	return s
 }
 
-// Len is the number of conditions.
-func (s *Set) Len() int { return len(s.hot) }
-
 // Detachable reports whether Detach can serve every Env of the set; it
 // cannot when the conditions read more custom keys than it numbers.
 func (s *Set) Detachable() bool { return !s.unslotted }
@@ -132,7 +129,8 @@ func (s *Set) Release(env *Env) {
 }
 
 // First returns end, the position after the first condition of group g
-// that is true in env, with won set; or Len() and false when none is.
+// that is true in env, with won set; or the number of conditions and false
+// when none is.
 // missing gets, each once, the fields whose absence made a condition of
 // the group before it unknown. A condition that the index shows false is
 // passed over without being evaluated: false is neither a match nor

@@ -219,9 +219,10 @@ type ResolveInput struct {
 // Render first. Overrides add a few small objects, shadow mode the second
 // decision.
 //
-// Rules that the rule index shows cannot match (see ruleIndex) are passed
-// over without evaluating their conditions; the trace, which names the
-// leaf that decided each failure, evaluates them when it is written.
+// Rules that the conditions' index shows cannot match (see
+// condition.Set.First) are passed over without evaluating their
+// conditions; the trace, which names the leaf that decided each failure,
+// evaluates them when it is written.
 func (rs *RuleSet) Resolve(in ResolveInput) engine.Decision {
 	if !in.Trigger.Valid() {
 		return engine.Decision{

@@ -177,7 +177,7 @@ var undefinedTag = regexp.MustCompile(`^undefined tag "(\w+)"$`)
 func (a *templateAnalysis) syntaxError(err liquid.SourceError) {
 	raw := err.Error()
 	if _, ok := err.(panicSourceError); ok {
-		// liquid panicked; this file's lexer finds the literal it choked on.
+		// liquid panicked; the lexer (expr.go) finds the literal it choked on.
 		before := len(a.problems)
 		for i := range a.toks {
 			t := &a.toks[i]

@@ -79,7 +79,7 @@
 // Panics. liquid panics on a few inputs: integer literals that overflow
 // ({{ 99999999999999999999 }}), its truncate filters with a long length,
 // {{ %assign x = 1 }}, a spoofed forloop in {% cycle %}, comparing two maps.
-// This file refuses the first four before liquid sees them (the lexer, own
+// This package refuses the first four before liquid sees them (the lexer, own
 // truncate filters, reserved local names), and parsing and rendering recover
 // from anything else, so a panic surfaces as an EINVALID error, never as a
 // crash.
@@ -163,7 +163,7 @@ func compileTemplate(src string, html bool) (*Template, error) {
 	tpl, err := parseLiquid(rewritten, compiledPath)
 	if err != nil {
 		// The rewrite only adds hooks to a template liquid already accepted;
-		// failing here is a bug in this file, reported without the hidden
+		// failing here is a bug in this package, reported without the hidden
 		// names that would confuse the author.
 		return nil, &engine.Error{Code: engine.EINVALID, Message: "invalid template", Fields: []engine.FieldError{{
 			Message: "the template could not be prepared for rendering; simplify the expression near line " + strconv.Itoa(err.LineNumber()),
