@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -36,9 +37,9 @@ func (e refEntry) MarshalJSON() ([]byte, error) {
 		if e.Field == "" {
 			c = CauseEmptyAny
 		}
-		e.Detail = ConditionDetail("false", e.Path, e.Field, e.Op, e.Expected, e.Actual, c)
+		e.Detail = refConditionDetail("false", e.Path, e.Field, e.Op, e.Expected, e.Actual, c)
 	case e.Reason == ReasonConditionUnknown:
-		e.Detail = ConditionDetail("unknown", e.Path, e.Field, e.Op, e.Expected, nil, CauseMissing)
+		e.Detail = refConditionDetail("unknown", e.Path, e.Field, e.Op, e.Expected, nil, CauseMissing)
 	}
 	type plain TraceEntry
 	return json.Marshal(plain(e))
@@ -123,4 +124,76 @@ func TestTraceJSONEncoder(t *testing.T) {
 			t.Errorf("marshal of actual %v: err %v", v, err)
 		}
 	}
+}
+
+// refConditionDetail is the sentence of a failed condition as the engine
+// wrote it before traces had an encoder of their own (conditionDetail),
+// values through json.Marshal: the reference the engine's own sentence
+// writer is checked against.
+func refConditionDetail(truth, path, field, op string, expected, actual any, c Cause) string {
+	var b strings.Builder
+	b.WriteString("condition ")
+	b.WriteString(truth)
+	if path != "" {
+		b.WriteString(" at ")
+		b.WriteString(path)
+	}
+	b.WriteString(": ")
+	if c == CauseEmptyAny || field == "" {
+		b.WriteString("an empty any matches nothing")
+		return b.String()
+	}
+	b.WriteString(field)
+	b.WriteByte(' ')
+	b.WriteString(op)
+	if expected != nil {
+		b.WriteByte(' ')
+		b.WriteString(refJSONText(expected))
+	}
+	switch c {
+	case CauseMissing:
+		b.WriteString(", but the field is missing")
+	case CauseMismatch:
+		b.WriteString(", but the lead holds ")
+		b.WriteString(refJSONText(actual))
+		b.WriteString(", ")
+		b.WriteString(refJSONType(actual))
+		b.WriteString(" that ")
+		b.WriteString(op)
+		b.WriteString(" cannot compare with that value")
+	default:
+		b.WriteString(", actual ")
+		b.WriteString(refJSONText(actual))
+	}
+	return b.String()
+}
+
+func refJSONText(v any) string {
+	out, err := json.Marshal(v)
+	if err != nil {
+		return "?"
+	}
+	return string(out)
+}
+
+func refJSONType(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case []any, []string:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	case float64, float32, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		return "a number"
+	case json.Number:
+		if _, err := strconv.ParseFloat(string(x), 64); err == nil {
+			return "a number"
+		}
+	}
+	return "a value"
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -48,9 +49,9 @@ func (e *refEntry) render() {
 		if e.Field == "" {
 			c = engine.CauseEmptyAny
 		}
-		e.Detail = engine.ConditionDetail("false", e.Path, e.Field, e.Op, e.Expected, e.Actual, c)
+		e.Detail = refConditionDetail("false", e.Path, e.Field, e.Op, e.Expected, e.Actual, c)
 	case engine.ReasonConditionUnknown:
-		e.Detail = engine.ConditionDetail("unknown", e.Path, e.Field, e.Op, e.Expected, nil, engine.CauseMissing)
+		e.Detail = refConditionDetail("unknown", e.Path, e.Field, e.Op, e.Expected, nil, engine.CauseMissing)
 	}
 }
 
@@ -503,4 +504,76 @@ func TestLazyTraceSharesNothing(t *testing.T) {
 			t.Errorf("concurrent marshal:\n%s\nwant\n%s", got, want[0])
 		}
 	}
+}
+
+// refConditionDetail is the sentence of a failed condition as the engine
+// wrote it before traces had an encoder of their own (conditionDetail),
+// values through json.Marshal: the reference the engine's own sentence
+// writer is checked against.
+func refConditionDetail(truth, path, field, op string, expected, actual any, c engine.Cause) string {
+	var b strings.Builder
+	b.WriteString("condition ")
+	b.WriteString(truth)
+	if path != "" {
+		b.WriteString(" at ")
+		b.WriteString(path)
+	}
+	b.WriteString(": ")
+	if c == engine.CauseEmptyAny || field == "" {
+		b.WriteString("an empty any matches nothing")
+		return b.String()
+	}
+	b.WriteString(field)
+	b.WriteByte(' ')
+	b.WriteString(op)
+	if expected != nil {
+		b.WriteByte(' ')
+		b.WriteString(refJSONText(expected))
+	}
+	switch c {
+	case engine.CauseMissing:
+		b.WriteString(", but the field is missing")
+	case engine.CauseMismatch:
+		b.WriteString(", but the lead holds ")
+		b.WriteString(refJSONText(actual))
+		b.WriteString(", ")
+		b.WriteString(refJSONType(actual))
+		b.WriteString(" that ")
+		b.WriteString(op)
+		b.WriteString(" cannot compare with that value")
+	default:
+		b.WriteString(", actual ")
+		b.WriteString(refJSONText(actual))
+	}
+	return b.String()
+}
+
+func refJSONText(v any) string {
+	out, err := json.Marshal(v)
+	if err != nil {
+		return "?"
+	}
+	return string(out)
+}
+
+func refJSONType(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case []any, []string:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	case float64, float32, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		return "a number"
+	case json.Number:
+		if _, err := strconv.ParseFloat(string(x), 64); err == nil {
+			return "a number"
+		}
+	}
+	return "a value"
 }
