@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/engine/condition"
 )
 
 // PreviewStepIn is POST .../steps/{step_id}/preview: the lead, and
@@ -62,7 +63,7 @@ func (s *Server) previewStep(ctx context.Context, in *previewStepInput) (*body[S
 	st := &w.Steps[i]
 	out := StepPreviewOut{StepID: st.ID, Type: string(st.Type), When: "true", MissingFields: []string{}}
 	if len(st.When) > 0 {
-		c, err := engine.ParseCondition(st.When)
+		c, err := condition.Parse(st.When)
 		if err != nil {
 			return nil, toProblem(ctx, s.log, err)
 		}
@@ -71,14 +72,14 @@ func (s *Server) previewStep(ctx context.Context, in *previewStepInput) (*body[S
 	}
 	// The same rendering as delivery: HTML bodies escape lead data.
 	if st.Email != nil {
-		r, err := engine.RenderStep(st, engine.ChannelEmail, rc)
+		r, err := s.app.RenderStep(st, engine.ChannelEmail, rc)
 		if err != nil {
 			return nil, toProblem(ctx, s.log, err)
 		}
 		out.Email = &RenderedEmail{Subject: r.Subject, Text: r.Text, HTML: r.HTML}
 	}
 	if st.WhatsApp != nil {
-		r, err := engine.RenderStep(st, engine.ChannelWhatsApp, rc)
+		r, err := s.app.RenderStep(st, engine.ChannelWhatsApp, rc)
 		if err != nil {
 			return nil, toProblem(ctx, s.log, err)
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/quoteflow/quoteflow/internal/app"
 	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/engine/resolver"
 )
 
 // ResolutionOut is a decision with what it was made for.
@@ -71,12 +72,12 @@ func (s *Server) previewResolution(ctx context.Context, in *body[PreviewIn]) (*b
 	return &body[ResolutionOut]{Body: ResolutionOut{Trigger: b.Trigger, Decision: res.Decision}}, nil
 }
 
-func (s *Server) getCoverage(ctx context.Context, _ *struct{}) (*body[engine.CoverageReport], error) {
+func (s *Server) getCoverage(ctx context.Context, _ *struct{}) (*body[resolver.CoverageReport], error) {
 	rep, err := s.app.Coverage(ctx, principal(ctx).TenantID)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
-	return &body[engine.CoverageReport]{Body: rep}, nil
+	return &body[resolver.CoverageReport]{Body: rep}, nil
 }
 
 // LegacySettingsBody is the deprecated per-trigger configuration, keyed by

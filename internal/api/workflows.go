@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/engine/workflow"
 )
 
 // StepIn is a step as a client writes it. id is optional: give the id of an
@@ -208,7 +209,7 @@ func (s *Server) addStep(ctx context.Context, in *addStepInput) (*versioned[Work
 			pos = *p
 		}
 		// Checked alone first so that problems name the request's own fields.
-		if err := engine.ValidateStep(&st); err != nil {
+		if err := workflow.ValidateStep(&st); err != nil {
 			return engine.PrefixFields(err, "body")
 		}
 		w.Steps = slices.Insert(w.Steps, pos, st)
@@ -289,7 +290,7 @@ func (s *Server) patchStep(ctx context.Context, in *patchStepInput) (*versioned[
 				st.Email = nil
 			}
 		}
-		if err := engine.ValidateStep(st); err != nil {
+		if err := workflow.ValidateStep(st); err != nil {
 			return engine.PrefixFields(err, "body")
 		}
 		return nil

@@ -20,6 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/engine/resolver"
+	"github.com/quoteflow/quoteflow/internal/engine/tmpl"
 )
 
 // Config is what the application needs from its environment.
@@ -53,6 +55,9 @@ type App struct {
 	publicBaseURL string
 	// deliveries counts provider answers, where the outcome is known.
 	deliveries *prometheus.CounterVec
+	retry      engine.RetryPolicies
+	zones      *engine.TimeZones
+	render     *tmpl.Renderer
 
 	// ruleSets holds each tenant's compiled configuration; mu orders its
 	// updates so that it never moves back to an older version.
@@ -65,7 +70,7 @@ type App struct {
 
 type cachedRuleSet struct {
 	configVersion int64
-	rs            *engine.RuleSet
+	rs            *resolver.RuleSet
 	// legacy is shared by every resolution of this version: read it, never
 	// change it.
 	legacy engine.LegacySettings
@@ -82,6 +87,7 @@ func New(db Store, jobs Enqueuer, cfg Config, log *slog.Logger) *App {
 		log = slog.New(slog.DiscardHandler)
 	}
 	sizes := cfg.Caches.withDefaults()
+	zones := engine.NewTimeZones()
 	a := &App{
 		db:            db,
 		jobs:          jobs,
@@ -93,6 +99,9 @@ func New(db Store, jobs Enqueuer, cfg Config, log *slog.Logger) *App {
 		templates:     newLRU[string, templateEntry](sizes.Templates),
 		versions:      newLRU[versionKey, *engine.Workflow](sizes.Versions),
 		keys:          newKeyCache(sizes.Keys),
+		retry:         engine.DefaultRetryPolicies(),
+		zones:         zones,
+		render:        tmpl.NewRenderer(zones),
 	}
 	a.deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "quoteflow_deliveries_total",
@@ -106,6 +115,11 @@ func New(db Store, jobs Enqueuer, cfg Config, log *slog.Logger) *App {
 		a.operatorHash = sum[:]
 	}
 	return a
+}
+
+// RenderStep renders a step's content for channel, as delivery does.
+func (a *App) RenderStep(step *engine.Step, channel string, rc *engine.Context) (tmpl.Rendered, error) {
+	return a.render.RenderStep(step, channel, rc)
 }
 
 // QuoteURL is the customer's link to a quote.

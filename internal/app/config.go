@@ -4,11 +4,12 @@ import (
 	"context"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/engine/workflow"
 )
 
 // CreateWorkflow validates and stores a new workflow at version 1.
 func (a *App) CreateWorkflow(ctx context.Context, w *engine.Workflow) error {
-	if err := engine.ValidateWorkflow(w, "body"); err != nil {
+	if err := workflow.Validate(w, "body"); err != nil {
 		return err
 	}
 	if err := a.checkTemplates(ctx, w.TenantID, w); err != nil {
@@ -19,7 +20,7 @@ func (a *App) CreateWorkflow(ctx context.Context, w *engine.Workflow) error {
 
 // UpdateWorkflow validates w and stores it as the next version.
 func (a *App) UpdateWorkflow(ctx context.Context, w *engine.Workflow, ifVersion int64) error {
-	if err := engine.ValidateWorkflow(w, "body"); err != nil {
+	if err := workflow.Validate(w, "body"); err != nil {
 		return err
 	}
 	if err := a.checkTemplates(ctx, w.TenantID, w); err != nil {
@@ -32,7 +33,7 @@ func (a *App) UpdateWorkflow(ctx context.Context, w *engine.Workflow, ifVersion 
 // the rule goes after every existing rule, which is what someone adding a
 // rule to the bottom of a list expects.
 func (a *App) CreateRule(ctx context.Context, r *engine.Rule, priority *int) error {
-	if err := engine.ValidateRule(r, "body"); err != nil {
+	if err := workflow.ValidateRule(r, "body"); err != nil {
 		return err
 	}
 	if priority != nil {
@@ -52,7 +53,7 @@ func (a *App) CreateRule(ctx context.Context, r *engine.Rule, priority *int) err
 
 // UpdateRule validates and stores an edited rule.
 func (a *App) UpdateRule(ctx context.Context, r *engine.Rule, ifVersion int64) error {
-	if err := engine.ValidateRule(r, "body"); err != nil {
+	if err := workflow.ValidateRule(r, "body"); err != nil {
 		return err
 	}
 	return a.db.UpdateRule(ctx, r, ifVersion)
@@ -75,7 +76,7 @@ func (a *App) ReorderRules(ctx context.Context, tenantID string, ids []string) e
 
 // CreateOverride validates and stores a lead override.
 func (a *App) CreateOverride(ctx context.Context, o *engine.Override) error {
-	if err := engine.ValidateOverride(o, "body"); err != nil {
+	if err := workflow.ValidateOverride(o, "body"); err != nil {
 		return err
 	}
 	return a.db.CreateOverride(ctx, o)
@@ -98,7 +99,7 @@ func (a *App) LeadOverrides(ctx context.Context, tenantID, leadID string) ([]eng
 
 // PutLegacySettings validates and replaces the tenant's legacy settings.
 func (a *App) PutLegacySettings(ctx context.Context, tenantID string, ls engine.LegacySettings) error {
-	if err := engine.ValidateLegacySettings(ls, "body"); err != nil {
+	if err := workflow.ValidateLegacySettings(ls, "body"); err != nil {
 		return err
 	}
 	return a.db.PutLegacySettings(ctx, tenantID, ls)

@@ -190,7 +190,7 @@ func (a *App) recordOutcome(ctx context.Context, tx *store.Tx, d *delivery, res 
 	}
 	switch class {
 	case channel.Transient:
-		policy := engine.DefaultRetry[m.Channel]
+		policy := a.retry[m.Channel]
 		if delay, ok := policy.Next(m.Attempts, retryAfter, a.Rand()); ok {
 			at := now.Add(delay)
 			att.Outcome, att.RetryAt = "retry", &at
@@ -270,7 +270,7 @@ func (a *App) fallback(ctx context.Context, tx *store.Tx, failed *engine.Message
 	if !ok {
 		return nil
 	}
-	r, err := engine.RenderStep(step, engine.ChannelEmail, rc)
+	r, err := a.render.RenderStep(step, engine.ChannelEmail, rc)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/engine/resolver"
+	"github.com/quoteflow/quoteflow/internal/engine/workflow"
 )
 
 // ruleSet returns the tenant's compiled rules and workflows with its legacy
@@ -20,7 +22,7 @@ func (a *App) ruleSet(ctx context.Context, r reader, tenantID string, configVers
 	if err != nil {
 		return cachedRuleSet{}, err
 	}
-	rs, err := engine.NewRuleSet(in.Rules, in.Workflows)
+	rs, err := resolver.NewRuleSet(in.Rules, in.Workflows)
 	if err != nil {
 		return cachedRuleSet{}, err
 	}
@@ -130,27 +132,27 @@ func (a *App) context(tenant *engine.Tenant, lead *engine.Lead, quote *engine.Qu
 
 // decide runs the resolver of the tenant's rule set c for one context.
 func (a *App) decide(c cachedRuleSet, tenant *engine.Tenant, trigger engine.Trigger, rc *engine.Context, overrides []engine.Override) engine.Decision {
-	return c.rs.Resolve(engine.ResolveInput{
+	return c.rs.Resolve(resolver.ResolveInput{
 		Mode: tenant.Mode, Trigger: trigger, Context: rc, Overrides: overrides, Legacy: c.legacy, Now: a.Now(),
 	})
 }
 
 // Coverage reports, per trigger, whether the tenant's configuration has an
 // enabled path, with warnings about rules and overrides that cannot work.
-func (a *App) Coverage(ctx context.Context, tenantID string) (engine.CoverageReport, error) {
+func (a *App) Coverage(ctx context.Context, tenantID string) (resolver.CoverageReport, error) {
 	tenant, err := a.db.GetTenant(ctx, tenantID)
 	if err != nil {
-		return engine.CoverageReport{}, err
+		return resolver.CoverageReport{}, err
 	}
 	in, err := a.db.ResolverInputs(ctx, tenantID)
 	if err != nil {
-		return engine.CoverageReport{}, err
+		return resolver.CoverageReport{}, err
 	}
 	overrides, err := a.db.ListAllOverrides(ctx, tenantID)
 	if err != nil {
-		return engine.CoverageReport{}, err
+		return resolver.CoverageReport{}, err
 	}
-	return engine.CheckCoverage(tenant.Mode, in.Rules, in.Workflows, overrides, in.Legacy, a.Now()), nil
+	return resolver.CheckCoverage(tenant.Mode, in.Rules, in.Workflows, overrides, in.Legacy, a.Now()), nil
 }
 
 // RenderContext loads the context templates and conditions see for a lead
@@ -185,7 +187,7 @@ func (a *App) RenderContext(ctx context.Context, tenantID, leadID, quoteID strin
 // Simulation is a dry run for one lead and trigger.
 type Simulation struct {
 	Decision    engine.Decision
-	Steps       []engine.PlannedStep
+	Steps       []workflow.PlannedStep
 	CancelledBy []engine.QuoteStatus
 }
 
@@ -198,7 +200,7 @@ func (a *App) Simulate(ctx context.Context, tenantID string, req ResolveRequest)
 	if err != nil {
 		return nil, err
 	}
-	sim := &Simulation{Decision: res.Decision, Steps: []engine.PlannedStep{}}
+	sim := &Simulation{Decision: res.Decision, Steps: []workflow.PlannedStep{}}
 	if res.Decision.Outcome != engine.OutcomeWorkflow {
 		return sim, nil
 	}
@@ -210,7 +212,7 @@ func (a *App) Simulate(ctx context.Context, tenantID string, req ResolveRequest)
 	if err != nil {
 		return nil, err
 	}
-	if sim.Steps, err = engine.Simulate(wf, a.context(tenant, res.Lead, res.Quote), a.Now()); err != nil {
+	if sim.Steps, err = workflow.Simulate(wf, a.context(tenant, res.Lead, res.Quote), a.Now(), a.render, a.zones); err != nil {
 		return nil, err
 	}
 	sim.CancelledBy = engine.CancelledBy(wf)

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/engine/condition"
+	"github.com/quoteflow/quoteflow/internal/engine/workflow"
 	"github.com/quoteflow/quoteflow/internal/store"
 )
 
@@ -205,7 +207,7 @@ func evalWhen(step *engine.Step, rc *engine.Context) (string, []string) {
 	if len(step.When) == 0 {
 		return "true", nil
 	}
-	c, err := engine.ParseCondition(step.When)
+	c, err := condition.Parse(step.When)
 	if err != nil {
 		// Saved conditions were validated; one that no longer parses is
 		// treated as not true rather than sending on a broken rule.
@@ -238,7 +240,7 @@ func (a *App) stepMessage(tenant *engine.Tenant, rc *engine.Context, run *engine
 	if plan.Fallback {
 		m.Reason = "fallback: " + plan.Reason
 	}
-	r, err := engine.RenderStep(step, m.Channel, rc)
+	r, err := a.render.RenderStep(step, m.Channel, rc)
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +280,7 @@ func (a *App) routeMessage(ctx context.Context, tx *store.Tx, tenant *engine.Ten
 	}
 	now := tx.Now()
 	m.Provider = providerOf(tenant, m.Channel)
-	at := engine.NextAllowed(now, engine.Location(rc.Lead, tenant), tenant.QuietHours, tenant.Holidays)
+	at := engine.NextAllowed(now, a.zones.Of(rc.Lead, tenant), tenant.QuietHours, tenant.Holidays)
 	m.Status, m.ScheduledAt = engine.MsgQueued, &at
 	switch {
 	case at.After(now):
@@ -330,7 +332,7 @@ func (a *App) sendLegacy(ctx context.Context, tx *store.Tx, tenant *engine.Tenan
 		if plan.Suppressed {
 			m.Status, m.Reason = engine.MsgSuppressed, plan.Reason
 		} else {
-			r, err := engine.RenderLegacy(set, ch, rc)
+			r, err := a.render.RenderLegacy(set, ch, rc)
 			if err != nil {
 				m.Status, m.Reason, m.LastError = engine.MsgFailed, "render_failed", err.Error()
 			}
@@ -357,7 +359,7 @@ func (a *App) recordShadowRun(ctx context.Context, tx *store.Tx, tenant *engine.
 	if err := tx.InsertRun(ctx, run); err != nil {
 		return err
 	}
-	plan, err := engine.Simulate(wf, rc, now)
+	plan, err := workflow.Simulate(wf, rc, now, a.render, a.zones)
 	if err != nil {
 		return err
 	}

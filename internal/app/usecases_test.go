@@ -392,7 +392,7 @@ func TestTransientErrorSchedulesARetryThatDelivers(t *testing.T) {
 
 func TestTransientErrorsFailTheMessageAfterTheLastAttempt(t *testing.T) {
 	forEachUseCase(t, func(t *testing.T, u *useCase) {
-		limit := engine.DefaultRetry[engine.ChannelEmail].MaxAttempts
+		limit := engine.DefaultRetryPolicies()[engine.ChannelEmail].MaxAttempts
 		for range limit {
 			u.provider.script = append(u.provider.script, &channel.Error{Class: channel.Transient, Message: "busy"})
 		}

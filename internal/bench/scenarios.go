@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/engine/resolver"
 	"github.com/quoteflow/quoteflow/internal/store"
 )
 
@@ -79,7 +80,7 @@ func scenarioRSS(s *Scenario, fn func() error) error {
 // quote.sent, each an all of five leaves over different kinds of field;
 // only the last matches, and every other fails on its fifth leaf, so every
 // leaf of every rule is evaluated (the engine's BenchmarkResolve1000Rules).
-func resolveInput(n int) (*engine.RuleSet, engine.ResolveInput, error) {
+func resolveInput(n int) (*resolver.RuleSet, resolver.ResolveInput, error) {
 	created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	rules := make([]engine.Rule, n)
 	for i := range rules {
@@ -97,9 +98,9 @@ func resolveInput(n int) (*engine.RuleSet, engine.ResolveInput, error) {
 			Priority: i, Enabled: true, Condition: json.RawMessage(cond), WorkflowID: "wf_sent", CreatedAt: created}
 	}
 	wfs := []engine.Workflow{{ID: "wf_sent", Name: "Sent", Trigger: engine.TriggerSent, Enabled: true, Version: 1, CreatedAt: created}}
-	rs, err := engine.NewRuleSet(rules, wfs)
+	rs, err := resolver.NewRuleSet(rules, wfs)
 	if err != nil {
-		return nil, engine.ResolveInput{}, err
+		return nil, resolver.ResolveInput{}, err
 	}
 	valid := created.Add(60 * 24 * time.Hour)
 	ctx := &engine.Context{
@@ -111,7 +112,7 @@ func resolveInput(n int) (*engine.RuleSet, engine.ResolveInput, error) {
 			ValidUntil: &valid, Revision: 2, CreatedAt: created.Add(time.Hour)},
 		QuoteURL: "https://quotes.example/t/abc",
 	}
-	in := engine.ResolveInput{Mode: engine.ModeEngine, Trigger: engine.TriggerSent, Context: ctx, Now: created.Add(48 * time.Hour)}
+	in := resolver.ResolveInput{Mode: engine.ModeEngine, Trigger: engine.TriggerSent, Context: ctx, Now: created.Add(48 * time.Hour)}
 	if d := rs.Resolve(in); d.RuleID != rules[n-1].ID {
 		return nil, in, fmt.Errorf("resolve: decided %s/%s, want %s", d.Reason, d.RuleID, rules[n-1].ID)
 	}
@@ -120,7 +121,7 @@ func resolveInput(n int) (*engine.RuleSet, engine.ResolveInput, error) {
 
 // resolveLoad resolves in goroutines until until, recording each
 // resolution.
-func resolveLoad(ctx context.Context, rs *engine.RuleSet, in engine.ResolveInput, goroutines int, rec *recorder, done *atomic.Int64) {
+func resolveLoad(ctx context.Context, rs *resolver.RuleSet, in resolver.ResolveInput, goroutines int, rec *recorder, done *atomic.Int64) {
 	until := rec.w.To
 	var wg sync.WaitGroup
 	for range goroutines {

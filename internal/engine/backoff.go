@@ -21,7 +21,13 @@ type RetryPolicy struct {
 // again, within MaxAttempts.
 const MaxRetryAfter = 24 * time.Hour
 
-// DefaultRetry is the retry policy per channel.
+// RetryPolicies is the retry policy of each channel, by channel name. A
+// channel it does not name is not retried.
+type RetryPolicies map[string]RetryPolicy
+
+// DefaultRetryPolicies returns the retry policy of each channel that
+// quoteflow delivers with; the caller keeps the value and may change its
+// copy.
 //
 //   - Email: 8 attempts, base 30 s, ceiling 6 h. The usual transient email
 //     errors are SMTP 4xx replies (greylisting, a full mailbox, a busy
@@ -36,18 +42,11 @@ const MaxRetryAfter = 24 * time.Hour
 //     delays add up to at most about 8 minutes: a conversational message
 //     that arrives much later is worse than the email fallback, which a
 //     request- or recipient-class failure triggers.
-var DefaultRetry = map[string]RetryPolicy{
-	ChannelEmail:    {MaxAttempts: 8, Base: 30 * time.Second, Max: 6 * time.Hour},
-	ChannelWhatsApp: {MaxAttempts: 6, Base: 15 * time.Second, Max: 1 * time.Hour},
-}
-
-// RetryPolicyFor returns DefaultRetry's policy for channel, or the email
-// policy for a channel it does not name.
-func RetryPolicyFor(channel string) RetryPolicy {
-	if p, ok := DefaultRetry[channel]; ok {
-		return p
+func DefaultRetryPolicies() RetryPolicies {
+	return RetryPolicies{
+		ChannelEmail:    {MaxAttempts: 8, Base: 30 * time.Second, Max: 6 * time.Hour},
+		ChannelWhatsApp: {MaxAttempts: 6, Base: 15 * time.Second, Max: 1 * time.Hour},
 	}
-	return DefaultRetry[ChannelEmail]
 }
 
 // Next returns how long to wait before the next attempt, after attempt

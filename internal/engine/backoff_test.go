@@ -7,8 +7,8 @@ import (
 )
 
 func TestRetryPolicyNext(t *testing.T) {
-	email := DefaultRetry[ChannelEmail]
-	wa := DefaultRetry[ChannelWhatsApp]
+	email := DefaultRetryPolicies()[ChannelEmail]
+	wa := DefaultRetryPolicies()[ChannelWhatsApp]
 	huge := RetryPolicy{MaxAttempts: math.MaxInt, Base: time.Second, Max: 0}
 	tests := []struct {
 		name       string
@@ -80,7 +80,7 @@ func TestRetryPolicyNeverOverflows(t *testing.T) {
 	}
 }
 
-// TestDefaultRetryBudget pins what the documentation of DefaultRetry says:
+// TestDefaultRetryBudget pins what the documentation of DefaultRetryPolicies says:
 // the worst-case total wait before a message fails.
 func TestDefaultRetryBudget(t *testing.T) {
 	budget := func(p RetryPolicy) time.Duration {
@@ -93,13 +93,17 @@ func TestDefaultRetryBudget(t *testing.T) {
 			total += d
 		}
 	}
-	if got := budget(DefaultRetry[ChannelEmail]); got != 63*time.Minute+30*time.Second {
+	policies := DefaultRetryPolicies()
+	if got := budget(policies[ChannelEmail]); got != 63*time.Minute+30*time.Second {
 		t.Errorf("email worst case %v", got)
 	}
-	if got := budget(DefaultRetry[ChannelWhatsApp]); got != 7*time.Minute+45*time.Second {
+	if got := budget(policies[ChannelWhatsApp]); got != 7*time.Minute+45*time.Second {
 		t.Errorf("whatsapp worst case %v", got)
 	}
-	if RetryPolicyFor("sms") != DefaultRetry[ChannelEmail] || RetryPolicyFor(ChannelWhatsApp) != DefaultRetry[ChannelWhatsApp] {
-		t.Error("RetryPolicyFor")
+	// RetryPolicyFor, which fell back to email's policy, is gone: nothing
+	// used it. Delivery looks its channel up, and a channel the policies do
+	// not name is not retried.
+	if _, ok := policies["sms"].Next(1, 0, 0); ok {
+		t.Error("a channel without a policy is retried")
 	}
 }

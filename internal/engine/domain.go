@@ -1,8 +1,16 @@
 // Package engine holds quoteflow's domain: the things a tenant configures
 // (workflows, steps, assignment rules, lead overrides, legacy settings), the
-// conditions and templates they carry, and the resolver that decides which
-// workflow answers a quote event. It does no I/O and imports nothing of the
-// project, so it can be read, tested and fuzzed without a database.
+// lead context, quotes' lifecycle, decisions and their traces, execution
+// records, send planning, schedules, retry policies, durations and money.
+// It does no I/O and imports nothing of the project, so it can be read,
+// tested and fuzzed without a database.
+//
+// Its subsystems are packages of their own beneath it, each importing this
+// one: condition (rule and step conditions, and the compiled sets the
+// resolver evaluates), tmpl (Liquid templates and the rendering of a
+// step's content), resolver (which workflow answers a quote event, with
+// its trace, and coverage) and workflow (save-time validation and the dry
+// run of a workflow), which imports the other three.
 package engine
 
 import (
@@ -324,3 +332,10 @@ func (l LegacySettings) Sends(t Trigger) bool {
 	s, ok := l[t]
 	return ok && s.Enabled && len(s.Channels) > 0
 }
+
+// Limits on what a tenant may configure. They keep a single resolution and
+// a single run bounded, whatever is saved.
+const (
+	MaxStepsPerWorkflow = 50
+	MaxNameLength       = 200
+)

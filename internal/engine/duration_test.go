@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -109,8 +111,8 @@ func TestFormatISODuration(t *testing.T) {
 		{time.Duration(-1 << 63), "-P106751DT23H47M16.854775808S"},
 	}
 	for _, tc := range tests {
-		if got := FormatISODuration(tc.in); got != tc.want {
-			t.Errorf("FormatISODuration(%v) = %q, want %q", tc.in, got, tc.want)
+		if got := formatISODuration(tc.in); got != tc.want {
+			t.Errorf("formatISODuration(%v) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
@@ -121,10 +123,83 @@ func TestISODurationRoundTrip(t *testing.T) {
 		3*24*time.Hour + 4*time.Hour + 5*time.Minute + 6*time.Second + 7*time.Millisecond,
 		MaxWaitDuration,
 	} {
-		s := FormatISODuration(d)
+		s := formatISODuration(d)
 		got, err := ParseISODuration(s)
 		if err != nil || got != d {
-			t.Errorf("ParseISODuration(FormatISODuration(%v) = %q) = %v, %v", d, s, got, err)
+			t.Errorf("ParseISODuration(formatISODuration(%v) = %q) = %v, %v", d, s, got, err)
 		}
 	}
+}
+
+// formatISODuration writes d in the canonical form ParseISODuration reads,
+// for the round-trip test (production code never writes a duration):
+// days, then hours, minutes and seconds after T, omitting zero parts
+// ("P2D", "PT1H30M", "P1DT0.5S"). Weeks are written as days. Zero is "PT0S"
+// and a negative duration gets a leading minus, so every value has a form
+// even though the parser accepts only positive ones.
+func formatISODuration(d time.Duration) string {
+	if d == 0 {
+		return "PT0S"
+	}
+	var b strings.Builder
+	// Work in uint64 so that the most negative duration has a magnitude.
+	u := uint64(d)
+	if d < 0 {
+		b.WriteByte('-')
+		u = uint64(-d)
+	}
+	b.WriteByte('P')
+	days := u / uint64(isoDay)
+	u %= uint64(isoDay)
+	if days > 0 {
+		b.WriteString(strconv.FormatUint(days, 10))
+		b.WriteByte('D')
+	}
+	if u == 0 {
+		return b.String()
+	}
+	b.WriteByte('T')
+	hours := u / uint64(time.Hour)
+	u %= uint64(time.Hour)
+	minutes := u / uint64(time.Minute)
+	u %= uint64(time.Minute)
+	if hours > 0 {
+		b.WriteString(strconv.FormatUint(hours, 10))
+		b.WriteByte('H')
+	}
+	if minutes > 0 {
+		b.WriteString(strconv.FormatUint(minutes, 10))
+		b.WriteByte('M')
+	}
+	if u > 0 {
+		secs := u / uint64(time.Second)
+		ns := u % uint64(time.Second)
+		b.WriteString(strconv.FormatUint(secs, 10))
+		if ns > 0 {
+			frac := strconv.FormatUint(ns+uint64(time.Second), 10)[1:] // zero-padded to nine digits
+			b.WriteByte('.')
+			b.WriteString(strings.TrimRight(frac, "0"))
+		}
+		b.WriteByte('S')
+	}
+	return b.String()
+}
+
+// fieldErrors returns the fields of an EINVALID *Error, each with an empty
+// path for the caller to prefix.
+func fieldErrors(t *testing.T, err error) []FieldError {
+	t.Helper()
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("want *Error, got %T %v", err, err)
+	}
+	if e.Code != EINVALID {
+		t.Fatalf("want code %s, got %s", EINVALID, e.Code)
+	}
+	for _, fe := range e.Fields {
+		if fe.Field != "" {
+			t.Errorf("field path %q: want empty, for the caller to prefix", fe.Field)
+		}
+	}
+	return e.Fields
 }

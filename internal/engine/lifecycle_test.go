@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -130,5 +131,25 @@ func TestAdvanceByReceiptOrderIndependent(t *testing.T) {
 		if cur != MsgRead {
 			t.Errorf("%v ends in %s, want read", p, cur)
 		}
+	}
+}
+
+func TestCancelledBy(t *testing.T) {
+	tests := []struct {
+		exit []QuoteStatus
+		want []QuoteStatus
+	}{
+		{nil, []QuoteStatus{}},
+		{[]QuoteStatus{QuoteAccepted}, []QuoteStatus{QuoteAccepted}},
+		{[]QuoteStatus{QuoteExpired, QuoteAccepted, QuoteRejected, QuoteAccepted}, []QuoteStatus{QuoteAccepted, QuoteRejected, QuoteExpired}},
+		{[]QuoteStatus{"bogus", QuoteViewed}, []QuoteStatus{QuoteViewed}},
+	}
+	for _, tc := range tests {
+		if got := CancelledBy(&Workflow{ExitOn: tc.exit}); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("CancelledBy(%v) = %v, want %v", tc.exit, got, tc.want)
+		}
+	}
+	if got := CancelledBy(nil); got == nil || len(got) != 0 {
+		t.Errorf("CancelledBy(nil) = %#v", got)
 	}
 }

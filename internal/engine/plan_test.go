@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"encoding/json"
-	"reflect"
 	"testing"
 )
 
@@ -97,40 +95,6 @@ func TestPlanFallback(t *testing.T) {
 		got, gotOK := PlanFallback(tc.step, tc.lead, tc.ch)
 		if got != tc.want || gotOK != tc.wantOK {
 			t.Errorf("%s: PlanFallback = %+v, %v; want %+v, %v", tc.name, got, gotOK, tc.want, tc.wantOK)
-		}
-	}
-}
-
-func TestEvalWhen(t *testing.T) {
-	ctx := &Context{Lead: &Lead{Source: "web"}, Quote: &Quote{AmountMinor: 150000, Currency: "EUR"}}
-	noQuote := &Context{Lead: &Lead{Source: "web"}}
-	tests := []struct {
-		name     string
-		when     string
-		ctx      *Context
-		want     Truth
-		missing  []string
-		errField string
-	}{
-		{"absent", "", ctx, TruthTrue, nil, ""},
-		{"null", "null", ctx, TruthTrue, nil, ""},
-		{"true", `{"all":[{"field":"quote.amount","op":"gte","value":1000}]}`, ctx, TruthTrue, nil, ""},
-		{"false", `{"all":[{"field":"quote.amount","op":"gte","value":10000}]}`, ctx, TruthFalse, nil, ""},
-		{"unknown", `{"all":[{"field":"quote.amount","op":"gte","value":1000}]}`, noQuote, TruthUnknown, []string{"quote.amount"}, ""},
-		{"invalid", `{"all":[{"field":"quote.amount","op":"between","value":1}]}`, ctx, TruthFalse, nil, "when.all[0].op"},
-	}
-	for _, tc := range tests {
-		step := &Step{Type: StepSendEmail, When: json.RawMessage(tc.when)}
-		got, missing, err := EvalWhen(step, tc.ctx)
-		if tc.errField != "" {
-			e, ok := err.(*Error)
-			if !ok || len(e.Fields) == 0 || e.Fields[0].Field != tc.errField {
-				t.Errorf("%s: err = %v, want a field error at %s", tc.name, err, tc.errField)
-			}
-			continue
-		}
-		if err != nil || got != tc.want || !reflect.DeepEqual(missing, tc.missing) {
-			t.Errorf("%s: EvalWhen = %v, %v, %v; want %v, %v", tc.name, got, missing, err, tc.want, tc.missing)
 		}
 	}
 }

@@ -49,31 +49,6 @@ const (
 	BlockedHoliday    = "holiday"
 )
 
-// Location returns the location in which a lead's quiet hours, holidays and
-// template dates are read: the lead's IANA timezone when set and valid, else
-// the tenant's, else UTC. "Local" is never valid: the machine's own timezone
-// must not leak into a tenant's schedule.
-func Location(lead *Lead, tenant *Tenant) *time.Location {
-	if lead != nil {
-		if l := ianaZone(lead.Timezone); l != nil {
-			return l
-		}
-	}
-	if tenant != nil {
-		if l := ianaZone(tenant.Timezone); l != nil {
-			return l
-		}
-	}
-	return time.UTC
-}
-
-func ianaZone(name string) *time.Location {
-	if name == "" || name == "Local" {
-		return nil
-	}
-	return loadLocation(name)
-}
-
 // NextAllowed returns t itself when sending is allowed at t, else the first
 // allowed instant after it, in t's location. loc nil is UTC. Quiet hours
 // that are nil, malformed (not "HH:MM", 00:00 to 23:59) or empty (Start ==

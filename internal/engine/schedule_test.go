@@ -37,9 +37,14 @@ func TestLocation(t *testing.T) {
 		{"nothing", nil, nil, "UTC"},
 		{"explicit UTC", &Lead{Timezone: "UTC"}, &Tenant{Timezone: "Europe/Lisbon"}, "UTC"},
 	}
-	for _, tc := range tests {
-		if got := Location(tc.lead, tc.tenant).String(); got != tc.want {
-			t.Errorf("%s: Location = %s, want %s", tc.name, got, tc.want)
+	// Twice through a cache, so that a cached zone answers the same, and
+	// once without one.
+	zones := NewTimeZones()
+	for _, z := range []*TimeZones{zones, zones, nil} {
+		for _, tc := range tests {
+			if got := z.Of(tc.lead, tc.tenant).String(); got != tc.want {
+				t.Errorf("%s: Location = %s, want %s", tc.name, got, tc.want)
+			}
 		}
 	}
 }
