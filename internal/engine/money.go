@@ -2,22 +2,29 @@ package engine
 
 import (
 	"math"
-
-	"golang.org/x/text/currency"
+	"strings"
 )
 
-// CurrencyExponent returns how many decimals currency's minor unit has: the
-// standard digits that CLDR gives the ISO 4217 code (golang.org/x/text/currency),
-// in any letter case, and 2 for a code it does not know. Where CLDR and ISO 4217
-// disagree (CLDR gives 0 for COP, IDR, IQD and some thirty more), CLDR's digits,
-// which are what customers see, are the ones used.
-func CurrencyExponent(code string) int {
-	u, err := currency.ParseISO(code)
-	if err != nil {
-		return 2
+// currencyExponents lists the ISO 4217 currencies whose minor unit is not a
+// hundredth; every other currency has two decimals. This is ISO 4217's minor
+// unit, not golang.org/x/text/currency's: that package gives CLDR's display
+// digits, which differ for about 36 codes (0 for COP, IDR and IQD, whose
+// minor units are 2, 2 and 3), and amounts are stored in minor units, so
+// taking CLDR's digits would change what every stored quote in those
+// currencies is worth (docs/DECISIONS.md).
+var currencyExponents = map[string]int{
+	"BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
+	"PYG": 0, "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+	"BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+}
+
+// CurrencyExponent returns how many decimals currency's minor unit has, in
+// any letter case.
+func CurrencyExponent(currency string) int {
+	if e, ok := currencyExponents[strings.ToUpper(currency)]; ok {
+		return e
 	}
-	scale, _ := currency.Standard.Rounding(u)
-	return scale
+	return 2
 }
 
 // MajorToMinor converts an amount in major units to minor units. ok is false

@@ -1,0 +1,26 @@
+package engine
+
+import "testing"
+
+// The exponent is ISO 4217's minor unit, which is how stored amounts are
+// read back: a change here changes what stored quotes are worth. COP, IDR
+// and IQD are the codes where CLDR's display digits (0) would differ.
+func TestCurrencyExponentIsISO4217MinorUnit(t *testing.T) {
+	for code, want := range map[string]int{
+		"EUR": 2, "usd": 2, "JPY": 0, "KRW": 0, "KWD": 3, "BHD": 3,
+		"COP": 2, "IDR": 2, "IQD": 3, "XXX-unknown": 2,
+	} {
+		if got := CurrencyExponent(code); got != want {
+			t.Errorf("CurrencyExponent(%q) = %d, want %d", code, got, want)
+		}
+	}
+	if minor, ok := MajorToMinor(12.345, "IQD"); !ok || minor != 12345 {
+		t.Errorf("MajorToMinor(12.345, IQD) = %d, %v; want 12345, true", minor, ok)
+	}
+	if _, ok := MajorToMinor(12.345, "EUR"); ok {
+		t.Error("MajorToMinor accepted three decimals of euro")
+	}
+	if got := MinorToMajor(125000, "EUR"); got != 1250 {
+		t.Errorf("MinorToMajor(125000, EUR) = %v, want 1250", got)
+	}
+}
