@@ -108,7 +108,7 @@ func (e *stepEnv) step(t *testing.T) *delivery {
 
 func (e *stepEnv) message(t *testing.T) engine.Message {
 	t.Helper()
-	msgs, _, err := e.db.ListMessages(e.ctx, e.tenant, store.MessageFilter{RunID: e.run}, store.Page{})
+	msgs, _, err := e.db.ListMessages(e.ctx, e.tenant, engine.MessageFilter{RunID: e.run}, engine.Page{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@
 //   - booleans are INTEGER 0/1 on SQLite (tables are STRICT) and BOOLEAN on
 //     PostgreSQL; database/sql converts both to bool;
 //   - ids are TEXT UUIDv7 strings, so text order is creation order: lists
-//     are ordered by id and Page.After is simply the last id seen.
+//     are ordered by id and engine.Page.After is simply the last id seen.
 //
 // # Tenancy and integrity
 //
@@ -140,7 +140,7 @@
 // Idempotency-Key is ECONFLICT on header.Idempotency-Key; on PostgreSQL that
 // aborts the transaction, so the caller reads the first event in a new one.
 //
-// Lists follow the package's convention: id order (oldest first), Page.After
+// Lists follow the package's convention: id order (oldest first), engine.Page.After
 // the last id seen, filters on equality, and From/To on created_at as
 // From <= created_at < To with zero bounds open. Lists of one parent's
 // children are unpaginated: run steps by position, attempts by number,

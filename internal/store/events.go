@@ -37,9 +37,6 @@ func scanEvent(s scanner) (engine.Event, error) {
 	return e, nil
 }
 
-// EventFilter narrows ListEvents (the domain's type).
-type EventFilter = engine.EventFilter
-
 // errIdempotencyKey is the conflict of a repeated Idempotency-Key.
 func errIdempotencyKey() error {
 	return conflict("header.Idempotency-Key", "an event with this idempotency key exists")
@@ -141,13 +138,13 @@ func (tx *Tx) SetEventResponse(ctx context.Context, tenantID, id string, respons
 
 // ListEvents returns a page of the tenant's events that match f and the
 // cursor of the next page. Like every list of the store it is in id order,
-// which is creation order, oldest first; Page.After is the last id seen.
-func (db *DB) ListEvents(ctx context.Context, tenantID string, f EventFilter, p Page) ([]engine.Event, string, error) {
+// which is creation order, oldest first; engine.Page.After is the last id seen.
+func (db *DB) ListEvents(ctx context.Context, tenantID string, f engine.EventFilter, p engine.Page) ([]engine.Event, string, error) {
 	return db.auto().ListEvents(ctx, tenantID, f, p)
 }
 
 // ListEvents is DB.ListEvents in tx.
-func (tx *Tx) ListEvents(ctx context.Context, tenantID string, f EventFilter, p Page) ([]engine.Event, string, error) {
+func (tx *Tx) ListEvents(ctx context.Context, tenantID string, f engine.EventFilter, p engine.Page) ([]engine.Event, string, error) {
 	w := newWhere(tenantID)
 	w.eq("lead_id", f.LeadID)
 	w.eq("quote_id", f.QuoteID)

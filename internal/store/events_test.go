@@ -262,11 +262,11 @@ func TestListEvents(t *testing.T) {
 		}
 		b.event(t, b.quote(t, b.lead(t, b.b.ID)))
 
-		ids := func(f store.EventFilter, limit int) []string {
+		ids := func(f engine.EventFilter, limit int) []string {
 			var out []string
 			cursor := ""
 			for {
-				page, next, err := b.db.ListEvents(b.ctx, b.a.ID, f, store.Page{Limit: limit, After: cursor})
+				page, next, err := b.db.ListEvents(b.ctx, b.a.ID, f, engine.Page{Limit: limit, After: cursor})
 				must(t, err)
 				if next != "" && len(page) != limit {
 					t.Fatalf("a page of %d with a next cursor, limit %d", len(page), limit)
@@ -280,19 +280,19 @@ func TestListEvents(t *testing.T) {
 				cursor = next
 			}
 		}
-		equal(t, "all", ids(store.EventFilter{}, 4), all)
-		equal(t, "by lead", ids(store.EventFilter{LeadID: l1.ID}, 1), ofQ1)
-		equal(t, "by quote", ids(store.EventFilter{QuoteID: q1.ID}, 2), ofQ1)
-		equal(t, "by trigger", ids(store.EventFilter{Trigger: engine.TriggerAccepted}, 2), accepted)
-		equal(t, "by outcome", ids(store.EventFilter{Outcome: engine.OutcomeSuppressed}, 0), suppressed)
-		equal(t, "from", ids(store.EventFilter{From: start.Add(time.Hour)}, 0), secondHour)
-		equal(t, "to (exclusive)", ids(store.EventFilter{To: start.Add(time.Hour)}, 0), all[:3])
-		equal(t, "from and to", ids(store.EventFilter{From: start, To: start.Add(time.Minute)}, 0), all[:3])
-		equal(t, "everything at once", ids(store.EventFilter{LeadID: l1.ID, QuoteID: q1.ID, Trigger: engine.TriggerAccepted,
+		equal(t, "all", ids(engine.EventFilter{}, 4), all)
+		equal(t, "by lead", ids(engine.EventFilter{LeadID: l1.ID}, 1), ofQ1)
+		equal(t, "by quote", ids(engine.EventFilter{QuoteID: q1.ID}, 2), ofQ1)
+		equal(t, "by trigger", ids(engine.EventFilter{Trigger: engine.TriggerAccepted}, 2), accepted)
+		equal(t, "by outcome", ids(engine.EventFilter{Outcome: engine.OutcomeSuppressed}, 0), suppressed)
+		equal(t, "from", ids(engine.EventFilter{From: start.Add(time.Hour)}, 0), secondHour)
+		equal(t, "to (exclusive)", ids(engine.EventFilter{To: start.Add(time.Hour)}, 0), all[:3])
+		equal(t, "from and to", ids(engine.EventFilter{From: start, To: start.Add(time.Minute)}, 0), all[:3])
+		equal(t, "everything at once", ids(engine.EventFilter{LeadID: l1.ID, QuoteID: q1.ID, Trigger: engine.TriggerAccepted,
 			Outcome: engine.OutcomeWorkflow, From: start.Add(time.Hour), To: start.Add(2 * time.Hour)}, 0), []string{all[3]})
-		equal(t, "another tenant's lead", ids(store.EventFilter{LeadID: "nobody"}, 0), []string(nil))
+		equal(t, "another tenant's lead", ids(engine.EventFilter{LeadID: "nobody"}, 0), []string(nil))
 
-		page, _, err := b.db.ListEvents(b.ctx, b.a.ID, store.EventFilter{QuoteID: q2.ID}, store.Page{})
+		page, _, err := b.db.ListEvents(b.ctx, b.a.ID, engine.EventFilter{QuoteID: q2.ID}, engine.Page{})
 		must(t, err)
 		got, err := b.db.GetEvent(b.ctx, b.a.ID, page[0].ID)
 		must(t, err)
@@ -313,7 +313,7 @@ func TestEventIsolation(t *testing.T) {
 			wantCode(t, tx.SetEventResponse(b.ctx, b.a.ID, eb.ID, json.RawMessage(`{}`)), engine.ENOTFOUND, "")
 			return nil
 		}))
-		list, _, err := b.db.ListEvents(b.ctx, b.a.ID, store.EventFilter{LeadID: eb.LeadID}, store.Page{})
+		list, _, err := b.db.ListEvents(b.ctx, b.a.ID, engine.EventFilter{LeadID: eb.LeadID}, engine.Page{})
 		must(t, err)
 		if len(list) != 0 {
 			t.Fatal("A lists B's events")

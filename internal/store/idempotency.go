@@ -9,17 +9,13 @@ import (
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
-// IdempotentRequest is a request made with an Idempotency-Key and its
-// answer (the domain's type).
-type IdempotentRequest = engine.IdempotentRequest
-
 // ReserveIdempotencyKey claims key for req. When the key was used before it
 // returns that request (and its answer, if it has one) and reserves nothing;
 // a reservation taken concurrently by another request is ECONFLICT.
-func (db *DB) ReserveIdempotencyKey(ctx context.Context, tenantID, key string, req IdempotentRequest) (*IdempotentRequest, error) {
-	var prev *IdempotentRequest
+func (db *DB) ReserveIdempotencyKey(ctx context.Context, tenantID, key string, req engine.IdempotentRequest) (*engine.IdempotentRequest, error) {
+	var prev *engine.IdempotentRequest
 	err := db.Tx(ctx, func(tx *Tx) error {
-		var p IdempotentRequest
+		var p engine.IdempotentRequest
 		var response []byte
 		err := tx.queryRow(ctx, `SELECT method, path, request_hash, status_code, response FROM idempotency_keys
 			WHERE tenant_id = ? AND key = ?`, tenantID, key).Scan(&p.Method, &p.Path, &p.RequestHash, &p.StatusCode, &response)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
-	"github.com/quoteflow/quoteflow/internal/store"
 	"github.com/quoteflow/quoteflow/internal/store/storetest"
 )
 
@@ -24,7 +23,7 @@ func TestIdempotencyKeys(t *testing.T) {
 				}
 				tenants[i] = tn.ID
 			}
-			req := store.IdempotentRequest{Method: "POST", Path: "/v1/leads", RequestHash: "h1"}
+			req := engine.IdempotentRequest{Method: "POST", Path: "/v1/leads", RequestHash: "h1"}
 			if prev, err := db.ReserveIdempotencyKey(ctx, tenants[0], "k", req); err != nil || prev != nil {
 				t.Fatalf("first reserve: %v %v", prev, err)
 			}

@@ -8,20 +8,10 @@ import (
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
-// Page asks for one page of a list. It is the domain's type, so that the
-// HTTP layer can build one without importing the store.
-type Page = engine.Page
-
-// Page size bounds.
-const (
-	DefaultPageLimit = engine.DefaultPageLimit
-	MaxPageLimit     = engine.MaxPageLimit
-)
-
 // paginate fetches up to limit+1 items with fetch (which must order by id
 // and return items after p.After) and returns one page and the next cursor,
 // "" when this is the last page.
-func paginate[T any](p Page, id func(*T) string, fetch func(after string, limit int) ([]T, error)) ([]T, string, error) {
+func paginate[T any](p engine.Page, id func(*T) string, fetch func(after string, limit int) ([]T, error)) ([]T, string, error) {
 	limit := p.Size()
 	items, err := fetch(p.After, limit+1)
 	if err != nil {
@@ -105,12 +95,12 @@ func (tx *Tx) GetLead(ctx context.Context, tenantID, id string) (*engine.Lead, e
 
 // ListLeads returns a page of the tenant's leads, oldest first, and the
 // cursor of the next page ("" after the last).
-func (db *DB) ListLeads(ctx context.Context, tenantID string, p Page) ([]engine.Lead, string, error) {
+func (db *DB) ListLeads(ctx context.Context, tenantID string, p engine.Page) ([]engine.Lead, string, error) {
 	return db.auto().ListLeads(ctx, tenantID, p)
 }
 
 // ListLeads is DB.ListLeads in tx.
-func (tx *Tx) ListLeads(ctx context.Context, tenantID string, p Page) ([]engine.Lead, string, error) {
+func (tx *Tx) ListLeads(ctx context.Context, tenantID string, p engine.Page) ([]engine.Lead, string, error) {
 	leads, next, err := paginate(p, func(l *engine.Lead) string { return l.ID }, func(after string, limit int) ([]engine.Lead, error) {
 		return collect(ctx, tx, scanLead, `SELECT `+leadColumns+` FROM leads
 			WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`, tenantID, after, limit)

@@ -80,7 +80,7 @@ func TestListLeadsPaginates(t *testing.T) {
 		var got []string
 		cursor, pages := "", 0
 		for {
-			page, next, err := b.db.ListLeads(b.ctx, b.a.ID, store.Page{Limit: 3, After: cursor})
+			page, next, err := b.db.ListLeads(b.ctx, b.a.ID, engine.Page{Limit: 3, After: cursor})
 			must(t, err)
 			pages++
 			for _, l := range page {
@@ -99,18 +99,18 @@ func TestListLeadsPaginates(t *testing.T) {
 		}
 		equal(t, "leads over all pages, in creation order", got, want)
 
-		all, next, err := b.db.ListLeads(b.ctx, b.a.ID, store.Page{Limit: 1000})
+		all, next, err := b.db.ListLeads(b.ctx, b.a.ID, engine.Page{Limit: 1000})
 		must(t, err)
 		if len(all) != 7 || next != "" {
 			t.Fatalf("a limit above the maximum: %d leads, next %q", len(all), next)
 		}
 		// A page that ends exactly at the last lead has no next cursor.
-		exact, next, err := b.db.ListLeads(b.ctx, b.a.ID, store.Page{Limit: 7})
+		exact, next, err := b.db.ListLeads(b.ctx, b.a.ID, engine.Page{Limit: 7})
 		must(t, err)
 		if len(exact) != 7 || next != "" {
 			t.Fatalf("exact page: %d leads, next %q", len(exact), next)
 		}
-		none, next, err := b.db.ListLeads(b.ctx, b.a.ID, store.Page{After: want[6]})
+		none, next, err := b.db.ListLeads(b.ctx, b.a.ID, engine.Page{After: want[6]})
 		must(t, err)
 		if len(none) != 0 || next != "" {
 			t.Fatalf("after the last: %d leads, next %q", len(none), next)
@@ -187,7 +187,7 @@ func TestLeadIsolation(t *testing.T) {
 		wantCode(t, b.db.UpdateLead(b.ctx, &hijack, 0), engine.ENOTFOUND, "")
 		wantCode(t, b.db.UpdateLead(b.ctx, &hijack, 1), engine.ENOTFOUND, "")
 		wantCode(t, b.db.DeleteLead(b.ctx, b.a.ID, lb.ID), engine.ENOTFOUND, "")
-		list, _, err := b.db.ListLeads(b.ctx, b.a.ID, store.Page{})
+		list, _, err := b.db.ListLeads(b.ctx, b.a.ID, engine.Page{})
 		must(t, err)
 		if slices.ContainsFunc(list, func(l engine.Lead) bool { return l.ID == lb.ID }) {
 			t.Fatal("A lists B's lead")

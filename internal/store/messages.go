@@ -40,9 +40,6 @@ func scanMessage(s scanner) (engine.Message, error) {
 	return m, nil
 }
 
-// MessageFilter narrows ListMessages (the domain's type).
-type MessageFilter = engine.MessageFilter
-
 // normMessageTimes normalises m's optional times as they will read back.
 func normMessageTimes(m *engine.Message) {
 	m.ScheduledAt, m.SentAt, m.DeliveredAt, m.ReadAt = normTime(m.ScheduledAt), normTime(m.SentAt), normTime(m.DeliveredAt), normTime(m.ReadAt)
@@ -188,12 +185,12 @@ func (tx *Tx) CancelRunMessages(ctx context.Context, tenantID, runID, reason str
 
 // ListMessages returns a page of the tenant's messages that match f, oldest
 // first (id order), and the cursor of the next page.
-func (db *DB) ListMessages(ctx context.Context, tenantID string, f MessageFilter, p Page) ([]engine.Message, string, error) {
+func (db *DB) ListMessages(ctx context.Context, tenantID string, f engine.MessageFilter, p engine.Page) ([]engine.Message, string, error) {
 	return db.auto().ListMessages(ctx, tenantID, f, p)
 }
 
 // ListMessages is DB.ListMessages in tx.
-func (tx *Tx) ListMessages(ctx context.Context, tenantID string, f MessageFilter, p Page) ([]engine.Message, string, error) {
+func (tx *Tx) ListMessages(ctx context.Context, tenantID string, f engine.MessageFilter, p engine.Page) ([]engine.Message, string, error) {
 	w := newWhere(tenantID)
 	w.eq("status", string(f.Status))
 	w.eq("channel", f.Channel)

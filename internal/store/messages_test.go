@@ -270,11 +270,11 @@ func TestListMessages(t *testing.T) {
 		g := b.flow(t, b.b.ID)
 		b.message(t, g.run, g.step, engine.ChannelEmail)
 
-		ids := func(f store.MessageFilter, limit int) []string {
+		ids := func(f engine.MessageFilter, limit int) []string {
 			var out []string
 			cursor := ""
 			for {
-				page, next, err := b.db.ListMessages(b.ctx, b.a.ID, f, store.Page{Limit: limit, After: cursor})
+				page, next, err := b.db.ListMessages(b.ctx, b.a.ID, f, engine.Page{Limit: limit, After: cursor})
 				must(t, err)
 				for _, m := range page {
 					out = append(out, m.ID)
@@ -285,21 +285,21 @@ func TestListMessages(t *testing.T) {
 				cursor = next
 			}
 		}
-		equal(t, "all", ids(store.MessageFilter{}, 3), append(append([]string{}, all...), legacy.ID))
-		equal(t, "by run", ids(store.MessageFilter{RunID: f1.run.ID}, 2), ofF1)
-		equal(t, "by event", ids(store.MessageFilter{EventID: f1.event.ID}, 0), ofF1)
-		equal(t, "by quote", ids(store.MessageFilter{QuoteID: f1.quote.ID}, 0), ofF1)
-		equal(t, "by lead", ids(store.MessageFilter{LeadID: f1.lead.ID}, 1), append(append([]string{}, ofF1...), legacy.ID))
-		equal(t, "by channel", ids(store.MessageFilter{Channel: engine.ChannelWhatsApp}, 1), whatsapp)
-		equal(t, "by status", ids(store.MessageFilter{Status: engine.MsgFailed}, 0), failed)
-		equal(t, "by trigger", ids(store.MessageFilter{Trigger: engine.TriggerExpired}, 0), []string{legacy.ID})
-		equal(t, "from", ids(store.MessageFilter{From: start.Add(time.Hour)}, 0), append(append([]string{}, late...), legacy.ID))
-		equal(t, "to", ids(store.MessageFilter{To: start.Add(time.Hour)}, 0), all[:4])
-		equal(t, "everything at once", ids(store.MessageFilter{Status: engine.MsgQueued, Channel: engine.ChannelEmail,
+		equal(t, "all", ids(engine.MessageFilter{}, 3), append(append([]string{}, all...), legacy.ID))
+		equal(t, "by run", ids(engine.MessageFilter{RunID: f1.run.ID}, 2), ofF1)
+		equal(t, "by event", ids(engine.MessageFilter{EventID: f1.event.ID}, 0), ofF1)
+		equal(t, "by quote", ids(engine.MessageFilter{QuoteID: f1.quote.ID}, 0), ofF1)
+		equal(t, "by lead", ids(engine.MessageFilter{LeadID: f1.lead.ID}, 1), append(append([]string{}, ofF1...), legacy.ID))
+		equal(t, "by channel", ids(engine.MessageFilter{Channel: engine.ChannelWhatsApp}, 1), whatsapp)
+		equal(t, "by status", ids(engine.MessageFilter{Status: engine.MsgFailed}, 0), failed)
+		equal(t, "by trigger", ids(engine.MessageFilter{Trigger: engine.TriggerExpired}, 0), []string{legacy.ID})
+		equal(t, "from", ids(engine.MessageFilter{From: start.Add(time.Hour)}, 0), append(append([]string{}, late...), legacy.ID))
+		equal(t, "to", ids(engine.MessageFilter{To: start.Add(time.Hour)}, 0), all[:4])
+		equal(t, "everything at once", ids(engine.MessageFilter{Status: engine.MsgQueued, Channel: engine.ChannelEmail,
 			Trigger: engine.TriggerSent, LeadID: f1.lead.ID, QuoteID: f1.quote.ID, RunID: f1.run.ID, EventID: f1.event.ID,
 			From: start, To: start.Add(time.Minute)}, 0), []string{all[0]})
 
-		list, _, err := b.db.ListMessages(b.ctx, b.a.ID, store.MessageFilter{RunID: g.run.ID}, store.Page{})
+		list, _, err := b.db.ListMessages(b.ctx, b.a.ID, engine.MessageFilter{RunID: g.run.ID}, engine.Page{})
 		must(t, err)
 		if len(list) != 0 {
 			t.Fatal("A lists B's messages")

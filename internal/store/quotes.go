@@ -25,9 +25,6 @@ func scanQuote(s scanner) (engine.Quote, error) {
 	return q, nil
 }
 
-// QuoteFilter narrows ListQuotes (the domain's type).
-type QuoteFilter = engine.QuoteFilter
-
 // quoteViolations explains the constraints a quote write can break.
 func quoteViolations() onViolation {
 	return onViolation{
@@ -99,12 +96,12 @@ func (tx *Tx) getQuote(ctx context.Context, where string, args ...any) (*engine.
 
 // ListQuotes returns a page of the tenant's quotes that match f, oldest
 // first, and the cursor of the next page.
-func (db *DB) ListQuotes(ctx context.Context, tenantID string, f QuoteFilter, p Page) ([]engine.Quote, string, error) {
+func (db *DB) ListQuotes(ctx context.Context, tenantID string, f engine.QuoteFilter, p engine.Page) ([]engine.Quote, string, error) {
 	return db.auto().ListQuotes(ctx, tenantID, f, p)
 }
 
 // ListQuotes is DB.ListQuotes in tx.
-func (tx *Tx) ListQuotes(ctx context.Context, tenantID string, f QuoteFilter, p Page) ([]engine.Quote, string, error) {
+func (tx *Tx) ListQuotes(ctx context.Context, tenantID string, f engine.QuoteFilter, p engine.Page) ([]engine.Quote, string, error) {
 	where, args := `tenant_id = ?`, []any{tenantID}
 	if f.LeadID != "" {
 		where += ` AND lead_id = ?`
@@ -171,14 +168,14 @@ func (tx *Tx) GetQuoteByTokenForUpdate(ctx context.Context, token string) (*engi
 }
 
 // ListQuotesToExpire returns, across all tenants, up to limit quotes
-// (DefaultPageLimit when limit is 0 or less) that are sent or viewed and
+// (engine.DefaultPageLimit when limit is 0 or less) that are sent or viewed and
 // whose valid_until is before now, the longest overdue first (ties by id).
 // The sweep that expires them runs each through a quote action, which
 // locks and re-reads the quote, so a quote changed since this list was read
 // is judged again there.
 func (tx *Tx) ListQuotesToExpire(ctx context.Context, now time.Time, limit int) ([]engine.Quote, error) {
 	if limit <= 0 {
-		limit = DefaultPageLimit
+		limit = engine.DefaultPageLimit
 	}
 	quotes, err := collect(ctx, tx, scanQuote, `SELECT `+quoteColumns+` FROM quotes
 		WHERE status IN (?, ?) AND valid_until < ? ORDER BY valid_until, id LIMIT ?`,

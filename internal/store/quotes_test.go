@@ -92,11 +92,11 @@ func TestListQuotes(t *testing.T) {
 		other := b.quote(t, l2)
 		b.quote(t, b.lead(t, b.b.ID))
 
-		ids := func(f store.QuoteFilter, limit int) []string {
+		ids := func(f engine.QuoteFilter, limit int) []string {
 			var out []string
 			cursor := ""
 			for {
-				page, next, err := b.db.ListQuotes(b.ctx, b.a.ID, f, store.Page{Limit: limit, After: cursor})
+				page, next, err := b.db.ListQuotes(b.ctx, b.a.ID, f, engine.Page{Limit: limit, After: cursor})
 				must(t, err)
 				for _, q := range page {
 					out = append(out, q.ID)
@@ -107,10 +107,10 @@ func TestListQuotes(t *testing.T) {
 				cursor = next
 			}
 		}
-		equal(t, "quotes of lead 1", ids(store.QuoteFilter{LeadID: l1.ID}, 2), ofL1)
-		equal(t, "sent quotes", ids(store.QuoteFilter{Status: engine.QuoteSent}, 1), sent)
-		equal(t, "sent quotes of lead 2", ids(store.QuoteFilter{LeadID: l2.ID, Status: engine.QuoteSent}, 0), []string(nil))
-		equal(t, "all of A's quotes", ids(store.QuoteFilter{}, 4), append(append([]string{}, ofL1...), other.ID))
+		equal(t, "quotes of lead 1", ids(engine.QuoteFilter{LeadID: l1.ID}, 2), ofL1)
+		equal(t, "sent quotes", ids(engine.QuoteFilter{Status: engine.QuoteSent}, 1), sent)
+		equal(t, "sent quotes of lead 2", ids(engine.QuoteFilter{LeadID: l2.ID, Status: engine.QuoteSent}, 0), []string(nil))
+		equal(t, "all of A's quotes", ids(engine.QuoteFilter{}, 4), append(append([]string{}, ofL1...), other.ID))
 	})
 }
 
@@ -123,7 +123,7 @@ func TestQuoteIsolation(t *testing.T) {
 		hijack.TenantID = b.a.ID
 		wantCode(t, b.db.UpdateQuote(b.ctx, &hijack, 0), engine.ENOTFOUND, "")
 		wantCode(t, b.db.UpdateQuote(b.ctx, &hijack, 1), engine.ENOTFOUND, "")
-		list, _, err := b.db.ListQuotes(b.ctx, b.a.ID, store.QuoteFilter{LeadID: qb.LeadID}, store.Page{})
+		list, _, err := b.db.ListQuotes(b.ctx, b.a.ID, engine.QuoteFilter{LeadID: qb.LeadID}, engine.Page{})
 		must(t, err)
 		if len(list) != 0 {
 			t.Fatal("A lists B's quotes")

@@ -25,9 +25,6 @@ func scanRun(s scanner) (engine.Run, error) {
 	return r, nil
 }
 
-// RunFilter narrows ListRuns (the domain's type).
-type RunFilter = engine.RunFilter
-
 // InsertRun stores r and fills in its ID and times. Its event, lead, quote
 // and workflow version must be the tenant's (else EINVALID).
 func (tx *Tx) InsertRun(ctx context.Context, r *engine.Run) error {
@@ -65,12 +62,12 @@ func (tx *Tx) GetRun(ctx context.Context, tenantID, id string) (*engine.Run, err
 
 // ListRuns returns a page of the tenant's runs that match f, oldest first
 // (id order), and the cursor of the next page.
-func (db *DB) ListRuns(ctx context.Context, tenantID string, f RunFilter, p Page) ([]engine.Run, string, error) {
+func (db *DB) ListRuns(ctx context.Context, tenantID string, f engine.RunFilter, p engine.Page) ([]engine.Run, string, error) {
 	return db.auto().ListRuns(ctx, tenantID, f, p)
 }
 
 // ListRuns is DB.ListRuns in tx.
-func (tx *Tx) ListRuns(ctx context.Context, tenantID string, f RunFilter, p Page) ([]engine.Run, string, error) {
+func (tx *Tx) ListRuns(ctx context.Context, tenantID string, f engine.RunFilter, p engine.Page) ([]engine.Run, string, error) {
 	w := newWhere(tenantID)
 	w.eq("lead_id", f.LeadID)
 	w.eq("quote_id", f.QuoteID)

@@ -134,11 +134,11 @@ func TestListRuns(t *testing.T) {
 		r5 := b.run(t, e1, w)
 		b.run(t, b.event(t, b.quote(t, b.lead(t, b.b.ID))), b.workflow(t, b.b.ID, engine.TriggerSent))
 
-		ids := func(f store.RunFilter, limit int) []string {
+		ids := func(f engine.RunFilter, limit int) []string {
 			var out []string
 			cursor := ""
 			for {
-				page, next, err := b.db.ListRuns(b.ctx, b.a.ID, f, store.Page{Limit: limit, After: cursor})
+				page, next, err := b.db.ListRuns(b.ctx, b.a.ID, f, engine.Page{Limit: limit, After: cursor})
 				must(t, err)
 				for _, r := range page {
 					out = append(out, r.ID)
@@ -149,12 +149,12 @@ func TestListRuns(t *testing.T) {
 				cursor = next
 			}
 		}
-		equal(t, "all", ids(store.RunFilter{}, 2), []string{r1.ID, r2.ID, r3.ID, r4.ID, r5.ID})
-		equal(t, "by lead", ids(store.RunFilter{LeadID: l1.ID}, 1), []string{r1.ID, r2.ID, r4.ID, r5.ID})
-		equal(t, "by quote", ids(store.RunFilter{QuoteID: q1.ID}, 0), []string{r1.ID, r2.ID, r5.ID})
-		equal(t, "by status", ids(store.RunFilter{Status: engine.RunCompleted}, 0), []string{r2.ID})
-		equal(t, "by event", ids(store.RunFilter{EventID: e2.ID}, 0), []string{r3.ID})
-		equal(t, "active of event 1", ids(store.RunFilter{EventID: e1.ID, Status: engine.RunActive}, 0), []string{r1.ID, r5.ID})
+		equal(t, "all", ids(engine.RunFilter{}, 2), []string{r1.ID, r2.ID, r3.ID, r4.ID, r5.ID})
+		equal(t, "by lead", ids(engine.RunFilter{LeadID: l1.ID}, 1), []string{r1.ID, r2.ID, r4.ID, r5.ID})
+		equal(t, "by quote", ids(engine.RunFilter{QuoteID: q1.ID}, 0), []string{r1.ID, r2.ID, r5.ID})
+		equal(t, "by status", ids(engine.RunFilter{Status: engine.RunCompleted}, 0), []string{r2.ID})
+		equal(t, "by event", ids(engine.RunFilter{EventID: e2.ID}, 0), []string{r3.ID})
+		equal(t, "active of event 1", ids(engine.RunFilter{EventID: e1.ID, Status: engine.RunActive}, 0), []string{r1.ID, r5.ID})
 
 		must(t, b.tx(func(tx *store.Tx) error {
 			active, err := tx.ListActiveRuns(b.ctx, b.a.ID, q1.ID)
@@ -252,7 +252,7 @@ func TestRunIsolation(t *testing.T) {
 		if len(steps) != 0 {
 			t.Fatal("A lists B's run steps")
 		}
-		list, _, err := b.db.ListRuns(b.ctx, b.a.ID, store.RunFilter{}, store.Page{})
+		list, _, err := b.db.ListRuns(b.ctx, b.a.ID, engine.RunFilter{}, engine.Page{})
 		must(t, err)
 		if len(list) != 0 {
 			t.Fatal("A lists B's runs")

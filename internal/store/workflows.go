@@ -236,7 +236,7 @@ func (tx *Tx) getWorkflow(ctx context.Context, rest string, args ...any) (*engin
 
 // ListWorkflows returns a page of the tenant's workflows that are not
 // deleted, oldest first, each at its current version with its steps.
-func (db *DB) ListWorkflows(ctx context.Context, tenantID string, p Page) ([]engine.Workflow, string, error) {
+func (db *DB) ListWorkflows(ctx context.Context, tenantID string, p engine.Page) ([]engine.Workflow, string, error) {
 	var ws []engine.Workflow
 	var next string
 	err := db.ReadTx(ctx, func(tx *Tx) (err error) {
@@ -247,7 +247,7 @@ func (db *DB) ListWorkflows(ctx context.Context, tenantID string, p Page) ([]eng
 }
 
 // ListWorkflows is DB.ListWorkflows in tx.
-func (tx *Tx) ListWorkflows(ctx context.Context, tenantID string, p Page) ([]engine.Workflow, string, error) {
+func (tx *Tx) ListWorkflows(ctx context.Context, tenantID string, p engine.Page) ([]engine.Workflow, string, error) {
 	ws, next, err := paginate(p, func(w *engine.Workflow) string { return w.ID }, func(after string, limit int) ([]engine.Workflow, error) {
 		return collect(ctx, tx, scanWorkflow, workflowSelect+`w.current_version
 			WHERE w.tenant_id = ? AND w.deleted_at IS NULL AND w.id > ? ORDER BY w.id LIMIT ?`, tenantID, after, limit)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
-	"github.com/quoteflow/quoteflow/internal/store"
 )
 
 // canonSteps rewrites the raw conditions of steps canonically.
@@ -157,7 +156,7 @@ func TestListWorkflows(t *testing.T) {
 		var got []*engine.Workflow
 		cursor, pages := "", 0
 		for {
-			page, next, err := b.db.ListWorkflows(b.ctx, b.a.ID, store.Page{Limit: 2, After: cursor})
+			page, next, err := b.db.ListWorkflows(b.ctx, b.a.ID, engine.Page{Limit: 2, After: cursor})
 			must(t, err)
 			pages++
 			for i := range page {
@@ -200,7 +199,7 @@ func TestDeleteWorkflow(t *testing.T) {
 		wantCode(t, err, engine.ENOTFOUND, "")
 		wantCode(t, b.db.UpdateWorkflow(b.ctx, w, 0), engine.ENOTFOUND, "")
 		wantCode(t, b.db.DeleteWorkflow(b.ctx, b.a.ID, w.ID), engine.ENOTFOUND, "")
-		list, _, err := b.db.ListWorkflows(b.ctx, b.a.ID, store.Page{})
+		list, _, err := b.db.ListWorkflows(b.ctx, b.a.ID, engine.Page{})
 		must(t, err)
 		if len(list) != 0 {
 			t.Fatalf("deleted workflow listed: %+v", list)
