@@ -1,7 +1,10 @@
+// Over 600 lines: one fake of one API, whose request checks, answers and
+// scripting are read together.
+
 // Package whatsapptest is a local stand-in for Meta's WhatsApp Cloud API: an
 // HTTP server on 127.0.0.1 that speaks the documented request, response,
 // error and paging shapes, records what it was sent, and can be scripted to
-// fail. End-to-end tests and benchmarks point whatsapp.Options.BaseURL (or
+// fail. End-to-end tests point whatsapp.Options.BaseURL (or
 // QUOTEFLOW_WHATSAPP_API_BASE) at it. StatusWebhook builds the signed status
 // webhooks that Meta would post back.
 package whatsapptest
