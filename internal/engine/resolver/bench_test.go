@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/engine/enginetest"
 )
 
 // benchRuleSet builds n enabled rules for quote.sent, each an all of five
@@ -139,7 +140,7 @@ func BenchmarkResolve1000RulesEagerJSON(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		d := rs.resolve(in, true)
-		if _, err := json.Marshal(reference(b, &d)); err != nil {
+		if _, err := json.Marshal(enginetest.Reference(b, &d)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,112 +1,17 @@
 package resolver
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/engine/enginetest"
 )
-
-// refDecision and refEntry encode a decision as encoding/json encoded it
-// before traces were lazy and had their own encoder: the struct by
-// reflection, and each entry through the entry's MarshalJSON of that time.
-type refDecision struct {
-	Outcome         engine.Outcome `json:"outcome"`
-	Source          engine.Source  `json:"source"`
-	Reason          string         `json:"reason"`
-	WorkflowID      string         `json:"workflow_id,omitempty"`
-	WorkflowVersion int64          `json:"workflow_version,omitempty"`
-	RuleID          string         `json:"rule_id,omitempty"`
-	OverrideID      string         `json:"override_id,omitempty"`
-	MissingFields   []string       `json:"missing_fields"`
-	Trace           []refEntry     `json:"trace"`
-	Shadow          *refDecision   `json:"shadow,omitempty"`
-}
-
-type refEntry engine.TraceEntry
-
-func (e refEntry) MarshalJSON() ([]byte, error) {
-	e.render()
-	type plain engine.TraceEntry
-	return json.Marshal(plain(e))
-}
-
-// render is TraceEntry.render as it was, with conditionDetail.
-func (e *refEntry) render() {
-	if e.Detail != "" || e.Kind != engine.TraceKindRule {
-		return
-	}
-	switch e.Reason {
-	case engine.ReasonConditionFalse:
-		c := e.Cause
-		if e.Field == "" {
-			c = engine.CauseEmptyAny
-		}
-		e.Detail = refConditionDetail("false", e.Path, e.Field, e.Op, e.Expected, e.Actual, c)
-	case engine.ReasonConditionUnknown:
-		e.Detail = refConditionDetail("unknown", e.Path, e.Field, e.Op, e.Expected, nil, engine.CauseMissing)
-	}
-}
-
-// reference converts a decision whose trace is written out.
-func reference(t testing.TB, d *engine.Decision) *refDecision {
-	t.Helper()
-	if d == nil {
-		return nil
-	}
-	if d.Trace.Lazy() {
-		t.Fatal("reference of a lazy decision")
-	}
-	r := &refDecision{
-		Outcome: d.Outcome, Source: d.Source, Reason: d.Reason, WorkflowID: d.WorkflowID,
-		WorkflowVersion: d.WorkflowVersion, RuleID: d.RuleID, OverrideID: d.OverrideID,
-		MissingFields: d.MissingFields, Shadow: reference(t, d.Shadow),
-	}
-	if d.Trace != nil {
-		r.Trace = make([]refEntry, len(d.Trace))
-		for i, e := range d.Trace {
-			r.Trace[i] = refEntry(e)
-		}
-	}
-	return r
-}
-
-// rendered is reference with every entry rendered, as Render renders it
-// for got and as render did for want: what Go code reads after Render.
-func rendered(t testing.TB, d *engine.Decision) *refDecision {
-	r := reference(t, d)
-	for x := r; x != nil; x = x.Shadow {
-		for i := range x.Trace {
-			x.Trace[i].render()
-		}
-	}
-	return r
-}
-
-// encodings marshals v with json.Marshal and with an Encoder that does not
-// escape HTML and indents, which is how an HTTP framework may write it.
-func encodings(t testing.TB, v any) [2]string {
-	t.Helper()
-	a, err := json.Marshal(v)
-	if err != nil {
-		t.Fatalf("marshal: %v", err)
-	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		t.Fatalf("encode: %v", err)
-	}
-	return [2]string{string(a), b.String()}
-}
 
 // checkLazy resolves in twice, lazily and eagerly, and checks that the two
 // decisions are the same to Go code after Render and the same JSON, and
@@ -115,26 +20,26 @@ func encodings(t testing.TB, v any) [2]string {
 func checkLazy(t *testing.T, rs *RuleSet, in ResolveInput, mutate func(*engine.Context)) engine.Decision {
 	t.Helper()
 	eager := rs.resolve(in, true)
-	want := encodings(t, reference(t, &eager))
+	want := enginetest.Encodings(t, enginetest.Reference(t, &eager))
 
 	d := rs.Resolve(in)
 	if mutate != nil && in.Context != nil {
 		mutate(in.Context)
 	}
-	if got := encodings(t, d); got != want {
+	if got := enginetest.Encodings(t, d); got != want {
 		t.Fatalf("lazy decision marshals as\n%s\nwant\n%s", got[0], want[0])
 	}
 	// Marshalling leaves the decision as it was.
-	if got := encodings(t, d); got != want {
+	if got := enginetest.Encodings(t, d); got != want {
 		t.Fatalf("second marshal differs:\n%s\nwant\n%s", got[0], want[0])
 	}
 	// A copy rendered in Go is the eager decision, field for field.
 	r := d
 	r.Render()
-	if got, want := rendered(t, &r), rendered(t, &eager); !reflect.DeepEqual(got, want) {
+	if got, want := enginetest.Rendered(t, &r), enginetest.Rendered(t, &eager); !reflect.DeepEqual(got, want) {
 		t.Fatalf("rendered decision\n%+v\nwant\n%+v", got, want)
 	}
-	if got := encodings(t, r); got != want {
+	if got := enginetest.Encodings(t, r); got != want {
 		t.Fatalf("rendered decision marshals as\n%s\nwant\n%s", got[0], want[0])
 	}
 	// Stored and read back, the JSON is the same (but for invalid UTF-8,
@@ -143,8 +48,8 @@ func checkLazy(t *testing.T, rs *RuleSet, in ResolveInput, mutate func(*engine.C
 	if err := json.Unmarshal([]byte(want[0]), &back); err != nil {
 		t.Fatal(err)
 	}
-	wantBack := encodings(t, reference(t, &back))
-	if got := encodings(t, back); got != wantBack {
+	wantBack := enginetest.Encodings(t, enginetest.Reference(t, &back))
+	if got := enginetest.Encodings(t, back); got != wantBack {
 		t.Fatalf("decision read back marshals as\n%s\nwant\n%s", got[0], wantBack[0])
 	}
 	if !strings.Contains(want[0], `\ufffd`) && wantBack != want {
@@ -160,7 +65,7 @@ func checkLazy(t *testing.T, rs *RuleSet, in ResolveInput, mutate func(*engine.C
 	if err := json.Unmarshal([]byte(want[0]), &into); err != nil {
 		t.Fatal(err)
 	}
-	if got := encodings(t, into); got != wantBack {
+	if got := enginetest.Encodings(t, into); got != wantBack {
 		t.Fatalf("decision read into a lazy one marshals as\n%s\nwant\n%s", got[0], wantBack[0])
 	}
 	return d
@@ -487,7 +392,7 @@ func TestLazyTraceSharesNothing(t *testing.T) {
 		ctx.Lead.Custom[fmt.Sprintf("k%d", i)] = "w"
 	}
 	d := rs.Resolve(ResolveInput{Mode: engine.ModeEngine, Trigger: engine.TriggerSent, Context: ctx, Now: nowTest})
-	want := encodings(t, d)
+	want := enginetest.Encodings(t, d)
 	done := make(chan string)
 	for g := 0; g < 4; g++ {
 		go func() {
@@ -504,76 +409,4 @@ func TestLazyTraceSharesNothing(t *testing.T) {
 			t.Errorf("concurrent marshal:\n%s\nwant\n%s", got, want[0])
 		}
 	}
-}
-
-// refConditionDetail is the sentence of a failed condition as the engine
-// wrote it before traces had an encoder of their own (conditionDetail),
-// values through json.Marshal: the reference the engine's own sentence
-// writer is checked against.
-func refConditionDetail(truth, path, field, op string, expected, actual any, c engine.Cause) string {
-	var b strings.Builder
-	b.WriteString("condition ")
-	b.WriteString(truth)
-	if path != "" {
-		b.WriteString(" at ")
-		b.WriteString(path)
-	}
-	b.WriteString(": ")
-	if c == engine.CauseEmptyAny || field == "" {
-		b.WriteString("an empty any matches nothing")
-		return b.String()
-	}
-	b.WriteString(field)
-	b.WriteByte(' ')
-	b.WriteString(op)
-	if expected != nil {
-		b.WriteByte(' ')
-		b.WriteString(refJSONText(expected))
-	}
-	switch c {
-	case engine.CauseMissing:
-		b.WriteString(", but the field is missing")
-	case engine.CauseMismatch:
-		b.WriteString(", but the lead holds ")
-		b.WriteString(refJSONText(actual))
-		b.WriteString(", ")
-		b.WriteString(refJSONType(actual))
-		b.WriteString(" that ")
-		b.WriteString(op)
-		b.WriteString(" cannot compare with that value")
-	default:
-		b.WriteString(", actual ")
-		b.WriteString(refJSONText(actual))
-	}
-	return b.String()
-}
-
-func refJSONText(v any) string {
-	out, err := json.Marshal(v)
-	if err != nil {
-		return "?"
-	}
-	return string(out)
-}
-
-func refJSONType(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "a string"
-	case bool:
-		return "a boolean"
-	case []any, []string:
-		return "a list"
-	case map[string]any:
-		return "an object"
-	case float64, float32, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
-		return "a number"
-	case json.Number:
-		if _, err := strconv.ParseFloat(string(x), 64); err == nil {
-			return "a number"
-		}
-	}
-	return "a value"
 }
