@@ -155,12 +155,17 @@ type notModified struct {
 	humaContext
 	ifNoneMatch string
 	etag        string
+	contentType string // held until the status is known: a 304 has no content
 	hit         bool
 }
 
 func (n *notModified) SetHeader(name, value string) {
-	if strings.EqualFold(name, "ETag") {
+	switch {
+	case strings.EqualFold(name, "ETag"):
 		n.etag = value
+	case strings.EqualFold(name, "Content-Type"):
+		n.contentType = value
+		return
 	}
 	n.humaContext.SetHeader(name, value)
 }
@@ -168,6 +173,9 @@ func (n *notModified) SetHeader(name, value string) {
 func (n *notModified) SetStatus(code int) {
 	if code == http.StatusOK && noneMatch(n.ifNoneMatch, n.etag) {
 		n.hit, code = true, http.StatusNotModified
+	}
+	if n.contentType != "" && !n.hit {
+		n.humaContext.SetHeader("Content-Type", n.contentType)
 	}
 	n.humaContext.SetStatus(code)
 }
