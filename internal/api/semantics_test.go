@@ -194,6 +194,12 @@ func TestIfMatchFollowsRFC9110(t *testing.T) {
 		e.must(200, "PATCH", "/v1/leads/"+lead, key, map[string]any{"stage": "won"}, "If-Match", `"9", `+l.Header.Get("ETag"))
 		e.problem(e.call("PATCH", "/v1/leads/"+lead, key, map[string]any{"stage": "lost"}, "If-Match", `"9", "1"`), 412, "version-mismatch")
 		e.must(200, "PATCH", "/v1/tenant", key, map[string]any{"name": "Acme 2"}, "If-Match", `"5", "1"`)
+		quote := str(e.must(201, "POST", "/v1/quotes", key, map[string]any{"lead_id": lead, "number": "Q-1", "amount": 10, "currency": "EUR"})["id"])
+		e.must(200, "PATCH", "/v1/quotes/"+quote, key, map[string]any{"amount": 20}, "If-Match", `"4", "1"`)
+		e.problem(e.call("PATCH", "/v1/quotes/"+quote, key, map[string]any{"amount": 30}, "If-Match", `W/"2"`), 412, "version-mismatch")
+		rule := str(e.must(201, "POST", "/v1/assignment-rules", key, ruleBody("r", wf))["id"])
+		e.must(200, "PATCH", "/v1/assignment-rules/"+rule, key, map[string]any{"name": "r2"}, "If-Match", `"1", "4"`)
+		e.problem(e.call("PATCH", "/v1/assignment-rules/"+rule, key, map[string]any{"name": "r3"}, "If-Match", `"1", "4"`), 412, "version-mismatch")
 	})
 }
 
@@ -203,7 +209,9 @@ func TestIfNoneMatchAnswers304(t *testing.T) {
 		w := e.call("POST", "/v1/workflows", key, workflowBody("W"))
 		wf, tag := str(w.JSON["id"]), w.Header.Get("ETag")
 		lead := str(e.must(201, "POST", "/v1/leads", key, map[string]any{"first_name": "Ana"})["id"])
-		for _, path := range []string{"/v1/workflows/" + wf, "/v1/leads/" + lead, "/v1/tenant"} {
+		quote := str(e.must(201, "POST", "/v1/quotes", key, map[string]any{"lead_id": lead, "number": "Q-1", "amount": 10, "currency": "EUR"})["id"])
+		rule := str(e.must(201, "POST", "/v1/assignment-rules", key, ruleBody("r", wf))["id"])
+		for _, path := range []string{"/v1/workflows/" + wf, "/v1/leads/" + lead, "/v1/quotes/" + quote, "/v1/assignment-rules/" + rule, "/v1/tenant"} {
 			for _, inm := range []string{tag, `W/` + tag, `"8", ` + tag, "*"} {
 				r := e.call("GET", path, key, nil, "If-None-Match", inm)
 				if r.Status != http.StatusNotModified || len(r.Raw) != 0 || r.Header.Get("ETag") != tag || r.Header.Get("Content-Type") != "" {
