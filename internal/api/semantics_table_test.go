@@ -73,3 +73,43 @@ func TestEveryRouteHasItsSemantics(t *testing.T) {
 		}
 	}
 }
+
+func TestReplayEnvelope(t *testing.T) {
+	stored := sealReplay(map[string]string{"ETag": `"1"`}, []byte(`{"id":"k1","key":"qf_secret"}`), []string{"key"})
+	if strings.Contains(string(stored), "qf_secret") {
+		t.Fatalf("a redacted field was stored: %s", stored)
+	}
+	r := openReplay(stored)
+	if r.Headers["ETag"] != `"1"` || string(r.Body) != `{"id":"k1"}` {
+		t.Fatalf("opened %+v", r)
+	}
+	// An answer stored before headers were kept is its bare body.
+	if r := openReplay([]byte(`{"id":"l1"}`)); string(r.Body) != `{"id":"l1"}` || r.Headers != nil {
+		t.Fatalf("bare body opened as %+v", r)
+	}
+}
+
+func TestCursorsRoundTrip(t *testing.T) {
+	for _, pos := range []string{"01a235ae-1eaf-7714-b591-04c838db9c80", "7"} {
+		if got, ok := decodeCursor(encodeCursor(pos)); !ok || got != pos {
+			t.Fatalf("%q: decoded %q %v", pos, got, ok)
+		}
+	}
+	for _, bad := range []string{"", "zzz", "c1.", "c1.!!", "c1.AA", "c2." + encodeCursor("x")[3:], "c1." + strings.Repeat("QUFB", 100)} {
+		if got, ok := decodeCursor(bad); ok {
+			t.Fatalf("%q decoded as %q", bad, got)
+		}
+	}
+}
+
+func TestEntityTagLists(t *testing.T) {
+	for v, want := range map[string]bool{`"1"`: true, `"1", W/"2"`: true, `*`: true, `3`: true, ` "1" ,, "2" `: true,
+		``: false, `"1`: false, `W/3`: false, `abc`: false, `"a b"`: false} {
+		if _, _, ok := parseETags(v); ok != want {
+			t.Errorf("parseETags(%q) ok %v, want %v", v, ok, want)
+		}
+	}
+	if !noneMatch(`W/"2"`, `"2"`) || noneMatch(`"3"`, `"2"`) || !noneMatch(`*`, `"2"`) || noneMatch(`junk`, `"2"`) {
+		t.Error("If-None-Match comparison")
+	}
+}
