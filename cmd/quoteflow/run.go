@@ -51,6 +51,8 @@ type config struct {
 	RescueAfter     time.Duration
 	ExpireEvery     time.Duration
 	WhatsAppRate    float64
+	RateLimit       float64
+	RateBurst       int
 }
 
 func parseConfig(cmd string, args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -82,6 +84,8 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	fs.DurationVar(&c.RescueAfter, "rescue-after", envvar.Duration(getenv, "QUOTEFLOW_RESCUE_AFTER", 5*time.Minute), "take over jobs left running this long by a process that died (QUOTEFLOW_RESCUE_AFTER)")
 	fs.DurationVar(&c.ExpireEvery, "expire-every", envvar.Duration(getenv, "QUOTEFLOW_EXPIRE_EVERY", time.Minute), "period of the sweep that expires quotes past valid_until (QUOTEFLOW_EXPIRE_EVERY)")
 	fs.Float64Var(&c.WhatsAppRate, "whatsapp-rate", envvar.Float(getenv, "QUOTEFLOW_WHATSAPP_RATE", whatsapp.DefaultPerSecond), "WhatsApp sends per second per phone number, in this process; 0 is unlimited (QUOTEFLOW_WHATSAPP_RATE)")
+	fs.Float64Var(&c.RateLimit, "rate-limit", envvar.Float(getenv, "QUOTEFLOW_RATE_LIMIT", api.DefaultRateLimit), "API requests per second per API key, in this process; 0 disables the limit (QUOTEFLOW_RATE_LIMIT)")
+	fs.IntVar(&c.RateBurst, "rate-burst", envvar.Int(getenv, "QUOTEFLOW_RATE_BURST", api.DefaultRateBurst), "API requests per API key allowed at once above the rate (QUOTEFLOW_RATE_BURST)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -185,7 +189,8 @@ func serve(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, stdo
 		fmt.Fprintf(stdout, "quoteflow demo\n  URL:        %s\n  API docs:   %s/v1/docs\n  admin key:  %s\n  outbox:     curl -H 'Authorization: Bearer %s' %s/v1/messages\n  (messages go to the log provider: see the \"message recorded\" lines on stderr)\n", base, base, key, key, base)
 	}
 	srv := &http.Server{
-		Handler:           api.New(a, log, api.Options{Registry: registry, Ready: func(ctx context.Context) error { return db.SQL().PingContext(ctx) }}),
+		Handler: api.New(a, log, api.Options{Registry: registry, Ready: func(ctx context.Context) error { return db.SQL().PingContext(ctx) },
+			RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

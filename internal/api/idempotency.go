@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -17,13 +19,12 @@ import (
 // bodies anyway.
 const maxIdempotentBody = 1 << 20
 
-// idempotent marks a create operation as honouring Idempotency-Key.
+// idempotent marks a create operation as honouring Idempotency-Key. The
+// declaration in the document, and the operations marked, are
+// operationSemantics' (semantics.go); this mark is kept so that a route
+// says so where it is declared, and a test checks the two agree.
 func idempotent(op huma.Operation) huma.Operation {
 	op.Metadata["idempotent"] = true
-	maxLen := 255
-	op.Parameters = append(op.Parameters, &huma.Param{Name: "Idempotency-Key", In: "header",
-		Description: "Repeat the request safely: the same key and body answer with the first response (Idempotent-Replayed: true) for 24 hours",
-		Schema:      &huma.Schema{Type: huma.TypeString, MaxLength: &maxLen}})
 	return op
 }
 
@@ -35,9 +36,26 @@ type humaContext = huma.Context
 // request body that was already read.
 type recorder struct {
 	humaContext
-	body   []byte
-	status int
-	out    bytes.Buffer
+	body    []byte
+	status  int
+	out     bytes.Buffer
+	headers map[string]string
+}
+
+// replayedHeaders are the response headers a replay repeats: what the
+// client of a create or an action reads besides the body.
+var replayedHeaders = []string{"ETag", "Location", "Content-Type"}
+
+func (r *recorder) SetHeader(name, value string) {
+	for _, h := range replayedHeaders {
+		if strings.EqualFold(name, h) {
+			if r.headers == nil {
+				r.headers = map[string]string{}
+			}
+			r.headers[h] = value
+		}
+	}
+	r.humaContext.SetHeader(name, value)
 }
 
 func (r *recorder) BodyReader() io.Reader { return bytes.NewReader(r.body) }
@@ -84,10 +102,18 @@ func (s *Server) withIdempotency(ctx huma.Context, next func(huma.Context)) {
 		s.writeError(ctx, engine.Errorf(engine.ECONFLICT, "a request with this Idempotency-Key is still in progress"))
 		return
 	case prev != nil:
+		stored := openReplay(prev.Response)
 		ctx.SetHeader("Content-Type", "application/json")
+		for _, h := range replayedHeaders {
+			if v, ok := stored.Headers[h]; ok {
+				ctx.SetHeader(h, v)
+			}
+		}
 		ctx.SetHeader("Idempotent-Replayed", "true")
 		ctx.SetStatus(prev.StatusCode)
-		_, _ = ctx.BodyWriter().Write(prev.Response)
+		if len(stored.Body) > 0 && string(stored.Body) != "null" {
+			_, _ = ctx.BodyWriter().Write(stored.Body)
+		}
 		return
 	}
 	rec := &recorder{humaContext: ctx, body: body}
@@ -96,7 +122,8 @@ func (s *Server) withIdempotency(ctx huma.Context, next func(huma.Context)) {
 	// happened, and the client's retry must see it.
 	bg := context.WithoutCancel(ctx.Context())
 	if rec.status >= 200 && rec.status < 300 {
-		if err := s.app.CompleteIdempotencyKey(bg, p.TenantID, key, rec.status, rec.out.Bytes()); err != nil {
+		redact, _ := ctx.Operation().Metadata["redact"].([]string)
+		if err := s.app.CompleteIdempotencyKey(bg, p.TenantID, key, rec.status, sealReplay(rec.headers, rec.out.Bytes(), redact)); err != nil {
 			s.log.ErrorContext(bg, "could not store an idempotent response", "err", err)
 		}
 		return
@@ -112,4 +139,44 @@ func (s *Server) writeError(ctx huma.Context, err error) {
 	ctx.SetHeader("Content-Type", "application/problem+json")
 	ctx.SetStatus(p.Status)
 	_, _ = ctx.BodyWriter().Write(mustJSON(p))
+}
+
+// replay is what is stored of a first answer, so that a replay repeats
+// its headers as well as its body. It is stored as JSON (the column is
+// JSON on PostgreSQL); an answer stored before headers were kept is its
+// bare body, which openReplay still reads.
+type replay struct {
+	Replay  int               `json:"quoteflow_replay"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    json.RawMessage   `json:"body"`
+}
+
+// replayVersion marks a stored replay envelope.
+const replayVersion = 1
+
+// sealReplay returns the stored form of an answer, without the top-level
+// fields redact names.
+func sealReplay(headers map[string]string, body []byte, redact []string) []byte {
+	if len(redact) > 0 && len(body) > 0 {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(body, &m) == nil {
+			for _, f := range redact {
+				delete(m, f)
+			}
+			body = mustJSON(m)
+		}
+	}
+	if len(body) == 0 {
+		body = []byte("null")
+	}
+	return mustJSON(replay{Replay: replayVersion, Headers: headers, Body: body})
+}
+
+// openReplay reads what sealReplay stored, or a bare body stored before.
+func openReplay(stored []byte) replay {
+	var r replay
+	if json.Unmarshal(stored, &r) == nil && r.Replay == replayVersion {
+		return r
+	}
+	return replay{Body: stored}
 }

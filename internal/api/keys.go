@@ -25,12 +25,12 @@ func (s *Server) createKey(ctx context.Context, in *body[CreateKeyIn]) (*body[Ke
 	return &body[KeyOut]{Body: out}, nil
 }
 
-func (s *Server) listKeys(ctx context.Context, _ *struct{}) (*body[List[KeyOut]], error) {
+func (s *Server) listKeys(ctx context.Context, _ *struct{}) (*body[Items[KeyOut]], error) {
 	keys, err := s.app.ListAPIKeys(ctx, principal(ctx).TenantID)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
-	return &body[List[KeyOut]]{Body: listOf(keys, "", keyOut)}, nil
+	return &body[Items[KeyOut]]{Body: itemsOf(keys, keyOut)}, nil
 }
 
 // KeyPath names an API key in the URL.

@@ -151,7 +151,13 @@ type patchLeadInput struct {
 }
 
 func (s *Server) patchLead(ctx context.Context, in *patchLeadInput) (*versioned[LeadOut], error) {
-	want, err := in.version()
+	want, err := in.version(func() (int64, error) {
+		l, err := s.app.GetLead(ctx, principal(ctx).TenantID, in.LeadID)
+		if err != nil {
+			return 0, err
+		}
+		return l.Version, nil
+	})
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}

@@ -161,8 +161,13 @@ func TestRunLifecycle(t *testing.T) {
 			}
 			// An admin can cancel it before it goes, and retry it.
 			id := str(ms[0]["id"])
-			if got := f.must(200, "POST", "/v1/messages/"+id+"/cancel", f.key, nil); got["status"] != "cancelled" {
+			if got := f.must(200, "POST", "/v1/messages/"+id+"/cancel", f.key, nil, "Idempotency-Key", "cancel-"+id); got["status"] != "cancelled" {
 				t.Fatalf("cancel: %v", got)
+			}
+			// The same cancel with its key is answered as the first time.
+			if r := f.call("POST", "/v1/messages/"+id+"/cancel", f.key, nil, "Idempotency-Key", "cancel-"+id); r.Status != 200 ||
+				r.Header.Get("Idempotent-Replayed") != "true" || r.JSON["status"] != "cancelled" {
+				t.Fatalf("replayed cancel: %d %s", r.Status, r.Raw)
 			}
 			f.problem(f.call("POST", "/v1/messages/"+id+"/cancel", f.key, nil), 409, "conflict")
 			f.must(200, "PATCH", "/v1/tenant", f.key, map[string]any{"quiet_hours": nil})
@@ -296,9 +301,14 @@ func TestStepConditionsAndRunCancel(t *testing.T) {
 			t.Fatalf("a skipped step wrote messages: %v", ms)
 		}
 		// An admin cancels the waiting run: the later step never runs.
-		got := f.must(200, "POST", "/v1/runs/"+str(run["id"])+"/cancel", f.key, nil)
+		got := f.must(200, "POST", "/v1/runs/"+str(run["id"])+"/cancel", f.key, nil, "Idempotency-Key", "cancel-run")
 		if got["status"] != "cancelled" {
 			t.Fatalf("cancel: %v", got)
+		}
+		// The same cancel with its key is answered as the first time.
+		if r := f.call("POST", "/v1/runs/"+str(run["id"])+"/cancel", f.key, nil, "Idempotency-Key", "cancel-run"); r.Status != 200 ||
+			r.Header.Get("Idempotent-Replayed") != "true" || r.JSON["status"] != "cancelled" {
+			t.Fatalf("replayed cancel: %d %s", r.Status, r.Raw)
 		}
 		f.problem(f.call("POST", "/v1/runs/"+str(run["id"])+"/cancel", f.key, nil), 409, "conflict")
 		steps := got["steps"].([]any)

@@ -300,12 +300,12 @@ type CircuitOut struct {
 	Until     time.Time `json:"until" doc:"When one message will probe the provider again"`
 }
 
-func (s *Server) listCircuits(ctx context.Context, _ *struct{}) (*body[List[CircuitOut]], error) {
+func (s *Server) listCircuits(ctx context.Context, _ *struct{}) (*body[Items[CircuitOut]], error) {
 	cs, err := s.app.ListCircuits(ctx, principal(ctx).TenantID)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
-	return &body[List[CircuitOut]]{Body: listOf(cs, "", func(c *engine.Circuit) CircuitOut {
+	return &body[Items[CircuitOut]]{Body: itemsOf(cs, func(c *engine.Circuit) CircuitOut {
 		return CircuitOut{Provider: c.Provider, Reason: c.Reason, ErrorCode: c.ErrorCode, OpenedAt: c.OpenedAt, Until: c.Until}
 	})}, nil
 }
@@ -336,7 +336,7 @@ type templatesInput struct {
 	Fresh bool `query:"fresh" doc:"Sync from the business account now instead of using the list synced in the last minutes"`
 }
 
-func (s *Server) listTemplates(ctx context.Context, in *templatesInput) (*body[List[TemplateOut]], error) {
+func (s *Server) listTemplates(ctx context.Context, in *templatesInput) (*body[Items[TemplateOut]], error) {
 	t, err := s.app.GetTenant(ctx, principal(ctx).TenantID)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
@@ -348,7 +348,7 @@ func (s *Server) listTemplates(ctx context.Context, in *templatesInput) (*body[L
 	if !ok {
 		return nil, toProblem(ctx, s.log, engine.Errorf(engine.ECONFLICT, "the tenant has no WhatsApp Cloud API account with a business_account_id"))
 	}
-	return &body[List[TemplateOut]]{Body: listOf(ts, "", func(t *whatsapp.Template) TemplateOut {
+	return &body[Items[TemplateOut]]{Body: itemsOf(ts, func(t *whatsapp.Template) TemplateOut {
 		return TemplateOut{Name: t.Name, Language: t.Language, Status: t.Status, Category: t.Category, BodyParameters: t.BodyParameters}
 	})}, nil
 }

@@ -50,12 +50,12 @@ func (s *Server) createOverride(ctx context.Context, in *createOverrideInput) (*
 	return &body[OverrideOut]{Body: s.overrideOut(o)}, nil
 }
 
-func (s *Server) listOverrides(ctx context.Context, in *LeadPath) (*body[List[OverrideOut]], error) {
+func (s *Server) listOverrides(ctx context.Context, in *LeadPath) (*body[Items[OverrideOut]], error) {
 	os, err := s.app.LeadOverrides(ctx, principal(ctx).TenantID, in.LeadID)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
-	return &body[List[OverrideOut]]{Body: listOf(os, "", s.overrideOut)}, nil
+	return &body[Items[OverrideOut]]{Body: itemsOf(os, s.overrideOut)}, nil
 }
 
 // OverridePath names a lead override in the URL.

@@ -110,7 +110,13 @@ type patchQuoteInput struct {
 }
 
 func (s *Server) patchQuote(ctx context.Context, in *patchQuoteInput) (*versioned[QuoteOut], error) {
-	want, err := in.version()
+	want, err := in.version(func() (int64, error) {
+		q, err := s.app.GetQuote(ctx, principal(ctx).TenantID, in.QuoteID)
+		if err != nil {
+			return 0, err
+		}
+		return q.Version, nil
+	})
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}

@@ -70,12 +70,12 @@ func (s *Server) getRule(ctx context.Context, in *RulePath) (*versioned[RuleOut]
 	return withETag(ruleOut(r), r.Version), nil
 }
 
-func (s *Server) listRules(ctx context.Context, _ *struct{}) (*body[List[RuleOut]], error) {
+func (s *Server) listRules(ctx context.Context, _ *struct{}) (*body[Items[RuleOut]], error) {
 	rules, err := s.app.ListRules(ctx, principal(ctx).TenantID)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
-	return &body[List[RuleOut]]{Body: listOf(rules, "", ruleOut)}, nil
+	return &body[Items[RuleOut]]{Body: itemsOf(rules, ruleOut)}, nil
 }
 
 type patchRuleInput struct {
@@ -85,7 +85,13 @@ type patchRuleInput struct {
 }
 
 func (s *Server) patchRule(ctx context.Context, in *patchRuleInput) (*versioned[RuleOut], error) {
-	want, err := in.version()
+	want, err := in.version(func() (int64, error) {
+		r, err := s.app.GetRule(ctx, principal(ctx).TenantID, in.RuleID)
+		if err != nil {
+			return 0, err
+		}
+		return r.Version, nil
+	})
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
@@ -131,7 +137,7 @@ type ReorderRulesIn struct {
 	RuleIDs []string `json:"rule_ids"`
 }
 
-func (s *Server) reorderRules(ctx context.Context, in *body[ReorderRulesIn]) (*body[List[RuleOut]], error) {
+func (s *Server) reorderRules(ctx context.Context, in *body[ReorderRulesIn]) (*body[Items[RuleOut]], error) {
 	tenant := principal(ctx).TenantID
 	if err := s.app.ReorderRules(ctx, tenant, in.Body.RuleIDs); err != nil {
 		return nil, toProblem(ctx, s.log, err)

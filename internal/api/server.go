@@ -40,6 +40,7 @@ type Server struct {
 	api      huma.API
 	mux      *http.ServeMux
 	requests *prometheus.HistogramVec
+	limits   *rateLimits
 }
 
 // Options configure a Server.
@@ -49,6 +50,10 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Ready reports whether the service can take traffic, for /readyz.
 	Ready func(ctx context.Context) error
+	// RateLimit is the requests per second each API key may make, and
+	// RateBurst how many at once; 0 (the zero value) disables the limit.
+	RateLimit float64
+	RateBurst int
 }
 
 // New returns the HTTP handler for the whole service.
@@ -76,8 +81,11 @@ func New(a *app.App, log *slog.Logger, opts Options) *Server {
 		"apiKey":   {Type: "http", Scheme: "bearer", Description: "A tenant API key: Authorization: Bearer qf_..."},
 		"operator": {Type: "http", Scheme: "bearer", Description: "The operator token from QUOTEFLOW_OPERATOR_TOKEN"},
 	}
+	cfg.Components.Headers = headerComponents()
+	s.limits = newRateLimits(opts.RateLimit, opts.RateBurst)
 	s.api = humago.New(s.mux, cfg)
-	s.api.UseMiddleware(s.authenticate, s.withIdempotency)
+	s.api.OpenAPI().OnAddOperation = append(s.api.OpenAPI().OnAddOperation, s.declareSemantics)
+	s.api.UseMiddleware(s.authenticate, s.withRateLimit, s.withConditionalRead, s.withIdempotency)
 	s.routes()
 
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -136,7 +144,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	}()
 	if op.Deprecated {
 		// RFC 9745: tell clients in every answer, not only in the docs.
-		ctx.SetHeader("Deprecation", "true")
+		announceDeprecation(ctx)
 	}
 	need, _ := op.Metadata["access"].(access)
 	if need == accessPublic || need == "" {

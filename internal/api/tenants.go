@@ -233,7 +233,13 @@ type patchTenantInput struct {
 }
 
 func (s *Server) patchTenant(ctx context.Context, in *patchTenantInput) (*versioned[TenantOut], error) {
-	want, err := in.version()
+	want, err := in.version(func() (int64, error) {
+		t, err := s.app.GetTenant(ctx, principal(ctx).TenantID)
+		if err != nil {
+			return 0, err
+		}
+		return t.Version, nil
+	})
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}

@@ -119,12 +119,17 @@ func (s *Server) listWorkflows(ctx context.Context, in *PageParams) (*body[List[
 	return &body[List[WorkflowOut]]{Body: listOf(ws, next, workflowOut)}, nil
 }
 
-func (s *Server) listWorkflowVersions(ctx context.Context, in *WorkflowPath) (*body[List[WorkflowOut]], error) {
-	ws, err := s.app.ListWorkflowVersions(ctx, principal(ctx).TenantID, in.WorkflowID)
+type listVersionsInput struct {
+	WorkflowPath
+	PageParams
+}
+
+func (s *Server) listWorkflowVersions(ctx context.Context, in *listVersionsInput) (*body[List[WorkflowOut]], error) {
+	ws, next, err := s.app.ListWorkflowVersionsPage(ctx, principal(ctx).TenantID, in.WorkflowID, in.page())
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
-	return &body[List[WorkflowOut]]{Body: listOf(ws, "", workflowOut)}, nil
+	return &body[List[WorkflowOut]]{Body: listOf(ws, next, workflowOut)}, nil
 }
 
 func (s *Server) deleteWorkflow(ctx context.Context, in *WorkflowPath) (*struct{}, error) {
@@ -137,7 +142,13 @@ func (s *Server) deleteWorkflow(ctx context.Context, in *WorkflowPath) (*struct{
 // editWorkflow loads the current version, lets edit change it, and saves
 // the result as the next version, all checked against If-Match.
 func (s *Server) editWorkflow(ctx context.Context, id string, m IfMatch, edit func(w *engine.Workflow) error) (*versioned[WorkflowOut], error) {
-	want, err := m.version()
+	want, err := m.version(func() (int64, error) {
+		w, err := s.app.GetWorkflow(ctx, principal(ctx).TenantID, id)
+		if err != nil {
+			return 0, err
+		}
+		return w.Version, nil
+	})
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
