@@ -86,11 +86,11 @@ type authzOp struct {
 	foreign int
 	// public lists, for a public operation, the requests to try besides
 	// build's, with what each must get.
-	public []authzPublic
+	public []authzCase
 }
 
-// authzPublic is one request to a public operation and its answer.
-type authzPublic struct {
+// authzCase is one request and the status it must get.
+type authzCase struct {
 	name   string
 	build  func(f *authzFixtures) authzReq
 	status int
@@ -275,7 +275,7 @@ var authzOps = map[string]authzOp{
 	// credentials.
 	"verify-whatsapp-webhook": {access: "public", build: func(f *authzFixtures) authzReq {
 		return authzReq{path: "/v1/webhooks/whatsapp/" + f.tenant + "?hub.mode=subscribe&hub.challenge=42&hub.verify_token=" + whatsapptest.VerifyToken}
-	}, public: []authzPublic{
+	}, public: []authzCase{
 		{"wrong verify token", func(f *authzFixtures) authzReq {
 			return authzReq{path: "/v1/webhooks/whatsapp/" + f.tenant + "?hub.mode=subscribe&hub.challenge=42&hub.verify_token=wrong"}
 		}, 403},
@@ -292,7 +292,7 @@ var authzOps = map[string]authzOp{
 	"whatsapp-webhook": {access: "public", build: func(f *authzFixtures) authzReq {
 		body, sig := whatsapptest.StatusWebhook(whatsapptest.AppSecret)
 		return authzReq{path: "/v1/webhooks/whatsapp/" + f.tenant, body: string(body), headers: []string{"X-Hub-Signature-256", sig}}
-	}, public: []authzPublic{
+	}, public: []authzCase{
 		{"no signature", func(f *authzFixtures) authzReq {
 			body, _ := whatsapptest.StatusWebhook(whatsapptest.AppSecret)
 			return authzReq{path: "/v1/webhooks/whatsapp/" + f.tenant, body: string(body)}
@@ -320,6 +320,43 @@ var authzOps = map[string]authzOp{
 	})},
 }
 
+// authzMixed is, by operation id, tenant B's requests on its own
+// resources that name one of A's in the body or the query: each is refused
+// as an id that does not exist (422 naming the field), and a filter by
+// A's id finds nothing. They run as B's admin key, checked for A's data.
+var authzMixed = map[string][]authzCase{
+	"preview-step": {
+		{"B's step for A's lead", func(f *authzFixtures) authzReq {
+			return authzReq{path: "/v1/workflows/" + f.workflowB + "/steps/" + f.stepB + "/preview", body: map[string]any{"lead_id": f.lead}}
+		}, 422},
+		{"B's step for B's lead and A's quote", func(f *authzFixtures) authzReq {
+			return authzReq{path: "/v1/workflows/" + f.workflowB + "/steps/" + f.stepB + "/preview", body: map[string]any{"lead_id": f.leadB, "quote_id": f.quote}}
+		}, 422},
+	},
+	"simulate": {{"B's lead with A's quote", func(f *authzFixtures) authzReq {
+		return authzReq{path: "/v1/leads/" + f.leadB + "/simulate", body: map[string]any{"trigger": "quote.sent", "quote_id": f.quote}}
+	}, 422}},
+	"get-resolution": {{"B's lead with A's quote", func(f *authzFixtures) authzReq {
+		return authzReq{path: "/v1/leads/" + f.leadB + "/resolution?trigger=quote.sent&quote_id=" + f.quote}
+	}, 422}},
+	"create-override": {{"B's lead pinned to A's workflow", func(f *authzFixtures) authzReq {
+		return authzReq{path: "/v1/leads/" + f.leadB + "/overrides", body: map[string]any{"trigger": "*", "action": "workflow", "workflow_id": f.workflow}}
+	}, 422}},
+	"update-rule": {{"B's rule to A's workflow", func(f *authzFixtures) authzReq {
+		return authzReq{path: "/v1/assignment-rules/" + f.ruleB, body: map[string]any{"workflow_id": f.workflow}}
+	}, 422}},
+	"reorder-rules": {{"B's rule and A's", func(f *authzFixtures) authzReq {
+		return authzReq{path: "/v1/assignment-rules/reorder", body: map[string]any{"rule_ids": []string{f.ruleB, f.rule}}}
+	}, 422}},
+	"reorder-steps": {{"B's step and A's", func(f *authzFixtures) authzReq {
+		return authzReq{path: "/v1/workflows/" + f.workflowB + "/steps/reorder", body: map[string]any{"step_ids": []string{f.stepB, f.steps(f.workflow)[0]}}}
+	}, 422}},
+	"list-events":   {{"filtered by A's lead", func(f *authzFixtures) authzReq { return authzReq{path: "/v1/events?lead_id=" + f.lead} }, 200}},
+	"list-runs":     {{"filtered by A's quote", func(f *authzFixtures) authzReq { return authzReq{path: "/v1/runs?quote_id=" + f.quote} }, 200}},
+	"list-messages": {{"filtered by A's lead", func(f *authzFixtures) authzReq { return authzReq{path: "/v1/messages?lead_id=" + f.lead} }, 200}},
+	"list-quotes":   {{"filtered by A's lead", func(f *authzFixtures) authzReq { return authzReq{path: "/v1/quotes?lead_id=" + f.lead} }, 200}},
+}
+
 // static is a build for a request that names no fixture.
 func static(path string, body any) func(*authzFixtures) authzReq {
 	return func(*authzFixtures) authzReq { return authzReq{path: path, body: body} }
@@ -337,7 +374,7 @@ var oneClick = authzReq{body: "List-Unsubscribe=One-Click", headers: []string{"C
 
 // badToken is what a public quote route gives for tokens that are not a
 // quote's; with is the rest of a valid request, if any.
-func badToken(suffix string, with *authzReq) []authzPublic {
+func badToken(suffix string, with *authzReq) []authzCase {
 	req := func(path string) authzReq {
 		r := authzReq{path: path}
 		if with != nil {
@@ -345,7 +382,7 @@ func badToken(suffix string, with *authzReq) []authzPublic {
 		}
 		return r
 	}
-	return []authzPublic{
+	return []authzCase{
 		{"unknown token", func(*authzFixtures) authzReq { return req("/v1/public/quotes/qt_not-a-token" + suffix) }, 404},
 		{"a quote id as token", func(f *authzFixtures) authzReq { return req("/v1/public/quotes/" + f.quote + suffix) }, 404},
 	}
@@ -360,6 +397,8 @@ type authzFixtures struct {
 	tenant, admin, appKey, revoked string
 	// tenant B and its admin key.
 	tenantB, adminB string
+	// B's own lead, workflow with its step, and rule.
+	leadB, workflowB, stepB, ruleB string
 	// A's fixtures shared by every caller: a lead and a sent quote of
 	// it, a workflow (send_email, wait, send_email) with its rule, the
 	// quote's event, run and scheduled message; a workflow whose steps
@@ -491,7 +530,12 @@ func setupAuthz(t *testing.T, dialect string) *authzFixtures {
 			"access_token": ch.AccessToken, "app_secret": "secret-of-b", "verify_token": "verify-of-b"},
 	}})
 	f.tenantB = str(e.must(200, "GET", "/v1/tenant", f.adminB, nil)["id"])
-	e.must(201, "POST", "/v1/leads", f.adminB, map[string]any{"first_name": "Bea"})
+	f.leadB = str(e.must(201, "POST", "/v1/leads", f.adminB, map[string]any{"first_name": "Bea", "email": "bea@example.com"})["id"])
+	wb := e.must(201, "POST", "/v1/workflows", f.adminB, map[string]any{"name": "B's flow", "trigger": "quote.sent",
+		"steps": []any{map[string]any{"type": "send_email", "email": map[string]any{"subject": "{{ quote.number }}", "text": "Hi {{ lead.first_name }} {{ lead.email }}"}}}})
+	f.workflowB, f.stepB = str(wb["id"]), str(wb["steps"].([]any)[0].(map[string]any)["id"])
+	f.ruleB = str(e.must(201, "POST", "/v1/assignment-rules", f.adminB, map[string]any{"name": "B's rule", "trigger": "quote.sent",
+		"enabled": true, "workflow_id": f.workflowB, "condition": map[string]any{"all": []any{}}})["id"])
 
 	// A has legacy settings too, as a tenant on its way to the engine has.
 	e.must(200, "PUT", "/v1/legacy/settings", f.admin, map[string]any{
@@ -603,6 +647,11 @@ func TestEveryOperationByRoleAndTenant(t *testing.T) {
 					t.Errorf("authzOps has an entry for %s, which is not an operation of the served document: remove it", id)
 				}
 			}
+			for id := range authzMixed {
+				if !served[id] {
+					t.Errorf("authzMixed has an entry for %s, which is not an operation of the served document: remove it", id)
+				}
+			}
 			cases := 0
 			for _, op := range ops {
 				want, ok := authzOps[op.id]
@@ -704,10 +753,19 @@ func (f *authzFixtures) check(t *testing.T, op authzOperation, want authzOp) int
 		}
 		f.expect(t, op, string(c), auth, r, status)
 	}
-	if op.idempotent && want.access != "operator" {
-		return len(authzCallers) + f.checkIdempotencyKeyPerTenant(t, op, want, okStatus)
+	n := len(authzCallers)
+	for _, m := range authzMixed[op.id] {
+		r := m.build(f)
+		res := f.expect(t, op, string(callerForeign)+": "+m.name, "Bearer "+f.adminB, r, m.status)
+		if items, ok := res.JSON["items"].([]any); ok && m.status == http.StatusOK && len(items) > 0 {
+			t.Errorf("%s %s as tenant B: found %d items by A's id: %s", op.method, r.path, len(items), res.Raw)
+		}
+		n++
 	}
-	return len(authzCallers)
+	if op.idempotent && want.access != "operator" {
+		n += f.checkIdempotencyKeyPerTenant(t, op, want, okStatus)
+	}
+	return n
 }
 
 // checkIdempotencyKeyPerTenant sends one request as A's admin with an
@@ -777,7 +835,7 @@ func withoutLastUse(v map[string]any) map[string]any {
 
 // expect sends r as token and checks the answer's status, its problem type
 // when it is an error, and for tenant B that none of A's data is in it.
-func (f *authzFixtures) expect(t *testing.T, op authzOperation, who, auth string, r authzReq, status int) {
+func (f *authzFixtures) expect(t *testing.T, op authzOperation, who, auth string, r authzReq, status int) response {
 	t.Helper()
 	headers := r.headers
 	if auth != "" {
@@ -787,18 +845,18 @@ func (f *authzFixtures) expect(t *testing.T, op authzOperation, who, auth string
 	name := fmt.Sprintf("%s %s as %s", op.method, r.path, who)
 	if res.Status != status {
 		t.Errorf("%s: status %d, want %d: %s", name, res.Status, status, res.Raw)
-		return
+		return res
 	}
-	if who == string(callerForeign) && (bytes.Contains(bytes.ToUpper(res.Raw), []byte(authzLeakMarker)) || bytes.Contains(res.Raw, []byte(f.tenant))) {
+	if strings.HasPrefix(who, string(callerForeign)) && (bytes.Contains(bytes.ToUpper(res.Raw), []byte(authzLeakMarker)) || bytes.Contains(res.Raw, []byte(f.tenant))) {
 		t.Errorf("%s: tenant B's answer holds tenant A's data: %s", name, res.Raw)
 	}
 	if status < 400 {
-		return
+		return res
 	}
 	kind := map[int]string{401: "unauthorized", 403: "forbidden", 404: "not-found", 409: "conflict", 422: "validation"}[status]
 	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
 		t.Errorf("%s: content type %q, want application/problem+json: %s", name, ct, res.Raw)
-		return
+		return res
 	}
 	if got := str(res.JSON["type"]); got != "urn:quoteflow:problem:"+kind {
 		t.Errorf("%s: problem type %q, want urn:quoteflow:problem:%s: %s", name, got, kind, res.Raw)
@@ -806,4 +864,5 @@ func (f *authzFixtures) expect(t *testing.T, op authzOperation, who, auth string
 	if status == http.StatusUnauthorized && op.id != "whatsapp-webhook" && res.Header.Get("WWW-Authenticate") == "" {
 		t.Errorf("%s: a 401 without WWW-Authenticate", name)
 	}
+	return res
 }
