@@ -50,6 +50,7 @@ const (
 	callerOperator    authzCaller = "operator token"
 	callerApp         authzCaller = "app key"
 	callerForeign     authzCaller = "tenant B's admin key with A's ids"
+	callerForeignApp  authzCaller = "tenant B's app key with A's ids"
 	callerAdminLower  authzCaller = "admin key, scheme in lower case"
 	callerAdmin       authzCaller = "admin key"
 )
@@ -58,7 +59,7 @@ const (
 // in the order they are tried: the admin last, so that an operation that
 // changes state has been refused to everyone else first.
 var authzCallers = []authzCaller{callerNone, callerMalformed, callerUnknown, callerWrongSecret, callerNotBearer,
-	callerRevoked, callerOperator, callerApp, callerForeign, callerAdminLower, callerAdmin}
+	callerRevoked, callerOperator, callerApp, callerForeign, callerForeignApp, callerAdminLower, callerAdmin}
 
 // authzReq is one request: path with its query, a JSON body (nil for none,
 // a string for raw bytes sent as is) and extra headers as name, value pairs.
@@ -396,7 +397,7 @@ type authzFixtures struct {
 	// tenant A and its keys.
 	tenant, admin, appKey, revoked string
 	// tenant B and its admin key.
-	tenantB, adminB string
+	tenantB, adminB, appB string
 	// B's own lead, workflow with its step, and rule.
 	leadB, workflowB, stepB, ruleB string
 	// A's fixtures shared by every caller: a lead and a sent quote of
@@ -530,6 +531,7 @@ func setupAuthz(t *testing.T, dialect string) *authzFixtures {
 			"access_token": ch.AccessToken, "app_secret": "secret-of-b", "verify_token": "verify-of-b"},
 	}})
 	f.tenantB = str(e.must(200, "GET", "/v1/tenant", f.adminB, nil)["id"])
+	f.appB = str(e.must(201, "POST", "/v1/api-keys", f.adminB, map[string]any{"role": "app"})["key"])
 	f.leadB = str(e.must(201, "POST", "/v1/leads", f.adminB, map[string]any{"first_name": "Bea", "email": "bea@example.com"})["id"])
 	wb := e.must(201, "POST", "/v1/workflows", f.adminB, map[string]any{"name": "B's flow", "trigger": "quote.sent",
 		"steps": []any{map[string]any{"type": "send_email", "email": map[string]any{"subject": "{{ quote.number }}", "text": "Hi {{ lead.first_name }} {{ lead.email }}"}}}})
@@ -734,9 +736,16 @@ func (f *authzFixtures) check(t *testing.T, op authzOperation, want authzOp) int
 			if want.access != "operator" {
 				status = okStatus
 			}
-		case callerForeign:
+		case callerForeign, callerForeignApp:
 			auth = "Bearer " + f.adminB
-			if want.access != "operator" {
+			if c == callerForeignApp {
+				auth = "Bearer " + f.appB
+			}
+			switch {
+			case c == callerForeignApp && want.access == "admin":
+				// The role is checked before any id is looked up.
+				status = http.StatusForbidden
+			case want.access != "operator":
 				status = want.foreign
 				if status == 0 {
 					status = okStatus
@@ -747,8 +756,8 @@ func (f *authzFixtures) check(t *testing.T, op authzOperation, want authzOp) int
 			}
 		}
 		r := want.build(f)
-		if c == callerForeign && op.method != http.MethodGet {
-			f.unchangedBy(t, op, r, func() { f.expect(t, op, string(c), auth, r, status) })
+		if (c == callerForeign || c == callerForeignApp) && op.method != http.MethodGet {
+			f.unchangedBy(t, op, c, r, func() { f.expect(t, op, string(c), auth, r, status) })
 			continue
 		}
 		f.expect(t, op, string(c), auth, r, status)
@@ -799,11 +808,11 @@ func (f *authzFixtures) checkIdempotencyKeyPerTenant(t *testing.T, op authzOpera
 	return 2
 }
 
-// unchangedBy checks that tenant B's refused write left A's data as it
-// was: the nearest resource with a GET operation at or above the
+// unchangedBy checks that a write of tenant B's, refused or done on B's
+// own data, left A's data as it was: the nearest resource with a GET operation at or above the
 // request's path is read as A's admin before and after, and must read the
 // same.
-func (f *authzFixtures) unchangedBy(t *testing.T, op authzOperation, r authzReq, refused func()) {
+func (f *authzFixtures) unchangedBy(t *testing.T, op authzOperation, who authzCaller, r authzReq, refused func()) {
 	t.Helper()
 	path, _, _ := strings.Cut(r.path, "?")
 	tmpl, read := strings.Split(op.path, "/"), strings.Split(path, "/")
@@ -818,7 +827,7 @@ func (f *authzFixtures) unchangedBy(t *testing.T, op authzOperation, r authzReq,
 	before := withoutLastUse(f.e.must(200, "GET", at, f.admin, nil))
 	refused()
 	if after := withoutLastUse(f.e.must(200, "GET", at, f.admin, nil)); !reflect.DeepEqual(before, after) {
-		t.Errorf("%s %s as %s changed tenant A's %s:\nbefore %v\nafter  %v", op.method, r.path, callerForeign, at, before, after)
+		t.Errorf("%s %s as %s changed tenant A's %s:\nbefore %v\nafter  %v", op.method, r.path, who, at, before, after)
 	}
 }
 
@@ -847,7 +856,7 @@ func (f *authzFixtures) expect(t *testing.T, op authzOperation, who, auth string
 		t.Errorf("%s: status %d, want %d: %s", name, res.Status, status, res.Raw)
 		return res
 	}
-	if strings.HasPrefix(who, string(callerForeign)) && (bytes.Contains(bytes.ToUpper(res.Raw), []byte(authzLeakMarker)) || bytes.Contains(res.Raw, []byte(f.tenant))) {
+	if strings.HasPrefix(who, "tenant B") && (bytes.Contains(bytes.ToUpper(res.Raw), []byte(authzLeakMarker)) || bytes.Contains(res.Raw, []byte(f.tenant))) {
 		t.Errorf("%s: tenant B's answer holds tenant A's data: %s", name, res.Raw)
 	}
 	if status < 400 {
