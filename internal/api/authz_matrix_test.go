@@ -623,9 +623,11 @@ func servedOperations(t *testing.T, e *env) []authzOperation {
 }
 
 // TestEveryOperationByRoleAndTenant checks every operation of the served
-// document as every caller: no key, a malformed, unknown or revoked key,
-// the operator token, an app key, an admin key, and tenant B's admin key
-// with tenant A's ids.
+// document as every caller of authzCallers (no key; malformed, unknown,
+// wrong-secret, non-Bearer and revoked keys; the operator token; A's app
+// and admin keys; tenant B's admin and app keys with A's ids), the
+// requests of authzMixed, an Idempotency-Key shared across tenants, and
+// the public routes with wrong tokens and signatures.
 func TestEveryOperationByRoleAndTenant(t *testing.T) {
 	for _, d := range storetest.Dialects(t) {
 		t.Run(d, func(t *testing.T) {
@@ -685,7 +687,10 @@ func (f *authzFixtures) check(t *testing.T, op authzOperation, want authzOp) int
 			scheme = k
 		}
 	}
-	wantScheme := map[string]string{"public": "", "operator": "operator", "app": "apiKey", "admin": "apiKey"}[want.access]
+	wantScheme, known := map[string]string{"public": "", "operator": "operator", "app": "apiKey", "admin": "apiKey"}[want.access]
+	if !known {
+		t.Fatalf("access %q: want public, operator, app or admin", want.access)
+	}
 	if scheme != wantScheme {
 		t.Errorf("the document's security is %q, the table's access %q wants %q", scheme, want.access, wantScheme)
 	}
