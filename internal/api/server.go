@@ -151,8 +151,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		next(ctx)
 		return
 	}
-	token, ok := strings.CutPrefix(ctx.Header("Authorization"), "Bearer ")
-	token = strings.TrimSpace(token)
+	token, ok := bearer(ctx.Header("Authorization"))
 	if need == accessOperator {
 		if !ok || !s.app.IsOperator(token) {
 			s.deny(ctx, http.StatusUnauthorized, "missing or invalid operator token")
@@ -180,6 +179,17 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	next(huma.WithValue(ctx, principalKey{}, p))
+}
+
+// bearer returns the token of an Authorization header of the Bearer
+// scheme, whose name is case-insensitive (RFC 9110 §11.1): clients that
+// send "bearer" are not refused.
+func bearer(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
 }
 
 func (s *Server) deny(ctx huma.Context, status int, msg string) {
