@@ -101,4 +101,11 @@ func (s *Server) routes() {
 	// Legacy settings, kept for the migration.
 	huma.Register(api, deprecated(operation(http.MethodGet, "/v1/legacy/settings", "get-legacy-settings", "The legacy per-trigger settings", accessApp, "Legacy")), s.getLegacy)
 	huma.Register(api, deprecated(operation(http.MethodPut, "/v1/legacy/settings", "put-legacy-settings", "Replace the legacy per-trigger settings", accessAdmin, "Legacy")), s.putLegacy)
+
+	// The migration from legacy settings (migration.go): preview, apply,
+	// the mode history and the shadow report.
+	huma.Register(api, ok(operation(http.MethodPost, "/v1/migration/preview", "preview-migration", "The workflows and catch-all rules that reproduce the legacy settings, compared per trigger", accessAdmin, "Migration")), s.previewMigration)
+	huma.Register(api, idempotent(created(operation(http.MethodPost, "/v1/migration/apply", "apply-migration", "Create a preview's workflows and rules in one transaction (the mode is not changed)", accessAdmin, "Migration"))), s.applyMigration)
+	huma.Register(api, operation(http.MethodGet, "/v1/tenant/mode-changes", "list-mode-changes", "Every change of the tenant's mode: by which key, when, from, to", accessApp, "Migration"), s.listModeChanges)
+	huma.Register(api, operation(http.MethodGet, "/v1/shadow/report", "get-shadow-report", "Legacy against engine decisions of real events in shadow mode, per trigger, with every disagreement", accessApp, "Migration"), s.shadowReport)
 }
