@@ -87,22 +87,29 @@ func TestMigrationKeepsTheMessages(t *testing.T) {
 		rule := str(x.must(201, "POST", "/v1/assignment-rules", key, map[string]any{"name": "web", "trigger": "quote.sent", "priority": 1,
 			"workflow_id": wf, "condition": map[string]any{"all": []any{map[string]any{"field": "lead.source", "op": "eq", "value": "web"}}}})["id"])
 		web := str(x.must(201, "POST", "/v1/leads", key, map[string]any{"first_name": "Rui", "email": "web-" + email, "source": "web"})["id"])
-		wq := str(x.must(201, "POST", "/v1/quotes", key, map[string]any{"lead_id": web, "number": "Q-8", "amount": 10, "currency": "EUR"})["id"])
-		x.must(200, "POST", "/v1/quotes/"+wq+"/send", key, nil)
+		var webQuotes []string
+		for range 2 {
+			wq := str(x.must(201, "POST", "/v1/quotes", key, map[string]any{"lead_id": web, "number": "Q-8", "amount": 10, "currency": "EUR"})["id"])
+			x.must(200, "POST", "/v1/quotes/"+wq+"/send", key, nil)
+			webQuotes = append(webQuotes, wq)
+		}
 
 		shadow := phase()
-		x.settled(key, "quote_id="+wq)
+		for _, wq := range webQuotes {
+			x.settled(key, "quote_id="+wq)
+		}
 		if strings.Join(shadow, "\n") != strings.Join(legacy, "\n") {
 			t.Fatalf("shadow mode sent\n%s\nlegacy mode sent\n%s", strings.Join(shadow, "\n"), strings.Join(legacy, "\n"))
 		}
 		end := time.Now().UTC().Add(time.Minute)
-		rep := x.must(200, "GET", "/v1/shadow/report?"+url.Values{"from": {start.Format(time.RFC3339Nano)}, "to": {end.Format(time.RFC3339Nano)}}.Encode(), key, nil)
+		window := url.Values{"from": {start.Format(time.RFC3339Nano)}, "to": {end.Format(time.RFC3339Nano)}, "limit": {"1"}}
+		rep := x.must(200, "GET", "/v1/shadow/report?"+window.Encode(), key, nil)
 		counts := map[string]string{}
 		for _, c := range rep["triggers"].([]any) {
 			m := c.(map[string]any)
 			counts[str(m["trigger"])] = fmt.Sprintf("%v/%v/%v", m["events"], m["agree"], m["disagree"])
 		}
-		want := map[string]string{"quote.sent": "4/3/1", "quote.viewed": "1/1/0", "quote.accepted": "1/1/0", "quote.rejected": "1/1/0", "quote.expired": "1/1/0"}
+		want := map[string]string{"quote.sent": "5/3/2", "quote.viewed": "1/1/0", "quote.accepted": "1/1/0", "quote.rejected": "1/1/0", "quote.expired": "1/1/0"}
 		for k, v := range want {
 			if counts[k] != v {
 				t.Fatalf("report counts %v, want %v: %s", counts, want, mustJSONT(t, rep))
@@ -112,8 +119,13 @@ func TestMigrationKeepsTheMessages(t *testing.T) {
 			t.Fatalf("the legacy phase's 7 events must be skipped: %v", rep["skipped"])
 		}
 		items := rep["items"].([]any)
-		if len(items) != 1 {
-			t.Fatalf("disagreements: %s", mustJSONT(t, items))
+		if len(items) != 1 || rep["disagreements"].(float64) != 2 || rep["next_cursor"] == nil {
+			t.Fatalf("first page of disagreements: %s", mustJSONT(t, rep))
+		}
+		window.Set("cursor", str(rep["next_cursor"]))
+		page2 := x.must(200, "GET", "/v1/shadow/report?"+window.Encode(), key, nil)
+		if p2 := page2["items"].([]any); len(p2) != 1 || page2["next_cursor"] != nil || p2[0].(map[string]any)["event_id"] == items[0].(map[string]any)["event_id"] {
+			t.Fatalf("second page of disagreements: %s", mustJSONT(t, page2))
 		}
 		d := items[0].(map[string]any)
 		lm, em := d["legacy"].(map[string]any)["messages"].([]any), d["engine"].(map[string]any)["messages"].([]any)
