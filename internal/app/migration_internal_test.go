@@ -185,3 +185,56 @@ func TestMigrationBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentAppliesCreateOnce applies one preview from two goroutines
+// at once: one creates, the other answers with what it created.
+func TestConcurrentAppliesCreateOnce(t *testing.T) {
+	for _, d := range storetest.Dialects(t) {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db := storetest.Open(t, d)
+			a := New(db, nil, Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			tn := &engine.Tenant{Name: "Acme", Timezone: "UTC"}
+			if _, _, err := a.CreateTenant(ctx, tn); err != nil {
+				t.Fatal(err)
+			}
+			set := engine.LegacySetting{Enabled: true, Channels: []string{"email"}, Email: &engine.EmailContent{Subject: "s", Text: "t"}}
+			if err := a.PutLegacySettings(ctx, tn.ID, engine.LegacySettings{engine.TriggerSent: set, engine.TriggerExpired: set}); err != nil {
+				t.Fatal(err)
+			}
+			p, err := a.PreviewMigration(ctx, tn.ID, PreviewRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			results := make(chan *MigrationResult, 2)
+			errs := make(chan error, 2)
+			for range 2 {
+				go func() {
+					r, err := a.ApplyMigration(ctx, tn.ID, "", p.ID)
+					results <- r
+					errs <- err
+				}()
+			}
+			var replayed int
+			var created []string
+			for range 2 {
+				if err := <-errs; err != nil {
+					t.Fatal(err)
+				}
+				r := <-results
+				if r.Replayed {
+					replayed++
+				}
+				created = append(created, r.Created[0].RuleID)
+			}
+			rules, err := a.ListRules(ctx, tn.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if replayed != 1 || created[0] != created[1] || len(rules) != 2 {
+				t.Fatalf("replayed %d, created %v, %d rules", replayed, created, len(rules))
+			}
+		})
+	}
+}
