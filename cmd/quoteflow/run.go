@@ -33,6 +33,8 @@ Usage:
   quoteflow migrate [flags]   apply database migrations and exit
   quoteflow demo    [flags]   serve a seeded demo tenant on SQLite with the log provider
   quoteflow bench   [flags]   measure throughput against this machine's own ceilings
+  quoteflow migrate-legacy --tenant ID [--apply]
+                              preview (and apply) a tenant's migration from legacy settings
 
 Flags (each overrides its environment variable):
 `
@@ -118,8 +120,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "serve", "migrate", "demo":
 	case "bench":
 		return bench.Run(ctx, args[1:], getenv, stdout, stderr)
+	case "migrate-legacy":
+		return migrateLegacy(ctx, args[1:], getenv, stdout, stderr)
 	default:
-		return fmt.Errorf("unknown command %q: want serve, migrate, demo or bench", cmd)
+		return fmt.Errorf("unknown command %q: want serve, migrate, demo, bench or migrate-legacy", cmd)
 	}
 	cfg, err := parseConfig(cmd, args[1:], getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {

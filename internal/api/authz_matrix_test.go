@@ -99,14 +99,8 @@ type authzCase struct {
 
 // authzOps is the expectation table, keyed by operation id. To add an
 // operation, add one entry: its access level and a build that makes a
-// valid request on tenant A's fixtures, for instance (illustrative: the
-// ids and shapes are the new routes' own):
-//
-//	"list-mode-changes": {access: "app", build: static("/v1/tenant/mode-changes", nil)},
-//	"apply-migration": {access: "admin", build: func(f *authzFixtures) authzReq {
-//		id := str(f.e.must(200, "POST", "/v1/migration/preview", f.admin, map[string]any{})["id"])
-//		return authzReq{path: "/v1/migration/apply", body: map[string]any{"preview_id": id}}
-//	}},
+// valid request on tenant A's fixtures (see "apply-migration" for one that
+// builds its own target).
 //
 // A build runs once per caller: one that consumes its target (a DELETE,
 // an action allowed once) makes a fresh one each time. Set ok for a
@@ -319,6 +313,22 @@ var authzOps = map[string]authzOp{
 			"email": map[string]any{"subject": "Your quote {{ quote.number }}", "text": "See {{ quote.url }}"}},
 		"quote.accepted": map[string]any{"enabled": false, "channels": []string{}},
 	})},
+
+	// The migration. B's preview is of its own settings; an apply of A's
+	// preview id by B finds no such preview.
+	"preview-migration": {access: "admin", build: static("/v1/migration/preview", map[string]any{})},
+	"apply-migration": {access: "admin", ok: http.StatusCreated, foreign: http.StatusNotFound, build: func(f *authzFixtures) authzReq {
+		// Settings of their own for every caller, so that each apply is of
+		// a preview not applied before (201).
+		f.e.must(200, "PUT", "/v1/legacy/settings", f.admin, map[string]any{
+			"quote.sent": map[string]any{"enabled": true, "channels": []string{"email"},
+				"email": map[string]any{"subject": "Quote {{ quote.number }} " + strconv.FormatInt(time.Now().UnixNano(), 36), "text": "See {{ quote.url }}"}},
+		})
+		id := str(f.e.must(200, "POST", "/v1/migration/preview", f.admin, map[string]any{})["id"])
+		return authzReq{path: "/v1/migration/apply", body: map[string]any{"preview_id": id}}
+	}},
+	"list-mode-changes": {access: "app", build: static("/v1/tenant/mode-changes", nil)},
+	"get-shadow-report": {access: "app", build: static("/v1/shadow/report?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z", nil)},
 }
 
 // authzMixed is, by operation id, tenant B's requests on its own
@@ -539,6 +549,12 @@ func setupAuthz(t *testing.T, dialect string) *authzFixtures {
 	f.ruleB = str(e.must(201, "POST", "/v1/assignment-rules", f.adminB, map[string]any{"name": "B's rule", "trigger": "quote.sent",
 		"enabled": true, "workflow_id": f.workflowB, "condition": map[string]any{"all": []any{}}})["id"])
 
+	// B has legacy settings of its own, so its migration preview is its
+	// own and not a 422 (whether put-legacy-settings ran first or not).
+	e.must(200, "PUT", "/v1/legacy/settings", f.adminB, map[string]any{
+		"quote.sent": map[string]any{"enabled": true, "channels": []string{"email"},
+			"email": map[string]any{"subject": "B's quote {{ quote.number }}", "text": "See {{ quote.url }}"}},
+	})
 	// A has legacy settings too, as a tenant on its way to the engine has.
 	e.must(200, "PUT", "/v1/legacy/settings", f.admin, map[string]any{
 		"quote.sent": map[string]any{"enabled": true, "channels": []string{"email"},

@@ -45,6 +45,9 @@ var operationSemantics = map[string]semantics{
 	"cancel-run":     {idempotent: true},
 	"retry-message":  {idempotent: true},
 	"cancel-message": {idempotent: true},
+	// The migration's apply: a replay by key answers as the first apply
+	// did; applying the same preview again without a key is a 200 too.
+	"apply-migration": {idempotent: true},
 }
 
 // postsWithoutIdempotency are the POSTs that do not take Idempotency-Key,
@@ -63,6 +66,9 @@ var postsWithoutIdempotency = map[string]string{
 	"preview-step":       "writes nothing",
 	"preview-resolution": "writes nothing",
 	"simulate":           "writes nothing",
+	// It stores the preview under the hash of the settings it read, so the
+	// same settings always give the same row and id.
+	"preview-migration": "the same settings give the same stored preview",
 	// Repeating it changes nothing: the address is unsubscribed once.
 	"unsubscribe": "naturally idempotent",
 	// Meta retries deliveries itself; the status updates are applied

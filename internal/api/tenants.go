@@ -267,7 +267,7 @@ func (s *Server) patchTenant(ctx context.Context, in *patchTenantInput) (*versio
 		t.Holidays = b.Holidays
 	}
 	applyChannels(&t.Channels, b.Channels)
-	if err := s.app.UpdateTenant(ctx, t, want); err != nil {
+	if err := s.app.UpdateTenantAs(ctx, principal(ctx).KeyID, t, want); err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
 	return withETag(tenantOut(t), t.Version), nil

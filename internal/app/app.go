@@ -66,6 +66,10 @@ type App struct {
 	templates *lru.Cache[string, templateEntry]
 	versions  *lru.Cache[versionKey, *engine.Workflow]
 	keys      *keyCache
+
+	// applyHook, when set by a test, runs inside ApplyMigration's
+	// transaction once the tenant's row is locked.
+	applyHook func()
 }
 
 type cachedRuleSet struct {
@@ -174,12 +178,10 @@ func (a *App) CreateAPIKey(ctx context.Context, tenantID string, role engine.Rol
 	return key, secret, nil
 }
 
-// UpdateTenant validates and saves the tenant's settings.
+// UpdateTenant validates and saves the tenant's settings; a change of mode
+// is recorded with no API key (see UpdateTenantAs).
 func (a *App) UpdateTenant(ctx context.Context, t *engine.Tenant, ifVersion int64) error {
-	if err := validateTenant(t); err != nil {
-		return err
-	}
-	return a.db.UpdateTenant(ctx, t, ifVersion)
+	return a.UpdateTenantAs(ctx, "", t, ifVersion)
 }
 
 // DeleteAPIKey revokes a key, refusing to revoke the tenant's last admin

@@ -322,22 +322,8 @@ func (a *App) storeMessage(ctx context.Context, tx *store.Tx, tenant *engine.Ten
 // sendLegacy queues the legacy settings' message on each of its channels.
 func (a *App) sendLegacy(ctx context.Context, tx *store.Tx, tenant *engine.Tenant, rc *engine.Context, ev *engine.Event, set engine.LegacySetting) error {
 	for _, ch := range set.Channels {
-		step := &engine.Step{Type: engine.StepSendEmail, Email: set.Email}
-		if ch == engine.ChannelWhatsApp {
-			step = &engine.Step{Type: engine.StepSendWhatsApp, WhatsApp: set.WhatsApp}
-		}
-		plan := engine.PlanSend(step, rc.Lead, tenant.Channels)
-		m := &engine.Message{TenantID: ev.TenantID, EventID: ev.ID, LeadID: ev.LeadID, QuoteID: ev.QuoteID,
-			Trigger: ev.Trigger, Channel: ch, To: plan.To}
-		if plan.Suppressed {
-			m.Status, m.Reason = engine.MsgSuppressed, plan.Reason
-		} else {
-			r, err := a.render.RenderLegacy(set, ch, rc)
-			if err != nil {
-				m.Status, m.Reason, m.LastError = engine.MsgFailed, "render_failed", err.Error()
-			}
-			m.Subject, m.Body, m.HTML, m.Template = r.Subject, r.Text, r.HTML, r.Template
-		}
+		m := a.legacyMessage(tenant, rc, set, ch)
+		m.TenantID, m.EventID, m.LeadID, m.QuoteID, m.Trigger = ev.TenantID, ev.ID, ev.LeadID, ev.QuoteID, ev.Trigger
 		if err := a.queueMessage(ctx, tx, tenant, rc, m); err != nil {
 			return err
 		}
