@@ -170,7 +170,9 @@ var schemaDocs = map[string]func(s obj){
 	},
 	"WorkflowIn":    workflowInDocs,
 	"WorkflowPatch": workflowInDocs,
+	"LegacySetting": func(s obj) { closedItems(s, "channels", channelValues...) },
 	"StepPatch": func(s obj) {
+		closed(s, "fallback_channel", "email", "")
 		setProp(s, "when", obj{"description": "A condition; null removes it", "oneOf": []any{ref("Condition"), obj{"type": "null"}}})
 	},
 	"TenantOut":        tenantDocs,
