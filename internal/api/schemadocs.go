@@ -8,18 +8,21 @@ import (
 // The fixed values of the API's fields, as the server writes or accepts
 // them (the constants of internal/engine and internal/app).
 var (
-	triggerValues     = []string{"quote.sent", "quote.viewed", "quote.accepted", "quote.rejected", "quote.expired"}
-	anyTriggerValues  = append([]string{"*"}, triggerValues...)
-	outcomeValues     = []string{"workflow", "legacy", "suppressed", "none"}
-	sourceValues      = []string{"override", "rule", "fallback", "mode", "duplicate"}
-	modeValues        = []string{"legacy", "shadow", "engine"}
-	quoteStatusValues = []string{"draft", "sent", "viewed", "accepted", "rejected", "expired"}
-	exitOnValues      = []string{"sent", "viewed", "accepted", "rejected", "expired"}
-	stepTypeValues    = []string{"send_email", "send_whatsapp", "wait"}
-	actionValues      = []string{"send", "view", "accept", "reject", "expire"}
-	errorClassValues  = []string{"transient", "recipient", "request", "tenant", "unknown"}
-	receiptValues     = []string{"sent", "delivered", "read", "failed"}
-	channelValues     = []string{"email", "whatsapp"}
+	triggerValues       = []string{"quote.sent", "quote.viewed", "quote.accepted", "quote.rejected", "quote.expired"}
+	anyTriggerValues    = append([]string{"*"}, triggerValues...)
+	outcomeValues       = []string{"workflow", "legacy", "suppressed", "none"}
+	sourceValues        = []string{"override", "rule", "fallback", "mode", "duplicate"}
+	modeValues          = []string{"legacy", "shadow", "engine"}
+	quoteStatusValues   = []string{"draft", "sent", "viewed", "accepted", "rejected", "expired"}
+	exitOnValues        = []string{"sent", "viewed", "accepted", "rejected", "expired"}
+	stepTypeValues      = []string{"send_email", "send_whatsapp", "wait"}
+	actionValues        = []string{"send", "view", "accept", "reject", "expire"}
+	errorClassValues    = []string{"transient", "recipient", "request", "tenant", "unknown"}
+	receiptValues       = []string{"sent", "delivered", "read", "failed"}
+	channelValues       = []string{"email", "whatsapp"}
+	providerValues      = []string{"smtp", "cloud_api", "log"}
+	messageStatusValues = []string{"scheduled", "queued", "sending", "sent", "delivered", "read", "failed", "unknown",
+		"suppressed", "cancelled", "shadow"}
 	traceKindValues   = []string{"override", "rule", "fallback", "mode", "event"}
 	traceResultValues = []string{"matched", "skipped", "failed", "warning"}
 	// decisionReasons are the reason codes of decisions (engine/decision.go
@@ -145,8 +148,24 @@ var schemaDocs = map[string]func(s obj){
 	"EventOut":        eventDocs,
 	"EventDetailOut":  func(s obj) { eventDocs(s); prop(s, "context")["type"] = "object" },
 	"RunOut":          func(s obj) { closed(s, "trigger", triggerValues...); notNull(s, "steps") },
-	"RunStepOut":      func(s obj) { closed(s, "type", stepTypeValues...) },
-	"MessageOut":      messageDocs,
+	"RunStepOut": func(s obj) {
+		closed(s, "type", stepTypeValues...)
+		// What the step did: a message's status when it sent one, or
+		// condition_false, condition_unknown, waited, render_failed.
+		open(s, "outcome", append([]string{"condition_false", "condition_unknown", "waited", "render_failed"}, messageStatusValues...)...)
+	},
+	"AttemptOut": func(s obj) {
+		closed(s, "provider", providerValues...)
+		closed(s, "outcome", "", "sent", "retry", "failed", "unknown")
+		closed(s, "error_class", errorClassValues...)
+	},
+	"CircuitOut": func(s obj) { closed(s, "provider", providerValues...) },
+	"TemplateOut": func(s obj) {
+		// Meta's own values, which Meta may extend.
+		open(s, "status", "APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED")
+		open(s, "category", "MARKETING", "UTILITY", "AUTHENTICATION")
+	},
+	"MessageOut": messageDocs,
 	"MessageDetailOut": func(s obj) {
 		messageDocs(s)
 		notNull(s, "attempt_list", "receipts")
