@@ -1,6 +1,8 @@
 package api
 
 import (
+	"strings"
+
 	"github.com/quoteflow/quoteflow/internal/engine/condition"
 	"github.com/quoteflow/quoteflow/internal/engine/resolver"
 )
@@ -259,6 +261,13 @@ func applySchemaDocs(m map[string]obj) {
 	for name, doc := range schemaDocs {
 		if s, ok := m[name]; ok {
 			doc(s)
+		}
+	}
+	// Lists (List[T] in Go, ListXOut here) are made by listOf: items is
+	// always an array.
+	for name, s := range m {
+		if strings.HasPrefix(name, "List") && strings.HasSuffix(name, "Out") {
+			notNull(s, "items")
 		}
 	}
 	// The step unions replace the schemas huma made from the structs: Step
