@@ -111,7 +111,14 @@ export async function smoke(baseUrl: string, apiKey: string): Promise<void> {
     body: { name: "Roof follow-up", trigger: "quote.sent", exit_on: ["accepted", "rejected"], steps: followUp },
   });
   if (wf.error || !wf.data) fail("create workflow", wf.error, wf.response.status);
-  const steps = wf.data.steps.map(describeStep);
+  // Add a first step: the same union, with where to insert it; the answer
+  // is the workflow's next version.
+  const added = await api.POST("/v1/workflows/{workflow_id}/steps", {
+    params: { path: { workflow_id: wf.data.id }, header: { "If-Match": wf.response.headers.get("ETag") ?? "" } },
+    body: { type: "send_email", email: { subject: "Thank you", text: "We sent quote {{ quote.number }}" }, position: 0 },
+  });
+  if (added.error || !added.data) fail("add step", added.error, added.response.status);
+  const steps = added.data.steps.map(describeStep);
   const rule = await api.POST("/v1/assignment-rules", {
     body: { name: "Portuguese roofers", trigger: "*", condition: portugueseRoofers, workflow_id: wf.data.id },
   });
