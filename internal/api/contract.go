@@ -30,11 +30,14 @@ import (
 const problemSchemaRef = "#/components/schemas/Problem"
 
 // documentOperation completes an operation's documentation once huma has
-// built it: its description and tag checks, its error responses, and the
-// media types of the WhatsApp webhook that huma cannot infer.
+// built it: its description, its error responses, and the media types of
+// the WhatsApp webhook that huma cannot infer.
 func documentOperation(_ *huma.OpenAPI, op *huma.Operation) {
 	if d, ok := descriptions[op.OperationID]; ok {
 		op.Description = d.text
+	}
+	if op.Responses == nil {
+		op.Responses = map[string]*huma.Response{}
 	}
 	for _, status := range errorStatuses(op) {
 		code := strconv.Itoa(status)

@@ -14,14 +14,11 @@ type opDoc struct {
 	errors []int
 }
 
-const (
-	c409 = http.StatusConflict
-	c404 = http.StatusNotFound
-	c422 = http.StatusUnprocessableEntity
-	c412 = http.StatusPreconditionFailed
-)
+// c409 is the extra status of the operations that refuse what the state of
+// a resource does not allow.
+const c409 = http.StatusConflict
 
-// Descriptions of phrases shared by many operations.
+// Phrases shared by many descriptions.
 const (
 	dApp       = "Any API key of the tenant may call it. "
 	dAdmin     = "Needs an admin key. "
