@@ -13,6 +13,39 @@ import type { components, paths } from "./schema";
 
 type Problem = components["schemas"]["Problem"];
 type MessageStatus = components["schemas"]["MessageOut"]["status"];
+type Condition = components["schemas"]["Condition"];
+type StepIn = components["schemas"]["StepIn"];
+type Step = components["schemas"]["Step"];
+type Outcome = components["schemas"]["Decision"]["outcome"];
+
+// A condition tree: groups nest, leaves take an operator from the enum.
+const portugueseRoofers: Condition = {
+  all: [{ field: "lead.country", op: "eq", value: "PT" }, { any: [{ field: "lead.tags", op: "contains", value: "roof" }] }],
+};
+
+// A step is one of three shapes, told apart by type.
+const followUp: StepIn[] = [
+  { type: "wait", wait: { duration: "P2D" } },
+  {
+    type: "send_whatsapp",
+    when: portugueseRoofers,
+    whatsapp: { template: "quote_reminder", language: "pt_PT", parameters: ["{{ lead.first_name }}"] },
+    fallback_channel: "email",
+    email: { subject: "Your quote {{ quote.number }}", text: "Hello {{ lead.first_name }}" },
+  },
+];
+
+// What a step's content is, narrowed by its type.
+export function describeStep(step: Step): string {
+  switch (step.type) {
+    case "send_email":
+      return `email: ${step.email.subject}`;
+    case "send_whatsapp":
+      return `whatsapp: ${step.whatsapp.template}${step.fallback_channel === "email" ? " (email fallback)" : ""}`;
+    case "wait":
+      return `wait ${step.wait.duration}`;
+  }
+}
 
 export function client(baseUrl: string, apiKey: string) {
   return createClient<paths>({ baseUrl, headers: { Authorization: `Bearer ${apiKey}` } });
@@ -45,7 +78,7 @@ export async function smoke(baseUrl: string, apiKey: string): Promise<void> {
     params: { path: { quote_id: quote.data.id }, header: { "Idempotency-Key": "smoke-send-1" } },
   });
   if (sent.error || !sent.data) fail("send quote", sent.error, sent.response.status);
-  const outcome: string = sent.data.event.decision.outcome;
+  const outcome: Outcome = sent.data.event.decision.outcome;
   const replayed = sent.response.headers.get("Idempotent-Replayed") === "true";
 
   // List the lead's outbox messages, filtered with the typed enums, and
@@ -73,7 +106,25 @@ export async function smoke(baseUrl: string, apiKey: string): Promise<void> {
     }
   }
 
-  console.log(JSON.stringify({ leadId, leadVersion, etag, outcome, replayed, statuses }));
+  // A workflow with the typed steps, and a catch-all rule with a condition.
+  const wf = await api.POST("/v1/workflows", {
+    body: { name: "Roof follow-up", trigger: "quote.sent", exit_on: ["accepted", "rejected"], steps: followUp },
+  });
+  if (wf.error || !wf.data) fail("create workflow", wf.error, wf.response.status);
+  // Add a first step: the same union, with where to insert it; the answer
+  // is the workflow's next version.
+  const added = await api.POST("/v1/workflows/{workflow_id}/steps", {
+    params: { path: { workflow_id: wf.data.id }, header: { "If-Match": wf.response.headers.get("ETag") ?? "" } },
+    body: { type: "send_email", email: { subject: "Thank you", text: "We sent quote {{ quote.number }}" }, position: 0 },
+  });
+  if (added.error || !added.data) fail("add step", added.error, added.response.status);
+  const steps = added.data.steps.map(describeStep);
+  const rule = await api.POST("/v1/assignment-rules", {
+    body: { name: "Portuguese roofers", trigger: "*", condition: portugueseRoofers, workflow_id: wf.data.id },
+  });
+  if (rule.error || !rule.data) fail("create rule", rule.error, rule.response.status);
+
+  console.log(JSON.stringify({ leadId, leadVersion, etag, outcome, replayed, statuses, steps }));
 }
 
 // Compile-time only: calls the types must refuse. Never invoked.
@@ -84,6 +135,13 @@ export function mustNotCompile(api: ReturnType<typeof client>): void {
   void api.GET("/v1/messages", { params: { query: { status: "posted" } } });
   // @ts-expect-error the path parameter of a quote action is required
   void api.POST("/v1/quotes/{quote_id}/accept", {});
+  // @ts-expect-error a send_email step needs its email
+  const noEmail: StepIn = { type: "send_email" };
+  // @ts-expect-error "like" is not a condition operator
+  const badOp: Condition = { field: "lead.country", op: "like", value: "P%" };
+  // @ts-expect-error "maybe" is not a decision outcome
+  const badOutcome: Outcome = "maybe";
+  void [noEmail, badOp, badOutcome];
   // @ts-expect-error no such route in v1
   void api.GET("/v1/lead");
 }

@@ -22,10 +22,20 @@ type EventOut struct {
 }
 
 func eventOut(e *engine.Event) EventOut {
-	d := e.Decision
-	d.MissingFields, d.Trace = nonNil(d.MissingFields), nonNil(d.Trace)
+	d := decisionOut(e.Decision)
 	return EventOut{ID: e.ID, Trigger: string(e.Trigger), Action: string(e.Action), LeadID: e.LeadID, QuoteID: e.QuoteID,
 		Duplicate: e.Duplicate, DuplicateOf: e.DuplicateOf, Decision: d, CreatedAt: e.CreatedAt}
+}
+
+// decisionOut returns d, and its shadow decision, with [] for its empty
+// lists: the document promises arrays, never null.
+func decisionOut(d engine.Decision) engine.Decision {
+	d.MissingFields, d.Trace = nonNil(d.MissingFields), nonNil(d.Trace)
+	if d.Shadow != nil {
+		sh := decisionOut(*d.Shadow)
+		d.Shadow = &sh
+	}
+	return d
 }
 
 // ActionOut is the answer to a quote action: the quote after it, and the

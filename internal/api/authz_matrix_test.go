@@ -328,6 +328,11 @@ var authzOps = map[string]authzOp{
 		return authzReq{path: "/v1/migration/apply", body: map[string]any{"preview_id": id}}
 	}},
 	"list-mode-changes": {access: "app", build: static("/v1/tenant/mode-changes", nil)},
+	// Operations: served by the mux itself, for anyone (the process's
+	// liveness, readiness and metrics, never a tenant's data).
+	"get-healthz":       {access: "public", build: static("/healthz", nil)},
+	"get-readyz":        {access: "public", build: static("/readyz", nil)},
+	"get-metrics":       {access: "public", build: static("/metrics", nil)},
 	"get-shadow-report": {access: "app", build: static("/v1/shadow/report?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z", nil)},
 }
 

@@ -93,6 +93,7 @@ func (e *env) call(method, path, token string, body any, headers ...string) resp
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	checkConformance(e.t, method, path, res.StatusCode, res.Header.Get("Content-Type"), raw)
 	out := response{Status: res.StatusCode, Header: res.Header, Raw: raw}
 	if len(raw) > 0 && raw[0] == '{' {
 		if err := json.Unmarshal(raw, &out.JSON); err != nil {

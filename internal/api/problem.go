@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -12,7 +13,7 @@ import (
 )
 
 // problemTypePrefix starts every problem type. The types are stable names,
-// part of the API contract (docs/API.md lists them); they are URNs because
+// part of the API contract (docs/api/errors.md lists them); they are URNs because
 // they identify a kind of error rather than promise a page to read.
 const problemTypePrefix = "urn:quoteflow:problem:"
 
@@ -23,6 +24,8 @@ var problemKinds = map[int]string{
 	http.StatusForbidden:             "forbidden",
 	http.StatusNotFound:              "not-found",
 	http.StatusMethodNotAllowed:      "method-not-allowed",
+	http.StatusNotAcceptable:         "not-acceptable",
+	http.StatusRequestTimeout:        "request-timeout",
 	http.StatusConflict:              "conflict",
 	http.StatusPreconditionFailed:    "version-mismatch",
 	http.StatusRequestEntityTooLarge: "request-too-large",
@@ -49,7 +52,7 @@ var statusByCode = map[engine.Code]int{
 // by its location in the request ("body.steps[0].email.subject",
 // "query.trigger"), with the line and column inside a template.
 type Problem struct {
-	Type     string         `json:"type" doc:"Stable identifier of the kind of problem"`
+	Type     string         `json:"type" doc:"Stable identifier of the kind of problem; docs/api/errors.md says what each means and what to do"`
 	Title    string         `json:"title"`
 	Status   int            `json:"status"`
 	Detail   string         `json:"detail,omitempty"`
@@ -82,7 +85,9 @@ func (p *Problem) ContentType(ct string) string {
 func newProblem(status int, detail string) *Problem {
 	kind, ok := problemKinds[status]
 	if !ok {
-		kind = "http-" + http.StatusText(status)
+		// Not produced today (TestProblemTypesAreDocumented lists what
+		// is); a number keeps the URN valid, unlike a status text.
+		kind = "http-" + strconv.Itoa(status)
 	}
 	return &Problem{Type: problemTypePrefix + kind, Title: http.StatusText(status), Status: status, Detail: detail}
 }

@@ -29,7 +29,7 @@ func (s *Server) getResolution(ctx context.Context, in *resolutionInput) (*body[
 	if err != nil {
 		return nil, toProblem(ctx, s.log, engine.PrefixFields(err, "query"))
 	}
-	out := ResolutionOut{Trigger: in.Trigger, LeadID: in.LeadID, Decision: res.Decision}
+	out := ResolutionOut{Trigger: in.Trigger, LeadID: in.LeadID, Decision: decisionOut(res.Decision)}
 	if res.Quote != nil {
 		out.QuoteID = res.Quote.ID
 	}
@@ -69,7 +69,7 @@ func (s *Server) previewResolution(ctx context.Context, in *body[PreviewIn]) (*b
 	if err != nil {
 		return nil, toProblem(ctx, s.log, engine.PrefixFields(err, "body"))
 	}
-	return &body[ResolutionOut]{Body: ResolutionOut{Trigger: b.Trigger, Decision: res.Decision}}, nil
+	return &body[ResolutionOut]{Body: ResolutionOut{Trigger: b.Trigger, Decision: decisionOut(res.Decision)}}, nil
 }
 
 func (s *Server) getCoverage(ctx context.Context, _ *struct{}) (*body[resolver.CoverageReport], error) {

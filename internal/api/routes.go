@@ -105,25 +105,17 @@ func (s *Server) routes() {
 
 	// The migration from legacy settings (migration.go): preview, apply,
 	// the mode history and the shadow report.
-	api.OpenAPI().Tags = append(api.OpenAPI().Tags, &huma.Tag{Name: "Migration",
-		Description: "From legacy settings to the engine: preview, apply, the mode history and the shadow report (docs/guides/migrating-from-legacy.md)."})
-	described := func(op huma.Operation, d string) huma.Operation { op.Description = d; return op }
-	huma.Register(api, described(ok(operation(http.MethodPost, "/v1/migration/preview", "preview-migration", "The workflows and catch-all rules that reproduce the legacy settings, compared per trigger", accessAdmin, "Migration")),
-		"Turns the tenant's legacy settings into one workflow and one catch-all rule per trigger they send on, and compares, for each of the five triggers, the outcome and rendered messages before (legacy) and after (engine) for a sample lead: the lead and quote of the request, or a built-in sample. Every disagreement is listed; blocking ones (a template that does not compile) keep apply from running. The id names the legacy settings read: the same settings give the same id, and it goes stale when they change. Writes only that id."), s.previewMigration)
+	huma.Register(api, ok(operation(http.MethodPost, "/v1/migration/preview", "preview-migration", "The workflows and catch-all rules that reproduce the legacy settings, compared per trigger", accessAdmin, "Migration")), s.previewMigration)
 	// An apply answers 201 when it creates and 200 when the preview had
-	// been applied before; huma declares only the default status, and
-	// then no error response unless the errors are listed.
+	// been applied before; huma declares only the default status (the
+	// error statuses come from descriptions.go, as for every operation).
 	replayedApply := func(op huma.Operation) huma.Operation {
-		op.Errors = []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity}
 		schema := huma.SchemaFromType(api.OpenAPI().Components.Schemas, reflect.TypeFor[MigrationResultOut]())
 		op.Responses = map[string]*huma.Response{"200": {Description: "The preview had been applied before: what that apply created; nothing was created now",
 			Content: map[string]*huma.MediaType{"application/json": {Schema: schema}}}}
 		return op
 	}
-	huma.Register(api, described(replayedApply(idempotent(created(operation(http.MethodPost, "/v1/migration/apply", "apply-migration", "Create a preview's workflows and rules in one transaction (the mode is not changed)", accessAdmin, "Migration")))),
-		"Creates the workflows and catch-all rules of a preview in one transaction, after every existing rule; existing configuration is left as it is. 201 with what was created; 200 with the same when the preview was applied before (nothing is created twice). 409 naming body.preview_id when the legacy settings changed since the preview, 404 for an unknown or another tenant's id, 422 for a malformed id or settings that cannot be migrated. The mode is not changed: move it with PATCH /v1/tenant."), s.applyMigration)
-	huma.Register(api, described(operation(http.MethodGet, "/v1/tenant/mode-changes", "list-mode-changes", "Every change of the tenant's mode: by which key, when, from, to", accessApp, "Migration"),
-		"Every change of the tenant's mode made by PATCH /v1/tenant, oldest first, with the API key that made it."), s.listModeChanges)
-	huma.Register(api, described(operation(http.MethodGet, "/v1/shadow/report", "get-shadow-report", "Legacy against engine decisions of real events in shadow mode, per trigger, with every disagreement", accessApp, "Migration"),
-		"Over the trigger events created in [from, to) (at most 400 days) that were decided in shadow mode: per trigger, how many the legacy and the engine side agree on (the same messages: channel, recipient and rendered content, or the same suppression), and each disagreement with both decisions, both message sets and the lead, oldest first, a page at a time."), s.shadowReport)
+	huma.Register(api, replayedApply(idempotent(created(operation(http.MethodPost, "/v1/migration/apply", "apply-migration", "Create a preview's workflows and rules in one transaction (the mode is not changed)", accessAdmin, "Migration")))), s.applyMigration)
+	huma.Register(api, operation(http.MethodGet, "/v1/tenant/mode-changes", "list-mode-changes", "Every change of the tenant's mode: by which key, when, from, to", accessApp, "Migration"), s.listModeChanges)
+	huma.Register(api, operation(http.MethodGet, "/v1/shadow/report", "get-shadow-report", "Legacy against engine decisions of real events in shadow mode, per trigger, with every disagreement", accessApp, "Migration"), s.shadowReport)
 }

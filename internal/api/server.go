@@ -81,12 +81,14 @@ func New(a *app.App, log *slog.Logger, opts Options) *Server {
 		"apiKey":   {Type: "http", Scheme: "bearer", Description: "A tenant API key: Authorization: Bearer qf_..."},
 		"operator": {Type: "http", Scheme: "bearer", Description: "The operator token from QUOTEFLOW_OPERATOR_TOKEN"},
 	}
+	documentAPI(&cfg)
 	cfg.Components.Headers = headerComponents()
 	s.limits = newRateLimits(opts.RateLimit, opts.RateBurst)
 	s.api = humago.New(s.mux, cfg)
 	s.api.OpenAPI().OnAddOperation = append(s.api.OpenAPI().OnAddOperation, s.declareSemantics)
 	s.api.UseMiddleware(s.authenticate, s.withRateLimit, s.withConditionalRead, s.withIdempotency)
 	s.routes()
+	documentPlainRoutes(s.api.OpenAPI())
 
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")

@@ -109,7 +109,7 @@ func (s *Server) simulate(ctx context.Context, in *simulateInput) (*body[Simulat
 		return nil, toProblem(ctx, s.log, engine.PrefixFields(err, "body"))
 	}
 	out := SimulateOut{ResolutionOut: ResolutionOut{Trigger: in.Body.Trigger, LeadID: in.LeadID, QuoteID: in.Body.QuoteID,
-		Decision: sim.Decision}, Steps: []PlannedStepOut{}, CancelledBy: []string{}}
+		Decision: decisionOut(sim.Decision)}, Steps: []PlannedStepOut{}, CancelledBy: []string{}}
 	for _, st := range sim.CancelledBy {
 		out.CancelledBy = append(out.CancelledBy, string(st))
 	}
