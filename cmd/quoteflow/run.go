@@ -32,6 +32,8 @@ Usage:
   quoteflow serve   [flags]   run the HTTP API (migrates the database first)
   quoteflow migrate [flags]   apply database migrations and exit
   quoteflow demo    [flags]   serve a seeded demo tenant on SQLite with the log provider
+  quoteflow rotate-secrets [flags]
+                              re-seal every tenant's channel secrets with the current key
   quoteflow bench   [flags]   measure throughput against this machine's own ceilings
 
 Flags (each overrides its environment variable):
@@ -51,6 +53,10 @@ type config struct {
 	RescueAfter     time.Duration
 	ExpireEvery     time.Duration
 	WhatsAppRate    float64
+
+	// The channel secrets' keys; see secretKeyEnv for why the environment
+	// is read after the flags.
+	SecretKey, SecretKeyFile, SecretKeyOld, SecretKeyOldFile string
 }
 
 func parseConfig(cmd string, args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -82,12 +88,17 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	fs.DurationVar(&c.RescueAfter, "rescue-after", envvar.Duration(getenv, "QUOTEFLOW_RESCUE_AFTER", 5*time.Minute), "take over jobs left running this long by a process that died (QUOTEFLOW_RESCUE_AFTER)")
 	fs.DurationVar(&c.ExpireEvery, "expire-every", envvar.Duration(getenv, "QUOTEFLOW_EXPIRE_EVERY", time.Minute), "period of the sweep that expires quotes past valid_until (QUOTEFLOW_EXPIRE_EVERY)")
 	fs.Float64Var(&c.WhatsAppRate, "whatsapp-rate", envvar.Float(getenv, "QUOTEFLOW_WHATSAPP_RATE", whatsapp.DefaultPerSecond), "WhatsApp sends per second per phone number, in this process; 0 is unlimited (QUOTEFLOW_WHATSAPP_RATE)")
+	fs.StringVar(&c.SecretKey, "secret-key", "", "base64 of the 32-byte key that seals channel secrets; prefer the variable or a file (QUOTEFLOW_SECRET_KEY)")
+	fs.StringVar(&c.SecretKeyFile, "secret-key-file", "", "file holding the secret key, instead of --secret-key (QUOTEFLOW_SECRET_KEY_FILE)")
+	fs.StringVar(&c.SecretKeyOld, "secret-key-old", "", "comma-separated old secret keys, which only open, during a rotation (QUOTEFLOW_SECRET_KEY_OLD)")
+	fs.StringVar(&c.SecretKeyOldFile, "secret-key-old-file", "", "comma-separated files holding old secret keys (QUOTEFLOW_SECRET_KEY_OLD_FILE)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
+	secretKeyEnv(&c, getenv)
 	return c, nil
 }
 
@@ -111,11 +122,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	cmd := args[0]
 	switch cmd {
-	case "serve", "migrate", "demo":
+	case "serve", "migrate", "demo", "rotate-secrets":
 	case "bench":
 		return bench.Run(ctx, args[1:], getenv, stdout, stderr)
 	default:
-		return fmt.Errorf("unknown command %q: want serve, migrate, demo or bench", cmd)
+		return fmt.Errorf("unknown command %q: want serve, migrate, demo, rotate-secrets or bench", cmd)
 	}
 	cfg, err := parseConfig(cmd, args[1:], getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -139,6 +150,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cmd == "migrate" {
 		fmt.Fprintf(stdout, "database migrated (%s)\n", db.Dialect())
 		return nil
+	}
+	keys, err := loadKeyring(cfg, log)
+	if err != nil {
+		return err
+	}
+	if keys == nil && cmd == "demo" {
+		if keys, err = demoKeyring(demoKeyPath(cfg.DatabaseURL), log); err != nil {
+			return err
+		}
+	}
+	if keys != nil {
+		db.UseSecretKeys(keys)
+	}
+	if cmd == "rotate-secrets" {
+		return rotateSecrets(ctx, db, keys, stdout)
+	}
+	if err := checkSecrets(ctx, db, keys, log); err != nil {
+		return err
 	}
 	return serve(ctx, cfg, db, log, stdout, cmd == "demo")
 }

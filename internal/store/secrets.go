@@ -158,7 +158,8 @@ type SecretsReport struct {
 
 // secretsPage is how many tenants CheckSecrets and RotateSecrets read at
 // once (and RotateSecrets rewrites in one transaction), so that neither
-// holds a long transaction or much memory on a large table.
+// holds a long transaction or much memory on a large table. Tests lower it
+// per DB (DB.secretsPage).
 const secretsPage = 200
 
 // CheckSecrets reads every tenant's secrets with db's keys and counts what
@@ -170,7 +171,7 @@ func (db *DB) CheckSecrets(ctx context.Context) (SecretsReport, error) {
 	if db.secrets != nil {
 		current = db.secrets.CurrentID()
 	}
-	err := db.eachTenantChannels(ctx, false, func(tx *Tx, id string, ch *engine.Channels) error {
+	err := db.eachTenantChannels(ctx, false, nil, func(tx *Tx, id string, ch *engine.Channels) error {
 		fs := secretFields(ch)
 		if len(fs) == 0 {
 			return nil
@@ -230,12 +231,20 @@ func (db *DB) RotateSecrets(ctx context.Context) (RotateReport, error) {
 		return rep, errors.New("store: rotate secrets: no secret key is configured")
 	}
 	current := db.secrets.CurrentID()
-	err := db.eachTenantChannels(ctx, true, func(tx *Tx, id string, ch *engine.Channels) error {
+	// Counted per transaction, and added to rep once it commits, so that
+	// after an error rep says what is durable.
+	var page RotateReport
+	committed := func() {
+		rep.Tenants += page.Tenants
+		rep.Resealed += page.Resealed
+		page = RotateReport{}
+	}
+	err := db.eachTenantChannels(ctx, true, committed, func(tx *Tx, id string, ch *engine.Channels) error {
 		fs := secretFields(ch)
 		if len(fs) == 0 {
 			return nil
 		}
-		rep.Tenants++
+		page.Tenants++
 		changed := false
 		for _, f := range fs {
 			plain, keyID, err := db.openSecret(id, f.name, *f.value)
@@ -260,16 +269,21 @@ func (db *DB) RotateSecrets(ctx context.Context) (RotateReport, error) {
 		if _, err := tx.exec(ctx, `UPDATE tenants SET channels = ? WHERE id = ?`, channels, id); err != nil {
 			return translate(err, "rotate tenant secrets", onViolation{})
 		}
-		rep.Resealed++
+		page.Resealed++
 		return nil
 	})
 	return rep, err
 }
 
 // eachTenantChannels calls fn with every tenant's stored (still sealed)
-// channels, secretsPage tenants per transaction, in id order. With
-// forUpdate the rows are locked on PostgreSQL and fn may write them.
-func (db *DB) eachTenantChannels(ctx context.Context, forUpdate bool, fn func(tx *Tx, id string, ch *engine.Channels) error) error {
+// channels, secretsPage tenants per transaction, in id order, and
+// committed (if not nil) after each transaction commits. With forUpdate
+// the rows are locked on PostgreSQL and fn may write them.
+func (db *DB) eachTenantChannels(ctx context.Context, forUpdate bool, committed func(), fn func(tx *Tx, id string, ch *engine.Channels) error) error {
+	page := secretsPage
+	if db.secretsPage > 0 {
+		page = db.secretsPage
+	}
 	after := ""
 	for {
 		n := 0
@@ -286,8 +300,8 @@ func (db *DB) eachTenantChannels(ctx context.Context, forUpdate bool, fn func(tx
 				id string
 				ch engine.Channels
 			}
-			var page []row
-			rows, err := tx.query(ctx, q, after, secretsPage)
+			var got []row
+			rows, err := tx.query(ctx, q, after, page)
 			if err != nil {
 				return translate(err, "list tenant channels", onViolation{})
 			}
@@ -302,7 +316,7 @@ func (db *DB) eachTenantChannels(ctx context.Context, forUpdate bool, fn func(tx
 					rows.Close()
 					return err
 				}
-				page = append(page, r)
+				got = append(got, r)
 			}
 			rows.Close()
 			if err := rows.Err(); err != nil {
@@ -310,21 +324,24 @@ func (db *DB) eachTenantChannels(ctx context.Context, forUpdate bool, fn func(tx
 			}
 			// The rows are read in full before fn writes: SQLite's one
 			// connection cannot run an UPDATE while a SELECT is open.
-			for i := range page {
-				if err := fn(tx, page[i].id, &page[i].ch); err != nil {
+			for i := range got {
+				if err := fn(tx, got[i].id, &got[i].ch); err != nil {
 					return err
 				}
 			}
-			n = len(page)
+			n = len(got)
 			if n > 0 {
-				after = page[n-1].id
+				after = got[n-1].id
 			}
 			return nil
 		})
 		if err != nil {
 			return err
 		}
-		if n < secretsPage {
+		if committed != nil {
+			committed()
+		}
+		if n < page {
 			return nil
 		}
 	}

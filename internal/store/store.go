@@ -45,7 +45,8 @@ type DB struct {
 	batchOnce sync.Once
 	batcher   *Batcher // GroupTx's, started by its first call
 
-	secrets *secrets.Keyring // seals tenants' channel secrets; nil: none can be saved
+	secrets     *secrets.Keyring // seals tenants' channel secrets; nil: none can be saved
+	secretsPage int              // tenants per transaction of RotateSecrets; 0: secretsPage
 }
 
 // postgresMaxConns is the pool size when the URL has no pool_max_conns.
