@@ -81,6 +81,17 @@ func migrateLegacy(ctx context.Context, args []string, getenv func(string) strin
 	if err := db.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	// The tenant's channel secrets are sealed: the same keys as serve's,
+	// from the same variables, or the tenant cannot be read.
+	var kc config
+	secretKeyEnv(&kc, getenv)
+	keys, err := loadKeyring(kc, log)
+	if err != nil {
+		return err
+	}
+	if keys != nil {
+		db.UseSecretKeys(keys)
+	}
 	a := app.New(db, nil, app.Config{}, log)
 	// The same check of WhatsApp templates against the business account
 	// as the API makes; the log provider never sends anything here.

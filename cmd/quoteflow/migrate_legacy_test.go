@@ -34,11 +34,19 @@ func TestMigrateLegacyCommand(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The tenant's SMTP password is sealed with the key serve uses;
+			// the command reads it from the same variable.
+			db.UseSecretKeys(storetest.Keyring(t))
 			a := app.New(db, nil, app.Config{}, nil)
-			tn := &engine.Tenant{Name: "Acme", Timezone: "UTC", Channels: engine.Channels{Email: &engine.EmailChannel{Provider: "log", From: "quotes@acme.example"}}}
+			tn := &engine.Tenant{Name: "Acme", Timezone: "UTC", Channels: engine.Channels{Email: &engine.EmailChannel{Provider: "smtp",
+				Host: "smtp.acme.example", Port: 587, TLS: "starttls", Username: "quotes", Password: "hunter2-sealed", From: "quotes@acme.example"}}}
 			if _, _, err := a.CreateTenant(ctx, tn); err != nil {
 				t.Fatal(err)
 			}
+			if _, err := cmd("--tenant", tn.ID); err == nil || !strings.Contains(err.Error(), "no secret key") || strings.Contains(err.Error(), "hunter2") {
+				t.Fatalf("without the secret key: %v", err)
+			}
+			env["QUOTEFLOW_SECRET_KEY"] = storetest.SecretKey
 			if _, err := cmd("--tenant", tn.ID); err == nil || !strings.Contains(err.Error(), "legacy_settings") {
 				t.Fatalf("no settings: %v", err)
 			}

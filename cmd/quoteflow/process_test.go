@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/quoteflow/quoteflow/internal/store/storetest"
 )
 
 var (
@@ -57,7 +59,9 @@ type proc struct {
 func startProc(t *testing.T, env []string) *proc {
 	t.Helper()
 	cmd := exec.Command(binary(t), "serve", "--addr", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), env...)
+	// A production server has a secret key; a test that wants none says
+	// QUOTEFLOW_SECRET_KEY= in env, which comes later and wins.
+	cmd.Env = append(append(os.Environ(), "QUOTEFLOW_SECRET_KEY="+storetest.SecretKey), env...)
 	p := &proc{t: t, cmd: cmd, logs: &bytes.Buffer{}, done: make(chan error, 1)}
 	cmd.Stderr = &lockedWriter{w: p.logs}
 	out, err := cmd.StdoutPipe()

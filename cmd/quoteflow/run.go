@@ -32,6 +32,8 @@ Usage:
   quoteflow serve   [flags]   run the HTTP API (migrates the database first)
   quoteflow migrate [flags]   apply database migrations and exit
   quoteflow demo    [flags]   serve a seeded demo tenant on SQLite with the log provider
+  quoteflow rotate-secrets [flags]
+                              re-seal every tenant's channel secrets with the current key
   quoteflow bench   [flags]   measure throughput against this machine's own ceilings
   quoteflow migrate-legacy --tenant ID [--apply]
                               preview (and apply) a tenant's migration from legacy settings
@@ -55,6 +57,10 @@ type config struct {
 	WhatsAppRate    float64
 	RateLimit       float64
 	RateBurst       int
+
+	// The channel secrets' keys; see secretKeyEnv for why the environment
+	// is read after the flags.
+	SecretKey, SecretKeyFile, SecretKeyOld, SecretKeyOldFile string
 }
 
 func parseConfig(cmd string, args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -88,12 +94,17 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	fs.Float64Var(&c.WhatsAppRate, "whatsapp-rate", envvar.Float(getenv, "QUOTEFLOW_WHATSAPP_RATE", whatsapp.DefaultPerSecond), "WhatsApp sends per second per phone number, in this process; 0 is unlimited (QUOTEFLOW_WHATSAPP_RATE)")
 	fs.Float64Var(&c.RateLimit, "rate-limit", envvar.Float(getenv, "QUOTEFLOW_RATE_LIMIT", api.DefaultRateLimit), "API requests per second per API key, in this process; 0 disables the limit (QUOTEFLOW_RATE_LIMIT)")
 	fs.IntVar(&c.RateBurst, "rate-burst", envvar.Int(getenv, "QUOTEFLOW_RATE_BURST", api.DefaultRateBurst), "API requests per API key allowed at once above the rate (QUOTEFLOW_RATE_BURST)")
+	fs.StringVar(&c.SecretKey, "secret-key", "", "base64 of the 32-byte key that seals channel secrets; prefer the variable or a file (QUOTEFLOW_SECRET_KEY)")
+	fs.StringVar(&c.SecretKeyFile, "secret-key-file", "", "file holding the secret key, instead of --secret-key (QUOTEFLOW_SECRET_KEY_FILE)")
+	fs.StringVar(&c.SecretKeyOld, "secret-key-old", "", "comma-separated old secret keys, which only open, during a rotation (QUOTEFLOW_SECRET_KEY_OLD)")
+	fs.StringVar(&c.SecretKeyOldFile, "secret-key-old-file", "", "comma-separated files holding old secret keys (QUOTEFLOW_SECRET_KEY_OLD_FILE)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
+	secretKeyEnv(&c, getenv)
 	return c, nil
 }
 
@@ -117,13 +128,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	cmd := args[0]
 	switch cmd {
-	case "serve", "migrate", "demo":
+	case "serve", "migrate", "demo", "rotate-secrets":
 	case "bench":
 		return bench.Run(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate-legacy":
 		return migrateLegacy(ctx, args[1:], getenv, stdout, stderr)
 	default:
-		return fmt.Errorf("unknown command %q: want serve, migrate, demo, bench or migrate-legacy", cmd)
+		return fmt.Errorf("unknown command %q: want serve, migrate, demo, rotate-secrets, bench or migrate-legacy", cmd)
 	}
 	cfg, err := parseConfig(cmd, args[1:], getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -147,6 +158,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cmd == "migrate" {
 		fmt.Fprintf(stdout, "database migrated (%s)\n", db.Dialect())
 		return nil
+	}
+	keys, err := loadKeyring(cfg, log)
+	if err != nil {
+		return err
+	}
+	if keys == nil && cmd == "demo" {
+		if keys, err = demoKeyring(demoKeyPath(cfg.DatabaseURL), log); err != nil {
+			return err
+		}
+	}
+	if keys != nil {
+		db.UseSecretKeys(keys)
+	}
+	if cmd == "rotate-secrets" {
+		return rotateSecrets(ctx, db, keys, stdout)
+	}
+	if err := checkSecrets(ctx, db, keys, log); err != nil {
+		return err
 	}
 	return serve(ctx, cfg, db, log, stdout, cmd == "demo")
 }

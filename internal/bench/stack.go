@@ -22,6 +22,7 @@ import (
 	"github.com/quoteflow/quoteflow/internal/channel/whatsapp"
 	"github.com/quoteflow/quoteflow/internal/engine"
 	"github.com/quoteflow/quoteflow/internal/jobs"
+	"github.com/quoteflow/quoteflow/internal/secrets"
 	"github.com/quoteflow/quoteflow/internal/store"
 )
 
@@ -68,6 +69,19 @@ type stack struct {
 	closeErr     error
 }
 
+// benchKeys seals the bench tenants' channel secrets (the WhatsApp
+// stand-in's token), as a configured server would. The key is fixed and
+// public: the bench's tenants and their secrets are throwaway, and every
+// stack of one run, or of a later run on the same database, must open what
+// an earlier one sealed.
+var benchKeys = func() *secrets.Keyring {
+	r, err := secrets.NewKeyring([]byte("quoteflow-bench-fixed-secret-key"))
+	if err != nil {
+		panic(err)
+	}
+	return r
+}()
+
 func startStack(ctx context.Context, dsn string, o stackOptions) (*stack, error) {
 	log := o.Log
 	if log == nil {
@@ -77,6 +91,7 @@ func startStack(ctx context.Context, dsn string, o stackOptions) (*stack, error)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
+	db.UseSecretKeys(benchKeys)
 	s := &stack{DB: db, Sends: &sendCounter{}}
 	var ln net.Listener
 	publicURL := "http://127.0.0.1"

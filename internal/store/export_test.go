@@ -16,6 +16,17 @@ func (db *DB) RawInt(ctx context.Context, query string, args ...any) (int64, err
 	return n, err
 }
 
+// RawString runs a query that returns one text value.
+func (db *DB) RawString(ctx context.Context, query string, args ...any) (string, error) {
+	var s string
+	err := db.sql.QueryRowContext(ctx, db.rebind(query), args...).Scan(&s)
+	return s, err
+}
+
+// SetSecretsPage sets how many tenants db's CheckSecrets and RotateSecrets
+// take per transaction.
+func (db *DB) SetSecretsPage(n int) { db.secretsPage = n }
+
 // MaxCachedStmts is the bound of a SQLite connection's statement cache.
 const MaxCachedStmts = maxConnStmts
 

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/secrets"
 )
 
 // The two dialects Open understands, as returned by (*DB).Dialect.
@@ -43,6 +44,9 @@ type DB struct {
 
 	batchOnce sync.Once
 	batcher   *Batcher // GroupTx's, started by its first call
+
+	secrets     *secrets.Keyring // seals tenants' channel secrets; nil: none can be saved
+	secretsPage int              // tenants per transaction of RotateSecrets; 0: secretsPage
 }
 
 // postgresMaxConns is the pool size when the URL has no pool_max_conns.

@@ -35,15 +35,20 @@ func scanTenant(s scanner) (*engine.Tenant, error) {
 	return &t, nil
 }
 
-// tenantValues encodes the JSON columns of t.
-func tenantValues(t *engine.Tenant) (quiet, holidays, channels any, err error) {
+// tenantValues encodes the JSON columns of t, whose id is id, with its
+// channel secrets sealed.
+func (db *DB) tenantValues(id string, t *engine.Tenant) (quiet, holidays, channels any, err error) {
 	if quiet, err = jsonPtr(t.QuietHours); err != nil {
 		return
 	}
 	if holidays, err = jsonSlice(t.Holidays); err != nil {
 		return
 	}
-	channels, err = jsonValue(t.Channels, false)
+	sealed, err := db.sealChannels(id, t.Channels)
+	if err != nil {
+		return
+	}
+	channels, err = jsonValue(sealed, false)
 	return
 }
 
@@ -61,7 +66,7 @@ func (tx *Tx) CreateTenant(ctx context.Context, t *engine.Tenant, key *engine.AP
 	if err != nil {
 		return err
 	}
-	quiet, holidays, channels, err := tenantValues(t)
+	quiet, holidays, channels, err := tx.db.tenantValues(id, t)
 	if err != nil {
 		return err
 	}
@@ -96,6 +101,9 @@ func (tx *Tx) GetTenant(ctx context.Context, id string) (*engine.Tenant, error) 
 	if err != nil {
 		return nil, translate(err, "get tenant", onViolation{})
 	}
+	if err := tx.db.openChannels(t.ID, &t.Channels); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 
@@ -108,7 +116,7 @@ func (db *DB) UpdateTenant(ctx context.Context, t *engine.Tenant, ifVersion int6
 
 // UpdateTenant is DB.UpdateTenant in tx.
 func (tx *Tx) UpdateTenant(ctx context.Context, t *engine.Tenant, ifVersion int64) error {
-	quiet, holidays, channels, err := tenantValues(t)
+	quiet, holidays, channels, err := tx.db.tenantValues(t.ID, t)
 	if err != nil {
 		return err
 	}

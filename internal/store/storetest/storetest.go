@@ -23,6 +23,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/quoteflow/quoteflow/internal/secrets"
 	"github.com/quoteflow/quoteflow/internal/store"
 )
 
@@ -67,6 +68,9 @@ func Open(t testing.TB, dialect string) *store.DB {
 	// Registered after URL's cleanup, so it runs first: the pool is closed
 	// before its schema is dropped.
 	t.Cleanup(func() { db.Close() })
+	// Every test database seals channel secrets, as production does, so
+	// that every suite that saves a tenant exercises the encryption.
+	db.UseSecretKeys(Keyring(t))
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatalf("storetest: migrate %s: %v", dialect, err)
 	}
@@ -167,4 +171,23 @@ func redact(err error, base string) string {
 		}
 	}
 	return msg
+}
+
+// SecretKey is the base64 key every test database seals channel secrets
+// with, for tests that start the program (QUOTEFLOW_SECRET_KEY). It is
+// fixed so that a database a test reopens still opens.
+const SecretKey = "c3RvcmV0ZXN0LW9ubHktc2VjcmV0LWtleS0zMmJ5dGU="
+
+// Keyring returns a Keyring holding SecretKey.
+func Keyring(t testing.TB) *secrets.Keyring {
+	t.Helper()
+	raw, err := secrets.ParseKey(SecretKey)
+	if err != nil {
+		t.Fatalf("storetest: %v", err)
+	}
+	r, err := secrets.NewKeyring(raw)
+	if err != nil {
+		t.Fatalf("storetest: %v", err)
+	}
+	return r
 }
