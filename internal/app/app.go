@@ -183,28 +183,11 @@ func (a *App) UpdateTenant(ctx context.Context, t *engine.Tenant, ifVersion int6
 }
 
 // DeleteAPIKey revokes a key, refusing to revoke the tenant's last admin
-// key: without one, nobody could configure the tenant again.
+// key: without one, nobody could configure the tenant again. The store
+// counts the admin keys and revokes in one transaction (store.DeleteAPIKey),
+// so concurrent revocations cannot both take the last two.
 func (a *App) DeleteAPIKey(ctx context.Context, tenantID, id string) error {
-	keys, err := a.db.ListAPIKeys(ctx, tenantID)
-	if err != nil {
-		return err
-	}
-	admins, target := 0, (*engine.APIKey)(nil)
-	for i := range keys {
-		if keys[i].Role == engine.RoleAdmin {
-			admins++
-		}
-		if keys[i].ID == id {
-			target = &keys[i]
-		}
-	}
-	if target == nil {
-		return engine.Errorf(engine.ENOTFOUND, "no such API key")
-	}
-	if target.Role == engine.RoleAdmin && admins == 1 {
-		return engine.Errorf(engine.ECONFLICT, "this is the tenant's last admin key; create another admin key first")
-	}
-	err = a.db.DeleteAPIKey(ctx, tenantID, id)
+	err := a.db.DeleteAPIKey(ctx, tenantID, id)
 	// Dropped after the revocation committed, or a concurrent request could
 	// cache the row as it was; dropped on error too, because a failed commit
 	// may still have applied and a needless drop costs one read.
