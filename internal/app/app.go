@@ -10,8 +10,11 @@ package app
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
+	"net/mail"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -53,6 +56,9 @@ type App struct {
 
 	operatorHash  []byte
 	publicBaseURL string
+	// oneClick is whether publicBaseURL is https, which RFC 8058 one-click
+	// unsubscribe requires.
+	oneClick bool
 	// deliveries counts provider answers, where the outcome is known.
 	deliveries *prometheus.CounterVec
 	retry      engine.RetryPolicies
@@ -110,6 +116,9 @@ func New(db Store, jobs Enqueuer, cfg Config, log *slog.Logger) *App {
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(a.deliveries)
 	}
+	if u, err := url.Parse(a.publicBaseURL); err == nil && u.Scheme == "https" && u.Host != "" {
+		a.oneClick = true
+	}
 	if cfg.OperatorToken != "" {
 		sum := sha256.Sum256([]byte(cfg.OperatorToken))
 		a.operatorHash = sum[:]
@@ -134,6 +143,47 @@ func (a *App) QuoteURL(q *engine.Quote) string {
 // (RFC 8058). The quote's unguessable token identifies the lead.
 func (a *App) UnsubscribeURL(q *engine.Quote) string {
 	return a.publicBaseURL + "/v1/public/quotes/" + q.PublicToken + "/unsubscribe"
+}
+
+// ListUnsubscribe is the List-Unsubscribe target of a quote's emails from
+// tenant t. RFC 8058 one-click needs an https URL, so over https it is
+// UnsubscribeURL and the sender adds List-Unsubscribe-Post. Over http (the
+// default public URL, http://<addr>) it is a mailto to the tenant's own
+// From address with the subject "unsubscribe <quote token>": the mail still
+// goes out, a mail client still offers to unsubscribe, and the tenant can
+// tell which lead asked. "" (no header) only for a tenant without a valid
+// From, which saving the tenant refuses.
+func (a *App) ListUnsubscribe(t *engine.Tenant, q *engine.Quote) string {
+	if a.oneClick {
+		return a.UnsubscribeURL(q)
+	}
+	if t == nil || t.Channels.Email == nil {
+		return ""
+	}
+	from, err := mail.ParseAddress(t.Channels.Email.From)
+	if err != nil {
+		return ""
+	}
+	u := url.URL{Scheme: "mailto", Opaque: url.PathEscape(from.Address),
+		RawQuery: "subject=" + url.PathEscape("unsubscribe "+q.PublicToken)}
+	return u.String()
+}
+
+// CheckPublicURL reports whether raw can be the public base URL of quote
+// links: an absolute http or https URL with a host and nothing a link or a
+// mail header cannot carry. The process checks it at start, so that a bad
+// one is found there and not by each message that needs a link.
+func CheckPublicURL(raw string) error {
+	bad := fmt.Errorf("public URL %q: must be an absolute http or https URL such as https://quotes.example.com", raw)
+	if strings.ContainsAny(raw, "<>\"\\ \t\r\n") {
+		return bad
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return bad
+	}
+	return nil
 }
 
 // CreateTenant creates a tenant with its first admin key, returning the key
