@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/quoteflow/quoteflow/internal/app"
 	"github.com/quoteflow/quoteflow/internal/store/storetest"
 )
 
@@ -195,6 +197,36 @@ func TestBadCommandLines(t *testing.T) {
 	for _, args := range [][]string{{"frobnicate"}, {"serve", "--nope"}, {"serve", "--log-level", "loud"}, {}} {
 		if err := run(context.Background(), args, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
 			t.Errorf("%q: no error", args)
+		}
+	}
+}
+
+// A public URL that quote links and emails cannot use refuses to start,
+// with an error naming the flag, before the database is opened: it is not
+// found later by each message (issue 12, defect 4).
+func TestBadPublicURLRefusesToStart(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "never.db")
+	for _, bad := range []string{"quotes.example.com", "ftp://quotes.example.com", "https://", "https://quotes.example.com/?a=1",
+		"https://quotes.example.com/#x", "https://user@quotes.example.com", "https://quotes.example.com/a b", "mailto:a@b.example"} {
+		for _, how := range []string{"flag", "env"} {
+			args, env := []string{"serve", "--database-url", db}, map[string]string{}
+			if how == "flag" {
+				args = append(args, "--public-url", bad)
+			} else {
+				env["QUOTEFLOW_PUBLIC_URL"] = bad
+			}
+			err := run(context.Background(), args, func(k string) string { return env[k] }, io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), "--public-url") || !strings.Contains(err.Error(), "http or https") {
+				t.Errorf("%s %q: %v, want an error naming --public-url", how, bad, err)
+			}
+		}
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("the database was opened before the configuration was checked: %v", err)
+	}
+	for _, good := range []string{"http://127.0.0.1:8080", "https://quotes.example.com", "https://quotes.example.com/base/"} {
+		if err := app.CheckPublicURL(good); err != nil {
+			t.Errorf("%q: %v", good, err)
 		}
 	}
 }

@@ -104,6 +104,13 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
+	// Checked here, before anything starts: a bad public URL would
+	// otherwise be found by every quote link and every email.
+	if c.PublicURL != "" {
+		if err := app.CheckPublicURL(c.PublicURL); err != nil {
+			return c, fmt.Errorf("--public-url (QUOTEFLOW_PUBLIC_URL): %w", err)
+		}
+	}
 	secretKeyEnv(&c, getenv)
 	return c, nil
 }

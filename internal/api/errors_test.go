@@ -264,9 +264,11 @@ func TestTenantSecretsAreWriteOnly(t *testing.T) {
 		if ch["email"].(map[string]any)["password_set"] != true || ch["whatsapp"].(map[string]any)["access_token_set"] != true {
 			t.Fatalf("channels should say the secrets are set: %v", ch)
 		}
-		// Changing the host without the password keeps the password.
+		// Changing the host without the password keeps the password. The
+		// username is sent again: a kept password without one is refused
+		// at save (issue 12), since the sender would refuse every message.
 		out = e.must(200, "PATCH", "/v1/tenant", key, map[string]any{"channels": map[string]any{
-			"email": map[string]any{"provider": "smtp", "host": "smtp2.example.com", "port": 587, "from": "Acme <q@acme.example>"}}})
+			"email": map[string]any{"provider": "smtp", "host": "smtp2.example.com", "port": 587, "username": "u", "from": "Acme <q@acme.example>"}}})
 		if em := out["channels"].(map[string]any)["email"].(map[string]any); em["password_set"] != true || em["host"] != "smtp2.example.com" {
 			t.Fatalf("after host change: %v", em)
 		}

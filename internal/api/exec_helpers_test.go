@@ -32,13 +32,19 @@ type execEnv struct {
 
 func setupExec(t *testing.T, dialect string) *execEnv {
 	t.Helper()
+	return setupExecAt(t, dialect, "https://quotes.test")
+}
+
+// setupExecAt is setupExec with the public base URL publicURL.
+func setupExecAt(t *testing.T, dialect, publicURL string) *execEnv {
+	t.Helper()
 	db := storetest.Open(t, dialect)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	q, err := jobs.New(db, jobs.Config{Workers: 8, PollInterval: 20 * time.Millisecond, RescueAfter: time.Minute, ExpireEvery: time.Hour}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := app.New(db, q, app.Config{OperatorToken: operatorToken, PublicBaseURL: "https://quotes.test"}, log)
+	a := app.New(db, q, app.Config{OperatorToken: operatorToken, PublicBaseURL: publicURL}, log)
 	x := &execEnv{smtp: smtptest.Start(t), wa: whatsapptest.Start(t), logs: logsender.New(nil)}
 	// Workflows are checked against the business account's templates.
 	x.wa.AddTemplate(whatsapptest.Template{Name: "quote_sent", Language: "en_US", Status: "APPROVED", Category: "UTILITY",

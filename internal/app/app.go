@@ -10,8 +10,11 @@ package app
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
+	"net/mail"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -53,6 +56,9 @@ type App struct {
 
 	operatorHash  []byte
 	publicBaseURL string
+	// oneClick is whether publicBaseURL is https, which RFC 8058 one-click
+	// unsubscribe requires.
+	oneClick bool
 	// deliveries counts provider answers, where the outcome is known.
 	deliveries *prometheus.CounterVec
 	retry      engine.RetryPolicies
@@ -114,6 +120,9 @@ func New(db Store, jobs Enqueuer, cfg Config, log *slog.Logger) *App {
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(a.deliveries)
 	}
+	if u, err := url.Parse(a.publicBaseURL); err == nil && u.Scheme == "https" && u.Host != "" {
+		a.oneClick = true
+	}
 	if cfg.OperatorToken != "" {
 		sum := sha256.Sum256([]byte(cfg.OperatorToken))
 		a.operatorHash = sum[:]
@@ -138,6 +147,47 @@ func (a *App) QuoteURL(q *engine.Quote) string {
 // (RFC 8058). The quote's unguessable token identifies the lead.
 func (a *App) UnsubscribeURL(q *engine.Quote) string {
 	return a.publicBaseURL + "/v1/public/quotes/" + q.PublicToken + "/unsubscribe"
+}
+
+// ListUnsubscribe is the List-Unsubscribe target of a quote's emails from
+// tenant t. RFC 8058 one-click needs an https URL, so over https it is
+// UnsubscribeURL and the sender adds List-Unsubscribe-Post. Over http (the
+// default public URL, http://<addr>) it is a mailto to the tenant's own
+// From address with the subject "unsubscribe <quote token>": the mail still
+// goes out, a mail client still offers to unsubscribe, and the tenant can
+// tell which lead asked. "" (no header) only for a tenant without a valid
+// From, which saving the tenant refuses.
+func (a *App) ListUnsubscribe(t *engine.Tenant, q *engine.Quote) string {
+	if a.oneClick {
+		return a.UnsubscribeURL(q)
+	}
+	if t == nil || t.Channels.Email == nil {
+		return ""
+	}
+	from, err := mail.ParseAddress(t.Channels.Email.From)
+	if err != nil {
+		return ""
+	}
+	u := url.URL{Scheme: "mailto", Opaque: url.PathEscape(from.Address),
+		RawQuery: "subject=" + url.PathEscape("unsubscribe "+q.PublicToken)}
+	return u.String()
+}
+
+// CheckPublicURL reports whether raw can be the public base URL of quote
+// links: an absolute http or https URL with a host and nothing a link or a
+// mail header cannot carry. The process checks it at start, so that a bad
+// one is found there and not by each message that needs a link.
+func CheckPublicURL(raw string) error {
+	bad := fmt.Errorf("public URL %q: must be an absolute http or https URL such as https://quotes.example.com", raw)
+	if strings.ContainsAny(raw, "<>\"\\ \t\r\n") {
+		return bad
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return bad
+	}
+	return nil
 }
 
 // CreateTenant creates a tenant with its first admin key, returning the key
@@ -185,28 +235,11 @@ func (a *App) UpdateTenant(ctx context.Context, t *engine.Tenant, ifVersion int6
 }
 
 // DeleteAPIKey revokes a key, refusing to revoke the tenant's last admin
-// key: without one, nobody could configure the tenant again.
+// key: without one, nobody could configure the tenant again. The store
+// counts the admin keys and revokes in one transaction (store.DeleteAPIKey),
+// so concurrent revocations cannot both take the last two.
 func (a *App) DeleteAPIKey(ctx context.Context, tenantID, id string) error {
-	keys, err := a.db.ListAPIKeys(ctx, tenantID)
-	if err != nil {
-		return err
-	}
-	admins, target := 0, (*engine.APIKey)(nil)
-	for i := range keys {
-		if keys[i].Role == engine.RoleAdmin {
-			admins++
-		}
-		if keys[i].ID == id {
-			target = &keys[i]
-		}
-	}
-	if target == nil {
-		return engine.Errorf(engine.ENOTFOUND, "no such API key")
-	}
-	if target.Role == engine.RoleAdmin && admins == 1 {
-		return engine.Errorf(engine.ECONFLICT, "this is the tenant's last admin key; create another admin key first")
-	}
-	err = a.db.DeleteAPIKey(ctx, tenantID, id)
+	err := a.db.DeleteAPIKey(ctx, tenantID, id)
 	// Dropped after the revocation committed, or a concurrent request could
 	// cache the row as it was; dropped on error too, because a failed commit
 	// may still have applied and a needless drop costs one read.

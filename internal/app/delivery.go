@@ -24,7 +24,8 @@ type delivery struct {
 	Tenant  *engine.Tenant
 	Message *engine.Message
 	Attempt *engine.Attempt
-	// Unsubscribe is the one-click unsubscribe URL of an email.
+	// Unsubscribe is the List-Unsubscribe target of an email: the one-click
+	// https URL or a mailto (ListUnsubscribe).
 	Unsubscribe string
 }
 
@@ -99,7 +100,7 @@ func (a *App) claimed(ctx context.Context, tx *store.Tx, tenant *engine.Tenant, 
 	}
 	d := &delivery{Tenant: tenant, Message: m, Attempt: att}
 	if m.Channel == engine.ChannelEmail && q != nil {
-		d.Unsubscribe = a.UnsubscribeURL(q)
+		d.Unsubscribe = a.ListUnsubscribe(tenant, q)
 	}
 	return d, nil
 }

@@ -268,9 +268,10 @@ func TestKeyCacheIsBounded(t *testing.T) {
 	t.Run("refreshing a cached key evicts nothing", func(t *testing.T) {
 		c := newKeyCache(defaultKeyCacheSize)
 		ids := fill(c, defaultKeyCacheSize, t0)
-		c.put(ids[0], entry(t0.Add(time.Second)), c.generation())
+		// Within keyTTL of the fill, so that every entry is still live.
+		c.put(ids[0], entry(t0.Add(keyTTL/2)), c.generation())
 		for _, id := range ids {
-			if _, ok := c.get(id, t0.Add(time.Second)); !ok {
+			if _, ok := c.get(id, t0.Add(keyTTL/2)); !ok {
 				t.Fatalf("entry %s evicted by a refresh", id)
 			}
 		}

@@ -165,6 +165,10 @@ func validateTenant(t *engine.Tenant) error {
 			if e.TLS != "starttls" && e.TLS != "tls" && e.TLS != "none" {
 				p.add("body.channels.email.tls", "must be starttls, tls or none")
 			}
+			// The sender refuses this pair; found here, not by each message.
+			if e.Username == "" && e.Password != "" {
+				p.add("body.channels.email.username", "is required when a password is set")
+			}
 		default:
 			p.add("body.channels.email.provider", "must be smtp or log")
 		}

@@ -255,15 +255,61 @@ func (tx *Tx) ListAPIKeys(ctx context.Context, tenantID string) ([]engine.APIKey
 }
 
 // DeleteAPIKey revokes the key. The row stays, so that the id is never
-// reused; a revoked key is ENOTFOUND everywhere.
+// reused; a revoked key is ENOTFOUND everywhere. A tenant always keeps an
+// admin key: revoking its last one is ECONFLICT naming path.key_id, and
+// nothing changes.
 func (db *DB) DeleteAPIKey(ctx context.Context, tenantID, id string) error {
 	return db.Tx(ctx, func(tx *Tx) error { return tx.DeleteAPIKey(ctx, tenantID, id) })
 }
 
 // DeleteAPIKey is DB.DeleteAPIKey in tx.
+//
+// The count of admin keys and the revocation must not race: two admin keys
+// revoking each other at once would each see the other and both go. On
+// PostgreSQL (READ COMMITTED) the tenant row is locked first, so concurrent
+// revocations in one tenant run one after the other and each statement
+// after the lock sees what the one before committed; on SQLite the single
+// writer already serialises them. This is the only place the rule lives.
 func (tx *Tx) DeleteAPIKey(ctx context.Context, tenantID, id string) error {
-	err := tx.execOne(ctx, notFound("api key"),
+	ok, err := tx.exists(ctx, `SELECT 1 FROM tenants WHERE id = ?`+tx.forUpdate(), tenantID)
+	if err != nil {
+		return translate(err, "lock tenant", onViolation{})
+	}
+	if !ok {
+		return notFound("api key")
+	}
+	var role string
+	err = tx.queryRow(ctx, `SELECT role FROM api_keys WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL`,
+		tenantID, id).Scan(&role)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound("api key")
+	}
+	if err != nil {
+		return translate(err, "get api key", onViolation{})
+	}
+	if engine.Role(role) == engine.RoleAdmin {
+		others, err := tx.exists(ctx, `SELECT 1 FROM api_keys
+			WHERE tenant_id = ? AND role = ? AND id <> ? AND revoked_at IS NULL LIMIT 1`,
+			tenantID, string(engine.RoleAdmin), id)
+		if err != nil {
+			return translate(err, "count admin keys", onViolation{})
+		}
+		if !others {
+			return lastAdminKey(id)
+		}
+	}
+	err = tx.execOne(ctx, notFound("api key"),
 		`UPDATE api_keys SET revoked_at = ? WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL`,
 		micros(tx.now), tenantID, id)
 	return translate(err, "revoke api key", onViolation{})
+}
+
+// lastAdminKey is the refusal to revoke the tenant's last admin key id.
+func lastAdminKey(id string) error {
+	return &engine.Error{
+		Code:    engine.ECONFLICT,
+		Message: "API key " + id + " is the tenant's last admin key; create another admin key first",
+		Fields: []engine.FieldError{{Field: "path.key_id", Value: id,
+			Message: "is the tenant's last admin key; create another admin key first"}},
+	}
 }

@@ -138,6 +138,11 @@ func TestAPIKeys(t *testing.T) {
 
 		// Another tenant cannot revoke A's key.
 		wantCode(t, b.db.DeleteAPIKey(b.ctx, b.b.ID, k1.ID), engine.ENOTFOUND, "")
+		// Nor can A revoke its last admin key (issue 12: the rule lives
+		// here, in the revocation's transaction) until it has another.
+		wantCode(t, b.db.DeleteAPIKey(b.ctx, b.a.ID, k1.ID), engine.ECONFLICT, "path.key_id")
+		k3 := &engine.APIKey{TenantID: b.a.ID, Role: engine.RoleAdmin, SecretHash: []byte("three")}
+		must(t, b.db.CreateAPIKey(b.ctx, k3))
 		must(t, b.db.DeleteAPIKey(b.ctx, b.a.ID, k1.ID))
 		_, err = b.db.GetAPIKey(b.ctx, k1.ID)
 		wantCode(t, err, engine.ENOTFOUND, "")
@@ -145,7 +150,7 @@ func TestAPIKeys(t *testing.T) {
 		wantCode(t, b.db.DeleteAPIKey(b.ctx, b.a.ID, k1.ID), engine.ENOTFOUND, "")
 		keys, err = b.db.ListAPIKeys(b.ctx, b.a.ID)
 		must(t, err)
-		equal(t, "keys of A after revoking one", keys, []engine.APIKey{*k2})
+		equal(t, "keys of A after revoking one", keys, []engine.APIKey{*k3, *k2}) // by id: uuids sort before "chosen-id"
 		// A revoked key's id stays taken.
 		wantCode(t, b.db.CreateAPIKey(b.ctx, &engine.APIKey{ID: k1.ID, TenantID: b.a.ID, Role: engine.RoleApp,
 			SecretHash: []byte("x")}), engine.ECONFLICT, "id")
