@@ -45,8 +45,14 @@ var statusByCode = map[engine.Code]int{
 	engine.ECONFLICT:     http.StatusConflict,
 	engine.EPRECONDITION: http.StatusPreconditionFailed,
 	engine.EINVALID:      http.StatusUnprocessableEntity,
+	engine.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	engine.EINTERNAL:     http.StatusInternalServerError,
 }
+
+// outageRetryAfter is the Retry-After, in seconds, of a 503 for a
+// database outage: long enough for a pool to reconnect or a restart to
+// finish, short enough that a client does not give up.
+const outageRetryAfter = "5"
 
 // Problem is an RFC 9457 problem document. Errors name each field at fault
 // by its location in the request ("body.steps[0].email.subject",
@@ -145,6 +151,11 @@ func toProblem(ctx context.Context, log *slog.Logger, err error) error {
 	}
 	if len(p.Errors) > 0 && e.Message == "validation failed" {
 		p.Detail = "validation failed: " + p.Errors[0].Location + " " + p.Errors[0].Message
+	}
+	if e.Code == engine.EUNAVAILABLE {
+		// Logged like a 500 (someone must look), answered as a wait.
+		log.ErrorContext(ctx, "database unavailable", "err", err)
+		return huma.ErrorWithHeaders(p, http.Header{"Retry-After": {outageRetryAfter}})
 	}
 	return p
 }

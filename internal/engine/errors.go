@@ -20,7 +20,8 @@ const (
 	EUNAUTHORIZED Code = "unauthorized"     // no or bad credentials (401)
 	EFORBIDDEN    Code = "forbidden"        // credentials lack the role (403)
 	EPRECONDITION Code = "version_mismatch" // If-Match did not match (412)
-	EINTERNAL     Code = "internal"         // a bug or an outage (500)
+	EUNAVAILABLE  Code = "unavailable"      // the database cannot be reached now; retry later (503)
+	EINTERNAL     Code = "internal"         // a bug (500)
 )
 
 // FieldError names one part of a request that is at fault. Field is a path

@@ -253,7 +253,7 @@ func (db *DB) transact(ctx context.Context, readOnly bool, fn func(*Tx) error) e
 		// uses the pgx connection meanwhile.
 		conn, err := db.sql.Conn(ctx)
 		if err != nil {
-			return fmt.Errorf("store: acquire connection: %w", err)
+			return translate(err, "acquire connection", onViolation{})
 		}
 		defer conn.Close()
 		opts := pgx.TxOptions{}
@@ -270,14 +270,14 @@ func (db *DB) transact(ctx context.Context, readOnly bool, fn func(*Tx) error) e
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("store: begin: %w", err)
+			return translate(err, "begin", onViolation{})
 		}
 		tx.q = conn
 		commit, rollback = tx.pgxTx.Commit, tx.pgxTx.Rollback
 	} else {
 		stx, err := db.sql.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
 		if err != nil {
-			return fmt.Errorf("store: begin: %w", err)
+			return translate(err, "begin", onViolation{})
 		}
 		tx.sqlTx, tx.q = stx, stx
 		commit = func(context.Context) error { return stx.Commit() }
@@ -298,7 +298,7 @@ func (db *DB) transact(ctx context.Context, readOnly bool, fn func(*Tx) error) e
 	done = true
 	if err := commit(ctx); err != nil {
 		_ = rollback(context.WithoutCancel(ctx))
-		return fmt.Errorf("store: commit: %w", err)
+		return translate(err, "commit", onViolation{})
 	}
 	return nil
 }
