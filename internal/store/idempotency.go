@@ -9,17 +9,43 @@ import (
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
+// IdempotencyLease is how long a reservation without an answer holds its
+// key. A request that reserved a key and died (SIGKILL, a dropped
+// connection) never completes nor releases it; after the lease another
+// request with the key takes the reservation over and runs the create
+// again. Creates are one transaction each, so the dead request either wrote
+// nothing, or its write committed and the create's own unique constraints
+// (a quote's number per tenant) refuse the second one. It is far longer
+// than any create takes: a request alive past it could run twice.
+const IdempotencyLease = 30 * time.Second
+
 // ReserveIdempotencyKey claims key for req. When the key was used before it
 // returns that request (and its answer, if it has one) and reserves nothing;
-// a reservation taken concurrently by another request is ECONFLICT.
+// a reservation taken concurrently by another request is ECONFLICT. A
+// reservation without an answer older than IdempotencyLease is taken over:
+// the call reserves the key anew and returns nil.
 func (db *DB) ReserveIdempotencyKey(ctx context.Context, tenantID, key string, req engine.IdempotentRequest) (*engine.IdempotentRequest, error) {
 	var prev *engine.IdempotentRequest
 	err := db.Tx(ctx, func(tx *Tx) error {
 		var p engine.IdempotentRequest
 		var response []byte
-		err := tx.queryRow(ctx, `SELECT method, path, request_hash, status_code, response FROM idempotency_keys
-			WHERE tenant_id = ? AND key = ?`, tenantID, key).Scan(&p.Method, &p.Path, &p.RequestHash, &p.StatusCode, &response)
+		var reserved int64
+		err := tx.queryRow(ctx, `SELECT method, path, request_hash, status_code, response, created_at FROM idempotency_keys
+			WHERE tenant_id = ? AND key = ?`, tenantID, key).Scan(&p.Method, &p.Path, &p.RequestHash, &p.StatusCode, &response, &reserved)
 		switch {
+		case err == nil && p.StatusCode == 0 && p.Method == req.Method && p.Path == req.Path && p.RequestHash == req.RequestHash &&
+			!fromMicros(reserved).After(tx.Now().Add(-IdempotencyLease)):
+			// The holder's lease ran out: take the reservation over. The
+			// condition on created_at lets one of two racing takers win.
+			res, err := tx.exec(ctx, `UPDATE idempotency_keys SET created_at = ? WHERE tenant_id = ? AND key = ? AND status_code = 0 AND created_at = ?`,
+				micros(tx.Now()), tenantID, key, reserved)
+			if err != nil {
+				return translate(err, "take over idempotency key", onViolation{})
+			}
+			if n, err := res.RowsAffected(); err != nil || n != 1 {
+				return conflict("header.Idempotency-Key", "a request with this Idempotency-Key is in progress")
+			}
+			return nil
 		case err == nil:
 			p.Response = response
 			prev = &p

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/store"
 	"github.com/quoteflow/quoteflow/internal/store/storetest"
 )
 
@@ -58,6 +59,56 @@ func TestIdempotencyKeys(t *testing.T) {
 			}
 			if n, err := db.PurgeIdempotencyKeys(ctx, time.Now().Add(time.Hour)); err != nil || n != 2 {
 				t.Fatalf("purge: %d %v", n, err)
+			}
+		})
+	}
+}
+
+// TestIdempotencyKeyLease: a request that reserved a key and died never
+// completes nor releases it; once its lease has run out, a retry with the key
+// takes the reservation over instead of answering 409 until the purge.
+func TestIdempotencyKeyLease(t *testing.T) {
+	for _, d := range storetest.Dialects(t) {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			db := storetest.Open(t, d)
+			now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+			db.Now = func() time.Time { return now }
+			ctx := t.Context()
+			tn := &engine.Tenant{Name: "T", Timezone: "UTC", Mode: engine.ModeEngine}
+			if err := db.CreateTenant(ctx, tn, nil); err != nil {
+				t.Fatal(err)
+			}
+			req := engine.IdempotentRequest{Method: "POST", Path: "/v1/quotes", RequestHash: "h1"}
+			// The holder reserves and dies: no complete, no release.
+			if prev, err := db.ReserveIdempotencyKey(ctx, tn.ID, "k", req); err != nil || prev != nil {
+				t.Fatalf("first reserve: %v %v", prev, err)
+			}
+			now = now.Add(store.IdempotencyLease - time.Second)
+			if prev, err := db.ReserveIdempotencyKey(ctx, tn.ID, "k", req); err != nil || prev == nil || prev.StatusCode != 0 {
+				t.Fatalf("within the lease the key is in progress: %+v %v", prev, err)
+			}
+			// Another body with the key is still refused after the lease.
+			now = now.Add(2 * time.Second)
+			other := req
+			other.RequestHash = "h2"
+			if prev, err := db.ReserveIdempotencyKey(ctx, tn.ID, "k", other); err != nil || prev == nil || prev.RequestHash != "h1" {
+				t.Fatalf("another body took the key over: %+v %v", prev, err)
+			}
+			// The retry takes the key over, and holds it for a new lease.
+			if prev, err := db.ReserveIdempotencyKey(ctx, tn.ID, "k", req); err != nil || prev != nil {
+				t.Fatalf("retry after the lease: %+v %v", prev, err)
+			}
+			if prev, err := db.ReserveIdempotencyKey(ctx, tn.ID, "k", req); err != nil || prev == nil || prev.StatusCode != 0 {
+				t.Fatalf("the taken-over key is in progress again: %+v %v", prev, err)
+			}
+			if err := db.CompleteIdempotencyKey(ctx, tn.ID, "k", 201, []byte(`{"id":"x"}`)); err != nil {
+				t.Fatal(err)
+			}
+			// A completed key is never taken over: it replays.
+			now = now.Add(time.Hour)
+			if prev, err := db.ReserveIdempotencyKey(ctx, tn.ID, "k", req); err != nil || prev == nil || prev.StatusCode != 201 {
+				t.Fatalf("completed key after an hour: %+v %v", prev, err)
 			}
 		})
 	}
