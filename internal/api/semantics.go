@@ -149,7 +149,7 @@ func (s *Server) declareSemantics(_ *huma.OpenAPI, op *huma.Operation) {
 		op.Metadata["idempotent"] = true
 		op.Metadata["redact"] = sem.redact
 		if !hasParam(op, "Idempotency-Key") {
-			maxLen := 255
+			maxLen := maxIdempotencyKey
 			op.Parameters = append(op.Parameters, &huma.Param{Name: "Idempotency-Key", In: "header",
 				Description: "Repeat the request safely: the same key and body answer with the first response, its status and headers, and Idempotent-Replayed: true, for 24 hours. The same key with another body is a 422.",
 				Schema:      &huma.Schema{Type: huma.TypeString, MaxLength: &maxLen}})

@@ -14,9 +14,11 @@ import (
 // connection) never completes nor releases it; after the lease another
 // request with the key takes the reservation over and runs the create
 // again. Creates are one transaction each, so the dead request either wrote
-// nothing, or its write committed and the create's own unique constraints
-// (a quote's number per tenant) refuse the second one. It is far longer
-// than any create takes: a request alive past it could run twice.
+// nothing, and the retry completes it once, or its write committed before
+// the answer was recorded, and the retry writes it a second time: exactly
+// once needs the answer recorded in the create's own transaction, as quote
+// actions do (issue 12, not yet done). The lease is far longer than any
+// create takes: a request alive past it could run twice.
 const IdempotencyLease = 30 * time.Second
 
 // ReserveIdempotencyKey claims key for req. When the key was used before it
