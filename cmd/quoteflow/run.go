@@ -82,8 +82,11 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&c.Addr, "addr", env("QUOTEFLOW_ADDR", ":8080"), "listen address (QUOTEFLOW_ADDR)")
-	fs.StringVar(&c.DatabaseURL, "database-url", env("QUOTEFLOW_DATABASE_URL", defaultDB), "SQLite file path or sqlite:PATH, or postgres://... (QUOTEFLOW_DATABASE_URL)")
-	fs.StringVar(&c.OperatorToken, "operator-token", env("QUOTEFLOW_OPERATOR_TOKEN", ""), "token that may create tenants; empty disables it (QUOTEFLOW_OPERATOR_TOKEN)")
+	// These two may hold secrets (a token, a database password), so their
+	// defaults shown by -h are the built-in ones; the environment is read
+	// after parsing (fromEnvUnlessSet), where -h cannot print it.
+	fs.StringVar(&c.DatabaseURL, "database-url", defaultDB, "SQLite file path or sqlite:PATH, or postgres://... (QUOTEFLOW_DATABASE_URL)")
+	fs.StringVar(&c.OperatorToken, "operator-token", "", "token that may create tenants; empty disables it (QUOTEFLOW_OPERATOR_TOKEN)")
 	fs.StringVar(&c.WhatsAppAPIBase, "whatsapp-api-base", env("QUOTEFLOW_WHATSAPP_API_BASE", "https://graph.facebook.com"), "WhatsApp Cloud API base URL (QUOTEFLOW_WHATSAPP_API_BASE)")
 	fs.StringVar(&c.PublicURL, "public-url", env("QUOTEFLOW_PUBLIC_URL", ""), "base URL of customer quote links; default http://<addr> (QUOTEFLOW_PUBLIC_URL)")
 	fs.StringVar(&c.LogLevel, "log-level", env("QUOTEFLOW_LOG_LEVEL", "info"), "debug, info, warn or error (QUOTEFLOW_LOG_LEVEL)")
@@ -104,6 +107,10 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
+	fromEnvUnlessSet(fs, getenv, map[string]*string{
+		"database-url":   &c.DatabaseURL,
+		"operator-token": &c.OperatorToken,
+	})
 	// Checked here, before anything starts: a bad public URL would
 	// otherwise be found by every quote link and every email.
 	if c.PublicURL != "" {
@@ -113,6 +120,22 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	}
 	secretKeyEnv(&c, getenv)
 	return c, nil
+}
+
+// fromEnvUnlessSet gives each flag in dsts its QUOTEFLOW_* variable when the
+// flag was not on the command line and the variable is not empty.
+func fromEnvUnlessSet(fs *flag.FlagSet, getenv func(string) string, dsts map[string]*string) {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for name, dst := range dsts {
+		if set[name] {
+			continue
+		}
+		k := "QUOTEFLOW_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+		if v := getenv(k); v != "" {
+			*dst = v
+		}
+	}
 }
 
 func newLogger(level string, w io.Writer) (*slog.Logger, error) {
