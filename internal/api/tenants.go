@@ -107,14 +107,16 @@ type TenantOut struct {
 	QuietHours *QuietHours `json:"quiet_hours"`
 	Holidays   []string    `json:"holidays"`
 	Channels   ChannelsOut `json:"channels"`
-	Version    int64       `json:"version"`
-	CreatedAt  time.Time   `json:"created_at"`
-	UpdatedAt  time.Time   `json:"updated_at"`
+	// RetentionDays is how long the timeline is kept.
+	RetentionDays int       `json:"retention_days" doc:"Days the timeline (events, runs, steps, messages, attempts, receipts) is kept; older entries are purged, their statistics kept"`
+	Version       int64     `json:"version"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 func tenantOut(t *engine.Tenant) TenantOut {
 	out := TenantOut{ID: t.ID, Name: t.Name, Timezone: t.Timezone, Mode: string(t.Mode),
-		Holidays: nonNil(t.Holidays), Version: t.Version, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+		Holidays: nonNil(t.Holidays), RetentionDays: t.RetentionDays, Version: t.Version, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 	if t.QuietHours != nil {
 		out.QuietHours = &QuietHours{Start: t.QuietHours.Start, End: t.QuietHours.End}
 	}
@@ -174,6 +176,8 @@ type CreateTenantIn struct {
 	QuietHours *QuietHours `json:"quiet_hours,omitempty"`
 	Holidays   []string    `json:"holidays,omitempty"`
 	Channels   *ChannelsIn `json:"channels,omitempty"`
+	// RetentionDays is how long the timeline is kept; default 400.
+	RetentionDays int `json:"retention_days,omitempty" minimum:"1" maximum:"3650" doc:"Days the timeline is kept; default 400"`
 }
 
 // KeyOut is an API key; Key, the secret, is only ever in the response that
@@ -200,11 +204,14 @@ type PatchTenantIn struct {
 	QuietHours NullableQuietHours `json:"quiet_hours,omitempty"`
 	Holidays   []string           `json:"holidays,omitempty"`
 	Channels   *ChannelsIn        `json:"channels,omitempty"`
+	// RetentionDays is how long the timeline is kept.
+	RetentionDays *int `json:"retention_days,omitempty" minimum:"1" maximum:"3650" doc:"Days the timeline is kept; older entries are purged, their statistics kept"`
 }
 
 func (s *Server) createTenant(ctx context.Context, in *body[CreateTenantIn]) (*body[CreatedTenantOut], error) {
 	b := in.Body
-	t := &engine.Tenant{Name: b.Name, Timezone: b.Timezone, Mode: engine.Mode(b.Mode), Holidays: b.Holidays}
+	t := &engine.Tenant{Name: b.Name, Timezone: b.Timezone, Mode: engine.Mode(b.Mode), Holidays: b.Holidays,
+		RetentionDays: b.RetentionDays}
 	if b.QuietHours != nil {
 		t.QuietHours = &engine.QuietHours{Start: b.QuietHours.Start, End: b.QuietHours.End}
 	}
@@ -265,6 +272,9 @@ func (s *Server) patchTenant(ctx context.Context, in *patchTenantInput) (*versio
 	}
 	if b.Holidays != nil {
 		t.Holidays = b.Holidays
+	}
+	if b.RetentionDays != nil {
+		t.RetentionDays = *b.RetentionDays
 	}
 	applyChannels(&t.Channels, b.Channels)
 	if err := s.app.UpdateTenantAs(ctx, principal(ctx).KeyID, t, want); err != nil {

@@ -84,6 +84,10 @@ type Store interface {
 	CompleteIdempotencyKey(ctx context.Context, tenantID, key string, status int, response []byte) error
 	ReleaseIdempotencyKey(ctx context.Context, tenantID, key string) error
 	PurgeIdempotencyKeys(ctx context.Context, before time.Time) (int64, error)
+
+	// Retention (retention.go).
+	TenantRetentions(ctx context.Context) ([]store.TenantRetention, error)
+	PurgeBatch(ctx context.Context, tenantID string, cutoff time.Time, limit int) (store.PurgeResult, error)
 }
 
 var _ Store = (*store.DB)(nil)

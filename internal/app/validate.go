@@ -143,6 +143,9 @@ func validateTenant(t *engine.Tenant) error {
 			p.add("body.quiet_hours.end", "must differ from start")
 		}
 	}
+	if d := t.RetentionDays; d != 0 && (d < engine.MinRetentionDays || d > engine.MaxRetentionDays) {
+		p.add("body.retention_days", "must be between %d and %d days", engine.MinRetentionDays, engine.MaxRetentionDays)
+	}
 	seen := map[string]bool{}
 	for i, h := range t.Holidays {
 		if _, err := time.Parse(time.DateOnly, h); err != nil {

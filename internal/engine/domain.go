@@ -98,6 +98,10 @@ type Tenant struct {
 	QuietHours *QuietHours
 	Holidays   []string // dates as YYYY-MM-DD in the tenant's timezone
 	Channels   Channels
+	// RetentionDays is how long the tenant's timeline (events, runs,
+	// steps, messages, attempts, receipts) is kept; zero means
+	// DefaultRetentionDays.
+	RetentionDays int
 	// ConfigVersion increases with every change to the tenant's rules,
 	// overrides or workflows; compiled rule sets are cached under it so that
 	// every process sharing the database sees a change at once.
@@ -106,6 +110,15 @@ type Tenant struct {
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 }
+
+// DefaultRetentionDays is how long a tenant keeps its timeline unless it
+// says otherwise; MinRetentionDays and MaxRetentionDays bound what it may
+// say.
+const (
+	DefaultRetentionDays = 400
+	MinRetentionDays     = 1
+	MaxRetentionDays     = 3650
+)
 
 // QuietHours is a daily window, in local time, in which nothing is sent.
 // Start after End means the window crosses midnight.

@@ -33,6 +33,9 @@ type Handler interface {
 	// Sweep expires the quotes past their valid_until and forgets old
 	// Idempotency-Keys.
 	Sweep(ctx context.Context) error
+	// Purge deletes every tenant's timeline entries older than its
+	// retention, keeping their statistics.
+	Purge(ctx context.Context) error
 }
 
 // StepArgs is the job of one step of a run.
@@ -61,6 +64,12 @@ type ExpireArgs struct{}
 // Kind implements river.JobArgs.
 func (ExpireArgs) Kind() string { return "expire_quotes" }
 
+// PurgeArgs is the periodic purge of timelines past their retention.
+type PurgeArgs struct{}
+
+// Kind implements river.JobArgs.
+func (PurgeArgs) Kind() string { return "purge_timelines" }
+
 // Config tunes the queue.
 type Config struct {
 	// Workers is how many jobs run at once in this process.
@@ -73,6 +82,8 @@ type Config struct {
 	RescueAfter time.Duration
 	// ExpireEvery is the period of the quote expiry sweep.
 	ExpireEvery time.Duration
+	// PurgeEvery is the period of the retention purge.
+	PurgeEvery time.Duration
 }
 
 // DefaultPollInterval is the queue's poll interval on a dialect when none
@@ -110,6 +121,9 @@ func (c *Config) defaults(dialect string) {
 	if c.ExpireEvery <= 0 {
 		c.ExpireEvery = time.Minute
 	}
+	if c.PurgeEvery <= 0 {
+		c.PurgeEvery = time.Hour
+	}
 }
 
 // Queue is the River client of this process, on the store's database. It
@@ -133,6 +147,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) (*Queue, error) {
 	river.AddWorker(workers, &stepWorker{q: q})
 	river.AddWorker(workers, &deliverWorker{q: q})
 	river.AddWorker(workers, &expireWorker{q: q})
+	river.AddWorker(workers, &purgeWorker{q: q})
 	// A job is rescued once it has been running for longer than RescueAfter;
 	// JobTimeout must end a live job's work well before that.
 	jobTimeout := min(2*time.Minute, cfg.RescueAfter/2)
@@ -144,8 +159,12 @@ func New(db *store.DB, cfg Config, log *slog.Logger) (*Queue, error) {
 		FetchCooldown:        FetchCooldown(cfg.PollInterval),
 		JobTimeout:           jobTimeout,
 		RescueStuckJobsAfter: cfg.RescueAfter,
-		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.ExpireEvery),
-			func() (river.JobArgs, *river.InsertOpts) { return ExpireArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})},
+		PeriodicJobs: []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.ExpireEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return ExpireArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.PurgeEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return PurgeArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+		},
 	}
 	var err error
 	if db.Dialect() == store.DialectPostgres {
@@ -233,6 +252,16 @@ type expireWorker struct {
 // Work sweeps.
 func (w *expireWorker) Work(ctx context.Context, _ *river.Job[ExpireArgs]) error {
 	return w.q.h.Sweep(ctx)
+}
+
+type purgeWorker struct {
+	river.WorkerDefaults[PurgeArgs]
+	q *Queue
+}
+
+// Work purges.
+func (w *purgeWorker) Work(ctx context.Context, _ *river.Job[PurgeArgs]) error {
+	return w.q.h.Purge(ctx)
 }
 
 // levelFloor drops records below a level; River reports every job at

@@ -40,11 +40,11 @@ type flow struct {
 	step  *engine.RunStep
 }
 
-func (b *bundle) flow(t *testing.T, tenantID string) *flow {
+func (b *bundle) flow(t *testing.T, tenantID string, event ...func(*engine.Event)) *flow {
 	t.Helper()
 	f := &flow{lead: b.lead(t, tenantID)}
 	f.quote = b.quote(t, f.lead)
-	f.event = b.event(t, f.quote)
+	f.event = b.event(t, f.quote, event...)
 	f.wf = b.workflow(t, tenantID, engine.TriggerSent)
 	f.run = b.run(t, f.event, f.wf)
 	f.step = b.runStep(t, f.run, f.wf.Steps[0].ID, 0)

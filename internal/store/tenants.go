@@ -9,13 +9,13 @@ import (
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
-const tenantColumns = `id, name, timezone, mode, quiet_hours, holidays, channels, config_version, version, created_at, updated_at`
+const tenantColumns = `id, name, timezone, mode, quiet_hours, holidays, channels, retention_days, config_version, version, created_at, updated_at`
 
 func scanTenant(s scanner) (*engine.Tenant, error) {
 	var t engine.Tenant
 	var quiet, holidays, channels []byte
 	var created, updated int64
-	if err := s.Scan(&t.ID, &t.Name, &t.Timezone, &t.Mode, &quiet, &holidays, &channels,
+	if err := s.Scan(&t.ID, &t.Name, &t.Timezone, &t.Mode, &quiet, &holidays, &channels, &t.RetentionDays,
 		&t.ConfigVersion, &t.Version, &created, &updated); err != nil {
 		return nil, err
 	}
@@ -70,8 +70,11 @@ func (tx *Tx) CreateTenant(ctx context.Context, t *engine.Tenant, key *engine.AP
 	if err != nil {
 		return err
 	}
-	_, err = tx.exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, 1, 1, ?, ?)`,
-		id, t.Name, t.Timezone, string(t.Mode), quiet, holidays, channels, micros(tx.now), micros(tx.now))
+	if t.RetentionDays == 0 {
+		t.RetentionDays = engine.DefaultRetentionDays
+	}
+	_, err = tx.exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 1, ?, ?)`,
+		id, t.Name, t.Timezone, string(t.Mode), quiet, holidays, channels, t.RetentionDays, micros(tx.now), micros(tx.now))
 	if err != nil {
 		return translate(err, "create tenant", onViolation{})
 	}
@@ -107,8 +110,8 @@ func (tx *Tx) GetTenant(ctx context.Context, id string) (*engine.Tenant, error) 
 	return t, nil
 }
 
-// UpdateTenant stores t's name, timezone, mode, quiet hours, holidays and
-// channels. It also moves config_version: the mode is one of the resolver's
+// UpdateTenant stores t's name, timezone, mode, quiet hours, holidays,
+// channels and retention. It also moves config_version: the mode is one of the resolver's
 // inputs, which are cached under it.
 func (db *DB) UpdateTenant(ctx context.Context, t *engine.Tenant, ifVersion int64) error {
 	return db.Tx(ctx, func(tx *Tx) error { return tx.UpdateTenant(ctx, t, ifVersion) })
@@ -120,10 +123,13 @@ func (tx *Tx) UpdateTenant(ctx context.Context, t *engine.Tenant, ifVersion int6
 	if err != nil {
 		return err
 	}
-	q := `UPDATE tenants SET name = ?, timezone = ?, mode = ?, quiet_hours = ?, holidays = ?, channels = ?,
+	if t.RetentionDays == 0 {
+		t.RetentionDays = engine.DefaultRetentionDays
+	}
+	q := `UPDATE tenants SET name = ?, timezone = ?, mode = ?, quiet_hours = ?, holidays = ?, channels = ?, retention_days = ?,
 		config_version = config_version + 1, version = version + 1, updated_at = ?
 		WHERE id = ?`
-	args := []any{t.Name, t.Timezone, string(t.Mode), quiet, holidays, channels, micros(tx.now), t.ID}
+	args := []any{t.Name, t.Timezone, string(t.Mode), quiet, holidays, channels, t.RetentionDays, micros(tx.now), t.ID}
 	if ifVersion != 0 {
 		q += ` AND version = ?`
 		args = append(args, ifVersion)

@@ -1,0 +1,181 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/store"
+)
+
+func TestTenantRetentionDays(t *testing.T) {
+	each(t, func(t *testing.T, b *bundle) {
+		equal(t, "a new tenant's retention", b.a.RetentionDays, engine.DefaultRetentionDays)
+		got, err := b.db.GetTenant(b.ctx, b.a.ID)
+		must(t, err)
+		equal(t, "stored retention", got.RetentionDays, engine.DefaultRetentionDays)
+		got.RetentionDays = 30
+		must(t, b.db.UpdateTenant(b.ctx, got, got.Version))
+		again, err := b.db.GetTenant(b.ctx, b.a.ID)
+		must(t, err)
+		equal(t, "updated retention", again.RetentionDays, 30)
+		list, err := b.db.TenantRetentions(b.ctx)
+		must(t, err)
+		byID := map[string]int{}
+		for _, r := range list {
+			byID[r.TenantID] = r.Days
+		}
+		equal(t, "retentions", byID, map[string]int{b.a.ID: 30, b.b.ID: engine.DefaultRetentionDays})
+	})
+}
+
+// A purge removes old events with everything of theirs, keeps what is new
+// or still in flight and every other tenant's rows, and carries the counts
+// the statistics read into rollups, exactly once however often it runs.
+func TestPurgeRemovesOldTimelineAndKeepsItsCounts(t *testing.T) {
+	each(t, func(t *testing.T, b *bundle) {
+		t0 := b.clock.Now()
+		slot0 := t0.Truncate(store.RollupSlot).UnixMicro()
+
+		// Old and settled: two messages, three attempts, a receipt, a
+		// missing lead field.
+		old := b.flow(t, b.a.ID, func(e *engine.Event) { e.Decision.MissingFields = []string{"lead.source"} })
+		completeRun(t, b, old.run)
+		email := b.message(t, old.run, old.step, engine.ChannelEmail, func(m *engine.Message) { m.Status = engine.MsgSent })
+		wa := b.message(t, old.run, old.step, engine.ChannelWhatsApp, func(m *engine.Message) {
+			m.Status, m.ErrorClass, m.Reason = engine.MsgFailed, "recipient", "not_on_whatsapp"
+		})
+		must(t, b.tx(func(tx *store.Tx) error {
+			for _, a := range []*engine.Attempt{
+				{TenantID: b.a.ID, MessageID: email.ID, Number: 1, Provider: "smtp", Outcome: "retry", ErrorClass: "transient"},
+				{TenantID: b.a.ID, MessageID: email.ID, Number: 2, Provider: "smtp", Outcome: "sent"},
+				{TenantID: b.a.ID, MessageID: wa.ID, Number: 1, Provider: "cloud_api", Outcome: "failed", ErrorClass: "recipient"},
+			} {
+				if err := tx.InsertAttempt(b.ctx, a); err != nil {
+					return err
+				}
+			}
+			return tx.InsertReceipt(b.ctx, &engine.Receipt{TenantID: b.a.ID, MessageID: wa.ID, ProviderMessageID: "wamid.old", Status: "failed"})
+		}))
+		dupOld := b.event(t, old.quote, duplicateOf(old.event))
+		orphanOld := &engine.Receipt{TenantID: b.a.ID, ProviderMessageID: "wamid.nobody", Status: "sent"}
+		must(t, b.tx(func(tx *store.Tx) error { return tx.InsertReceipt(b.ctx, orphanOld) }))
+
+		// Old but still running: kept, however old.
+		active := b.flow(t, b.a.ID)
+		b.message(t, active.run, active.step, engine.ChannelEmail, func(m *engine.Message) { m.Status = engine.MsgSent })
+		// The other tenant's old rows: another tenant's purge never touches them.
+		other := b.flow(t, b.b.ID)
+		completeRun(t, b, other.run)
+		b.message(t, other.run, other.step, engine.ChannelEmail)
+
+		b.clock.Advance(10 * 24 * time.Hour)
+		dupNew := b.event(t, old.quote, duplicateOf(old.event)) // goes with its original
+		fresh := b.flow(t, b.a.ID)
+		completeRun(t, b, fresh.run)
+		b.message(t, fresh.run, fresh.step, engine.ChannelEmail, func(m *engine.Message) { m.Status = engine.MsgSent })
+		orphanNew := &engine.Receipt{TenantID: b.a.ID, ProviderMessageID: "wamid.nobody2", Status: "sent"}
+		must(t, b.tx(func(tx *store.Tx) error { return tx.InsertReceipt(b.ctx, orphanNew) }))
+
+		cutoff := t0.Add(5 * 24 * time.Hour)
+		before := map[string]int64{}
+		for _, table := range []string{"trigger_events", "runs", "run_steps", "messages", "message_attempts", "receipts"} {
+			before[table] = b.count(t, table, b.b.ID)
+		}
+		// A batch of one event: the purge needs several transactions.
+		var total store.PurgeResult
+		for i := 0; ; i++ {
+			res, err := b.db.PurgeBatch(b.ctx, b.a.ID, cutoff, 1)
+			must(t, err)
+			total.Events += res.Events
+			total.Messages += res.Messages
+			total.Attempts += res.Attempts
+			total.OrphanReceipts += res.OrphanReceipts
+			if res.Events < 1 && res.OrphanReceipts < 1 {
+				break
+			}
+			if i > 10 {
+				t.Fatal("the purge does not come to an end")
+			}
+		}
+		equal(t, "purged", total, store.PurgeResult{Events: 1, Messages: 2, Attempts: 3, OrphanReceipts: 1})
+
+		for _, gone := range []string{old.event.ID, dupOld.ID, dupNew.ID} {
+			if n := b.rawCount(t, `SELECT count(*) FROM trigger_events WHERE id = ?`, gone); n != 0 {
+				t.Errorf("event %s is still there", gone)
+			}
+		}
+		equal(t, "A's events left", b.count(t, "trigger_events", b.a.ID), int64(2)) // active and fresh
+		equal(t, "A's runs left", b.count(t, "runs", b.a.ID), int64(2))
+		equal(t, "A's run steps left", b.count(t, "run_steps", b.a.ID), int64(2))
+		equal(t, "A's messages left", b.count(t, "messages", b.a.ID), int64(2))
+		equal(t, "A's attempts left", b.count(t, "message_attempts", b.a.ID), int64(0))
+		equal(t, "A's receipts left", b.rawCount(t, `SELECT count(*) FROM receipts WHERE tenant_id = ? AND id = ?`, b.a.ID, orphanNew.ID), int64(1))
+		equal(t, "A's receipts", b.count(t, "receipts", b.a.ID), int64(1))
+		for table, n := range before {
+			equal(t, "B's "+table, b.count(t, table, b.b.ID), n)
+		}
+
+		// The rollups hold exactly what went.
+		rollups := func() map[string]int64 {
+			return map[string]int64{
+				"email sent":        b.rawCount(t, `SELECT COALESCE(SUM(messages), 0) FROM stats_message_rollups WHERE tenant_id = ? AND slot = ? AND trigger = 'quote.sent' AND channel = 'email' AND status = 'sent' AND reason = '' AND error_class = '' AND workflow_id = ?`, b.a.ID, slot0, old.wf.ID),
+				"whatsapp failed":   b.rawCount(t, `SELECT COALESCE(SUM(messages), 0) FROM stats_message_rollups WHERE tenant_id = ? AND slot = ? AND channel = 'whatsapp' AND status = 'failed' AND reason = 'not_on_whatsapp' AND error_class = 'recipient'`, b.a.ID, slot0),
+				"messages":          b.rawCount(t, `SELECT COALESCE(SUM(messages), 0) FROM stats_message_rollups WHERE tenant_id = ?`, b.a.ID),
+				"smtp first":        b.rawCount(t, `SELECT COALESCE(SUM(attempts), 0) FROM stats_attempt_rollups WHERE tenant_id = ? AND provider = 'smtp' AND retry = 0 AND error_class = 'transient' AND channel = 'email'`, b.a.ID),
+				"smtp retry":        b.rawCount(t, `SELECT COALESCE(SUM(attempts), 0) FROM stats_attempt_rollups WHERE tenant_id = ? AND provider = 'smtp' AND retry = 1 AND error_class = ''`, b.a.ID),
+				"wa attempt":        b.rawCount(t, `SELECT COALESCE(SUM(attempts), 0) FROM stats_attempt_rollups WHERE tenant_id = ? AND provider = 'cloud_api' AND retry = 0 AND error_class = 'recipient' AND status = 'failed'`, b.a.ID),
+				"attempts":          b.rawCount(t, `SELECT COALESCE(SUM(attempts), 0) FROM stats_attempt_rollups WHERE tenant_id = ?`, b.a.ID),
+				"decision workflow": b.rawCount(t, `SELECT COALESCE(SUM(events), 0) FROM stats_decision_rollups WHERE tenant_id = ? AND slot = ? AND trigger = 'quote.sent' AND outcome = 'workflow' AND reason = 'rule_matched'`, b.a.ID, slot0),
+				"duplicates":        b.rawCount(t, `SELECT COALESCE(SUM(events), 0) FROM stats_decision_rollups WHERE tenant_id = ? AND outcome = 'none' AND reason = 'duplicate_event'`, b.a.ID),
+				"decisions":         b.rawCount(t, `SELECT COALESCE(SUM(events), 0) FROM stats_decision_rollups WHERE tenant_id = ?`, b.a.ID),
+				"missing source":    b.rawCount(t, `SELECT COALESCE(SUM(events), 0) FROM stats_missing_rollups WHERE tenant_id = ? AND slot = ? AND trigger = 'quote.sent' AND field = 'lead.source'`, b.a.ID, slot0),
+				"B":                 b.rawCount(t, `SELECT (SELECT count(*) FROM stats_message_rollups WHERE tenant_id = ?) + (SELECT count(*) FROM stats_decision_rollups WHERE tenant_id = ?)`, b.b.ID, b.b.ID),
+			}
+		}
+		want := map[string]int64{"email sent": 1, "whatsapp failed": 1, "messages": 2, "smtp first": 1, "smtp retry": 1,
+			"wa attempt": 1, "attempts": 3, "decision workflow": 1, "duplicates": 2, "decisions": 3, "missing source": 1, "B": 0}
+		equal(t, "rollups", rollups(), want)
+		purged, err := b.db.PurgedBefore(b.ctx, b.a.ID)
+		must(t, err)
+		equal(t, "purged before", purged, cutoff.UTC().Truncate(time.Microsecond))
+
+		// Again: nothing more to purge, nothing counted twice.
+		res, err := b.db.PurgeBatch(b.ctx, b.a.ID, cutoff, 100)
+		must(t, err)
+		equal(t, "second purge", res, store.PurgeResult{})
+		equal(t, "rollups after a second purge", rollups(), want)
+
+		// The active run ends; the next purge takes it, adding to the same
+		// slot's rollups rather than replacing them.
+		completeRun(t, b, active.run)
+		res, err = b.db.PurgeBatch(b.ctx, b.a.ID, cutoff, 100)
+		must(t, err)
+		equal(t, "purge of the settled run", res, store.PurgeResult{Events: 1, Messages: 1})
+		want["messages"], want["decisions"], want["decision workflow"] = 3, 4, 2
+		got := rollups()
+		equal(t, "rollups after the settled run", got, want)
+	})
+}
+
+func completeRun(t *testing.T, b *bundle, r *engine.Run) {
+	t.Helper()
+	must(t, b.db.RawExec(b.ctx, `UPDATE runs SET status = 'completed' WHERE tenant_id = ? AND id = ?`, r.TenantID, r.ID))
+	r.Status = engine.RunCompleted
+}
+
+func duplicateOf(e *engine.Event) func(*engine.Event) {
+	return func(d *engine.Event) {
+		d.Duplicate, d.DuplicateOf = true, e.ID
+		d.Decision = engine.Decision{Outcome: engine.OutcomeNone, Source: engine.SourceFallback, Reason: "duplicate_event"}
+	}
+}
+
+func (b *bundle) rawCount(t *testing.T, query string, args ...any) int64 {
+	t.Helper()
+	n, err := b.db.RawInt(b.ctx, query, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
