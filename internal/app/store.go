@@ -84,6 +84,13 @@ type Store interface {
 	CompleteIdempotencyKey(ctx context.Context, tenantID, key string, status int, response []byte) error
 	ReleaseIdempotencyKey(ctx context.Context, tenantID, key string) error
 	PurgeIdempotencyKeys(ctx context.Context, before time.Time) (int64, error)
+
+	// Alerts (alerts.go).
+	TenantIDs(ctx context.Context) ([]string, error)
+	OpenAlerts(ctx context.Context, tenantID string) ([]engine.Alert, error)
+	AlertSignals(ctx context.Context, tenantID string, w store.AlertWindows) (*store.AlertSignals, error)
+	SyncAlerts(ctx context.Context, tenantID string, findings []engine.Alert) ([]engine.Alert, int, error)
+	ListAlerts(ctx context.Context, tenantID string, f engine.AlertFilter, p engine.Page) ([]engine.Alert, string, error)
 }
 
 var _ Store = (*store.DB)(nil)

@@ -33,6 +33,8 @@ type Handler interface {
 	// Sweep expires the quotes past their valid_until and forgets old
 	// Idempotency-Keys.
 	Sweep(ctx context.Context) error
+	// EvaluateAlerts opens, refreshes and resolves every tenant's alerts.
+	EvaluateAlerts(ctx context.Context) error
 }
 
 // StepArgs is the job of one step of a run.
@@ -61,6 +63,12 @@ type ExpireArgs struct{}
 // Kind implements river.JobArgs.
 func (ExpireArgs) Kind() string { return "expire_quotes" }
 
+// AlertsArgs is the periodic evaluation of alerts.
+type AlertsArgs struct{}
+
+// Kind implements river.JobArgs.
+func (AlertsArgs) Kind() string { return "evaluate_alerts" }
+
 // Config tunes the queue.
 type Config struct {
 	// Workers is how many jobs run at once in this process.
@@ -73,6 +81,8 @@ type Config struct {
 	RescueAfter time.Duration
 	// ExpireEvery is the period of the quote expiry sweep.
 	ExpireEvery time.Duration
+	// AlertsEvery is the period of the alert evaluation.
+	AlertsEvery time.Duration
 }
 
 // DefaultPollInterval is the queue's poll interval on a dialect when none
@@ -110,6 +120,9 @@ func (c *Config) defaults(dialect string) {
 	if c.ExpireEvery <= 0 {
 		c.ExpireEvery = time.Minute
 	}
+	if c.AlertsEvery <= 0 {
+		c.AlertsEvery = time.Minute
+	}
 }
 
 // Queue is the River client of this process, on the store's database. It
@@ -133,6 +146,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) (*Queue, error) {
 	river.AddWorker(workers, &stepWorker{q: q})
 	river.AddWorker(workers, &deliverWorker{q: q})
 	river.AddWorker(workers, &expireWorker{q: q})
+	river.AddWorker(workers, &alertsWorker{q: q})
 	// A job is rescued once it has been running for longer than RescueAfter;
 	// JobTimeout must end a live job's work well before that.
 	jobTimeout := min(2*time.Minute, cfg.RescueAfter/2)
@@ -144,8 +158,12 @@ func New(db *store.DB, cfg Config, log *slog.Logger) (*Queue, error) {
 		FetchCooldown:        FetchCooldown(cfg.PollInterval),
 		JobTimeout:           jobTimeout,
 		RescueStuckJobsAfter: cfg.RescueAfter,
-		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.ExpireEvery),
-			func() (river.JobArgs, *river.InsertOpts) { return ExpireArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})},
+		PeriodicJobs: []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.ExpireEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return ExpireArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.AlertsEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return AlertsArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+		},
 	}
 	var err error
 	if db.Dialect() == store.DialectPostgres {
@@ -233,6 +251,16 @@ type expireWorker struct {
 // Work sweeps.
 func (w *expireWorker) Work(ctx context.Context, _ *river.Job[ExpireArgs]) error {
 	return w.q.h.Sweep(ctx)
+}
+
+type alertsWorker struct {
+	river.WorkerDefaults[AlertsArgs]
+	q *Queue
+}
+
+// Work evaluates alerts.
+func (w *alertsWorker) Work(ctx context.Context, _ *river.Job[AlertsArgs]) error {
+	return w.q.h.EvaluateAlerts(ctx)
 }
 
 // levelFloor drops records below a level; River reports every job at
