@@ -55,6 +55,8 @@ type config struct {
 	RescueAfter     time.Duration
 	ExpireEvery     time.Duration
 	PurgeEvery      time.Duration
+	AlertsEvery     time.Duration
+	AlertLag        time.Duration
 	WhatsAppRate    float64
 	RateLimit       float64
 	RateBurst       int
@@ -95,6 +97,8 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	fs.DurationVar(&c.PollInterval, "poll-interval", envvar.Duration(getenv, "QUOTEFLOW_POLL_INTERVAL", 0), "how often to look for due jobs; 0 is 1s on PostgreSQL, 100ms on SQLite (QUOTEFLOW_POLL_INTERVAL)")
 	fs.DurationVar(&c.RescueAfter, "rescue-after", envvar.Duration(getenv, "QUOTEFLOW_RESCUE_AFTER", 5*time.Minute), "take over jobs left running this long by a process that died (QUOTEFLOW_RESCUE_AFTER)")
 	fs.DurationVar(&c.PurgeEvery, "purge-every", envvar.Duration(getenv, "QUOTEFLOW_PURGE_EVERY", time.Hour), "period of the purge of timeline entries past each tenant's retention_days (QUOTEFLOW_PURGE_EVERY)")
+	fs.DurationVar(&c.AlertsEvery, "alerts-every", envvar.Duration(getenv, "QUOTEFLOW_ALERTS_EVERY", time.Minute), "period of the alert evaluation (QUOTEFLOW_ALERTS_EVERY)")
+	fs.DurationVar(&c.AlertLag, "alert-lag", envvar.Duration(getenv, "QUOTEFLOW_ALERT_LAG", 5*time.Minute), "a message waiting longer than this for delivery opens a delivery_lag alert (QUOTEFLOW_ALERT_LAG)")
 	fs.DurationVar(&c.ExpireEvery, "expire-every", envvar.Duration(getenv, "QUOTEFLOW_EXPIRE_EVERY", time.Minute), "period of the sweep that expires quotes past valid_until (QUOTEFLOW_EXPIRE_EVERY)")
 	fs.Float64Var(&c.WhatsAppRate, "whatsapp-rate", envvar.Float(getenv, "QUOTEFLOW_WHATSAPP_RATE", whatsapp.DefaultPerSecond), "WhatsApp sends per second per phone number, in this process; 0 is unlimited (QUOTEFLOW_WHATSAPP_RATE)")
 	fs.Float64Var(&c.RateLimit, "rate-limit", envvar.Float(getenv, "QUOTEFLOW_RATE_LIMIT", api.DefaultRateLimit), "API requests per second per API key, in this process; 0 disables the limit (QUOTEFLOW_RATE_LIMIT)")
@@ -224,12 +228,13 @@ func serve(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, stdo
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	queue, err := jobs.New(db, jobs.Config{Workers: cfg.Workers, PollInterval: cfg.PollInterval,
-		RescueAfter: cfg.RescueAfter, ExpireEvery: cfg.ExpireEvery, PurgeEvery: cfg.PurgeEvery}, log)
+		RescueAfter: cfg.RescueAfter, ExpireEvery: cfg.ExpireEvery, PurgeEvery: cfg.PurgeEvery, AlertsEvery: cfg.AlertsEvery}, log)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("job queue: %w", err)
 	}
-	a := app.New(db, queue, app.Config{OperatorToken: cfg.OperatorToken, PublicBaseURL: cfg.PublicURL, Registry: registry}, log)
+	a := app.New(db, queue, app.Config{OperatorToken: cfg.OperatorToken, PublicBaseURL: cfg.PublicURL, Registry: registry,
+		Alerts: app.AlertPolicy{Lag: cfg.AlertLag}}, log)
 	a.Senders = senders.New(senders.Options{Log: logsender.New(log), WhatsAppBaseURL: cfg.WhatsAppAPIBase,
 		WhatsAppThrottle: whatsapp.NewThrottle(cfg.WhatsAppRate, whatsapp.DefaultBurst)})
 	// The queue gets its own context: it must keep working until the HTTP

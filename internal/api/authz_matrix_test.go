@@ -241,6 +241,7 @@ var authzOps = map[string]authzOp{
 	}},
 
 	// What happened.
+	"list-alerts": {access: "app", build: static("/v1/alerts", nil)},
 	"list-events": {access: "app", build: static("/v1/events", nil)},
 	"get-event":   {access: "app", build: func(f *authzFixtures) authzReq { return authzReq{path: "/v1/events/" + f.event} }},
 	"list-runs":   {access: "app", build: static("/v1/runs", nil)},

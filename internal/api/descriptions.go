@@ -90,6 +90,11 @@ var descriptions = map[string]opDoc{
 	"get-coverage":       {text: dApp + "Per trigger: whether something is sent in the tenant's mode, the rules that can assign a workflow, the catch-all rule, and warnings about what cannot work."},
 	"simulate":           {text: dApp + "Dry run for a lead and trigger: the decision and every step it would run, when, to whom and rendered; writes nothing and sends nothing."},
 
+	"list-alerts": {text: dApp + dPaged + "The tenant's alerts, oldest first, filtered by state, kind or lead. The evaluator opens an alert when it first finds " +
+		"a condition (a provider circuit open, a message failed permanently, a trigger's share of none or suppressed decisions jumping " +
+		"against its previous 7 days, an enabled rule matching nothing for 30 days while its trigger had events, a message waiting " +
+		"for delivery past the lag threshold), refreshes last_seen while it holds and resolves it when it stops; each says what " +
+		"happened (summary) and what to do (action)."},
 	"list-events":  {text: dApp + dPaged + "Trigger events with their decisions, oldest first, filtered by lead, quote, trigger or outcome."},
 	"get-event":    {text: dApp + "A trigger event with its decision and the lead context it was decided on."},
 	"list-runs":    {text: dApp + dPaged + "Workflow runs, oldest first, filtered by lead, quote or status."},

@@ -81,6 +81,7 @@ func (s *Server) routes() {
 	huma.Register(api, operation(http.MethodGet, "/v1/coverage", "get-coverage", "Per trigger: is there an enabled path, and what cannot work", accessApp, "Resolver"), s.getCoverage)
 
 	// What happened: events, runs, the outbox, and a lead's whole story.
+	huma.Register(api, operation(http.MethodGet, "/v1/alerts", "list-alerts", "Alerts: circuits, permanent failures, decision spikes, dead rules, delivery lag", accessApp, "History"), s.listAlerts)
 	huma.Register(api, operation(http.MethodGet, "/v1/events", "list-events", "Trigger events with their decisions", accessApp, "History"), s.listEvents)
 	huma.Register(api, operation(http.MethodGet, "/v1/events/{event_id}", "get-event", "A trigger event with its decision and context", accessApp, "History"), s.getEvent)
 	huma.Register(api, operation(http.MethodGet, "/v1/runs", "list-runs", "Workflow runs", accessApp, "History"), s.listRuns)

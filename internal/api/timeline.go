@@ -20,6 +20,7 @@ type TimelineOut struct {
 	Events    []EventOut         `json:"events"`
 	Runs      []RunOut           `json:"runs"`
 	Messages  []MessageDetailOut `json:"messages"`
+	Alerts    []AlertOut         `json:"alerts" doc:"Alerts that concern the lead, such as its messages failing permanently"`
 	Truncated bool               `json:"truncated" doc:"More history exists than the timeline shows"`
 }
 
@@ -28,7 +29,7 @@ func (s *Server) getTimeline(ctx context.Context, in *LeadPath) (*body[TimelineO
 	if _, err := s.app.GetLead(ctx, tenant, in.LeadID); err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
-	out := TimelineOut{LeadID: in.LeadID, Events: []EventOut{}, Runs: []RunOut{}, Messages: []MessageDetailOut{}}
+	out := TimelineOut{LeadID: in.LeadID, Events: []EventOut{}, Runs: []RunOut{}, Messages: []MessageDetailOut{}, Alerts: []AlertOut{}}
 	page := engine.Page{Limit: timelineLimit}
 	evs, next, err := s.app.ListEvents(ctx, tenant, engine.EventFilter{LeadID: in.LeadID}, page)
 	if err != nil {
@@ -61,6 +62,14 @@ func (s *Server) getTimeline(ctx context.Context, in *LeadPath) (*body[TimelineO
 			return nil, toProblem(ctx, s.log, err)
 		}
 		out.Messages = append(out.Messages, m)
+	}
+	as, next, err := s.app.ListAlerts(ctx, tenant, engine.AlertFilter{LeadID: in.LeadID}, page)
+	if err != nil {
+		return nil, toProblem(ctx, s.log, err)
+	}
+	out.Truncated = out.Truncated || next != ""
+	for i := range as {
+		out.Alerts = append(out.Alerts, alertOut(&as[i]))
 	}
 	return &body[TimelineOut]{Body: out}, nil
 }

@@ -38,6 +38,9 @@ type Config struct {
 	Registry prometheus.Registerer
 	// Caches bounds the in-memory caches.
 	Caches CacheSizes
+	// Alerts are the thresholds of the alert evaluator; zero fields take
+	// the defaults (alerts.go).
+	Alerts AlertPolicy
 }
 
 // App is the application: the one door to storage, the clock and the
@@ -56,6 +59,7 @@ type App struct {
 
 	operatorHash  []byte
 	publicBaseURL string
+	alerts        AlertPolicy
 	// oneClick is whether publicBaseURL is https, which RFC 8058 one-click
 	// unsubscribe requires.
 	oneClick bool
@@ -105,6 +109,7 @@ func New(db Store, jobs Enqueuer, cfg Config, log *slog.Logger) *App {
 		Now:           time.Now,
 		Rand:          mrand.Float64,
 		publicBaseURL: strings.TrimRight(cfg.PublicBaseURL, "/"),
+		alerts:        cfg.Alerts.withDefaults(),
 		ruleSets:      newLRU[string, cachedRuleSet](sizes.RuleSets),
 		templates:     newLRU[string, templateEntry](sizes.Templates),
 		versions:      newLRU[versionKey, *engine.Workflow](sizes.Versions),

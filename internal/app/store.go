@@ -88,6 +88,12 @@ type Store interface {
 	// Retention (retention.go).
 	TenantRetentions(ctx context.Context) ([]store.TenantRetention, error)
 	PurgeBatch(ctx context.Context, tenantID string, cutoff time.Time, limit int) (store.PurgeResult, error)
+	// Alerts (alerts.go).
+	TenantIDs(ctx context.Context) ([]string, error)
+	OpenAlerts(ctx context.Context, tenantID string) ([]engine.Alert, error)
+	AlertSignals(ctx context.Context, tenantID string, w store.AlertWindows) (*store.AlertSignals, error)
+	SyncAlerts(ctx context.Context, tenantID string, findings []engine.Alert) ([]engine.Alert, int, error)
+	ListAlerts(ctx context.Context, tenantID string, f engine.AlertFilter, p engine.Page) ([]engine.Alert, string, error)
 }
 
 var _ Store = (*store.DB)(nil)

@@ -36,6 +36,8 @@ type Handler interface {
 	// Purge deletes every tenant's timeline entries older than its
 	// retention, keeping their statistics.
 	Purge(ctx context.Context) error
+	// EvaluateAlerts opens, refreshes and resolves every tenant's alerts.
+	EvaluateAlerts(ctx context.Context) error
 }
 
 // StepArgs is the job of one step of a run.
@@ -69,6 +71,11 @@ type PurgeArgs struct{}
 
 // Kind implements river.JobArgs.
 func (PurgeArgs) Kind() string { return "purge_timelines" }
+// AlertsArgs is the periodic evaluation of alerts.
+type AlertsArgs struct{}
+
+// Kind implements river.JobArgs.
+func (AlertsArgs) Kind() string { return "evaluate_alerts" }
 
 // Config tunes the queue.
 type Config struct {
@@ -84,6 +91,8 @@ type Config struct {
 	ExpireEvery time.Duration
 	// PurgeEvery is the period of the retention purge.
 	PurgeEvery time.Duration
+	// AlertsEvery is the period of the alert evaluation.
+	AlertsEvery time.Duration
 }
 
 // DefaultPollInterval is the queue's poll interval on a dialect when none
@@ -124,6 +133,9 @@ func (c *Config) defaults(dialect string) {
 	if c.PurgeEvery <= 0 {
 		c.PurgeEvery = time.Hour
 	}
+	if c.AlertsEvery <= 0 {
+		c.AlertsEvery = time.Minute
+	}
 }
 
 // Queue is the River client of this process, on the store's database. It
@@ -148,6 +160,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) (*Queue, error) {
 	river.AddWorker(workers, &deliverWorker{q: q})
 	river.AddWorker(workers, &expireWorker{q: q})
 	river.AddWorker(workers, &purgeWorker{q: q})
+	river.AddWorker(workers, &alertsWorker{q: q})
 	// A job is rescued once it has been running for longer than RescueAfter;
 	// JobTimeout must end a live job's work well before that.
 	jobTimeout := min(2*time.Minute, cfg.RescueAfter/2)
@@ -164,6 +177,8 @@ func New(db *store.DB, cfg Config, log *slog.Logger) (*Queue, error) {
 				func() (river.JobArgs, *river.InsertOpts) { return ExpireArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.PurgeEvery),
 				func() (river.JobArgs, *river.InsertOpts) { return PurgeArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.AlertsEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return AlertsArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
 		},
 	}
 	var err error
@@ -262,6 +277,16 @@ type purgeWorker struct {
 // Work purges.
 func (w *purgeWorker) Work(ctx context.Context, _ *river.Job[PurgeArgs]) error {
 	return w.q.h.Purge(ctx)
+}
+
+type alertsWorker struct {
+	river.WorkerDefaults[AlertsArgs]
+	q *Queue
+}
+
+// Work evaluates alerts.
+func (w *alertsWorker) Work(ctx context.Context, _ *river.Job[AlertsArgs]) error {
+	return w.q.h.EvaluateAlerts(ctx)
 }
 
 // levelFloor drops records below a level; River reports every job at
