@@ -71,6 +71,7 @@ type PurgeArgs struct{}
 
 // Kind implements river.JobArgs.
 func (PurgeArgs) Kind() string { return "purge_timelines" }
+
 // AlertsArgs is the periodic evaluation of alerts.
 type AlertsArgs struct{}
 

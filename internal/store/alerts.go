@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"strings"
 	"time"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
@@ -147,7 +146,7 @@ func (tx *Tx) failedMessages(ctx context.Context, tenantID string, w AlertWindow
 	for len(older) > 0 {
 		chunk := older[:min(len(older), 500)]
 		older = older[len(chunk):]
-		still, err := collect(ctx, tx, scan, `SELECT `+cols+` FROM messages WHERE tenant_id = ? AND status = 'failed' AND id IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", ")+`)`,
+		still, err := collect(ctx, tx, scan, `SELECT `+cols+` FROM messages WHERE tenant_id = ? AND status = 'failed' AND id IN (`+marks(len(chunk))+`)`,
 			append([]any{tenantID}, chunk...)...)
 		if err != nil {
 			return nil, translate(err, "alert failed messages", onViolation{})
