@@ -427,7 +427,7 @@ func TestSweepExpiresDueQuotesAndForgetsOldKeys(t *testing.T) {
 		u.action(due.ID, engine.ActionSend, "")
 		u.action(notDue.ID, engine.ActionSend, "")
 		req := engine.IdempotentRequest{Method: "POST", Path: "/v1/leads", RequestHash: "h"}
-		if _, err := u.a.ReserveIdempotencyKey(u.ctx, u.tenant, "k", req); err != nil {
+		if _, _, err := u.a.ReserveIdempotencyKey(u.ctx, u.tenant, "k", req); err != nil {
 			t.Fatal(err)
 		}
 
@@ -455,7 +455,7 @@ func TestSweepExpiresDueQuotesAndForgetsOldKeys(t *testing.T) {
 			t.Fatalf("expiry events %+v, want one", evs)
 		}
 		// The key, a day old, was forgotten: reserving it finds nothing.
-		if prev, err := u.a.ReserveIdempotencyKey(u.ctx, u.tenant, "k", req); err != nil || prev != nil {
+		if prev, _, err := u.a.ReserveIdempotencyKey(u.ctx, u.tenant, "k", req); err != nil || prev != nil {
 			t.Fatalf("reserving the swept key: %+v, %v; want a fresh reservation", prev, err)
 		}
 		// A second sweep has nothing left to do.
