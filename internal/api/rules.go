@@ -141,7 +141,9 @@ type ReorderRulesIn struct {
 
 func (s *Server) reorderRules(ctx context.Context, in *body[ReorderRulesIn]) (*body[Items[RuleOut]], error) {
 	tenant := principal(ctx).TenantID
-	out := func(rules []engine.Rule) *body[Items[RuleOut]] { return &body[Items[RuleOut]]{Body: itemsOf(rules, ruleOut)} }
+	out := func(rules []engine.Rule) *body[Items[RuleOut]] {
+		return &body[Items[RuleOut]]{Body: itemsOf(rules, ruleOut)}
+	}
 	answerWith(ctx, out)
 	rules, err := s.app.ReorderRules(ctx, tenant, in.Body.RuleIDs)
 	if err != nil {

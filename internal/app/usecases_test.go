@@ -125,6 +125,8 @@ type useCase struct {
 	tenant   string
 	lead     string
 	quote    *engine.Quote
+	// quotes counts the quotes newQuote made: each gets its own number.
+	quotes int
 }
 
 func forEachUseCase(t *testing.T, fn func(t *testing.T, u *useCase)) {
@@ -175,7 +177,8 @@ func newUseCase(t *testing.T, dialect string) *useCase {
 // newQuote creates a draft quote of the lead.
 func (u *useCase) newQuote(validUntil *time.Time) *engine.Quote {
 	u.t.Helper()
-	q := &engine.Quote{TenantID: u.tenant, LeadID: u.lead, Number: "Q-1", Currency: "EUR", ValidUntil: validUntil}
+	u.quotes++
+	q := &engine.Quote{TenantID: u.tenant, LeadID: u.lead, Number: fmt.Sprint("Q-", u.quotes), Currency: "EUR", ValidUntil: validUntil}
 	if err := u.a.CreateQuote(u.ctx, q, 1250); err != nil {
 		u.t.Fatal(err)
 	}
