@@ -230,16 +230,20 @@ func (s *Server) writeError(ctx huma.Context, err error) {
 
 // replay is what is stored of a first answer, so that a replay repeats
 // its headers as well as its body. It is stored as JSON (the column is
-// JSON on PostgreSQL); an answer stored before headers were kept is its
-// bare body, which openReplay still reads.
+// JSONB on PostgreSQL). The body is kept as a string of its bytes (Raw),
+// because JSONB rewrites a JSON value's spacing and key order, and a replay
+// on PostgreSQL would then differ from the first answer and from SQLite's.
+// Envelopes of version 1 kept the body as JSON (Body), and an answer stored
+// before headers were kept is its bare body: openReplay reads both.
 type replay struct {
 	Replay  int               `json:"quoteflow_replay"`
 	Headers map[string]string `json:"headers,omitempty"`
-	Body    json.RawMessage   `json:"body"`
+	Raw     string            `json:"raw,omitempty"`
+	Body    json.RawMessage   `json:"body,omitempty"`
 }
 
-// replayVersion marks a stored replay envelope.
-const replayVersion = 1
+// replayVersion marks a stored replay envelope: 2 keeps the body's bytes.
+const replayVersion = 2
 
 // sealReplay returns the stored form of an answer, without the top-level
 // fields redact names.
@@ -256,14 +260,21 @@ func sealReplay(headers map[string]string, body []byte, redact []string) []byte 
 	if len(body) == 0 {
 		body = []byte("null")
 	}
-	return mustJSON(replay{Replay: replayVersion, Headers: headers, Body: body})
+	return mustJSON(replay{Replay: replayVersion, Headers: headers, Raw: string(body)})
 }
 
-// openReplay reads what sealReplay stored, or a bare body stored before.
+// openReplay reads what sealReplay stored, an envelope of version 1, or a
+// bare body stored before.
 func openReplay(stored []byte) replay {
 	var r replay
-	if json.Unmarshal(stored, &r) == nil && r.Replay == replayVersion {
-		return r
+	if json.Unmarshal(stored, &r) == nil {
+		switch r.Replay {
+		case replayVersion:
+			r.Body, r.Raw = json.RawMessage(r.Raw), ""
+			return r
+		case 1:
+			return r
+		}
 	}
 	return replay{Body: stored}
 }
