@@ -42,7 +42,8 @@ func quoteViolations(err error, number string) onViolation {
 	return o
 }
 
-// quoteNumberIndex is the unique index on (tenant_id, number), migration 5.
+// quoteNumberIndex is the unique index on (tenant_id, number), made by the
+// migration quote_number_unique.
 const quoteNumberIndex = "quotes_tenant_number"
 
 // quoteNumberTaken reports whether err is the violation of quoteNumberIndex.

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/store"
 )
 
 // TestQuoteNumberUniquePerTenant: a tenant numbers its quotes once. A
@@ -57,7 +58,8 @@ func TestQuoteNumberUniquePerTenant(t *testing.T) {
 	})
 }
 
-// TestQuoteNumberMigrationRenamesDuplicates: migration 5 runs on a
+// TestQuoteNumberMigrationRenamesDuplicates: migration quote_number_unique
+// (number 5 when written) runs on a
 // database that already holds quotes sharing a number in a tenant (a
 // retried create stored two before numbers were unique). It does not fail:
 // the first quote (the oldest id) keeps the number, each later one is
@@ -65,9 +67,12 @@ func TestQuoteNumberUniquePerTenant(t *testing.T) {
 // other numbers are untouched, and the number is unique from then on.
 func TestQuoteNumberMigrationRenamesDuplicates(t *testing.T) {
 	each(t, func(t *testing.T, b *bundle) {
-		// Back to schema 4: no index, and migration 5 not applied.
+		// Back to before the migration: no index, and the migration not
+		// applied (the migrations after it find nothing to do again).
+		version, err := store.MigrationVersion(b.db.Dialect(), "quote_number_unique")
+		must(t, err)
 		must(t, b.db.RawExec(b.ctx, `DROP INDEX quotes_tenant_number`))
-		must(t, b.db.RawExec(b.ctx, `DELETE FROM schema_migrations WHERE version = 5`))
+		must(t, b.db.RawExec(b.ctx, `DELETE FROM schema_migrations WHERE version = ?`, version))
 
 		la, lb := b.lead(t, b.a.ID), b.lead(t, b.b.ID)
 		mk := func(tenant, lead, number string) *engine.Quote {
