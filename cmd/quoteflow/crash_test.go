@@ -54,7 +54,7 @@ func sendQuotes(t *testing.T, procs []*proc, key string, n, prefix int) []string
 				errs <- fmt.Errorf("lead: %d %v", status, lead)
 				return
 			}
-			status, q := p.call("POST", "/v1/quotes", key, map[string]any{"lead_id": lead["id"], "number": fmt.Sprint("Q-", i), "amount": 10, "currency": "EUR"})
+			status, q := p.call("POST", "/v1/quotes", key, map[string]any{"lead_id": lead["id"], "number": fmt.Sprintf("Q-%d-%d", prefix, i), "amount": 10, "currency": "EUR"})
 			if status != 201 {
 				errs <- fmt.Errorf("quote: %d %v", status, q)
 				return

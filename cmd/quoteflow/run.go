@@ -60,6 +60,13 @@ type config struct {
 	WhatsAppRate    float64
 	RateLimit       float64
 	RateBurst       int
+	// IdempotencyLease bounds how long a request that died holds its
+	// Idempotency-Key (a retry answers 409 until then).
+	IdempotencyLease time.Duration
+	// TestHold is QUOTEFLOW_TEST_HOLD: for the crash tests only, the point
+	// of an idempotent write (app.HoldBeforeCommit, app.HoldAfterCommit)
+	// where a request stops, so that the test can kill the process there.
+	TestHold string
 
 	// The channel secrets' keys; see secretKeyEnv for why the environment
 	// is read after the flags.
@@ -103,6 +110,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	fs.Float64Var(&c.WhatsAppRate, "whatsapp-rate", envvar.Float(getenv, "QUOTEFLOW_WHATSAPP_RATE", whatsapp.DefaultPerSecond), "WhatsApp sends per second per phone number, in this process; 0 is unlimited (QUOTEFLOW_WHATSAPP_RATE)")
 	fs.Float64Var(&c.RateLimit, "rate-limit", envvar.Float(getenv, "QUOTEFLOW_RATE_LIMIT", api.DefaultRateLimit), "API requests per second per API key, in this process; 0 disables the limit (QUOTEFLOW_RATE_LIMIT)")
 	fs.IntVar(&c.RateBurst, "rate-burst", envvar.Int(getenv, "QUOTEFLOW_RATE_BURST", api.DefaultRateBurst), "API requests per API key allowed at once above the rate (QUOTEFLOW_RATE_BURST)")
+	fs.DurationVar(&c.IdempotencyLease, "idempotency-lease", envvar.Duration(getenv, "QUOTEFLOW_IDEMPOTENCY_LEASE", store.IdempotencyLease), "how long a request that died holds its Idempotency-Key before a retry may run it (QUOTEFLOW_IDEMPOTENCY_LEASE)")
 	fs.StringVar(&c.SecretKey, "secret-key", "", "base64 of the 32-byte key that seals channel secrets; prefer the variable or a file (QUOTEFLOW_SECRET_KEY)")
 	fs.StringVar(&c.SecretKeyFile, "secret-key-file", "", "file holding the secret key, instead of --secret-key (QUOTEFLOW_SECRET_KEY_FILE)")
 	fs.StringVar(&c.SecretKeyOld, "secret-key-old", "", "comma-separated old secret keys, which only open, during a rotation (QUOTEFLOW_SECRET_KEY_OLD)")
@@ -123,6 +131,14 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 		if err := app.CheckPublicURL(c.PublicURL); err != nil {
 			return c, fmt.Errorf("--public-url (QUOTEFLOW_PUBLIC_URL): %w", err)
 		}
+	}
+	switch c.TestHold = getenv("QUOTEFLOW_TEST_HOLD"); c.TestHold {
+	case "", app.HoldBeforeCommit, app.HoldAfterCommit:
+	default:
+		return c, fmt.Errorf("QUOTEFLOW_TEST_HOLD=%q: want %s or %s", c.TestHold, app.HoldBeforeCommit, app.HoldAfterCommit)
+	}
+	if c.IdempotencyLease <= 0 {
+		return c, fmt.Errorf("--idempotency-lease (QUOTEFLOW_IDEMPOTENCY_LEASE) must be positive")
 	}
 	secretKeyEnv(&c, getenv)
 	return c, nil
@@ -234,7 +250,7 @@ func serve(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, stdo
 		return fmt.Errorf("job queue: %w", err)
 	}
 	a := app.New(db, queue, app.Config{OperatorToken: cfg.OperatorToken, PublicBaseURL: cfg.PublicURL, Registry: registry,
-		Alerts: app.AlertPolicy{Lag: cfg.AlertLag}}, log)
+		Alerts: app.AlertPolicy{Lag: cfg.AlertLag}, IdempotencyLease: cfg.IdempotencyLease, Hold: testHold(cfg.TestHold, log)}, log)
 	a.Senders = senders.New(senders.Options{Log: logsender.New(log), WhatsAppBaseURL: cfg.WhatsAppAPIBase,
 		WhatsAppThrottle: whatsapp.NewThrottle(cfg.WhatsAppRate, whatsapp.DefaultBurst)})
 	// The queue gets its own context: it must keep working until the HTTP
@@ -297,4 +313,21 @@ func displayAddr(a net.Addr) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// testHold is the app's Hold for QUOTEFLOW_TEST_HOLD: at that point every
+// request with an Idempotency-Key logs that it is held and waits there for
+// its client to go away, which in the crash tests is never: they kill the
+// process while it waits. Unset, it is nil, and nothing ever waits.
+func testHold(point string, log *slog.Logger) func(ctx context.Context, at string) {
+	if point == "" {
+		return nil
+	}
+	return func(ctx context.Context, at string) {
+		if at != point {
+			return
+		}
+		log.WarnContext(ctx, "holding an idempotent write for QUOTEFLOW_TEST_HOLD", "point", at)
+		<-ctx.Done()
+	}
 }

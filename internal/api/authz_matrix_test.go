@@ -503,7 +503,7 @@ func (f *authzFixtures) newRun(message bool) (run, msg string) {
 
 // setupAuthz starts the API over a fresh database, with a job queue that
 // takes jobs but never runs them, and the fixtures.
-func setupAuthz(t *testing.T, dialect string) *authzFixtures {
+func setupAuthz(t *testing.T, dialect string, configure ...func(*app.Config)) *authzFixtures {
 	t.Helper()
 	db := storetest.Open(t, dialect)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -511,7 +511,11 @@ func setupAuthz(t *testing.T, dialect string) *authzFixtures {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := app.New(db, q, app.Config{OperatorToken: operatorToken, PublicBaseURL: "https://quotes.test"}, log)
+	cfg := app.Config{OperatorToken: operatorToken, PublicBaseURL: "https://quotes.test"}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	a := app.New(db, q, cfg, log)
 	wa := whatsapptest.Start(t)
 	wa.AddTemplate(whatsapptest.Template{Name: "quote_sent", Language: "en_US", Status: "APPROVED", Category: "UTILITY",
 		Body: "Hi {{1}}, your quote {{2}} is ready."})

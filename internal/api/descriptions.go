@@ -47,10 +47,10 @@ var descriptions = map[string]opDoc{
 	"update-lead": {text: dApp + dIfMatch + "Fields left out are unchanged."},
 	"delete-lead": {text: dApp + "Deletes the lead with its quotes, events, runs and messages (a customer's request to be forgotten)."},
 
-	"create-quote": {text: dApp + dIdem + "Creates a draft quote for a lead; nothing is sent until the quote is sent."},
+	"create-quote": {text: dApp + dIdem + "Creates a draft quote for a lead; nothing is sent until the quote is sent. A quote number is unique in the tenant: one already used is a 409 conflict naming body.number.", errors: []int{c409}},
 	"list-quotes":  {text: dApp + dPaged + "Quotes, oldest first, optionally of one lead."},
 	"get-quote":    {text: dApp + "A quote with its public link; the ETag is its version."},
-	"update-quote": {text: dApp + dIfMatch + "Changes the quote's content as a new revision. Refused with 409 conflict once the quote's status no longer allows edits.", errors: []int{c409}},
+	"update-quote": {text: dApp + dIfMatch + "Changes the quote's content as a new revision. Refused with 409 conflict once the quote's status no longer allows edits, or when the new number is another quote's (naming body.number).", errors: []int{c409}},
 	"send-quote":   {text: dApp + dQuoteActs + "Emits quote.sent.", errors: []int{c409}},
 	"view-quote":   {text: dApp + dQuoteActs + "Emits quote.viewed.", errors: []int{c409}},
 	"accept-quote": {text: dApp + dQuoteActs + "Emits quote.accepted.", errors: []int{c409}},

@@ -3,11 +3,13 @@ package api_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/quoteflow/quoteflow/internal/api"
@@ -156,3 +158,10 @@ func str(v any) string {
 	s, _ := v.(string)
 	return s
 }
+
+// quoteSeq numbers the tests' quotes: a quote number is unique in its
+// tenant, and a fixture that reused one would be refused with a 409.
+var quoteSeq atomic.Int64
+
+// quoteNumber returns a quote number no other test has used.
+func quoteNumber() string { return fmt.Sprintf("Q-%d", quoteSeq.Add(1)) }

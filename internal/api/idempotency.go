@@ -6,12 +6,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/quoteflow/quoteflow/internal/app"
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
@@ -72,8 +76,16 @@ func (r *recorder) BodyWriter() io.Writer { return io.MultiWriter(r.humaContext.
 // same request is answered with that answer (Idempotent-Replayed: true)
 // without creating anything again. The same key with another request is a
 // 422; a repeat while the first is still running is a 409. A failed request
-// releases the key so that the client can retry. Quote actions keep their
-// key inside their own transaction instead.
+// releases the key so that the client can retry.
+//
+// The answer is stored by the use case, in the transaction that writes what
+// it reports (app.IdempotentCall): the handler says how it answers from the
+// use case's result (answerWith), and the use case renders and stores that
+// before it commits. A process that dies after the commit and before the
+// answer leaves the answer stored for the retry to replay; one that dies
+// before the commit leaves only the reservation, which a retry takes over
+// once its lease has run out, and creates the resource once. Quote actions
+// keep their key with their trigger event instead.
 func (s *Server) withIdempotency(ctx huma.Context, next func(huma.Context)) {
 	key := ctx.Header("Idempotency-Key")
 	if on, _ := ctx.Operation().Metadata["idempotent"].(bool); !on || key == "" {
@@ -89,7 +101,7 @@ func (s *Server) withIdempotency(ctx huma.Context, next func(huma.Context)) {
 	u := ctx.URL()
 	sum := sha256.Sum256(append([]byte(ctx.Method()+" "+u.Path+"\n"), body...))
 	req := engine.IdempotentRequest{Method: ctx.Method(), Path: u.Path, RequestHash: hex.EncodeToString(sum[:])}
-	prev, err := s.app.ReserveIdempotencyKey(ctx.Context(), p.TenantID, key, req)
+	prev, call, err := s.app.ReserveIdempotencyKey(ctx.Context(), p.TenantID, key, req)
 	switch {
 	case err != nil:
 		s.writeError(ctx, err)
@@ -99,7 +111,8 @@ func (s *Server) withIdempotency(ctx huma.Context, next func(huma.Context)) {
 			Fields: []engine.FieldError{{Field: "header.Idempotency-Key", Message: "already used for " + prev.Method + " " + prev.Path + " with another body"}}})
 		return
 	case prev != nil && prev.StatusCode == 0:
-		s.writeError(ctx, engine.Errorf(engine.ECONFLICT, "a request with this Idempotency-Key is still in progress"))
+		s.writeError(ctx, &engine.Error{Code: engine.ECONFLICT, Message: "a request with this Idempotency-Key is still in progress",
+			Fields: []engine.FieldError{{Field: "header.Idempotency-Key", Message: "in progress; retry later (a request that died holds its key for at most the idempotency lease)"}}})
 		return
 	case prev != nil:
 		stored := openReplay(prev.Response)
@@ -116,21 +129,95 @@ func (s *Server) withIdempotency(ctx huma.Context, next func(huma.Context)) {
 		}
 		return
 	}
-	rec := &recorder{humaContext: ctx, body: body}
+	op := ctx.Operation()
+	redact, _ := op.Metadata["redact"].([]string)
+	slot := &answerSlot{call: call, render: func(out any) (int, []byte, error) { return s.renderAnswer(ctx, op, redact, out) }}
+	inner := huma.WithContext(ctx, context.WithValue(app.WithIdempotentCall(ctx.Context(), call), answerKey{}, slot))
+	rec := &recorder{humaContext: inner, body: body}
 	next(rec)
-	// The answer is recorded even if the client went away: the create
-	// happened, and the client's retry must see it.
 	bg := context.WithoutCancel(ctx.Context())
-	if rec.status >= 200 && rec.status < 300 {
-		redact, _ := ctx.Operation().Metadata["redact"].([]string)
-		if err := s.app.CompleteIdempotencyKey(bg, p.TenantID, key, rec.status, sealReplay(rec.headers, rec.out.Bytes(), redact)); err != nil {
+	switch {
+	case call.Recorded():
+		// Stored with the write: nothing left to do, even if the handler
+		// failed after the commit.
+	case rec.status >= 200 && rec.status < 300:
+		// An operation whose use case did not store its answer: stored now,
+		// after its commit, so a crash in between lets a retry run it again.
+		s.log.WarnContext(bg, "an idempotent answer was stored after its write", "operation", op.OperationID)
+		if err := s.app.CompleteIdempotencyKey(bg, call, rec.status, sealReplay(rec.headers, rec.out.Bytes(), redact)); err != nil {
 			s.log.ErrorContext(bg, "could not store an idempotent response", "err", err)
 		}
+	default:
+		if err := s.app.ReleaseIdempotencyKey(bg, call); err != nil {
+			s.log.ErrorContext(bg, "could not release an idempotency key", "err", err)
+		}
+	}
+}
+
+// answerSlot is how a handler tells the request's IdempotentCall how it
+// answers (answerWith): render turns the handler's output into the stored
+// answer.
+type answerSlot struct {
+	call   *app.IdempotentCall
+	render func(out any) (int, []byte, error)
+}
+
+type answerKey struct{}
+
+// answerWith tells the use case ctx reaches how the handler answers, from
+// the result R the use case passes back, so that the use case stores that
+// answer in its own transaction. out must be what the handler returns for
+// that result. Without an Idempotency-Key it does nothing.
+func answerWith[R, O any](ctx context.Context, out func(R) O) {
+	slot, _ := ctx.Value(answerKey{}).(*answerSlot)
+	if slot == nil {
 		return
 	}
-	if err := s.app.ReleaseIdempotencyKey(bg, p.TenantID, key); err != nil {
-		s.log.ErrorContext(bg, "could not release an idempotency key", "err", err)
+	slot.call.Answer = func(res any) (int, []byte, error) {
+		r, ok := res.(R)
+		if !ok {
+			var want R
+			return 0, nil, fmt.Errorf("api: the answer is rendered from a %T, and the use case passed a %T", want, res)
+		}
+		return slot.render(out(r))
 	}
+}
+
+// renderAnswer is what huma writes for out, a handler's output, in the
+// stored form of a replay: the status (the operation's default, or the
+// output's Status), the replayed headers and the body as JSON.
+func (s *Server) renderAnswer(ctx huma.Context, op *huma.Operation, redact []string, out any) (int, []byte, error) {
+	v := reflect.Indirect(reflect.ValueOf(out))
+	if v.Kind() != reflect.Struct {
+		return 0, nil, fmt.Errorf("api: %s: an output is a struct, not a %T", op.OperationID, out)
+	}
+	status := op.DefaultStatus
+	headers := map[string]string{"Content-Type": "application/json"}
+	var body any
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		switch name := f.Tag.Get("header"); {
+		case f.Name == "Status" && f.Type.Kind() == reflect.Int:
+			status = int(v.Field(i).Int())
+		case f.Name == "Body":
+			body = v.Field(i).Interface()
+		case name != "" && f.Type.Kind() == reflect.String && v.Field(i).String() != "":
+			for _, h := range replayedHeaders {
+				if strings.EqualFold(name, h) {
+					headers[h] = v.Field(i).String()
+				}
+			}
+		}
+	}
+	tv, err := s.api.Transform(ctx, strconv.Itoa(status), body)
+	if err != nil {
+		return 0, nil, err
+	}
+	var buf bytes.Buffer
+	if err := s.api.Marshal(&buf, "application/json", tv); err != nil {
+		return 0, nil, err
+	}
+	return status, sealReplay(headers, buf.Bytes(), redact), nil
 }
 
 // writeError answers with the problem err is, from a middleware.
@@ -143,16 +230,20 @@ func (s *Server) writeError(ctx huma.Context, err error) {
 
 // replay is what is stored of a first answer, so that a replay repeats
 // its headers as well as its body. It is stored as JSON (the column is
-// JSON on PostgreSQL); an answer stored before headers were kept is its
-// bare body, which openReplay still reads.
+// JSONB on PostgreSQL). The body is kept as a string of its bytes (Raw),
+// because JSONB rewrites a JSON value's spacing and key order, and a replay
+// on PostgreSQL would then differ from the first answer and from SQLite's.
+// Envelopes of version 1 kept the body as JSON (Body), and an answer stored
+// before headers were kept is its bare body: openReplay reads both.
 type replay struct {
 	Replay  int               `json:"quoteflow_replay"`
 	Headers map[string]string `json:"headers,omitempty"`
-	Body    json.RawMessage   `json:"body"`
+	Raw     string            `json:"raw,omitempty"`
+	Body    json.RawMessage   `json:"body,omitempty"`
 }
 
-// replayVersion marks a stored replay envelope.
-const replayVersion = 1
+// replayVersion marks a stored replay envelope: 2 keeps the body's bytes.
+const replayVersion = 2
 
 // sealReplay returns the stored form of an answer, without the top-level
 // fields redact names.
@@ -169,14 +260,21 @@ func sealReplay(headers map[string]string, body []byte, redact []string) []byte 
 	if len(body) == 0 {
 		body = []byte("null")
 	}
-	return mustJSON(replay{Replay: replayVersion, Headers: headers, Body: body})
+	return mustJSON(replay{Replay: replayVersion, Headers: headers, Raw: string(body)})
 }
 
-// openReplay reads what sealReplay stored, or a bare body stored before.
+// openReplay reads what sealReplay stored, an envelope of version 1, or a
+// bare body stored before.
 func openReplay(stored []byte) replay {
 	var r replay
-	if json.Unmarshal(stored, &r) == nil && r.Replay == replayVersion {
-		return r
+	if json.Unmarshal(stored, &r) == nil {
+		switch r.Replay {
+		case replayVersion:
+			r.Body, r.Raw = json.RawMessage(r.Raw), ""
+			return r
+		case 1:
+			return r
+		}
 	}
 	return replay{Body: stored}
 }

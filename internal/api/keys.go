@@ -16,6 +16,9 @@ func keyOut(k *engine.APIKey) KeyOut {
 }
 
 func (s *Server) createKey(ctx context.Context, in *body[CreateKeyIn]) (*body[KeyOut], error) {
+	// The secret is never stored: the answer kept for a replay has no key
+	// (operationSemantics redacts it in any case).
+	answerWith(ctx, func(k *engine.APIKey) *body[KeyOut] { return &body[KeyOut]{Body: keyOut(k)} })
 	k, secret, err := s.app.CreateAPIKey(ctx, principal(ctx).TenantID, engine.Role(in.Body.Role))
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)

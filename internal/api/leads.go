@@ -122,10 +122,12 @@ type LeadPath struct {
 func (s *Server) createLead(ctx context.Context, in *body[LeadIn]) (*versioned[LeadOut], error) {
 	l := in.Body.lead()
 	l.TenantID = principal(ctx).TenantID
+	out := func(l *engine.Lead) *versioned[LeadOut] { return withETag(leadOut(l), l.Version) }
+	answerWith(ctx, out)
 	if err := s.app.CreateLead(ctx, l); err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
-	return withETag(leadOut(l), l.Version), nil
+	return out(l), nil
 }
 
 func (s *Server) getLead(ctx context.Context, in *LeadPath) (*versioned[LeadOut], error) {

@@ -11,6 +11,8 @@ import (
 type flow struct {
 	*execEnv
 	key, lead, wf, email string
+	// number is that of the quote made last (quote).
+	number string
 }
 
 func newFlow(t *testing.T, x *execEnv, tenant map[string]any, lead map[string]any) *flow {
@@ -39,7 +41,8 @@ func newFlow(t *testing.T, x *execEnv, tenant map[string]any, lead map[string]an
 
 func (f *flow) quote() string {
 	f.t.Helper()
-	return str(f.must(201, "POST", "/v1/quotes", f.key, map[string]any{"lead_id": f.lead, "number": "Q-5", "amount": 99.5, "currency": "EUR"})["id"])
+	f.number = quoteNumber()
+	return str(f.must(201, "POST", "/v1/quotes", f.key, map[string]any{"lead_id": f.lead, "number": f.number, "amount": 99.5, "currency": "EUR"})["id"])
 }
 
 // activeRun waits for the quote's run to have sent its first email and
@@ -73,7 +76,7 @@ func TestRunLifecycle(t *testing.T) {
 				t.Fatalf("run after accept: %v", got)
 			}
 			ms := f.settled(f.key, "quote_id="+q+"&trigger=quote.sent")
-			if len(ms) != 1 || ms[0]["subject"] != "First Q-5" {
+			if len(ms) != 1 || ms[0]["subject"] != "First "+f.number {
 				t.Fatalf("messages %v", statuses(ms))
 			}
 		})
@@ -184,7 +187,7 @@ func TestRunLifecycle(t *testing.T) {
 			f.must(200, "POST", "/v1/quotes/"+q+"/send", f.key, nil)
 			f.activeRun(q)
 			eventually(t, "the email reaches the SMTP server", func() (bool, string) {
-				return f.smtpGot(f.email, "First Q-5"), "not there"
+				return f.smtpGot(f.email, "First "+f.number), "not there"
 			})
 			var got bool
 			for _, m := range f.smtp.Messages() {
@@ -217,7 +220,7 @@ func TestRunLifecycle(t *testing.T) {
 			}
 			at0, _ := time.Parse(time.RFC3339Nano, str(steps[0].(map[string]any)["at"]))
 			at2, _ := time.Parse(time.RFC3339Nano, str(steps[2].(map[string]any)["at"]))
-			if d := at2.Sub(at0); d < 47*time.Hour || steps[0].(map[string]any)["email"].(map[string]any)["subject"] != "First Q-5" {
+			if d := at2.Sub(at0); d < 47*time.Hour || steps[0].(map[string]any)["email"].(map[string]any)["subject"] != "First "+f.number {
 				t.Fatalf("planned steps %v (gap %v)", steps, d)
 			}
 			if n := len(f.must(200, "GET", "/v1/events?quote_id="+q, f.key, nil)["items"].([]any)); n != 0 {
@@ -250,7 +253,7 @@ func TestRunLifecycle(t *testing.T) {
 		t.Run("quotes past valid_until expire by themselves", func(t *testing.T) {
 			t.Parallel()
 			f := newFlow(t, x, nil, nil)
-			q := str(f.must(201, "POST", "/v1/quotes", f.key, map[string]any{"lead_id": f.lead, "number": "Q-6", "amount": 1.0,
+			q := str(f.must(201, "POST", "/v1/quotes", f.key, map[string]any{"lead_id": f.lead, "number": quoteNumber(), "amount": 1.0,
 				"currency": "EUR", "valid_until": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)})["id"])
 			f.must(200, "POST", "/v1/quotes/"+q+"/send", f.key, nil)
 			n, err := f.app.ExpireDueQuotes(t.Context(), 100)

@@ -98,7 +98,7 @@ func TestTriggerMatrix(t *testing.T) {
 					})
 					email := fmt.Sprintf("lead%d-%s@example.com", caseNo, strings.ReplaceAll(t.Name()[:4], "/", ""))
 					lead := str(x.must(201, "POST", "/v1/leads", key, map[string]any{"first_name": "Ana", "email": email, "source": "web"})["id"])
-					quote := str(x.must(201, "POST", "/v1/quotes", key, map[string]any{"lead_id": lead, "number": "Q-7", "amount": 1250.0, "currency": "EUR"})["id"])
+					quote := str(x.must(201, "POST", "/v1/quotes", key, map[string]any{"lead_id": lead, "number": quoteNumber(), "amount": 1250.0, "currency": "EUR"})["id"])
 					mk := func(name string, enabled bool) string {
 						return str(x.must(201, "POST", "/v1/workflows", key, map[string]any{"name": name, "trigger": tr.trigger, "enabled": enabled,
 							"steps": []any{map[string]any{"type": "send_email", "email": map[string]any{"subject": "Engine " + tr.trigger + " {{ quote.number }}", "text": "Hi {{ lead.first_name }}"}}}})["id"])

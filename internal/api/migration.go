@@ -211,15 +211,19 @@ type appliedOut struct {
 
 func (s *Server) applyMigration(ctx context.Context, in *body[ApplyMigrationIn]) (*appliedOut, error) {
 	p := principal(ctx)
+	out := func(res *app.MigrationResult) *appliedOut {
+		status := http.StatusCreated
+		if res.Replayed {
+			status = http.StatusOK
+		}
+		return &appliedOut{Status: status, Body: *migrationResultOut(res)}
+	}
+	answerWith(ctx, out)
 	res, err := s.app.ApplyMigration(ctx, p.TenantID, p.KeyID, in.Body.PreviewID)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
-	status := http.StatusCreated
-	if res.Replayed {
-		status = http.StatusOK
-	}
-	return &appliedOut{Status: status, Body: *migrationResultOut(res)}, nil
+	return out(res), nil
 }
 
 // ModeChangeOut is one change of the tenant's mode.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/quoteflow/quoteflow/internal/app"
 	"github.com/quoteflow/quoteflow/internal/channel/whatsapp"
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
@@ -107,16 +108,20 @@ type RunPath struct {
 }
 
 func (s *Server) runWithSteps(ctx context.Context, r *engine.Run) (RunOut, error) {
-	out := runOut(r)
 	steps, err := s.app.ListRunSteps(ctx, r.TenantID, r.ID)
 	if err != nil {
-		return out, err
+		return runOut(r), err
 	}
+	return runStepsOut(r, steps), nil
+}
+
+func runStepsOut(r *engine.Run, steps []engine.RunStep) RunOut {
+	out := runOut(r)
 	out.Steps = make([]RunStepOut, len(steps))
 	for i := range steps {
 		out.Steps[i] = runStepOut(&steps[i])
 	}
-	return out, nil
+	return out
 }
 
 func (s *Server) getRun(ctx context.Context, in *RunPath) (*body[RunOut], error) {
@@ -125,8 +130,13 @@ func (s *Server) getRun(ctx context.Context, in *RunPath) (*body[RunOut], error)
 }
 
 func (s *Server) cancelRun(ctx context.Context, in *RunPath) (*body[RunOut], error) {
-	r, err := s.app.CancelRun(ctx, principal(ctx).TenantID, in.RunID)
-	return s.runBody(ctx, r, err)
+	out := func(rs *app.RunSteps) *body[RunOut] { return &body[RunOut]{Body: runStepsOut(rs.Run, rs.Steps)} }
+	answerWith(ctx, out)
+	rs, err := s.app.CancelRun(ctx, principal(ctx).TenantID, in.RunID)
+	if err != nil {
+		return nil, toProblem(ctx, s.log, err)
+	}
+	return out(rs), nil
 }
 
 // runBody answers with a run and its steps, or with the problem err is.
@@ -275,20 +285,24 @@ func (s *Server) getMessage(ctx context.Context, in *MessagePath) (*body[Message
 }
 
 func (s *Server) retryMessage(ctx context.Context, in *MessagePath) (*body[MessageOut], error) {
+	answerWith(ctx, messageBody)
 	m, err := s.app.RetryMessage(ctx, principal(ctx).TenantID, in.MessageID)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
-	return &body[MessageOut]{Body: messageOut(m)}, nil
+	return messageBody(m), nil
 }
 
 func (s *Server) cancelMessage(ctx context.Context, in *MessagePath) (*body[MessageOut], error) {
+	answerWith(ctx, messageBody)
 	m, err := s.app.CancelMessage(ctx, principal(ctx).TenantID, in.MessageID)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
-	return &body[MessageOut]{Body: messageOut(m)}, nil
+	return messageBody(m), nil
 }
+
+func messageBody(m *engine.Message) *body[MessageOut] { return &body[MessageOut]{Body: messageOut(m)} }
 
 // CircuitOut is an open circuit: sends of the tenant through a provider
 // are stopped after a credentials, policy or quality error.

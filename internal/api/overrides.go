@@ -44,10 +44,12 @@ func (s *Server) createOverride(ctx context.Context, in *createOverrideInput) (*
 	b := in.Body
 	o := &engine.Override{TenantID: principal(ctx).TenantID, LeadID: in.LeadID, Trigger: b.Trigger,
 		Action: engine.OverrideAction(b.Action), WorkflowID: b.WorkflowID, ExpiresAt: timePtr(b.ExpiresAt), Reason: b.Reason}
+	out := func(o *engine.Override) *body[OverrideOut] { return &body[OverrideOut]{Body: s.overrideOut(o)} }
+	answerWith(ctx, out)
 	if err := s.app.CreateOverride(ctx, o); err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
-	return &body[OverrideOut]{Body: s.overrideOut(o)}, nil
+	return out(o), nil
 }
 
 func (s *Server) listOverrides(ctx context.Context, in *LeadPath) (*body[Items[OverrideOut]], error) {

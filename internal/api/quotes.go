@@ -74,10 +74,12 @@ func (s *Server) createQuote(ctx context.Context, in *body[QuoteIn]) (*versioned
 	b := in.Body
 	q := &engine.Quote{TenantID: principal(ctx).TenantID, LeadID: b.LeadID, Number: b.Number, Currency: b.Currency,
 		ValidUntil: timePtr(b.ValidUntil)}
+	out := func(q *engine.Quote) *versioned[QuoteOut] { return withETag(s.quoteOut(q), q.Version) }
+	answerWith(ctx, out)
 	if err := s.app.CreateQuote(ctx, q, b.Amount); err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
-	return withETag(s.quoteOut(q), q.Version), nil
+	return out(q), nil
 }
 
 func (s *Server) getQuote(ctx context.Context, in *QuotePath) (*versioned[QuoteOut], error) {

@@ -56,10 +56,12 @@ func (s *Server) createRule(ctx context.Context, in *body[RuleIn]) (*versioned[R
 	b := in.Body
 	r := &engine.Rule{TenantID: principal(ctx).TenantID, Name: b.Name, Trigger: b.Trigger,
 		Enabled: b.Enabled == nil || *b.Enabled, Condition: b.Condition, WorkflowID: b.WorkflowID}
+	out := func(r *engine.Rule) *versioned[RuleOut] { return withETag(ruleOut(r), r.Version) }
+	answerWith(ctx, out)
 	if err := s.app.CreateRule(ctx, r, b.Priority); err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
-	return withETag(ruleOut(r), r.Version), nil
+	return out(r), nil
 }
 
 func (s *Server) getRule(ctx context.Context, in *RulePath) (*versioned[RuleOut], error) {
@@ -139,8 +141,13 @@ type ReorderRulesIn struct {
 
 func (s *Server) reorderRules(ctx context.Context, in *body[ReorderRulesIn]) (*body[Items[RuleOut]], error) {
 	tenant := principal(ctx).TenantID
-	if err := s.app.ReorderRules(ctx, tenant, in.Body.RuleIDs); err != nil {
+	out := func(rules []engine.Rule) *body[Items[RuleOut]] {
+		return &body[Items[RuleOut]]{Body: itemsOf(rules, ruleOut)}
+	}
+	answerWith(ctx, out)
+	rules, err := s.app.ReorderRules(ctx, tenant, in.Body.RuleIDs)
+	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
-	return s.listRules(ctx, nil)
+	return out(rules), nil
 }

@@ -87,6 +87,15 @@ func TestReplayEnvelope(t *testing.T) {
 	if r.Headers["ETag"] != `"1"` || string(r.Body) != `{"id":"k1"}` {
 		t.Fatalf("opened %+v", r)
 	}
+	// An envelope of version 1 kept the body as JSON.
+	if r := openReplay([]byte(`{"quoteflow_replay":1,"headers":{"ETag":"\"2\""},"body":{"id":"w1"}}`)); string(r.Body) != `{"id":"w1"}` || r.Headers["ETag"] != `"2"` {
+		t.Fatalf("version 1 envelope opened as %+v", r)
+	}
+	// The body's bytes are kept as they were, spacing and key order too
+	// (PostgreSQL's JSONB would rewrite a JSON value).
+	if r := openReplay(sealReplay(nil, []byte("{\"b\": 1, \"a\": 2}\n"), nil)); string(r.Body) != "{\"b\": 1, \"a\": 2}\n" {
+		t.Fatalf("the body's bytes came back as %q", r.Body)
+	}
 	// An answer stored before headers were kept is its bare body.
 	if r := openReplay([]byte(`{"id":"l1"}`)); string(r.Body) != `{"id":"l1"}` || r.Headers != nil {
 		t.Fatalf("bare body opened as %+v", r)

@@ -194,7 +194,7 @@ func TestIfMatchFollowsRFC9110(t *testing.T) {
 		e.must(200, "PATCH", "/v1/leads/"+lead, key, map[string]any{"stage": "won"}, "If-Match", `"9", `+l.Header.Get("ETag"))
 		e.problem(e.call("PATCH", "/v1/leads/"+lead, key, map[string]any{"stage": "lost"}, "If-Match", `"9", "1"`), 412, "version-mismatch")
 		e.must(200, "PATCH", "/v1/tenant", key, map[string]any{"name": "Acme 2"}, "If-Match", `"5", "1"`)
-		quote := str(e.must(201, "POST", "/v1/quotes", key, map[string]any{"lead_id": lead, "number": "Q-1", "amount": 10, "currency": "EUR"})["id"])
+		quote := str(e.must(201, "POST", "/v1/quotes", key, map[string]any{"lead_id": lead, "number": quoteNumber(), "amount": 10, "currency": "EUR"})["id"])
 		e.must(200, "PATCH", "/v1/quotes/"+quote, key, map[string]any{"amount": 20}, "If-Match", `"4", "1"`)
 		e.problem(e.call("PATCH", "/v1/quotes/"+quote, key, map[string]any{"amount": 30}, "If-Match", `W/"2"`), 412, "version-mismatch")
 		rule := str(e.must(201, "POST", "/v1/assignment-rules", key, ruleBody("r", wf))["id"])
@@ -209,7 +209,7 @@ func TestIfNoneMatchAnswers304(t *testing.T) {
 		w := e.call("POST", "/v1/workflows", key, workflowBody("W"))
 		wf, tag := str(w.JSON["id"]), w.Header.Get("ETag")
 		lead := str(e.must(201, "POST", "/v1/leads", key, map[string]any{"first_name": "Ana"})["id"])
-		quote := str(e.must(201, "POST", "/v1/quotes", key, map[string]any{"lead_id": lead, "number": "Q-1", "amount": 10, "currency": "EUR"})["id"])
+		quote := str(e.must(201, "POST", "/v1/quotes", key, map[string]any{"lead_id": lead, "number": quoteNumber(), "amount": 10, "currency": "EUR"})["id"])
 		rule := str(e.must(201, "POST", "/v1/assignment-rules", key, ruleBody("r", wf))["id"])
 		for _, path := range []string{"/v1/workflows/" + wf, "/v1/leads/" + lead, "/v1/quotes/" + quote, "/v1/assignment-rules/" + rule, "/v1/tenant"} {
 			for _, inm := range []string{tag, `W/` + tag, `"8", ` + tag, "*"} {

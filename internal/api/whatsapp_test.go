@@ -19,6 +19,9 @@ var phoneSeq atomic.Int64
 type waCase struct {
 	*execEnv
 	key, tenantID, lead, phone, email string
+	// sends counts the quotes send made: the first is Q-9, and later ones
+	// are numbered apart (a number is unique in the tenant).
+	sends int
 }
 
 func newWACase(t *testing.T, x *execEnv) *waCase {
@@ -44,7 +47,12 @@ func newWACase(t *testing.T, x *execEnv) *waCase {
 // send sends a new quote and returns the quote id once its run is done.
 func (c *waCase) send() string {
 	c.t.Helper()
-	q := str(c.must(201, "POST", "/v1/quotes", c.key, map[string]any{"lead_id": c.lead, "number": "Q-9", "amount": 10.0, "currency": "EUR"})["id"])
+	c.sends++
+	number := "Q-9"
+	if c.sends > 1 {
+		number = fmt.Sprint("Q-9-", c.sends)
+	}
+	q := str(c.must(201, "POST", "/v1/quotes", c.key, map[string]any{"lead_id": c.lead, "number": number, "amount": 10.0, "currency": "EUR"})["id"])
 	c.must(200, "POST", "/v1/quotes/"+q+"/send", c.key, nil)
 	return q
 }

@@ -97,10 +97,12 @@ func (s *Server) createWorkflow(ctx context.Context, in *body[WorkflowIn]) (*ver
 	b := in.Body
 	w := &engine.Workflow{TenantID: principal(ctx).TenantID, Name: b.Name, Trigger: engine.Trigger(b.Trigger),
 		Enabled: b.Enabled == nil || *b.Enabled, ExitOn: exitOn(b.ExitOn), Steps: stepsFrom(b.Steps)}
+	out := func(w *engine.Workflow) *versioned[WorkflowOut] { return withETag(workflowOut(w), w.Version) }
+	answerWith(ctx, out)
 	if err := s.app.CreateWorkflow(ctx, w); err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
-	return withETag(workflowOut(w), w.Version), nil
+	return out(w), nil
 }
 
 func (s *Server) getWorkflow(ctx context.Context, in *WorkflowPath) (*versioned[WorkflowOut], error) {
@@ -162,10 +164,13 @@ func (s *Server) editWorkflow(ctx context.Context, id string, m IfMatch, edit fu
 	if err := edit(w); err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
+	// add-step and reorder-steps take an Idempotency-Key.
+	out := func(w *engine.Workflow) *versioned[WorkflowOut] { return withETag(workflowOut(w), w.Version) }
+	answerWith(ctx, out)
 	if err := s.app.UpdateWorkflow(ctx, w, w.Version); err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
-	return withETag(workflowOut(w), w.Version), nil
+	return out(w), nil
 }
 
 type patchWorkflowInput struct {

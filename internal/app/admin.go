@@ -11,63 +11,66 @@ import (
 // is the explicit decision that settles an unknown outcome: the admin
 // accepts that the recipient may get it twice.
 func (a *App) RetryMessage(ctx context.Context, tenantID, id string) (*engine.Message, error) {
-	var m *engine.Message
-	err := a.db.Tx(ctx, func(tx *store.Tx) error {
-		var err error
-		if m, err = tx.GetMessageForUpdate(ctx, tenantID, id); err != nil {
-			return err
+	return write(a, ctx, func(tx *store.Tx) (*engine.Message, error) {
+		m, err := tx.GetMessageForUpdate(ctx, tenantID, id)
+		if err != nil {
+			return nil, err
 		}
 		switch m.Status {
 		case engine.MsgFailed, engine.MsgUnknown, engine.MsgCancelled:
 		default:
-			return engine.Errorf(engine.ECONFLICT, "a message that is %s cannot be retried", m.Status)
+			return nil, engine.Errorf(engine.ECONFLICT, "a message that is %s cannot be retried", m.Status)
 		}
 		now := tx.Now()
 		m.Status, m.Reason, m.ScheduledAt = engine.MsgQueued, "admin_retry", &now
 		if err := tx.UpdateMessage(ctx, m); err != nil {
-			return err
+			return nil, err
 		}
-		return a.jobs.EnqueueDeliveryTx(ctx, tx, tenantID, m.ID, now)
+		return m, a.jobs.EnqueueDeliveryTx(ctx, tx, tenantID, m.ID, now)
 	})
-	return m, err
 }
 
 // CancelMessage stops a message that has not been handed to its provider.
 func (a *App) CancelMessage(ctx context.Context, tenantID, id string) (*engine.Message, error) {
-	var m *engine.Message
-	err := a.db.Tx(ctx, func(tx *store.Tx) error {
-		var err error
-		if m, err = tx.GetMessageForUpdate(ctx, tenantID, id); err != nil {
-			return err
+	return write(a, ctx, func(tx *store.Tx) (*engine.Message, error) {
+		m, err := tx.GetMessageForUpdate(ctx, tenantID, id)
+		if err != nil {
+			return nil, err
 		}
 		if m.Status != engine.MsgQueued && m.Status != engine.MsgScheduled {
-			return engine.Errorf(engine.ECONFLICT, "a message that is %s cannot be cancelled", m.Status)
+			return nil, engine.Errorf(engine.ECONFLICT, "a message that is %s cannot be cancelled", m.Status)
 		}
 		m.Status, m.Reason = engine.MsgCancelled, "admin_cancel"
-		return tx.UpdateMessage(ctx, m)
+		return m, tx.UpdateMessage(ctx, m)
 	})
-	return m, err
+}
+
+// RunSteps is a run with its steps, as read in one transaction.
+type RunSteps struct {
+	Run   *engine.Run
+	Steps []engine.RunStep
 }
 
 // CancelRun stops an active run: no further step runs and its undelivered
-// messages are cancelled.
-func (a *App) CancelRun(ctx context.Context, tenantID, id string) (*engine.Run, error) {
-	var r *engine.Run
-	err := a.db.Tx(ctx, func(tx *store.Tx) error {
-		var err error
-		if r, err = tx.GetRun(ctx, tenantID, id); err != nil {
-			return err
+// messages are cancelled. It returns the run and its steps as cancelled.
+func (a *App) CancelRun(ctx context.Context, tenantID, id string) (*RunSteps, error) {
+	return write(a, ctx, func(tx *store.Tx) (*RunSteps, error) {
+		r, err := tx.GetRun(ctx, tenantID, id)
+		if err != nil {
+			return nil, err
 		}
 		if r.Status != engine.RunActive {
-			return engine.Errorf(engine.ECONFLICT, "a run that is %s cannot be cancelled", r.Status)
+			return nil, engine.Errorf(engine.ECONFLICT, "a run that is %s cannot be cancelled", r.Status)
 		}
 		if err := a.cancelRun(ctx, tx, r, "cancelled by an admin"); err != nil {
-			return err
+			return nil, err
 		}
-		r, err = tx.GetRun(ctx, tenantID, id)
-		return err
+		if r, err = tx.GetRun(ctx, tenantID, id); err != nil {
+			return nil, err
+		}
+		steps, err := tx.ListRunSteps(ctx, tenantID, id)
+		return &RunSteps{Run: r, Steps: steps}, err
 	})
-	return r, err
 }
 
 // CloseCircuit closes the tenant's circuit for a provider, after its

@@ -25,6 +25,7 @@ import (
 	"github.com/quoteflow/quoteflow/internal/engine"
 	"github.com/quoteflow/quoteflow/internal/engine/resolver"
 	"github.com/quoteflow/quoteflow/internal/engine/tmpl"
+	"github.com/quoteflow/quoteflow/internal/store"
 )
 
 // Config is what the application needs from its environment.
@@ -41,6 +42,15 @@ type Config struct {
 	// Alerts are the thresholds of the alert evaluator; zero fields take
 	// the defaults (alerts.go).
 	Alerts AlertPolicy
+	// IdempotencyLease is how long a request holds its Idempotency-Key
+	// before a retry may take it over (store.IdempotencyLease when 0): the
+	// longest a retry after a crash answers 409 "in progress".
+	IdempotencyLease time.Duration
+	// Hold, when set, is called at the points of an idempotent write named
+	// HoldBeforeCommit and HoldAfterCommit, and may block there. It exists
+	// for the crash tests, which kill a serving process at those points
+	// (serve sets it from QUOTEFLOW_TEST_HOLD); nil in production.
+	Hold func(ctx context.Context, point string)
 }
 
 // App is the application: the one door to storage, the clock and the
@@ -76,6 +86,10 @@ type App struct {
 	templates *lru.Cache[string, templateEntry]
 	versions  *lru.Cache[versionKey, *engine.Workflow]
 	keys      *keyCache
+
+	// lease and holdAt are Config's IdempotencyLease and Hold.
+	lease  time.Duration
+	holdAt func(ctx context.Context, point string)
 
 	// applyHook, when set by a test, runs inside ApplyMigration's
 	// transaction once the tenant's row is locked.
@@ -117,6 +131,8 @@ func New(db Store, jobs Enqueuer, cfg Config, log *slog.Logger) *App {
 		retry:         engine.DefaultRetryPolicies(),
 		zones:         zones,
 		render:        tmpl.NewRenderer(zones),
+		lease:         cfg.IdempotencyLease,
+		holdAt:        cfg.Hold,
 	}
 	a.deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "quoteflow_deliveries_total",
@@ -227,7 +243,7 @@ func (a *App) CreateAPIKey(ctx context.Context, tenantID string, role engine.Rol
 	if err != nil {
 		return nil, "", err
 	}
-	if err := a.db.CreateAPIKey(ctx, key); err != nil {
+	if _, err := write(a, ctx, func(tx *store.Tx) (*engine.APIKey, error) { return key, tx.CreateAPIKey(ctx, key) }); err != nil {
 		return nil, "", err
 	}
 	return key, secret, nil

@@ -5,6 +5,7 @@ import (
 
 	"github.com/quoteflow/quoteflow/internal/engine"
 	"github.com/quoteflow/quoteflow/internal/engine/workflow"
+	"github.com/quoteflow/quoteflow/internal/store"
 )
 
 // CreateWorkflow validates and stores a new workflow at version 1.
@@ -15,7 +16,8 @@ func (a *App) CreateWorkflow(ctx context.Context, w *engine.Workflow) error {
 	if err := a.checkTemplates(ctx, w.TenantID, w); err != nil {
 		return err
 	}
-	return a.db.CreateWorkflow(ctx, w)
+	_, err := write(a, ctx, func(tx *store.Tx) (*engine.Workflow, error) { return w, tx.CreateWorkflow(ctx, w) })
+	return err
 }
 
 // UpdateWorkflow validates w and stores it as the next version.
@@ -26,7 +28,8 @@ func (a *App) UpdateWorkflow(ctx context.Context, w *engine.Workflow, ifVersion 
 	if err := a.checkTemplates(ctx, w.TenantID, w); err != nil {
 		return err
 	}
-	return a.db.UpdateWorkflow(ctx, w, ifVersion)
+	_, err := write(a, ctx, func(tx *store.Tx) (*engine.Workflow, error) { return w, tx.UpdateWorkflow(ctx, w, ifVersion) })
+	return err
 }
 
 // CreateRule validates and stores an assignment rule. Without a priority
@@ -48,7 +51,8 @@ func (a *App) CreateRule(ctx context.Context, r *engine.Rule, priority *int) err
 			r.Priority = max(r.Priority, x.Priority+10)
 		}
 	}
-	return a.db.CreateRule(ctx, r)
+	_, err := write(a, ctx, func(tx *store.Tx) (*engine.Rule, error) { return r, tx.CreateRule(ctx, r) })
+	return err
 }
 
 // UpdateRule validates and stores an edited rule.
@@ -70,8 +74,13 @@ func (a *App) DeleteRule(ctx context.Context, tenantID, id string) error {
 }
 
 // ReorderRules sets the evaluation order of all of the tenant's rules.
-func (a *App) ReorderRules(ctx context.Context, tenantID string, ids []string) error {
-	return a.db.ReorderRules(ctx, tenantID, ids)
+func (a *App) ReorderRules(ctx context.Context, tenantID string, ids []string) ([]engine.Rule, error) {
+	return write(a, ctx, func(tx *store.Tx) ([]engine.Rule, error) {
+		if err := tx.ReorderRules(ctx, tenantID, ids); err != nil {
+			return nil, err
+		}
+		return tx.ListRules(ctx, tenantID)
+	})
 }
 
 // CreateOverride validates and stores a lead override.
@@ -79,7 +88,8 @@ func (a *App) CreateOverride(ctx context.Context, o *engine.Override) error {
 	if err := workflow.ValidateOverride(o, "body"); err != nil {
 		return err
 	}
-	return a.db.CreateOverride(ctx, o)
+	_, err := write(a, ctx, func(tx *store.Tx) (*engine.Override, error) { return o, tx.CreateOverride(ctx, o) })
+	return err
 }
 
 // DeleteOverride removes a lead override.

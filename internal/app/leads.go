@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/store"
 )
 
 // CreateLead validates and stores a new lead.
@@ -13,7 +14,8 @@ func (a *App) CreateLead(ctx context.Context, l *engine.Lead) error {
 	if err := validateLead(l, "body"); err != nil {
 		return err
 	}
-	return a.db.CreateLead(ctx, l)
+	_, err := write(a, ctx, func(tx *store.Tx) (*engine.Lead, error) { return l, tx.CreateLead(ctx, l) })
+	return err
 }
 
 // UpdateLead changes the tenant's lead id as edit says, validates the
@@ -51,7 +53,8 @@ func (a *App) CreateQuote(ctx context.Context, q *engine.Quote, amount float64) 
 		return err
 	}
 	q.PublicToken = token
-	return a.db.CreateQuote(ctx, q)
+	_, err = write(a, ctx, func(tx *store.Tx) (*engine.Quote, error) { return q, tx.CreateQuote(ctx, q) })
+	return err
 }
 
 // UpdateQuote changes the content of the tenant's quote id as edit says

@@ -659,44 +659,46 @@ func (a *App) ApplyMigration(ctx context.Context, tenantID, keyID, previewID str
 	if err := a.checkPlanTemplates(ctx, tenantID, outside, &templateDis); err != nil {
 		return nil, err
 	}
-	var res *MigrationResult
-	err = a.db.Tx(ctx, func(tx *store.Tx) error {
+	// A replay by Idempotency-Key is stored with the apply (write); an
+	// apply of an applied preview without one answers from the preview.
+	return write(a, ctx, func(tx *store.Tx) (*MigrationResult, error) {
+		var res *MigrationResult
 		if _, err := tx.LockTenantMode(ctx, tenantID); err != nil {
-			return err
+			return nil, err
 		}
 		if a.applyHook != nil {
 			a.applyHook()
 		}
 		p, err := tx.GetMigrationPreview(ctx, tenantID, previewID)
 		if engine.IsNotFound(err) {
-			return &engine.Error{Code: engine.ENOTFOUND, Message: "no such migration preview",
+			return nil, &engine.Error{Code: engine.ENOTFOUND, Message: "no such migration preview",
 				Fields: []engine.FieldError{{Field: previewIDField, Message: "no preview of this tenant has this id"}}}
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if p.AppliedAt != nil {
 			res = &MigrationResult{}
 			if err := json.Unmarshal(p.Result, res); err != nil {
-				return fmt.Errorf("migration preview %s: result: %w", p.ID, err)
+				return nil, fmt.Errorf("migration preview %s: result: %w", p.ID, err)
 			}
 			res.Replayed = true
-			return nil
+			return res, nil
 		}
 		settings, err := tx.GetLegacySettings(ctx, tenantID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if len(settings) == 0 {
-			return noLegacySettings()
+			return nil, noLegacySettings()
 		}
 		if SettingsHash(settings) != p.SettingsHash || SettingsHash(st.settings) != p.SettingsHash {
-			return &engine.Error{Code: engine.ECONFLICT, Message: "the legacy settings changed since this preview",
+			return nil, &engine.Error{Code: engine.ECONFLICT, Message: "the legacy settings changed since this preview",
 				Fields: []engine.FieldError{{Field: previewIDField, Message: "names legacy settings that are no longer the tenant's; preview again and apply the new id"}}}
 		}
 		rules, err := tx.ListRules(ctx, tenantID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		plan, dis := planMigration(settings, tenantID, nextPriority(rules, nil))
 		var fields []engine.FieldError
@@ -706,30 +708,26 @@ func (a *App) ApplyMigration(ctx context.Context, tenantID, keyID, previewID str
 			}
 		}
 		if len(fields) > 0 {
-			return &engine.Error{Code: engine.EINVALID, Message: "the legacy settings cannot be migrated as they are; fix them with PUT /v1/legacy/settings and preview again", Fields: fields}
+			return nil, &engine.Error{Code: engine.EINVALID, Message: "the legacy settings cannot be migrated as they are; fix them with PUT /v1/legacy/settings and preview again", Fields: fields}
 		}
 		res = &MigrationResult{PreviewID: p.ID, AppliedAt: tx.Now(), AppliedBy: keyID, Created: []MigrationCreation{}}
 		for i := range plan {
 			pm := &plan[i]
 			if err := tx.CreateWorkflow(ctx, &pm.Workflow); err != nil {
-				return err
+				return nil, err
 			}
 			pm.Rule.WorkflowID = pm.Workflow.ID
 			if err := tx.CreateRule(ctx, &pm.Rule); err != nil {
-				return err
+				return nil, err
 			}
 			res.Created = append(res.Created, MigrationCreation{Trigger: pm.Trigger, WorkflowID: pm.Workflow.ID, RuleID: pm.Rule.ID, Priority: pm.Rule.Priority})
 		}
 		b, err := json.Marshal(res)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		return tx.MarkMigrationApplied(ctx, tenantID, p.ID, keyID, b)
+		return res, tx.MarkMigrationApplied(ctx, tenantID, p.ID, keyID, b)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return res, nil
 }
 
 // UpdateTenantAs validates and saves the tenant's settings, as

@@ -79,10 +79,11 @@ type Store interface {
 	ListCircuits(ctx context.Context, tenantID string) ([]engine.Circuit, error)
 	CloseCircuit(ctx context.Context, tenantID, provider string) error
 
-	// Idempotency-Key of creates.
-	ReserveIdempotencyKey(ctx context.Context, tenantID, key string, req engine.IdempotentRequest) (*engine.IdempotentRequest, error)
-	CompleteIdempotencyKey(ctx context.Context, tenantID, key string, status int, response []byte) error
-	ReleaseIdempotencyKey(ctx context.Context, tenantID, key string) error
+	// Idempotency-Key of creates; an answer is stored in the create's own
+	// transaction (store.Tx.CompleteIdempotencyKey).
+	ReserveIdempotencyKey(ctx context.Context, tenantID, key string, req engine.IdempotentRequest, lease time.Duration) (*engine.IdempotentRequest, int64, error)
+	CompleteIdempotencyKey(ctx context.Context, tenantID, key string, held int64, status int, response []byte) error
+	ReleaseIdempotencyKey(ctx context.Context, tenantID, key string, held int64) error
 	PurgeIdempotencyKeys(ctx context.Context, before time.Time) (int64, error)
 
 	// Retention (retention.go).

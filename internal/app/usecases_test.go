@@ -125,6 +125,8 @@ type useCase struct {
 	tenant   string
 	lead     string
 	quote    *engine.Quote
+	// quotes counts the quotes newQuote made: each gets its own number.
+	quotes int
 }
 
 func forEachUseCase(t *testing.T, fn func(t *testing.T, u *useCase)) {
@@ -175,7 +177,8 @@ func newUseCase(t *testing.T, dialect string) *useCase {
 // newQuote creates a draft quote of the lead.
 func (u *useCase) newQuote(validUntil *time.Time) *engine.Quote {
 	u.t.Helper()
-	q := &engine.Quote{TenantID: u.tenant, LeadID: u.lead, Number: "Q-1", Currency: "EUR", ValidUntil: validUntil}
+	u.quotes++
+	q := &engine.Quote{TenantID: u.tenant, LeadID: u.lead, Number: fmt.Sprint("Q-", u.quotes), Currency: "EUR", ValidUntil: validUntil}
 	if err := u.a.CreateQuote(u.ctx, q, 1250); err != nil {
 		u.t.Fatal(err)
 	}
@@ -427,7 +430,7 @@ func TestSweepExpiresDueQuotesAndForgetsOldKeys(t *testing.T) {
 		u.action(due.ID, engine.ActionSend, "")
 		u.action(notDue.ID, engine.ActionSend, "")
 		req := engine.IdempotentRequest{Method: "POST", Path: "/v1/leads", RequestHash: "h"}
-		if _, err := u.a.ReserveIdempotencyKey(u.ctx, u.tenant, "k", req); err != nil {
+		if _, _, err := u.a.ReserveIdempotencyKey(u.ctx, u.tenant, "k", req); err != nil {
 			t.Fatal(err)
 		}
 
@@ -455,7 +458,7 @@ func TestSweepExpiresDueQuotesAndForgetsOldKeys(t *testing.T) {
 			t.Fatalf("expiry events %+v, want one", evs)
 		}
 		// The key, a day old, was forgotten: reserving it finds nothing.
-		if prev, err := u.a.ReserveIdempotencyKey(u.ctx, u.tenant, "k", req); err != nil || prev != nil {
+		if prev, _, err := u.a.ReserveIdempotencyKey(u.ctx, u.tenant, "k", req); err != nil || prev != nil {
 			t.Fatalf("reserving the swept key: %+v, %v; want a fresh reservation", prev, err)
 		}
 		// A second sweep has nothing left to do.

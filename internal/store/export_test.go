@@ -1,6 +1,10 @@
 package store
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"strings"
+)
 
 // RawExec runs a statement written with ? placeholders, for tests that set
 // up rows the store has no methods for yet.
@@ -95,4 +99,19 @@ func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (int64, error
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// MigrationVersion returns the version of the dialect's migration called
+// name (its file without number and extension), for tests that undo one.
+func MigrationVersion(dialect, name string) (int, error) {
+	all, err := migrations(dialect)
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range all {
+		if _, n, _ := strings.Cut(m.name, "_"); n == name {
+			return m.version, nil
+		}
+	}
+	return 0, fmt.Errorf("no migration %s", name)
 }

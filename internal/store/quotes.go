@@ -4,7 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
@@ -25,16 +29,37 @@ func scanQuote(s scanner) (engine.Quote, error) {
 	return q, nil
 }
 
-// quoteViolations explains the constraints a quote write can break.
-func quoteViolations() onViolation {
-	return onViolation{
+// quoteViolations explains the constraints a quote write can break: of its
+// two unique ones, err says which (quoteNumberTaken).
+func quoteViolations(err error, number string) onViolation {
+	o := onViolation{
 		unique:  conflict("public_token", "a quote with this public token exists"),
 		foreign: engine.Invalid("body.lead_id", "no such lead"),
 	}
+	if quoteNumberTaken(err) {
+		o.unique = conflict("body.number", "the tenant has a quote numbered %q already", number)
+	}
+	return o
+}
+
+// quoteNumberIndex is the unique index on (tenant_id, number), made by the
+// migration quote_number_unique.
+const quoteNumberIndex = "quotes_tenant_number"
+
+// quoteNumberTaken reports whether err is the violation of quoteNumberIndex.
+// PostgreSQL names the index; SQLite names the columns.
+func quoteNumberTaken(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.ConstraintName == quoteNumberIndex
+	}
+	var sqErr *sqlite.Error
+	return errors.As(err, &sqErr) && strings.Contains(sqErr.Error(), "quotes.number")
 }
 
 // CreateQuote stores q, whose lead must exist in the tenant (else EINVALID
-// on body.lead_id), and fills in its ID, Version and times. The caller
+// on body.lead_id) and whose number the tenant must not have used (else
+// ECONFLICT on body.number), and fills in its ID, Version and times. The caller
 // generates PublicToken and sets Status and Revision.
 func (db *DB) CreateQuote(ctx context.Context, q *engine.Quote) error {
 	return db.Tx(ctx, func(tx *Tx) error { return tx.CreateQuote(ctx, q) })
@@ -53,7 +78,7 @@ func (tx *Tx) CreateQuote(ctx context.Context, q *engine.Quote) error {
 	if err != nil {
 		// The composite foreign key (tenant_id, lead_id) also rejects
 		// another tenant's lead.
-		return translate(err, "create quote", quoteViolations())
+		return translate(err, "create quote", quoteViolations(err, q.Number))
 	}
 	q.ID, q.ValidUntil, q.Version, q.CreatedAt, q.UpdatedAt = id, validUntil, 1, tx.now, tx.now
 	return nil
@@ -120,7 +145,8 @@ func (tx *Tx) ListQuotes(ctx context.Context, tenantID string, f engine.QuoteFil
 
 // UpdateQuote stores every field of q but its tenant, id and creation time.
 // A new LeadID must name a lead of the tenant (else EINVALID on
-// body.lead_id). ifVersion, if not 0, must be the stored version.
+// body.lead_id); a new Number must be unused in the tenant (else ECONFLICT
+// on body.number). ifVersion, if not 0, must be the stored version.
 func (db *DB) UpdateQuote(ctx context.Context, q *engine.Quote, ifVersion int64) error {
 	return db.Tx(ctx, func(tx *Tx) error { return tx.UpdateQuote(ctx, q, ifVersion) })
 }
@@ -143,7 +169,7 @@ func (tx *Tx) UpdateQuote(ctx context.Context, q *engine.Quote, ifVersion int64)
 		return tx.missOrStale(ctx, "quote", ifVersion, `SELECT version FROM quotes WHERE tenant_id = ? AND id = ?`, q.TenantID, q.ID)
 	}
 	if err != nil {
-		return translate(err, "update quote", quoteViolations())
+		return translate(err, "update quote", quoteViolations(err, q.Number))
 	}
 	q.ValidUntil, q.Version, q.CreatedAt, q.UpdatedAt = validUntil, version, fromMicros(created), tx.now
 	return nil

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -90,9 +91,15 @@ func (b *bundle) lead(t *testing.T, tenantID string) *engine.Lead {
 	return l
 }
 
+// quoteSeq numbers the fixtures' quotes: a number is unique in a tenant.
+var quoteSeq atomic.Int64
+
+// quoteNumber returns a quote number no other fixture has.
+func quoteNumber() string { return fmt.Sprintf("Q-%d", quoteSeq.Add(1)) }
+
 func (b *bundle) quote(t *testing.T, l *engine.Lead) *engine.Quote {
 	t.Helper()
-	q := &engine.Quote{TenantID: l.TenantID, LeadID: l.ID, Number: "Q-1001", AmountMinor: 125000, Currency: "EUR",
+	q := &engine.Quote{TenantID: l.TenantID, LeadID: l.ID, Number: quoteNumber(), AmountMinor: 125000, Currency: "EUR",
 		Status: engine.QuoteDraft, Revision: 1, PublicToken: randomToken(t)}
 	if err := b.db.CreateQuote(b.ctx, q); err != nil {
 		t.Fatalf("create quote: %v", err)
