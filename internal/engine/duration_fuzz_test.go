@@ -2,7 +2,7 @@ package engine
 
 import (
 	"errors"
-		"strings"
+	"strings"
 	"testing"
 )
 
