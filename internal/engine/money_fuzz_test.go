@@ -39,7 +39,7 @@ func FuzzMoney(f *testing.F) {
 	f.Add(0.1, "USD", int64(10))
 	f.Add(1.005, "EUR", int64(-1))
 	f.Add(1e13, "KWD", int64(999999999999999))
-	f.Add(-0.0, "JPY", int64(-1000000000000000))
+	f.Add(math.Copysign(0, -1), "JPY", int64(-1000000000000000))
 	f.Add(math.Inf(1), "xx", int64(7))
 	f.Fuzz(func(t *testing.T, amount float64, currency string, minor int64) {
 		exp := CurrencyExponent(currency)
