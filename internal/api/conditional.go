@@ -101,8 +101,10 @@ func (m IfMatch) version(current func() (int64, error)) (int64, error) {
 		if t.weak {
 			return 0, precondition(`weak entity-tags (W/"...") are not accepted in If-Match: it uses strong comparison (RFC 9110 §13.1.1); send the ETag as given, "3"`)
 		}
+		// Strong comparison is of the characters: "03" is not the "3"
+		// this server gave, so only the canonical number is a version.
 		n, err := strconv.ParseInt(t.value, 10, 64)
-		if err != nil || n < 1 {
+		if err != nil || n < 1 || strconv.FormatInt(n, 10) != t.value {
 			return 0, precondition(`If-Match names a version this server never gave: entity-tags are version numbers such as "3"`)
 		}
 		want = append(want, n)

@@ -195,6 +195,9 @@ func validateTenant(t *engine.Tenant) error {
 			p.add("body.channels.whatsapp.provider", "must be cloud_api or log")
 		}
 	}
+	if msg := fromDomainProblem(t.Channels.Email); msg != "" {
+		p.add("body.channels.email.from", "%s", msg)
+	}
 	return p.err()
 }
 

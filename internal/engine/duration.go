@@ -45,7 +45,7 @@ var isoUnits = []isoUnit{
 
 func parseISODuration(raw string) (time.Duration, string) {
 	const example = `use an ISO 8601 duration such as "P2D", "PT12H" or "P1DT6H"`
-	s := strings.ToUpper(raw)
+	s := asciiUpper(raw)
 	switch {
 	case s == "":
 		return 0, "is required; " + example
@@ -134,6 +134,18 @@ func parseISODuration(raw string) (time.Duration, string) {
 		return 0, "must be longer than zero"
 	}
 	return total, ""
+}
+
+// asciiUpper upper-cases ASCII letters only: strings.ToUpper maps "ſ"
+// (U+017F) to "S", which would accept "PT1ſ" as a second.
+func asciiUpper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
 }
 
 // scaleDurationNumber converts the number before one designator. It refuses

@@ -203,3 +203,14 @@ func fieldErrors(t *testing.T, err error) []FieldError {
 	}
 	return e.Fields
 }
+
+// TestParseISODurationRefusesUnicodeLetters: "ſ" upper-cases to "S" in
+// Unicode, and was read as the seconds designator (found by
+// FuzzParseISODuration).
+func TestParseISODurationRefusesUnicodeLetters(t *testing.T) {
+	for _, s := range []string{"PT1ſ", "pt1ſ"} {
+		if d, err := ParseISODuration(s); err == nil {
+			t.Errorf("ParseISODuration(%q) = %v, want an error", s, d)
+		}
+	}
+}

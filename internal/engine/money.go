@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -37,10 +38,28 @@ func MajorToMinor(amount float64, currency string) (minor int64, ok bool) {
 	}
 	// Binary floats cannot hold 0.1 exactly; anything closer than a
 	// millionth of a minor unit is the decimal the client wrote.
-	if math.Abs(scaled-r) > 1e-6 {
+	if math.Abs(scaled-r) <= 1e-6 {
+		return int64(r), true
+	}
+	// Past about 1e9 minor units the product's own rounding is more than a
+	// millionth, so an amount this server wrote (MinorToMajor of a stored
+	// 999999999999871) would be refused when sent back. The shortest
+	// decimal that reads as amount is then the one the client wrote.
+	return decimalToMinor(strconv.FormatFloat(amount, 'f', -1, 64), CurrencyExponent(currency))
+}
+
+// decimalToMinor reads a plain decimal with at most exp decimals as minor
+// units, within the stored range.
+func decimalToMinor(s string, exp int) (int64, bool) {
+	whole, frac, _ := strings.Cut(s, ".")
+	if len(frac) > exp {
 		return 0, false
 	}
-	return int64(r), true
+	n, err := strconv.ParseInt(whole+frac+strings.Repeat("0", exp-len(frac)), 10, 64)
+	if err != nil || n > 1e15 || n < -1e15 {
+		return 0, false
+	}
+	return n, true
 }
 
 // MinorToMajor converts minor units back to major units.

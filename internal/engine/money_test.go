@@ -24,3 +24,23 @@ func TestCurrencyExponentIsISO4217MinorUnit(t *testing.T) {
 		t.Errorf("MinorToMajor(125000, EUR) = %v, want 1250", got)
 	}
 }
+
+// TestMajorToMinorTakesBackLargeAmounts: a stored amount near the top of
+// the range, written out in major units, was refused when sent back,
+// because the float product missed the whole number by more than a
+// millionth (found by FuzzMoney).
+func TestMajorToMinorTakesBackLargeAmounts(t *testing.T) {
+	for _, c := range []struct {
+		minor    int64
+		currency string
+	}{{999999999999871, "EUR"}, {-999999999999871, "EUR"}, {999999999999999, "KWD"}, {123456789012345, "USD"}} {
+		major := MinorToMajor(c.minor, c.currency)
+		if got, ok := MajorToMinor(major, c.currency); !ok || got != c.minor {
+			t.Errorf("MajorToMinor(%v, %s) = %d, %v, want %d", major, c.currency, got, ok, c.minor)
+		}
+	}
+	// A decimal more than the currency has is still refused at that size.
+	if got, ok := MajorToMinor(9999999999998.715, "EUR"); ok {
+		t.Errorf("MajorToMinor(9999999999998.715, EUR) = %d, want refused", got)
+	}
+}

@@ -59,14 +59,21 @@ type cachedStmt struct {
 	busy bool
 }
 
+// sqliteSpace is what SQLite's tokenizer skips as blank (sqlite3Isspace),
+// form feed and vertical tab included.
+const sqliteSpace = " \t\n\v\f\r"
+
 // cacheable rejects scripts: a text with several statements runs as a
 // script in modernc, which a migration wants once, not cached. A semicolon
 // counts only outside quotes and comments (River's SQL has one in a
 // comment), and only if a statement follows it.
 func cacheable(query string) bool {
+	seen := false // a statement has begun: a semicolon before one ends nothing
 	for i := 0; i < len(query); i++ {
 		switch c := query[i]; {
+		case strings.IndexByte(sqliteSpace, c) >= 0:
 		case c == '\'' || c == '"' || c == '`' || c == '[':
+			seen = true
 			end := c
 			if c == '[' {
 				end = ']'
@@ -89,7 +96,11 @@ func cacheable(query string) bool {
 			}
 			i += j + 3
 		case c == ';':
-			return !hasStatement(query[i+1:])
+			if seen {
+				return !hasStatement(query[i+1:])
+			}
+		default:
+			seen = true
 		}
 	}
 	return true
@@ -99,7 +110,7 @@ func cacheable(query string) bool {
 // and comments.
 func hasStatement(rest string) bool {
 	for {
-		rest = strings.TrimLeft(rest, " \t\r\n;")
+		rest = strings.TrimLeft(rest, sqliteSpace+";")
 		switch {
 		case rest == "":
 			return false
