@@ -24,6 +24,7 @@ import (
 	"github.com/quoteflow/quoteflow/internal/envvar"
 	"github.com/quoteflow/quoteflow/internal/jobs"
 	"github.com/quoteflow/quoteflow/internal/store"
+	"github.com/quoteflow/quoteflow/internal/telemetry"
 )
 
 const usage = `quoteflow — workflows for lead and quote communications
@@ -120,7 +121,9 @@ func newLogger(level string, w io.Writer) (*slog.Logger, error) {
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+	// The telemetry handler adds the request, tenant, event, run and
+	// message ids the context carries to every line.
+	return slog.New(telemetry.NewHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))), nil
 }
 
 // run is the whole program, with its inputs made explicit so that tests can
@@ -184,6 +187,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := checkSecrets(ctx, db, keys, log); err != nil {
 		return err
 	}
+	// Spans are exported only when the standard OTEL_* variables ask for
+	// it; otherwise the global provider stays a no-op.
+	_, flushTraces, err := telemetry.SetupTracing(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := flushTraces(flushCtx); err != nil {
+			log.Warn("traces not flushed", "err", err)
+		}
+	}()
 	return serve(ctx, cfg, db, log, stdout, cmd == "demo")
 }
 
@@ -204,6 +220,7 @@ func serve(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, stdo
 		ln.Close()
 		return fmt.Errorf("job queue: %w", err)
 	}
+	registry.MustRegister(queue.Collector())
 	a := app.New(db, queue, app.Config{OperatorToken: cfg.OperatorToken, PublicBaseURL: cfg.PublicURL, Registry: registry}, log)
 	a.Senders = senders.New(senders.Options{Log: logsender.New(log), WhatsAppBaseURL: cfg.WhatsAppAPIBase,
 		WhatsAppThrottle: whatsapp.NewThrottle(cfg.WhatsAppRate, whatsapp.DefaultBurst)})
