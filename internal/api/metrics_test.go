@@ -180,6 +180,9 @@ func TestMetricsAfterAKnownHistory(t *testing.T) {
 		o.wantMetric(s, 2, "quoteflow_http_requests_total", "method=POST", "route=/v1/quotes/{quote_id}/send", "status=200")
 		o.wantMetric(s, 1, "quoteflow_http_requests_total", "method=POST", "route=/v1/webhooks/whatsapp/{tenant_id}", "status=200")
 
+		// Every query of the Grafana dashboard names a series that exists.
+		checkDashboard(t, s)
+
 		// No series names a tenant, lead, quote or message, nor a raw path.
 		for name, fam := range s {
 			for _, m := range fam.Metric {
