@@ -62,8 +62,12 @@ func (s *Server) observed(h http.Handler, tp trace.TracerProvider) http.Handler 
 		}
 		// The route pattern, not the path: a path holds ids and public
 		// tokens; no query string, no body.
-		s.log.LogAttrs(ctx, level, "request", slog.String("method", r.Method), slog.String("route", route),
-			slog.Int("status", status), slog.Duration("duration", time.Since(start)), slog.String("tenant_id", ex.tenantID))
+		attrs := []slog.Attr{slog.String("method", r.Method), slog.String("route", route),
+			slog.Int("status", status), slog.Duration("duration", time.Since(start))}
+		if ex.tenantID != "" {
+			attrs = append(attrs, slog.String("tenant_id", ex.tenantID))
+		}
+		s.log.LogAttrs(ctx, level, "request", attrs...)
 	})
 	return otelhttp.NewHandler(inner, "http.request", otelhttp.WithTracerProvider(tp),
 		otelhttp.WithFilter(func(r *http.Request) bool {
