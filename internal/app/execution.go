@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/quoteflow/quoteflow/internal/channel"
@@ -63,9 +64,14 @@ func (a *App) Deliver(ctx context.Context, tenantID, messageID string) (err erro
 func (a *App) deliver(ctx context.Context, d *delivery) error {
 	m := d.Message
 	ctx = annotate(ctx, slog.String("message_id", m.ID), slog.String("run_id", m.RunID), slog.String("event_id", m.EventID))
-	ctx, span := a.tracer.Start(ctx, "app.send", trace.WithAttributes(attribute.String("quoteflow.channel", m.Channel),
+	// The provider call's own span; what follows (the outcome's
+	// transaction, a retry's job) belongs to the job, not to the call.
+	sctx, span := a.tracer.Start(ctx, "app.send", trace.WithAttributes(attribute.String("quoteflow.channel", m.Channel),
 		attribute.String("quoteflow.provider", m.Provider), attribute.Int("quoteflow.attempt", d.Attempt.Number)))
-	res, sendErr := a.send(ctx, d)
+	res, sendErr := a.send(sctx, d)
+	if sendErr != nil {
+		span.SetStatus(codes.Error, string(channel.ClassOf(sendErr)))
+	}
 	span.End()
 	outcome := "sent"
 	if sendErr != nil {
