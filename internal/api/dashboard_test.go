@@ -90,9 +90,9 @@ func metricNames(expr string) []string {
 func TestMetricNamesOfPromQL(t *testing.T) {
 	for expr, want := range map[string][]string{
 		`sum by (trigger, channel) (rate(quoteflow_attempts_total{outcome="sent", x=~"a|b"}[$__rate_interval]))`: {"quoteflow_attempts_total"},
-		`histogram_quantile(0.95, sum by (le) (rate(a_seconds_bucket[5m])))`:                                      {"a_seconds_bucket"},
-		`sum(rate(x_total{status=~"5.."}[1h])) / sum without (route) (rate(y_total[1h])) > bool 0.5`:            {"x_total", "y_total"},
-		`max by (kind) (q) * on (kind) group_left (state) r offset 5m`:                                          {"q", "r"},
+		`histogram_quantile(0.95, sum by (le) (rate(a_seconds_bucket[5m])))`:                                     {"a_seconds_bucket"},
+		`sum(rate(x_total{status=~"5.."}[1h])) / sum without (route) (rate(y_total[1h])) > bool 0.5`:             {"x_total", "y_total"},
+		`max by (kind) (q) * on (kind) group_left (state) r offset 5m`:                                           {"q", "r"},
 	} {
 		if got := metricNames(expr); !slices.Equal(got, want) {
 			t.Errorf("metricNames(%s) = %v, want %v", expr, got, want)
