@@ -245,9 +245,15 @@ func serve(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, stdo
 		}
 		fmt.Fprintf(stdout, "quoteflow demo\n  URL:        %s\n  API docs:   %s/v1/docs\n  admin key:  %s\n  outbox:     curl -H 'Authorization: Bearer %s' %s/v1/messages\n  (messages go to the log provider: see the \"message recorded\" lines on stderr)\n", base, base, key, key, base)
 	}
+	// River's own UI, for the operator token only (api.Options.RiverUI).
+	riverUI, err := queue.UI(ctx, "/ops/river", log)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("river UI: %w", err)
+	}
 	srv := &http.Server{
 		Handler: api.New(a, log, api.Options{Registry: registry, Ready: func(ctx context.Context) error { return db.SQL().PingContext(ctx) },
-			RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst}),
+			RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RiverUI: riverUI}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

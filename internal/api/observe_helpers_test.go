@@ -79,9 +79,15 @@ func setupObserved(t *testing.T, dialect string) *observedEnv {
 	if err := q.Start(context.Background(), a); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(a, log, api.Options{Registry: o.registry, TracerProvider: o.tp}))
+	uiCtx, stopUI := context.WithCancel(context.Background())
+	ui, err := q.UI(uiCtx, "/ops/river", log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.New(a, log, api.Options{Registry: o.registry, TracerProvider: o.tp, RiverUI: ui}))
 	t.Cleanup(func() {
 		srv.Close()
+		stopUI()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := q.Stop(ctx); err != nil {

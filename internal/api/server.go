@@ -60,6 +60,9 @@ type Options struct {
 	// RateBurst how many at once; 0 (the zero value) disables the limit.
 	RateLimit float64
 	RateBurst int
+	// RiverUI, when set, is River's web UI (jobs.Queue.UI), served under
+	// /ops/river/ to the operator token only.
+	RiverUI http.Handler
 	// TracerProvider makes the HTTP server spans; nil is OpenTelemetry's
 	// global provider (a no-op unless the process installed one).
 	TracerProvider trace.TracerProvider
@@ -121,6 +124,9 @@ func New(a *app.App, log *slog.Logger, opts Options) *Server {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{}))
+	if opts.RiverUI != nil {
+		s.mountRiverUI(opts.RiverUI)
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, newProblem(http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path))
 	})
