@@ -24,6 +24,7 @@ import (
 	"github.com/quoteflow/quoteflow/internal/envvar"
 	"github.com/quoteflow/quoteflow/internal/jobs"
 	"github.com/quoteflow/quoteflow/internal/store"
+	"github.com/quoteflow/quoteflow/internal/telemetry"
 )
 
 const usage = `quoteflow — workflows for lead and quote communications
@@ -165,7 +166,9 @@ func newLogger(level string, w io.Writer) (*slog.Logger, error) {
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+	// The telemetry handler adds the request, tenant, event, run and
+	// message ids the context carries to every line.
+	return slog.New(telemetry.NewHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))), nil
 }
 
 // run is the whole program, with its inputs made explicit so that tests can
@@ -229,6 +232,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := checkSecrets(ctx, db, keys, log); err != nil {
 		return err
 	}
+	// Spans are exported only when the standard OTEL_* variables ask for
+	// it; otherwise the global provider stays a no-op.
+	_, flushTraces, err := telemetry.SetupTracing(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := flushTraces(flushCtx); err != nil {
+			log.Warn("traces not flushed", "err", err)
+		}
+	}()
 	return serve(ctx, cfg, db, log, stdout, cmd == "demo")
 }
 
@@ -249,6 +265,7 @@ func serve(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, stdo
 		ln.Close()
 		return fmt.Errorf("job queue: %w", err)
 	}
+	registry.MustRegister(queue.Collector())
 	a := app.New(db, queue, app.Config{OperatorToken: cfg.OperatorToken, PublicBaseURL: cfg.PublicURL, Registry: registry,
 		Alerts: app.AlertPolicy{Lag: cfg.AlertLag}, IdempotencyLease: cfg.IdempotencyLease, Hold: testHold(cfg.TestHold, log)}, log)
 	a.Senders = senders.New(senders.Options{Log: logsender.New(log), WhatsAppBaseURL: cfg.WhatsAppAPIBase,
@@ -274,9 +291,15 @@ func serve(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, stdo
 		}
 		fmt.Fprintf(stdout, "quoteflow demo\n  URL:        %s\n  API docs:   %s/v1/docs\n  admin key:  %s\n  outbox:     curl -H 'Authorization: Bearer %s' %s/v1/messages\n  (messages go to the log provider: see the \"message recorded\" lines on stderr)\n", base, base, key, key, base)
 	}
+	// River's own UI, for the operator token only (api.Options.RiverUI).
+	riverUI, err := queue.UI(ctx, "/ops/river", log)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("river UI: %w", err)
+	}
 	srv := &http.Server{
 		Handler: api.New(a, log, api.Options{Registry: registry, Ready: func(ctx context.Context) error { return db.SQL().PingContext(ctx) },
-			RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst}),
+			RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RiverUI: riverUI}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

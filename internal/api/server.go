@@ -15,6 +15,8 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/quoteflow/quoteflow/internal/app"
 	"github.com/quoteflow/quoteflow/internal/engine"
@@ -40,7 +42,11 @@ type Server struct {
 	api      huma.API
 	mux      *http.ServeMux
 	requests *prometheus.HistogramVec
-	limits   *rateLimits
+	// httpRequests counts requests by route pattern (observe.go).
+	httpRequests *prometheus.CounterVec
+	limits       *rateLimits
+	// handler is the mux behind the request id, access log and tracing.
+	handler http.Handler
 }
 
 // Options configure a Server.
@@ -54,6 +60,12 @@ type Options struct {
 	// RateBurst how many at once; 0 (the zero value) disables the limit.
 	RateLimit float64
 	RateBurst int
+	// RiverUI, when set, is River's web UI (jobs.Queue.UI), served under
+	// /ops/river/ to the operator token only.
+	RiverUI http.Handler
+	// TracerProvider makes the HTTP server spans; nil is OpenTelemetry's
+	// global provider (a no-op unless the process installed one).
+	TracerProvider trace.TracerProvider
 }
 
 // New returns the HTTP handler for the whole service.
@@ -67,7 +79,11 @@ func New(a *app.App, log *slog.Logger, opts Options) *Server {
 		Help:    "HTTP requests by operation and status.",
 		Buckets: prometheus.DefBuckets,
 	}, []string{"operation", "status"})
-	opts.Registry.MustRegister(s.requests)
+	s.httpRequests = newHTTPRequests()
+	opts.Registry.MustRegister(s.requests, s.httpRequests)
+	if opts.TracerProvider == nil {
+		opts.TracerProvider = otel.GetTracerProvider()
+	}
 
 	cfg := huma.DefaultConfig("quoteflow", Version)
 	cfg.Info.Description = "Workflows that decide and deliver what to say to a customer when their quote changes."
@@ -108,17 +124,23 @@ func New(a *app.App, log *slog.Logger, opts Options) *Server {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{}))
+	if opts.RiverUI != nil {
+		s.mountRiverUI(opts.RiverUI)
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, newProblem(http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path))
 	})
+	s.handler = s.observed(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.checkBytes(w, r) {
+			s.mux.ServeHTTP(w, r)
+		}
+	}), opts.TracerProvider)
 	return s
 }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if s.checkBytes(w, r) {
-		s.mux.ServeHTTP(w, r)
-	}
+	s.handler.ServeHTTP(w, r)
 }
 
 // OpenAPI returns the generated OpenAPI document.
@@ -145,6 +167,7 @@ func principal(ctx context.Context) app.Principal {
 func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	start := time.Now()
 	op := ctx.Operation()
+	observeOperation(ctx)
 	defer func() {
 		s.requests.WithLabelValues(op.OperationID, strconv.Itoa(ctx.Status())).Observe(time.Since(start).Seconds())
 	}()
@@ -184,7 +207,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		s.deny(ctx, http.StatusForbidden, "this operation needs an admin key")
 		return
 	}
-	next(huma.WithValue(ctx, principalKey{}, p))
+	next(huma.WithValue(withTenant(ctx, p.TenantID), principalKey{}, p))
 }
 
 // bearer returns the token of an Authorization header of the Bearer

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"slices"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
@@ -39,18 +40,28 @@ type ActionResult struct {
 // cancellation of runs the new status ends, the run pinned to the
 // workflow's current version and its first step's job. A crash leaves all
 // of it or none of it.
-func (a *App) QuoteAction(ctx context.Context, req ActionRequest) (*ActionResult, error) {
+func (a *App) QuoteAction(ctx context.Context, req ActionRequest) (_ *ActionResult, err error) {
+	ctx, end := a.begin(ctx, "app.QuoteAction", slog.String("tenant_id", req.TenantID), slog.String("quote_id", req.QuoteID))
+	defer func() { end(err) }()
 	var res *ActionResult
 	// Group-committed with concurrent actions and queue work: under load
 	// many actions share one commit. The function may run twice, the first
 	// time rolled back, and sets res afresh each time.
-	err := a.db.GroupTx(ctx, func(tx *store.Tx) error {
+	err = a.db.GroupTx(ctx, func(tx *store.Tx) error {
 		var err error
 		res, err = a.quoteAction(ctx, tx, req)
 		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	ev := &res.Event
+	ctx = annotate(ctx, slog.String("tenant_id", ev.TenantID), slog.String("quote_id", ev.QuoteID), slog.String("event_id", ev.ID))
+	if !res.Replayed {
+		a.metrics.decided(ev)
+		// The answer to "why did this lead get nothing?" without a query.
+		a.log.InfoContext(ctx, "decision", "trigger", string(ev.Trigger), "outcome", string(ev.Decision.Outcome),
+			"reason", ev.Decision.Reason, "lead_id", ev.LeadID, "duplicate", ev.Duplicate)
 	}
 	return res, nil
 }

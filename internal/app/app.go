@@ -21,11 +21,14 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
 	"github.com/quoteflow/quoteflow/internal/engine/resolver"
 	"github.com/quoteflow/quoteflow/internal/engine/tmpl"
 	"github.com/quoteflow/quoteflow/internal/store"
+	"github.com/quoteflow/quoteflow/internal/telemetry"
 )
 
 // Config is what the application needs from its environment.
@@ -51,6 +54,9 @@ type Config struct {
 	// for the crash tests, which kill a serving process at those points
 	// (serve sets it from QUOTEFLOW_TEST_HOLD); nil in production.
 	Hold func(ctx context.Context, point string)
+	// TracerProvider makes the spans of use cases' transactions; nil is
+	// OpenTelemetry's global provider (a no-op unless one was installed).
+	TracerProvider trace.TracerProvider
 }
 
 // App is the application: the one door to storage, the clock and the
@@ -73,11 +79,12 @@ type App struct {
 	// oneClick is whether publicBaseURL is https, which RFC 8058 one-click
 	// unsubscribe requires.
 	oneClick bool
-	// deliveries counts provider answers, where the outcome is known.
-	deliveries *prometheus.CounterVec
-	retry      engine.RetryPolicies
-	zones      *engine.TimeZones
-	render     *tmpl.Renderer
+	// metrics are the Prometheus series (metrics.go).
+	metrics *metrics
+	tracer  trace.Tracer
+	retry   engine.RetryPolicies
+	zones   *engine.TimeZones
+	render  *tmpl.Renderer
 
 	// ruleSets holds each tenant's compiled configuration; mu orders its
 	// updates so that it never moves back to an older version.
@@ -134,12 +141,13 @@ func New(db Store, jobs Enqueuer, cfg Config, log *slog.Logger) *App {
 		lease:         cfg.IdempotencyLease,
 		holdAt:        cfg.Hold,
 	}
-	a.deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "quoteflow_deliveries_total",
-		Help: "Delivery attempts finished by this process, by channel, provider and outcome (sent, or the error class).",
-	}, []string{"channel", "provider", "outcome"})
+	a.metrics = newMetrics()
+	if cfg.TracerProvider == nil {
+		cfg.TracerProvider = otel.GetTracerProvider()
+	}
+	a.tracer = cfg.TracerProvider.Tracer(telemetry.TracerName)
 	if cfg.Registry != nil {
-		cfg.Registry.MustRegister(a.deliveries)
+		a.metrics.register(cfg.Registry, db, func() time.Time { return a.Now() })
 	}
 	if u, err := url.Parse(a.publicBaseURL); err == nil && u.Scheme == "https" && u.Host != "" {
 		a.oneClick = true

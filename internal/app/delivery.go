@@ -27,6 +27,9 @@ type delivery struct {
 	// Unsubscribe is the List-Unsubscribe target of an email: the one-click
 	// https URL or a mailto (ListUnsubscribe).
 	Unsubscribe string
+	// EventAt is when the message's trigger event happened, read when the
+	// attempt sent it, for the event → sent histogram.
+	EventAt time.Time
 }
 
 // beginDelivery claims a message for one attempt in tx. It returns nil when
@@ -175,6 +178,13 @@ func (a *App) recordOutcome(ctx context.Context, tx *store.Tx, d *delivery, res 
 		m.LastError, m.ErrorClass, m.Reason = "", "", ""
 		if err := tx.CloseCircuit(ctx, m.TenantID, m.Provider); err != nil {
 			return err
+		}
+		if m.EventID != "" {
+			// Only a histogram needs it: a missing event costs the
+			// observation, never the recorded send.
+			if d.EventAt, err = tx.EventTime(ctx, m.TenantID, m.EventID); err != nil && !engine.IsNotFound(err) {
+				return err
+			}
 		}
 		return a.saveDelivery(ctx, tx, m, att)
 	}

@@ -2,7 +2,12 @@ package app
 
 import (
 	"context"
+	"log/slog"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/quoteflow/quoteflow/internal/channel"
 	"github.com/quoteflow/quoteflow/internal/engine"
@@ -19,11 +24,13 @@ import (
 // RunStep is a step job: step position of a run in one transaction (see
 // executeStep) and, when the step claimed a message due now, its delivery
 // after the commit.
-func (a *App) RunStep(ctx context.Context, tenantID, runID string, position int) error {
+func (a *App) RunStep(ctx context.Context, tenantID, runID string, position int) (err error) {
+	ctx, end := a.begin(ctx, "app.RunStep", slog.String("tenant_id", tenantID), slog.String("run_id", runID))
+	defer func() { end(err) }()
 	var d *delivery
 	// Group-committed with concurrent actions and jobs; the function may
 	// run twice, the first time rolled back, and sets d afresh each time.
-	err := a.db.GroupTx(ctx, func(tx *store.Tx) error {
+	err = a.db.GroupTx(ctx, func(tx *store.Tx) error {
 		var err error
 		d, err = a.executeStep(ctx, tx, tenantID, runID, position)
 		return err
@@ -37,9 +44,11 @@ func (a *App) RunStep(ctx context.Context, tenantID, runID string, position int)
 // Deliver is a delivery job, for a message deferred past quiet hours,
 // holidays or an open circuit, or retried: it claims the message (one
 // commit), then delivers it.
-func (a *App) Deliver(ctx context.Context, tenantID, messageID string) error {
+func (a *App) Deliver(ctx context.Context, tenantID, messageID string) (err error) {
+	ctx, end := a.begin(ctx, "app.Deliver", slog.String("tenant_id", tenantID), slog.String("message_id", messageID))
+	defer func() { end(err) }()
 	var d *delivery
-	err := a.db.GroupTx(ctx, func(tx *store.Tx) error {
+	err = a.db.GroupTx(ctx, func(tx *store.Tx) error {
 		var err error
 		d, err = a.beginDelivery(ctx, tx, tenantID, messageID)
 		return err
@@ -53,19 +62,38 @@ func (a *App) Deliver(ctx context.Context, tenantID, messageID string) error {
 // deliver calls the provider for a claimed message, outside any
 // transaction, counts its answer and records the outcome (one commit).
 func (a *App) deliver(ctx context.Context, d *delivery) error {
-	res, sendErr := a.send(ctx, d)
+	m := d.Message
+	ctx = annotate(ctx, slog.String("message_id", m.ID), slog.String("run_id", m.RunID), slog.String("event_id", m.EventID))
+	// The provider call's own span; what follows (the outcome's
+	// transaction, a retry's job) belongs to the job, not to the call.
+	sctx, span := a.tracer.Start(ctx, "app.send", trace.WithAttributes(attribute.String("quoteflow.channel", m.Channel),
+		attribute.String("quoteflow.provider", m.Provider), attribute.Int("quoteflow.attempt", d.Attempt.Number)))
+	res, sendErr := a.send(sctx, d)
+	if sendErr != nil {
+		span.SetStatus(codes.Error, string(channel.ClassOf(sendErr)))
+	}
+	span.End()
 	outcome := "sent"
 	if sendErr != nil {
 		outcome = string(channel.ClassOf(sendErr))
 	}
-	a.deliveries.WithLabelValues(d.Message.Channel, d.Message.Provider, outcome).Inc()
+	a.metrics.deliveries.WithLabelValues(d.Message.Channel, d.Message.Provider, outcome).Inc()
 	// The outcome is recorded even if the job's context has ended: the
 	// provider has answered, and losing that answer would leave the
 	// message sending until it is settled as unknown.
 	rctx := context.WithoutCancel(ctx)
-	return a.db.GroupTx(rctx, func(tx *store.Tx) error {
+	err := a.db.GroupTx(rctx, func(tx *store.Tx) error {
+		d.EventAt = time.Time{}
 		return a.recordOutcome(rctx, tx, d, res, sendErr)
 	})
+	if err == nil && d.Attempt.Outcome != "" {
+		a.metrics.attempted(m, d.Attempt, d.EventAt)
+		// The error class, never the provider's text: that may quote the
+		// recipient or the message.
+		a.log.InfoContext(ctx, "attempt", "channel", m.Channel, "provider", m.Provider, "attempt", d.Attempt.Number,
+			"outcome", d.Attempt.Outcome, "error_class", d.Attempt.ErrorClass)
+	}
+	return err
 }
 
 // sweepBatch is how many due quotes the sweep expires per round.

@@ -51,10 +51,11 @@ func (a *App) HandleWhatsAppWebhook(ctx context.Context, tenantID string, body [
 		return 0, engine.Errorf(engine.EMALFORMED, "not a WhatsApp webhook: %v", err)
 	}
 	applied := 0
+	var counted pendingMetrics
 	err = a.db.Tx(ctx, func(tx *store.Tx) error {
-		applied = 0
+		applied, counted = 0, counted[:0]
 		for _, s := range statuses {
-			ok, err := a.applyReceipt(ctx, tx, tenantID, s)
+			ok, err := a.applyReceipt(ctx, tx, tenantID, s, &counted)
 			if err != nil {
 				return err
 			}
@@ -64,13 +65,16 @@ func (a *App) HandleWhatsAppWebhook(ctx context.Context, tenantID string, body [
 		}
 		return nil
 	})
+	if err == nil {
+		counted.flush()
+	}
 	return applied, err
 }
 
 // applyReceipt records one status and moves its message forward. The
 // message is found by the attempt id we sent as biz_opaque_callback_data,
 // else by the provider's message id.
-func (a *App) applyReceipt(ctx context.Context, tx *store.Tx, tenantID string, s whatsapp.Status) (bool, error) {
+func (a *App) applyReceipt(ctx context.Context, tx *store.Tx, tenantID string, s whatsapp.Status, counted *pendingMetrics) (bool, error) {
 	payload, err := json.Marshal(s)
 	if err != nil {
 		return false, err
@@ -102,6 +106,7 @@ func (a *App) applyReceipt(ctx context.Context, tx *store.Tx, tenantID string, s
 		at = tx.Now()
 	}
 	m.Status = next
+	wasDelivered := m.DeliveredAt != nil
 	if m.ProviderMessageID == "" {
 		m.ProviderMessageID = s.ProviderMessageID
 	}
@@ -124,6 +129,10 @@ func (a *App) applyReceipt(ctx context.Context, tx *store.Tx, tenantID string, s
 	}
 	if err := tx.UpdateMessage(ctx, m); err != nil {
 		return false, err
+	}
+	if !wasDelivered && m.DeliveredAt != nil && m.SentAt != nil {
+		lag, ch := at.Sub(*m.SentAt).Seconds(), m.Channel
+		counted.add(func() { a.metrics.sentToDelivered.WithLabelValues(ch).Observe(lag) })
 	}
 	if next == engine.MsgFailed && class == channel.Recipient {
 		return true, a.fallback(ctx, tx, m)

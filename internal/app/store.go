@@ -23,6 +23,9 @@ type Store interface {
 	Tx(ctx context.Context, fn func(*store.Tx) error) error
 	ReadTx(ctx context.Context, fn func(*store.Tx) error) error
 
+	// What /metrics reads from the tables (metrics.go).
+	metricsStore
+
 	// Tenants and their keys.
 	CreateTenant(ctx context.Context, t *engine.Tenant, key *engine.APIKey) error
 	GetTenant(ctx context.Context, id string) (*engine.Tenant, error)

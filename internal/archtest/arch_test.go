@@ -115,6 +115,11 @@ func TestImportsPointInward(t *testing.T) {
 			from:   func(p string) bool { return under(p, "internal/jobs") },
 			banned: func(i string) bool { return under(i, "internal/app") || under(i, "internal/api") },
 		},
+		{
+			name:   "telemetry (context ids, log handler, tracing setup) imports nothing of the project",
+			from:   func(p string) bool { return under(p, "internal/telemetry") },
+			banned: func(i string) bool { return under(i, "internal") },
+		},
 	}
 	pkgs := imports(t)
 	if len(pkgs) < 10 {

@@ -17,6 +17,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/quoteflow/quoteflow/internal/store"
 )
@@ -94,6 +95,9 @@ type Config struct {
 	PurgeEvery time.Duration
 	// AlertsEvery is the period of the alert evaluation.
 	AlertsEvery time.Duration
+	// TracerProvider makes the spans of inserts and work; nil is
+	// OpenTelemetry's global provider (a no-op unless one was installed).
+	TracerProvider trace.TracerProvider
 }
 
 // DefaultPollInterval is the queue's poll interval on a dialect when none
@@ -144,6 +148,7 @@ func (c *Config) defaults(dialect string) {
 type Queue struct {
 	// h does the work; set by Start, before any job can run.
 	h      Handler
+	db     *store.DB
 	sqlite *river.Client[*sql.Tx]
 	pg     *river.Client[pgx.Tx]
 }
@@ -155,7 +160,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) (*Queue, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	cfg.defaults(db.Dialect())
-	q := &Queue{}
+	q := &Queue{db: db}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &stepWorker{q: q})
 	river.AddWorker(workers, &deliverWorker{q: q})
@@ -173,6 +178,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) (*Queue, error) {
 		FetchCooldown:        FetchCooldown(cfg.PollInterval),
 		JobTimeout:           jobTimeout,
 		RescueStuckJobsAfter: cfg.RescueAfter,
+		Middleware:           tracing(cfg.TracerProvider),
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.ExpireEvery),
 				func() (river.JobArgs, *river.InsertOpts) { return ExpireArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),

@@ -1,0 +1,62 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// StatusCount is how many messages of one trigger and channel are in one
+// status, across every tenant.
+type StatusCount struct {
+	Trigger, Channel, Status string
+	Count                    int64
+}
+
+// MessageStatusCounts counts the messages of every tenant by trigger,
+// channel and status, for the metrics endpoint. Tenants are summed on
+// purpose: a tenant id is not a metric label.
+func (db *DB) MessageStatusCounts(ctx context.Context) ([]StatusCount, error) {
+	out, err := collect(ctx, db.auto(), func(s scanner) (StatusCount, error) {
+		var c StatusCount
+		err := s.Scan(&c.Trigger, &c.Channel, &c.Status, &c.Count)
+		return c, err
+	}, `SELECT trigger, channel, status, count(*) FROM messages GROUP BY trigger, channel, status`)
+	return out, translate(err, "count messages", onViolation{})
+}
+
+// OpenCircuitCounts counts, per provider, the tenants whose circuit is open
+// at now.
+func (db *DB) OpenCircuitCounts(ctx context.Context, now time.Time) (map[string]int64, error) {
+	type row struct {
+		provider string
+		n        int64
+	}
+	rows, err := collect(ctx, db.auto(), func(s scanner) (row, error) {
+		var r row
+		err := s.Scan(&r.provider, &r.n)
+		return r, err
+	}, `SELECT provider, count(*) FROM circuits WHERE until > ? GROUP BY provider`, micros(now))
+	if err != nil {
+		return nil, translate(err, "count circuits", onViolation{})
+	}
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.provider] = r.n
+	}
+	return out, nil
+}
+
+// EventTime returns when the tenant's trigger event id happened.
+func (tx *Tx) EventTime(ctx context.Context, tenantID, id string) (time.Time, error) {
+	var at int64
+	err := tx.queryRow(ctx, `SELECT created_at FROM trigger_events WHERE tenant_id = ? AND id = ?`, tenantID, id).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, notFound("event")
+	}
+	if err != nil {
+		return time.Time{}, translate(err, "get event time", onViolation{})
+	}
+	return fromMicros(at), nil
+}
