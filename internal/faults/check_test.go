@@ -70,7 +70,7 @@ func writeSummary(w io.Writer) {
 // them with what the clients were answered and what the provider accepted.
 // It fills f and fails t for every lost or duplicated delivery, every 2xx
 // not stored, every run not completed.
-func check(t *testing.T, dbURL, tenantID string, l *ledger, prov *provider, f *figures) {
+func check(t *testing.T, dbURL, tenantID string, l *ledger, c *client, prov *provider, f *figures) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -82,7 +82,7 @@ func check(t *testing.T, dbURL, tenantID string, l *ledger, prov *provider, f *f
 	q := &querier{t: t, ctx: ctx, db: db.SQL(), pg: db.Dialect() == store.DialectPostgres, tenant: tenantID}
 
 	leads := q.rows("SELECT id, phone FROM leads WHERE tenant_id = ?")
-	quotes := q.rows("SELECT id, lead_id, status FROM quotes WHERE tenant_id = ?")
+	quotes := q.rows("SELECT id, lead_id, status, number, created_at FROM quotes WHERE tenant_id = ?")
 	runs := q.rows("SELECT id, COALESCE(quote_id, ''), status FROM runs WHERE tenant_id = ?")
 	steps := q.rows("SELECT run_id, step_id, status FROM run_steps WHERE tenant_id = ? AND type = 'send_whatsapp'")
 	msgs := q.rows(`SELECT id, COALESCE(run_id, ''), COALESCE(step_id, ''), status, reason, attempts FROM messages
@@ -105,10 +105,15 @@ func check(t *testing.T, dbURL, tenantID string, l *ledger, prov *provider, f *f
 		leadByID[r[0]] = true
 		perPhone[r[1]]++
 	}
-	quoteStatus, perLead := map[string]string{}, map[string]int{}
+	quoteStatus, perLead, quotesOf := map[string]string{}, map[string]int{}, map[string][]string{}
 	for _, r := range quotes {
 		quoteStatus[r[0]] = r[2]
 		perLead[r[1]]++
+		quotesOf[r[1]] = append(quotesOf[r[1]], fmt.Sprintf("%s number=%s status=%s created_at=%s", r[0], r[3], r[2], r[4]))
+	}
+	itemOfLead := map[string]int{}
+	for i, id := range l.leads {
+		itemOfLead[id] = i
 	}
 	runsPerQuote := map[string]int{}
 	for _, r := range runs {
@@ -148,13 +153,18 @@ func check(t *testing.T, dbURL, tenantID string, l *ledger, prov *provider, f *f
 	for ph, n := range perPhone {
 		if n > 1 {
 			f.DupCreates += n - 1
-			t.Logf("REPORTED: %d leads stored for phone %s, which one client item created with one Idempotency-Key", n, ph)
+			var i int
+			fmt.Sscanf(ph, "+3519100%05d", &i)
+			t.Logf("REPORTED: %d leads stored for phone %s, which one client request created with one Idempotency-Key; attempts of lead-%d: %s",
+				n, ph, i, strings.Join(c.trace(fmt.Sprintf("lead-%d", i)), "; "))
 		}
 	}
 	for lead, n := range perLead {
 		if n > 1 {
 			f.DupCreates += n - 1
-			t.Logf("REPORTED: %d quotes stored for lead %s, which one client item created with one Idempotency-Key", n, lead)
+			i := itemOfLead[lead]
+			t.Logf("REPORTED: %d quotes stored for lead %s (item %d), which one client request created with one Idempotency-Key:\n  stored: %s\n  attempts of quote-%d: %s",
+				n, lead, i, strings.Join(quotesOf[lead], "; "), i, strings.Join(c.trace(fmt.Sprintf("quote-%d", i)), "; "))
 		}
 	}
 

@@ -61,11 +61,16 @@ type client struct {
 	// deadline bounds the retries of one request; a request still without
 	// an answer after it is an error of the run.
 	deadline time.Duration
+
+	traceMu sync.Mutex
+	// traces keeps, per Idempotency-Key, what each attempt got, so that a
+	// duplicate can be told as it happened.
+	traces map[string][]string
 }
 
 func newClient(to *targets, token string) *client {
 	return &client{to: to, token: token, deadline: 90 * time.Second,
-		http: &http.Client{Timeout: 15 * time.Second}}
+		http: &http.Client{Timeout: 15 * time.Second}, traces: map[string][]string{}}
 }
 
 // response is a definite answer.
@@ -97,6 +102,11 @@ func (c *client) do(ctx context.Context, method, path string, body any, key stri
 			c.retries.Add(1)
 		}
 		res, wait, retry, err := c.once(ctx, method, path, raw, key, hdr)
+		if key != "" {
+			c.traceMu.Lock()
+			c.traces[key] = append(c.traces[key], fmt.Sprintf("%s %d %v id=%s", time.Now().Format("15:04:05.000"), res.status, err, res.str("id")))
+			c.traceMu.Unlock()
+		}
 		if !retry {
 			return res, err
 		}
@@ -161,6 +171,13 @@ func (c *client) once(ctx context.Context, method, path string, raw []byte, key 
 		return out, wait, true, fmt.Errorf("http 409 in progress")
 	}
 	return out, 0, false, nil
+}
+
+// trace is what the attempts with key got.
+func (c *client) trace(key string) []string {
+	c.traceMu.Lock()
+	defer c.traceMu.Unlock()
+	return c.traces[key]
 }
 
 // all pages through a list with retries.

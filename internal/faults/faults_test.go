@@ -112,7 +112,7 @@ func (s *scenario) finish(drainFor time.Duration, procs ...*proc) {
 	if s.describe != nil {
 		s.f.Faults = s.describe()
 	}
-	check(s.t, s.dbURL, s.tenantID, s.ledger, s.prov, &s.f)
+	check(s.t, s.dbURL, s.tenantID, s.ledger, s.admin, s.prov, &s.f)
 	record(s.f)
 }
 
