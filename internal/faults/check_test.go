@@ -57,7 +57,7 @@ func writeSummary(w io.Writer) {
 	sort.Slice(summary, func(i, j int) bool {
 		return summary[i].Scenario+summary[i].DB < summary[j].Scenario+summary[j].DB
 	})
-	fmt.Fprintln(w, "\n== fault harness summary (per run step: lost and duplicated must be 0; every 2xx must be stored)")
+	fmt.Fprintln(w, "\n== fault harness summary (per run step: lost and duplicated must be 0, every 2xx stored; the canary must find exactly what it planted)")
 	fmt.Fprintf(w, "%-9s %-8s %6s %6s %6s %8s %7s %5s %5s %5s %8s %7s %7s %8s %6s  %s\n", "scenario", "db", "items", "sent", "steps",
 		"accepted", "unknown", "retry", "lost", "dup", "2xx-miss", "dup-new", "refused", "retries", "secs", "faults")
 	for _, f := range summary {
@@ -68,9 +68,10 @@ func writeSummary(w io.Writer) {
 
 // check reads the tenant's rows from the database at dbURL and compares
 // them with what the clients were answered and what the provider accepted.
-// It fills f and fails t for every lost or duplicated delivery, every 2xx
-// not stored, every run not completed.
-func check(t *testing.T, dbURL, tenantID string, l *ledger, c *client, prov *provider, f *figures) {
+// It fills f and returns a description of every lost or duplicated
+// delivery, every 2xx not stored, every run not completed, every request
+// without an answer (the first 20).
+func check(t *testing.T, dbURL, tenantID string, l *ledger, c *client, prov *provider, f *figures) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -234,10 +235,7 @@ func check(t *testing.T, dbURL, tenantID string, l *ledger, c *client, prov *pro
 	if f.DupCreates > 0 {
 		t.Logf("REPORTED: %d leads or quotes stored twice for one client item (a retried create after a fault)", f.DupCreates)
 	}
-	if f.Lost > 0 || f.Duplicated > 0 || f.Missing2xx > 0 || len(l.gaveUp) > 0 {
-		t.Errorf("%s on %s: %d lost, %d duplicated, %d 2xx not stored, %d requests without an answer:\n  %s",
-			f.Scenario, f.DB, f.Lost, f.Duplicated, f.Missing2xx, len(l.gaveUp), strings.Join(problems, "\n  "))
-	}
+	return problems
 }
 
 // querier reads one tenant's rows as strings.

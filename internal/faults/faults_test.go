@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,6 +32,22 @@ func TestFaults(t *testing.T) {
 	t.Run("provider/postgres", func(t *testing.T) { t.Parallel(); providerFaults(t, store.DialectPostgres) })
 	t.Run("twoproc/postgres", func(t *testing.T) { t.Parallel(); twoProcesses(t) })
 	t.Run("pgrestart/postgres", func(t *testing.T) { t.Parallel(); pgRestart(t) })
+	t.Run("canary/sqlite", func(t *testing.T) { t.Parallel(); canary(t) })
+}
+
+// canary: the provider takes two sends twice and pretends to take one it
+// never did; the check must count exactly those, or it could not fail.
+func canary(t *testing.T) {
+	s := newScenario(t, "canary", store.DialectSQLite, storetest.URL(t, store.DialectSQLite),
+		profile{Duplicates: 2, Phantoms: 1, Latency: 20 * time.Millisecond})
+	s.canary = true
+	p := startProc(t, s.env)
+	s.setup(p)
+	stopLoad := s.load(2, 100*time.Millisecond)
+	s.deliveriesInFlight(0, 20)
+	stopLoad()
+	s.f.Faults = "planted: 2 sends accepted twice, 1 answered but never accepted"
+	s.finish(time.Minute, p)
 }
 
 // scenario is what every scenario shares: a provider, a database, a tenant
@@ -50,6 +67,8 @@ type scenario struct {
 	// describe, when set, names the faults once the run is over (the
 	// provider's counts are known only then).
 	describe func() string
+	// canary: the provider plants known faults, which the check must find.
+	canary bool
 }
 
 func newScenario(t *testing.T, name, dialect, dbURL string, prof profile) *scenario {
@@ -112,8 +131,21 @@ func (s *scenario) finish(drainFor time.Duration, procs ...*proc) {
 	if s.describe != nil {
 		s.f.Faults = s.describe()
 	}
-	check(s.t, s.dbURL, s.tenantID, s.ledger, s.admin, s.prov, &s.f)
+	problems := check(s.t, s.dbURL, s.tenantID, s.ledger, s.admin, s.prov, &s.f)
 	record(s.f)
+	f := s.f
+	if s.canary {
+		// The planted faults must be found, and nothing else.
+		if f.Duplicated != int(s.prov.prof.Duplicates) || f.Lost != int(s.prov.prof.Phantoms) || f.Missing2xx != 0 {
+			s.t.Errorf("canary: the check found %d duplicated and %d lost, want the %d and %d planted:\n  %s",
+				f.Duplicated, f.Lost, s.prov.prof.Duplicates, s.prov.prof.Phantoms, strings.Join(problems, "\n  "))
+		}
+		return
+	}
+	if len(problems) > 0 {
+		s.t.Errorf("%s on %s: %d lost, %d duplicated, %d 2xx not stored, %d requests without an answer:\n  %s",
+			f.Scenario, f.DB, f.Lost, f.Duplicated, f.Missing2xx, len(s.ledger.gaveUp), strings.Join(problems, "\n  "))
+	}
 }
 
 func (s *scenario) providerFaults() string {

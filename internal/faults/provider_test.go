@@ -38,6 +38,12 @@ type profile struct {
 	// Latency delays every answer, so that deliveries are in flight when a
 	// process is killed.
 	Latency time.Duration
+	// Duplicates and Phantoms plant the harness's own canaries: the first
+	// Duplicates sends reach the fake twice (two acceptances of one
+	// attempt: a duplicated delivery), and the next Phantoms are answered
+	// 200 with a wamid the fake never issued (a lost one). The canary
+	// scenario checks that the count notices both.
+	Duplicates, Phantoms int64
 }
 
 // faultProfile is the issue's: 20 % 5xx, 5 % timeouts, 429 bursts with
@@ -58,6 +64,7 @@ type provider struct {
 	done    chan struct{}
 
 	sends, serverErrors, timeoutsAccepted, timeoutsLost, tooMany atomic.Int64
+	planted                                                      atomic.Int64
 }
 
 // startProvider starts the fake and its faulty front, stopped when t ends.
@@ -111,6 +118,20 @@ func (p *provider) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			metaError(w, http.StatusTooManyRequests, 130429, "(#130429) Rate limit hit", secs)
 			return
 		}
+	}
+	if n := p.planted.Add(1); n <= p.prof.Duplicates+p.prof.Phantoms {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if n <= p.prof.Duplicates {
+			p.acceptSilently(r)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			p.proxy.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"messaging_product": "whatsapp",
+			"messages": []map[string]string{{"id": "wamid.phantom" + strconv.FormatInt(n, 10), "message_status": "accepted"}}})
+		return
 	}
 	x := randv2.Float64()
 	switch {
