@@ -78,11 +78,13 @@ func Measure(ctx context.Context, cfg *Config, progressOut io.Writer) (*Report, 
 			defer stop()
 			r.wa = wa
 		}
-		if r.ceilings.Commit, err = r.commitCeiling(ctx); err != nil {
-			return nil, fmt.Errorf("commit ceiling: %w", err)
-		}
-		if r.ceilings.RiverNoop, err = r.riverCeiling(ctx); err != nil {
-			return nil, fmt.Errorf("river ceiling: %w", err)
+		if cfg.needsCeilings() {
+			if r.ceilings.Commit, err = r.commitCeiling(ctx); err != nil {
+				return nil, fmt.Errorf("commit ceiling: %w", err)
+			}
+			if r.ceilings.RiverNoop, err = r.riverCeiling(ctx); err != nil {
+				return nil, fmt.Errorf("river ceiling: %w", err)
+			}
 		}
 		if cfg.History > 0 {
 			r.progress.note("writing the history of %d quote sends", cfg.History)
@@ -94,9 +96,12 @@ func Measure(ctx context.Context, cfg *Config, progressOut io.Writer) (*Report, 
 	for _, name := range cfg.Scenarios {
 		var s Scenario
 		var err error
-		if name == ScenarioResolve {
+		switch name {
+		case ScenarioResolve:
 			s, err = r.resolve(ctx)
-		} else {
+		case ScenarioSoak:
+			s, err = r.soak(ctx)
+		default:
 			s, err = r.dbScenario(ctx, name)
 		}
 		if err != nil {

@@ -26,6 +26,10 @@ const (
 
 var allScenarios = []string{ScenarioResolve, ScenarioIngest, ScenarioDeliver, ScenarioMixed}
 
+// knownScenarios are every scenario, in the order they run: "all" and
+// then the soak, which is asked for by name only.
+var knownScenarios = append(append([]string(nil), allScenarios...), ScenarioSoak)
+
 // Providers a deliver scenario can deliver through.
 const (
 	ProviderLog      = "log"
@@ -75,6 +79,13 @@ func (c *Config) has(name string) bool { return slices.Contains(c.Scenarios, nam
 
 // needsDB reports whether any scenario asked for uses the database.
 func (c *Config) needsDB() bool {
+	return c.has(ScenarioIngest) || c.has(ScenarioDeliver) || c.has(ScenarioMixed) || c.has(ScenarioSoak)
+}
+
+// needsCeilings reports whether a scenario asked for is compared with the
+// commit and River ceilings (the soak is not: measuring them would cost
+// two more durations of ten minutes).
+func (c *Config) needsCeilings() bool {
 	return c.has(ScenarioIngest) || c.has(ScenarioDeliver) || c.has(ScenarioMixed)
 }
 
@@ -87,7 +98,9 @@ one run on a fresh database: a SQLite file in a temporary directory, or with
 Ceilings: single-row insert commits per second, and River no-op jobs worked
 per second, at the same concurrency. Scenarios: resolve (1,000 rules
 in-process), ingest (quote actions over HTTP), deliver (actions to messages
-sent, end to end), mixed (ingest and deliver at once).
+sent, end to end), mixed (ingest and deliver at once). soak, asked for by
+name only, measures deliver's peak and then holds half of it for --duration,
+sampling RSS, goroutines and open connections, and reports their slopes.
 See docs/PERFORMANCE.md for what each figure means and the --json schema.
 
 Flags:
@@ -110,7 +123,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 	fs.DurationVar(&c.Duration, "duration", 30*time.Second, "measured time of each ceiling and scenario")
 	fs.DurationVar(&c.Warmup, "warmup", -1, "unmeasured time before each measurement (default: a fifth of --duration, at most 2s)")
 	fs.IntVar(&c.Concurrency, "concurrency", 16, "concurrent clients: HTTP clients, inserting and resolving goroutines")
-	fs.StringVar(&scenarios, "scenario", strings.Join(allScenarios, ","), "comma-separated scenarios to run: resolve, ingest, deliver, mixed, or all")
+	fs.StringVar(&scenarios, "scenario", strings.Join(allScenarios, ","), "comma-separated scenarios to run: resolve, ingest, deliver, mixed, or all; and soak, by name only")
 	fs.BoolVar(&c.JSON, "json", false, "print one JSON document (schema in docs/PERFORMANCE.md) instead of the table")
 	fs.StringVar(&c.Provider, "provider", "", "deliver to: log (the log provider) or whatsapp (a local fake of the Cloud API); default log, or whatsapp when --latency or --error-rate is given")
 	fs.DurationVar(&c.Latency, "latency", 0, "WhatsApp fake: delay of every send response")
@@ -199,10 +212,10 @@ func parseScenarios(s string) ([]string, error) {
 		case name == "":
 		case name == "all":
 			out = append(out, allScenarios...)
-		case slices.Contains(allScenarios, name):
+		case slices.Contains(knownScenarios, name):
 			out = append(out, name)
 		default:
-			return nil, fmt.Errorf("--scenario %q: want resolve, ingest, deliver, mixed or all", name)
+			return nil, fmt.Errorf("--scenario %q: want resolve, ingest, deliver, mixed, all or soak", name)
 		}
 	}
 	if len(out) == 0 {
@@ -210,7 +223,7 @@ func parseScenarios(s string) ([]string, error) {
 	}
 	// Always in the documented order, each once.
 	var ordered []string
-	for _, name := range allScenarios {
+	for _, name := range knownScenarios {
 		if slices.Contains(out, name) {
 			ordered = append(ordered, name)
 		}

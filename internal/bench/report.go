@@ -109,6 +109,8 @@ type Scenario struct {
 	RSSScope  string   `json:"rss_scope"`
 	CPU       *CPU     `json:"cpu,omitempty"`
 	Notes     []string `json:"notes,omitempty"`
+	// Soak is the soak scenario's samples and slopes (soak only).
+	Soak *Soak `json:"soak,omitempty"`
 }
 
 // Flow is a stream of operations of one kind in a scenario.
@@ -303,6 +305,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 	for _, s := range r.Scenarios {
 		for _, n := range s.Notes {
 			fmt.Fprintf(b, "  %s: %s\n", s.Name, n)
+		}
+	}
+	for _, s := range r.Scenarios {
+		if s.Soak != nil {
+			s.Soak.writeTable(b)
 		}
 	}
 	if len(r.Targets) > 0 {
