@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/osteele/liquid"
 
@@ -62,11 +61,7 @@ func fuzzText(t *testing.T, src string, ctx *engine.Context) (string, bool, bool
 	if err != nil {
 		t.Fatalf("valid template does not compile: %v", err)
 	}
-	start := time.Now()
 	out, err := tpl.Render(ctx, nil)
-	if d := time.Since(start); d > 5*time.Second {
-		t.Fatalf("render took %v", d)
-	}
 	if err != nil {
 		checkLocatedError(t, src, err, lines)
 		return "", true, false
@@ -96,11 +91,7 @@ func fuzzHTML(t *testing.T, src string, ctx, hostile *engine.Context, valid, ren
 		t.Fatalf("HTML mode accepts a template that is invalid as text and has no raw")
 	}
 	render := func(ctx *engine.Context) (string, bool) {
-		start := time.Now()
 		out, err := tpl.Render(ctx, nil)
-		if d := time.Since(start); d > 5*time.Second {
-			t.Fatalf("HTML render took %v", d)
-		}
 		if err != nil {
 			checkLocatedError(t, src, err, lines)
 			return "", false

@@ -325,13 +325,10 @@ func TestRenderLimits(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			// Limits stop these within a few hundred milliseconds; the
-			// bound is loose for slow builds (-race) and catches hangs.
-			start := time.Now()
+			// The limits count work, not time, so the result does not
+			// depend on the machine; a limit that failed to stop a loop
+			// would hang here and fail the run at go test's timeout.
 			out, err := renderTemplate(tc.src, ctx)
-			if d := time.Since(start); d > 10*time.Second {
-				t.Errorf("took %v", d)
-			}
 			if err == nil {
 				t.Fatalf("rendered %d bytes, want an error", len(out))
 			}
@@ -520,11 +517,7 @@ func TestDeepNestingIsCheap(t *testing.T) {
 		strings.Repeat("{% if lead.name %}", 2000) + "{{ lead.name }}" + strings.Repeat("{% endif %}", 2000),
 		strings.Repeat("{% for t in lead.tags %}", 1000) + strings.Repeat("{% endfor %}", 1000),
 	} {
-		start := time.Now()
 		_, err := renderTemplate(src, fullTemplateContext())
-		if d := time.Since(start); d > 10*time.Second {
-			t.Errorf("%.40q… took %v", src, d)
-		}
 		if err != nil && !strings.Contains(err.Error(), "too much work") {
 			t.Errorf("%.40q…: %v", src, err)
 		}
