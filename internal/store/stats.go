@@ -175,7 +175,9 @@ func (tx *Tx) MissingFieldCounts(ctx context.Context, q StatsQuery) ([]StatsCoun
 	if err != nil {
 		return nil, err
 	}
-	fields := `json_each(e.decision, '$.missing_fields') AS f`
+	// A JSON null (no missing fields) would be one row of its own.
+	fields := `json_each(CASE WHEN json_type(e.decision, '$.missing_fields') = 'array'
+		THEN json_extract(e.decision, '$.missing_fields') ELSE '[]' END) AS f`
 	if tx.db.dialect == DialectPostgres {
 		fields = `LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(e.decision -> 'missing_fields') = 'array'
 			THEN e.decision -> 'missing_fields' ELSE '[]'::jsonb END) AS f(value)`
