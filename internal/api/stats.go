@@ -11,7 +11,7 @@ type outboxStatsInput struct {
 	From    time.Time `query:"from" doc:"Start of the window, inclusive (RFC 3339); default: 7 days before to"`
 	To      time.Time `query:"to" doc:"End of the window, exclusive (RFC 3339); default: now. At most 400 days after from"`
 	Bucket  string    `query:"bucket" enum:"5m,1h,1d" doc:"Bucket size, aligned to the tenant's timezone (default 1h); at most 10000 buckets"`
-	GroupBy []string  `query:"group_by" doc:"Dimensions to group messages and attempts by: trigger, channel, status, reason, error_class, workflow; comma-separated, repeated, or both"`
+	GroupBy []string  `query:"group_by,explode" doc:"Dimensions to group messages and attempts by: trigger, channel, status, reason, error_class, workflow; comma-separated, repeated, or both"`
 }
 
 // StatsBucketOut is one time bucket, [start, end), in the tenant's timezone.

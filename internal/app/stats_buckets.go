@@ -16,19 +16,21 @@ var StatsBuckets = []string{Bucket5m, Bucket1h, Bucket1d}
 
 // floorLocal returns the start of the bucket of size that holds t, on the
 // wall clock of loc: the last local 00:00 for 1d, the last local whole hour
-// for 1h, the last local multiple of 5 minutes for 5m. A local time that
-// does not exist (a zone that springs forward at midnight) is whatever
-// time.Date makes of it, which is after the gap.
+// for 1h, the last local multiple of 5 minutes for 5m. A local midnight
+// that does not exist (a zone that springs forward at 00:00) or exists
+// twice is whichever time.Date makes of it.
 func floorLocal(t time.Time, size string, loc *time.Location) time.Time {
 	l := t.In(loc)
-	y, mo, d := l.Date()
 	switch size {
 	case Bucket1d:
+		y, mo, d := l.Date()
 		return time.Date(y, mo, d, 0, 0, 0, 0, loc)
 	case Bucket1h:
-		return time.Date(y, mo, d, l.Hour(), 0, 0, 0, loc)
+		// Subtracting from the instant, not time.Date, keeps the two
+		// local 01:00s of an autumn change apart: time.Date would pick one.
+		return l.Add(-time.Duration(l.Minute())*time.Minute - time.Duration(l.Second())*time.Second - time.Duration(l.Nanosecond()))
 	default:
-		return time.Date(y, mo, d, l.Hour(), l.Minute()-l.Minute()%5, 0, 0, loc)
+		return l.Add(-time.Duration(l.Minute()%5)*time.Minute - time.Duration(l.Second())*time.Second - time.Duration(l.Nanosecond()))
 	}
 }
 
