@@ -146,6 +146,9 @@ func (a *App) OutboxStats(ctx context.Context, tenantID string, p StatsParams) (
 }
 
 func (s *OutboxStats) fill(ctx context.Context, tx *store.Tx, q store.StatsQuery) error {
+	if err := tx.StatsSession(ctx); err != nil {
+		return err
+	}
 	index := func(slot time.Time) int {
 		if slot.Before(s.From) {
 			slot = s.From // the window's first slot starts before it
@@ -209,30 +212,19 @@ func (s *OutboxStats) fill(ctx context.Context, tx *store.Tx, q store.StatsQuery
 	// Latencies: per message group, and over everything.
 	lat := map[string]map[string]StatsLatency{}
 	for _, kind := range []string{store.LatencyEventToSent, store.LatencySentToDelivered} {
+		groups, all, err := tx.Latencies(ctx, q, kind)
+		if err != nil {
+			return err
+		}
 		lat[kind] = map[string]StatsLatency{}
-		all := q
-		all.GroupBy = nil
-		for _, qq := range []store.StatsQuery{q, all} {
-			ps, err := tx.Latencies(ctx, qq, kind)
-			if err != nil {
-				return err
-			}
-			for _, p := range ps {
-				l := StatsLatency{Count: p.Count, P50: p.P50, P95: p.P95}
-				if len(qq.GroupBy) == 0 {
-					if kind == store.LatencyEventToSent {
-						s.EventToSent = l
-					} else {
-						s.SentToDelivered = l
-					}
-				}
-				if len(qq.GroupBy) == len(q.GroupBy) {
-					lat[kind][seriesID(p.Keys)] = l
-				}
-			}
-			if len(q.GroupBy) == 0 {
-				break // the one group is everything
-			}
+		for _, p := range groups {
+			lat[kind][seriesID(p.Keys)] = StatsLatency{Count: p.Count, P50: p.P50, P95: p.P95}
+		}
+		l := StatsLatency{Count: all.Count, P50: all.P50, P95: all.P95}
+		if kind == store.LatencyEventToSent {
+			s.EventToSent = l
+		} else {
+			s.SentToDelivered = l
 		}
 	}
 	for _, ser := range msgs.list() {

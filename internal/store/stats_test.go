@@ -279,18 +279,21 @@ func TestStatsQueriesEqualTheSeededHistory(t *testing.T) {
 							ds[k] = append(ds[k], m.m.DeliveredAt.Sub(*m.m.SentAt))
 						}
 					}
-					ps, err := tx.Latencies(b.ctx, q, kind)
+					ps, all, err := tx.Latencies(b.ctx, q, kind)
 					if err != nil {
 						return err
 					}
-					got := map[string]string{}
+					got := map[string]string{"*": fmt.Sprintf("n=%d p50=%v p95=%v", all.Count, all.P50, all.P95)}
 					for _, p := range ps {
 						got[strings.Join(p.Keys, "|")] = fmt.Sprintf("n=%d p50=%v p95=%v", p.Count, p.P50, p.P95)
 					}
 					want := map[string]string{}
+					var every []time.Duration
 					for k, d := range ds {
 						want[k] = fmt.Sprintf("n=%d p50=%v p95=%v", len(d), nearestRank(d, 50), nearestRank(d, 95))
+						every = append(every, d...)
 					}
+					want["*"] = fmt.Sprintf("n=%d p50=%v p95=%v", len(every), nearestRank(every, 50), nearestRank(every, 95))
 					if len(want) == 0 || !mapsEqual(got, want) {
 						t.Errorf("%s: %s %v, want %v", name, kind, got, want)
 					}
