@@ -38,6 +38,8 @@ Usage:
   quoteflow bench   [flags]   measure throughput against this machine's own ceilings
   quoteflow migrate-legacy --tenant ID [--apply]
                               preview (and apply) a tenant's migration from legacy settings
+  quoteflow seed-stats --db URL [--messages N] [--events N] [--measure N]
+                              write a large synthetic history and time the statistics on it
 
 Flags (each overrides its environment variable):
 `
@@ -188,8 +190,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return bench.Run(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate-legacy":
 		return migrateLegacy(ctx, args[1:], getenv, stdout, stderr)
+	case "seed-stats":
+		return seedStats(ctx, args[1:], getenv, stdout, stderr)
 	default:
-		return fmt.Errorf("unknown command %q: want serve, migrate, demo, rotate-secrets, bench or migrate-legacy", cmd)
+		return fmt.Errorf("unknown command %q: want serve, migrate, demo, rotate-secrets, bench, migrate-legacy or seed-stats", cmd)
 	}
 	cfg, err := parseConfig(cmd, args[1:], getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {

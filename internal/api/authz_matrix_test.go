@@ -334,6 +334,7 @@ var authzOps = map[string]authzOp{
 	"get-healthz":       {access: "public", build: static("/healthz", nil)},
 	"get-readyz":        {access: "public", build: static("/readyz", nil)},
 	"get-metrics":       {access: "public", build: static("/metrics", nil)},
+	"get-outbox-stats":  {access: "app", build: static("/v1/stats/outbox?bucket=1d&group_by=trigger,channel", nil)},
 	"get-shadow-report": {access: "app", build: static("/v1/shadow/report?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z", nil)},
 }
 

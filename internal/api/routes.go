@@ -91,6 +91,7 @@ func (s *Server) routes() {
 	huma.Register(api, operation(http.MethodGet, "/v1/messages/{message_id}", "get-message", "A message with its attempts and receipts", accessApp, "Outbox"), s.getMessage)
 	huma.Register(api, ok(operation(http.MethodPost, "/v1/messages/{message_id}/retry", "retry-message", "Send a failed, unknown or cancelled message again", accessAdmin, "Outbox")), s.retryMessage)
 	huma.Register(api, ok(operation(http.MethodPost, "/v1/messages/{message_id}/cancel", "cancel-message", "Cancel a message not yet handed to its provider", accessAdmin, "Outbox")), s.cancelMessage)
+	huma.Register(api, operation(http.MethodGet, "/v1/stats/outbox", "get-outbox-stats", "Outbox statistics: messages, attempts, retries, decisions and latencies in time buckets", accessApp, "Outbox"), s.outboxStats)
 	huma.Register(api, operation(http.MethodGet, "/v1/circuits", "list-circuits", "Open circuits: providers whose sends are stopped for this tenant", accessApp, "Outbox"), s.listCircuits)
 	huma.Register(api, operation(http.MethodDelete, "/v1/circuits/{provider}", "close-circuit", "Close a circuit after fixing the provider's settings", accessAdmin, "Outbox"), s.closeCircuit)
 	huma.Register(api, operation(http.MethodGet, "/v1/leads/{lead_id}/timeline", "get-timeline", "Everything that happened to a lead", accessApp, "History"), s.getTimeline)
