@@ -2,9 +2,12 @@ package app_test
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/quoteflow/quoteflow/internal/app"
+	"github.com/quoteflow/quoteflow/internal/channel"
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
@@ -76,4 +79,71 @@ func wantField(t *testing.T, err error, field string) {
 	if engine.ErrorCode(err) != engine.EINVALID || !errors.As(err, &e) || len(e.Fields) != 1 || e.Fields[0].Field != field {
 		t.Fatalf("got %v, want a validation error naming %s", err, field)
 	}
+}
+
+// The statistics of a purged period are what they were before the purge:
+// every count, by every dimension and bucket (latencies are not kept).
+func TestPurgedPeriodsKeepTheirStatistics(t *testing.T) {
+	forEachUseCase(t, func(t *testing.T, u *useCase) {
+		tn, err := u.a.GetTenant(u.ctx, u.tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tn.RetentionDays = 30
+		if err := u.a.UpdateTenant(u.ctx, tn, 0); err != nil {
+			t.Fatal(err)
+		}
+		t0 := u.clock.Now()
+		u.sendAndStep() // sent at once
+		u.clock.Add(7 * time.Minute)
+		u.provider.script = []error{&channel.Error{Class: channel.Transient, Message: "busy"},
+			&channel.Error{Class: channel.Request, Code: "132001", Message: "no such template"}}
+		q := u.newQuote(nil)
+		u.action(q.ID, engine.ActionSend, "")
+		for range 2 { // the step's attempt, then the retry's
+			for _, j := range u.jobs.take() {
+				u.clock.Add(max(0, j.at.Sub(u.clock.Now())))
+				var err error
+				if j.kind == "step" {
+					err = u.a.RunStep(u.ctx, j.tenantID, j.id, j.position)
+				} else {
+					err = u.a.Deliver(u.ctx, j.tenantID, j.id)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		u.action(q.ID, engine.ActionSend, "") // a duplicate of the second send: counted, runs nothing
+
+		params := app.StatsParams{From: t0.Add(-time.Hour), To: t0.Add(time.Hour), Bucket: "5m",
+			GroupBy: []string{"trigger", "channel", "status", "reason", "error_class", "workflow"}}
+		stats := func() *app.OutboxStats {
+			s, err := u.a.OutboxStats(u.ctx, u.tenant, params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.EventToSent, s.SentToDelivered = app.StatsLatency{}, app.StatsLatency{}
+			for i := range s.Messages {
+				s.Messages[i].EventToSent, s.Messages[i].SentToDelivered = app.StatsLatency{}, app.StatsLatency{}
+			}
+			return s
+		}
+		before := stats()
+		if before.TotalMessages != 2 || before.TotalAttempts != 3 || before.TotalRetries != 1 || before.TotalDecisions != 3 {
+			t.Fatalf("before the purge: %d messages, %d attempts, %d retries, %d decisions; want 2, 3, 1, 3",
+				before.TotalMessages, before.TotalAttempts, before.TotalRetries, before.TotalDecisions)
+		}
+		u.clock.Add(31 * 24 * time.Hour)
+		if err := u.a.Purge(u.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(u.events()); n != 0 {
+			t.Fatalf("%d events left after the purge, want none", n)
+		}
+		after := stats()
+		if !reflect.DeepEqual(before, after) {
+			t.Fatalf("statistics changed with the purge:\nbefore %+v\nafter  %+v", before, after)
+		}
+	})
 }

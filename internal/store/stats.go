@@ -122,11 +122,15 @@ func (tx *Tx) MessageCounts(ctx context.Context, q StatsQuery) ([]StatsCount, er
 	if err != nil {
 		return nil, translate(err, "message stats", onViolation{})
 	}
-	counts := make([]StatsCount, len(out))
-	for i := range out {
-		counts[i] = out[i].StatsCount
+	rcols, err := q.dimCols(rollupCols)
+	if err != nil {
+		return nil, err
 	}
-	return counts, nil
+	out, err = tx.addRollups(ctx, q, out, "stats_message_rollups", rcols, nil, "messages", "")
+	if err != nil {
+		return nil, err
+	}
+	return plainCounts(out), nil
 }
 
 // AttemptCounts counts the tenant's delivery attempts started in the window
@@ -153,7 +157,14 @@ func (tx *Tx) AttemptCounts(ctx context.Context, q StatsQuery) ([]AttemptCount, 
 	out, err := collectCounts(ctx, tx, len(cols), 2, `SELECT `+sel+`, COUNT(*) FROM message_attempts a`+join+`
 		WHERE a.tenant_id = ? AND a.started_at >= ? AND a.started_at < ? GROUP BY `+sel,
 		q.TenantID, micros(q.From), micros(q.To))
-	return out, translate(err, "attempt stats", onViolation{})
+	if err != nil {
+		return nil, translate(err, "attempt stats", onViolation{})
+	}
+	rcols, err := q.dimCols(rollupCols)
+	if err != nil {
+		return nil, err
+	}
+	return tx.addRollups(ctx, q, out, "stats_attempt_rollups", rcols, []string{"r.provider", "r.retry"}, "attempts", "")
 }
 
 // DecisionCounts counts the tenant's trigger events created in the window
@@ -172,11 +183,11 @@ func (tx *Tx) DecisionCounts(ctx context.Context, q StatsQuery) ([]StatsCount, e
 	if err != nil {
 		return nil, translate(err, "decision stats", onViolation{})
 	}
-	counts := make([]StatsCount, len(out))
-	for i := range out {
-		counts[i] = out[i].StatsCount
+	out, err = tx.addRollups(ctx, q, out, "stats_decision_rollups", []string{"r.trigger", "r.outcome", "r.reason"}, nil, "events", "")
+	if err != nil {
+		return nil, err
 	}
-	return counts, nil
+	return plainCounts(out), nil
 }
 
 // MissingFieldCounts counts, by slot, trigger and field (Keys in that
@@ -203,11 +214,11 @@ func (tx *Tx) MissingFieldCounts(ctx context.Context, q StatsQuery) ([]StatsCoun
 	if err != nil {
 		return nil, translate(err, "missing field stats", onViolation{})
 	}
-	counts := make([]StatsCount, len(out))
-	for i := range out {
-		counts[i] = out[i].StatsCount
+	out, err = tx.addRollups(ctx, q, out, "stats_missing_rollups", []string{"r.trigger", "r.field"}, nil, "events", "")
+	if err != nil {
+		return nil, err
 	}
-	return counts, nil
+	return plainCounts(out), nil
 }
 
 // Latencies returns the nearest-rank p50 and p95 of kind (LatencyEventToSent

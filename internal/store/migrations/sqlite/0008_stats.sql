@@ -1,4 +1,4 @@
--- quoteflow schema, version 7, SQLite dialect: what outbox statistics
+-- quoteflow schema, version 8, SQLite dialect: what outbox statistics
 -- read (docs/ops/observability.md lists each index with its query plan).
 --
 -- Attempts are counted by when they started: without this index the

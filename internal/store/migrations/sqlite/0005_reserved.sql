@@ -1,8 +1,0 @@
--- quoteflow schema, version 5, SQLite dialect: reserved.
---
--- Version 5 is another branch's (the coordinator assigns migration numbers
--- per helper). This placeholder only keeps the numbers contiguous on the
--- stats branch, whose migration is 0007; delete it when that branch's
--- 0005 is merged (two files numbered 5 fail loudly at start), and merge
--- that branch first so that no database records version 5 as this no-op.
-SELECT 1;
