@@ -108,9 +108,7 @@ func New(a *app.App, log *slog.Logger, opts Options) *Server {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{}))
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, newProblem(http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path))
-	})
+	s.mux.HandleFunc("/", s.notRouted)
 	return s
 }
 
