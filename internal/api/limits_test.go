@@ -127,3 +127,23 @@ func TestInstantsInRange(t *testing.T) {
 		}
 	})
 }
+
+// TestAbsurdLoopRefusedAtSave: a template loop over a literal range that
+// can never render is refused when the workflow is saved, naming the
+// field and the line, and nothing is stored (issue 12, defect 6).
+func TestAbsurdLoopRefusedAtSave(t *testing.T) {
+	forEachDB(t, func(t *testing.T, e *env) {
+		admin := e.tenant("Loops", nil)
+		r := e.call("POST", "/v1/workflows", admin, map[string]any{"name": "W", "trigger": "quote.sent", "steps": []any{
+			map[string]any{"type": "send_email", "email": map[string]any{"subject": "S", "text": "Hi\n{% for i in (1..100000000) %}x{% endfor %}"}}}})
+		if loc := e.problem(r, 422, "validation"); loc != "body.steps[0].email.text" {
+			t.Fatalf("location %q: %s", loc, r.Raw)
+		}
+		if fe := r.JSON["errors"].([]any)[0].(map[string]any); fe["line"] != 2.0 {
+			t.Errorf("problem %v, want line 2", fe)
+		}
+		if list := e.must(200, "GET", "/v1/workflows", admin, nil); len(list["items"].([]any)) != 0 {
+			t.Fatalf("a workflow was stored: %v", list["items"])
+		}
+	})
+}
