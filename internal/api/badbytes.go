@@ -11,9 +11,9 @@ import (
 )
 
 // maxScannedBody bounds how much of a body is read to look for bad bytes.
-// huma refuses bodies above its own 1 MiB limit, so a longer body is passed
-// on unscanned to be refused there.
-const maxScannedBody = 1 << 20
+// Every operation refuses bodies above maxRequestBody, so a longer body is
+// passed on unscanned to be refused there.
+const maxScannedBody = maxRequestBody
 
 // maxIdempotencyKey is the documented length limit of Idempotency-Key.
 const maxIdempotencyKey = 255

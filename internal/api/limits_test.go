@@ -147,3 +147,19 @@ func TestAbsurdLoopRefusedAtSave(t *testing.T) {
 		}
 	})
 }
+
+// TestBodySizeLimit: a body over 1 MiB is a 413 problem and nothing is
+// stored, on a route with a decoded body and on the public routes that
+// read raw bytes (the webhook, one-click unsubscribe), which huma's
+// default limit did not cover: they read any size.
+func TestBodySizeLimit(t *testing.T) {
+	e := setup(t, "sqlite")
+	admin := e.tenant("Big", nil)
+	big := `{"first_name":"` + strings.Repeat("a", 1<<20) + `"}`
+	e.problem(e.call("POST", "/v1/leads", admin, big), 413, "request-too-large")
+	e.problem(e.call("POST", "/v1/webhooks/whatsapp/0190b0f0-0000-7000-8000-000000000000", "", big), 413, "request-too-large")
+	e.problem(e.call("POST", "/v1/public/quotes/no-such-token/unsubscribe", "", big), 413, "request-too-large")
+	if list := e.must(200, "GET", "/v1/leads", admin, nil); len(list["items"].([]any)) != 0 {
+		t.Fatalf("a lead was stored")
+	}
+}
