@@ -106,14 +106,13 @@ func (a *App) applyReceipt(ctx context.Context, tx *store.Tx, tenantID string, s
 		return false, err
 	}
 	if m == nil {
-		_, err := tx.InsertReceipt(ctx, r)
-		return false, err
+		return false, tx.InsertReceipt(ctx, r)
 	}
 	r.MessageID = m.ID
 	// A replay is not stored twice, but still goes on to the message: the
 	// first delivery may have come before the message was known, and
 	// moving forward only makes a true replay change nothing.
-	if _, err := tx.InsertReceipt(ctx, r); err != nil {
+	if err := tx.InsertReceipt(ctx, r); err != nil {
 		return false, err
 	}
 	next, changed := engine.AdvanceByReceipt(m.Status, s.Status)

@@ -140,9 +140,8 @@ func TestDeleteLeadCascades(t *testing.T) {
 				if err := tx.InsertAttempt(b.ctx, &engine.Attempt{TenantID: b.a.ID, MessageID: fallback.ID, Number: 1}); err != nil {
 					return err
 				}
-				_, err := tx.InsertReceipt(b.ctx, &engine.Receipt{TenantID: b.a.ID, MessageID: m.ID, ProviderMessageID: "wamid-" + m.ID,
+				return tx.InsertReceipt(b.ctx, &engine.Receipt{TenantID: b.a.ID, MessageID: m.ID, ProviderMessageID: "wamid-" + m.ID,
 					Status: "delivered", Payload: json.RawMessage(`{"x":1}`)})
-				return err
 			}))
 		}
 		cv := b.configVersion(t, b.a.ID)

@@ -320,15 +320,15 @@ func scanReceipt(s scanner) (engine.Receipt, error) {
 // matched) and a zero ProviderTimestamp are stored as NULL. A MessageID must
 // be the tenant's (else ENOTFOUND). A receipt already stored (the same
 // provider message, status and provider time: a replayed webhook) is not
-// stored again; created is false then and r is left as it was.
-func (tx *Tx) InsertReceipt(ctx context.Context, r *engine.Receipt) (created bool, err error) {
+// stored again and r is left as it was, its ID empty.
+func (tx *Tx) InsertReceipt(ctx context.Context, r *engine.Receipt) error {
 	id, err := newID()
 	if err != nil {
-		return false, err
+		return err
 	}
 	payload, err := rawJSONValue(r.Payload, "payload")
 	if err != nil {
-		return false, err
+		return err
 	}
 	received := normZero(r.ReceivedAt)
 	if received.IsZero() {
@@ -340,13 +340,13 @@ func (tx *Tx) InsertReceipt(ctx context.Context, r *engine.Receipt) (created boo
 		id, r.TenantID, nullString(r.MessageID), r.ProviderMessageID, r.Status, nullZeroTime(providerTS), r.ErrorCode,
 		r.ErrorClass, payload, micros(received))
 	if err != nil {
-		return false, translate(err, "insert receipt", onViolation{foreign: notFound("message")})
+		return translate(err, "insert receipt", onViolation{foreign: notFound("message")})
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return false, translate(err, "insert receipt", onViolation{})
+		return translate(err, "insert receipt", onViolation{})
 	}
 	r.ID, r.ProviderTimestamp, r.ReceivedAt = id, providerTS, received
-	return true, nil
+	return nil
 }
 
 // ListReceipts returns the message's receipts in the order the provider
