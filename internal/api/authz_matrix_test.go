@@ -281,9 +281,14 @@ var authzOps = map[string]authzOp{
 		{"A's verify token on B's tenant", func(f *authzFixtures) authzReq {
 			return authzReq{path: "/v1/webhooks/whatsapp/" + f.tenantB + "?hub.mode=subscribe&hub.challenge=42&hub.verify_token=" + whatsapptest.VerifyToken}
 		}, 403},
+		// No tenant oracle: an unknown or malformed tenant id is refused
+		// like a wrong verify token.
 		{"unknown tenant", func(f *authzFixtures) authzReq {
 			return authzReq{path: "/v1/webhooks/whatsapp/0190b0f0-0000-7000-8000-000000000000?hub.mode=subscribe&hub.challenge=42&hub.verify_token=" + whatsapptest.VerifyToken}
-		}, 404},
+		}, 403},
+		{"malformed tenant id", func(f *authzFixtures) authzReq {
+			return authzReq{path: "/v1/webhooks/whatsapp/not-a-tenant?hub.mode=subscribe&hub.challenge=42&hub.verify_token=" + whatsapptest.VerifyToken}
+		}, 403},
 	}},
 	"whatsapp-webhook": {access: "public", build: func(f *authzFixtures) authzReq {
 		body, sig := whatsapptest.StatusWebhook(whatsapptest.AppSecret)
@@ -301,10 +306,16 @@ var authzOps = map[string]authzOp{
 			body, sig := whatsapptest.StatusWebhook(whatsapptest.AppSecret)
 			return authzReq{path: "/v1/webhooks/whatsapp/" + f.tenantB, body: string(body), headers: []string{"X-Hub-Signature-256", sig}}
 		}, 401},
+		// No tenant oracle: an unknown or malformed tenant id is refused
+		// like a bad signature.
 		{"unknown tenant", func(f *authzFixtures) authzReq {
 			body, sig := whatsapptest.StatusWebhook(whatsapptest.AppSecret)
 			return authzReq{path: "/v1/webhooks/whatsapp/0190b0f0-0000-7000-8000-000000000000", body: string(body), headers: []string{"X-Hub-Signature-256", sig}}
-		}, 404},
+		}, 401},
+		{"malformed tenant id", func(f *authzFixtures) authzReq {
+			body, sig := whatsapptest.StatusWebhook(whatsapptest.AppSecret)
+			return authzReq{path: "/v1/webhooks/whatsapp/not-a-tenant", body: string(body), headers: []string{"X-Hub-Signature-256", sig}}
+		}, 401},
 	}},
 
 	// Legacy settings.

@@ -6,13 +6,14 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
 // maxScannedBody bounds how much of a body is read to look for bad bytes.
-// huma refuses bodies above its own 1 MiB limit, so a longer body is passed
-// on unscanned to be refused there.
-const maxScannedBody = 1 << 20
+// Every operation refuses bodies above maxRequestBody, so a longer body is
+// passed on unscanned to be refused there.
+const maxScannedBody = maxRequestBody
 
 // maxIdempotencyKey is the documented length limit of Idempotency-Key.
 const maxIdempotencyKey = 255
@@ -57,9 +58,13 @@ type readCloser struct {
 	io.Closer
 }
 
-// cleanText is the hot path: no invalid UTF-8, no raw NUL, no \u0000.
+// cleanText is the hot path: no invalid UTF-8, no raw NUL, no \u0000 and
+// no escape that could be half a surrogate pair (\uD800 to \uDFFF, which
+// encoding/json turns into U+FFFD when the other half is missing). A body
+// with a well-formed pair fails this quick test and is scanned properly.
 func cleanText(b []byte) bool {
-	return utf8.Valid(b) && bytes.IndexByte(b, 0) < 0 && !bytes.Contains(b, []byte(`\u0000`))
+	return utf8.Valid(b) && bytes.IndexByte(b, 0) < 0 && !bytes.Contains(b, []byte(`\u0000`)) &&
+		!bytes.Contains(b, []byte(`\ud`)) && !bytes.Contains(b, []byte(`\uD`))
 }
 
 func printableASCII(s string, max int) bool {
@@ -120,11 +125,11 @@ type jsonFrame struct {
 	hasKey bool // an object whose next string is a value, not a key
 }
 
-// badJSONString scans raw JSON for a string holding invalid UTF-8, a raw NUL
-// or a \u0000 escape, and returns its location (body.a.b[2].c). A string
-// used as an object key is named by the object it is in. Malformed JSON is
-// left to the decoder ("" returned) unless the bad bytes are outside any
-// string, which is reported as "body".
+// badJSONString scans raw JSON for a string holding invalid UTF-8, a raw NUL,
+// a \u0000 escape or a lone surrogate escape, and returns its location
+// (body.a.b[2].c). A string used as an object key is named by the object it
+// is in. Malformed JSON is left to the decoder ("" returned) unless the bad
+// bytes are outside any string, which is reported as "body".
 func badJSONString(b []byte) (loc, msg string) {
 	var stack []jsonFrame
 	path := func(key bool) string {
@@ -180,6 +185,24 @@ func badJSONString(b []byte) (loc, msg string) {
 	return "", ""
 }
 
+// hex4 reads the four hex digits of a \u escape.
+func hex4(b []byte) (rune, bool) {
+	var r rune
+	for _, c := range b {
+		switch {
+		case '0' <= c && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case 'a' <= c && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case 'A' <= c && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
 // scanString reads a JSON string starting after its opening quote and
 // returns the index of its closing quote and what is wrong with it, if
 // anything.
@@ -190,8 +213,26 @@ func scanString(b []byte, i int) (end int, bad string) {
 		case c == '"':
 			return i, ""
 		case c == '\\':
-			if i+5 < len(b) && b[i+1] == 'u' && string(b[i+2:i+6]) == "0000" {
-				return i, "must not contain NUL characters"
+			if i+5 < len(b) && b[i+1] == 'u' {
+				r, ok := hex4(b[i+2 : i+6])
+				switch {
+				case !ok:
+					// Malformed: the decoder's 400 says so.
+				case r == 0:
+					return i, "must not contain NUL characters"
+				case utf16.IsSurrogate(r):
+					// Only a high half followed by a low half is a character.
+					if r >= 0xdc00 || i+11 >= len(b) || b[i+6] != '\\' || b[i+7] != 'u' {
+						return i, "must be valid UTF-16: a lone surrogate escape has no character"
+					}
+					if lo, ok := hex4(b[i+8 : i+12]); !ok || lo < 0xdc00 || lo > 0xdfff {
+						return i, "must be valid UTF-16: a lone surrogate escape has no character"
+					}
+					i += 12
+					continue
+				}
+				i += 6
+				continue
 			}
 			i += 2
 		case c == 0:

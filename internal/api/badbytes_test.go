@@ -55,3 +55,34 @@ func TestIdempotencyKeyLength(t *testing.T) {
 		e.must(201, "POST", "/v1/leads", admin, map[string]any{"first_name": "Ana"}, "Idempotency-Key", strings.Repeat("k", 255))
 	})
 }
+
+// TestEscapedBadCharacters: a \u0000 escape and a lone surrogate escape,
+// which encoding/json would store as U+FFFD, are a 422 naming the field on
+// both databases; a well-formed surrogate pair is stored as its character
+// (issue 12, defect 5).
+func TestEscapedBadCharacters(t *testing.T) {
+	forEachDB(t, func(t *testing.T, e *env) {
+		admin := e.tenant("Escapes", nil)
+		for name, first := range map[string]string{
+			"NUL":                    `A\u0000na`,
+			"lone high":              `A\ud800na`,
+			"lone low":               `A\uDC00na`,
+			"high at the end":        `Ana\ud83d`,
+			"high then not low":      `A\ud83d\u0041na`,
+			"two highs":              `A\ud83d\ud83dna`,
+			"high then other escape": `A\ud83d\nna`,
+		} {
+			r := e.call("POST", "/v1/leads", admin, `{"email":"a@example.com","first_name":"`+first+`"}`)
+			if loc := e.problem(r, 422, "validation"); loc != "body.first_name" {
+				t.Errorf("%s: location %q, want body.first_name: %s", name, loc, r.Raw)
+			}
+		}
+		if list := e.must(200, "GET", "/v1/leads", admin, nil); len(list["items"].([]any)) != 0 {
+			t.Fatalf("a lead was stored: %v", list["items"])
+		}
+		lead := e.must(201, "POST", "/v1/leads", admin, `{"first_name":"Ana \ud83d\ude00","last_name":"\\ud800"}`)
+		if lead["first_name"] != "Ana \U0001F600" || lead["last_name"] != `\ud800` {
+			t.Fatalf("a surrogate pair and an escaped backslash were stored as %q and %q", lead["first_name"], lead["last_name"])
+		}
+	})
+}

@@ -43,6 +43,17 @@ func timePtr(t *time.Time) *time.Time {
 	return &u
 }
 
+// inTime is timePtr for an instant a client sent: a present zero instant
+// (0001-01-01T00:00:00Z) stays present, so that it is refused as out of
+// range instead of being stored as no instant at all.
+func inTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
 // nonNil returns s, or an empty slice for nil so that JSON says [] not null.
 func nonNil[T any](s []T) []T {
 	if s == nil {

@@ -109,8 +109,8 @@ var descriptions = map[string]opDoc{
 	"list-circuits":  {text: dApp + dNotPaged + "Open circuits: providers whose sends are stopped for this tenant after an error only its settings can fix (credentials, TLS), with the error and when a message will probe again."},
 	"close-circuit":  {text: dAdmin + "Closes a provider's circuit after its settings were fixed, so that sends through it resume."},
 
-	"verify-whatsapp-webhook": {text: "Public: Meta's subscription handshake. Answers hub.challenge as text/plain when hub.verify_token is the tenant's verify token; 403 otherwise.", errors: []int{http.StatusForbidden}},
-	"whatsapp-webhook":        {text: "Public, signed: message status updates from the WhatsApp Cloud API, verified with X-Hub-Signature-256 and the tenant's app secret (401 when the signature is wrong). Answers how many statuses moved a message.", errors: []int{http.StatusUnauthorized}},
+	"verify-whatsapp-webhook": {text: "Public: Meta's subscription handshake. Answers hub.challenge as text/plain when hub.verify_token is the tenant's verify token; 403 otherwise, an unknown tenant included (the route does not say which tenants exist).", errors: []int{http.StatusForbidden}},
+	"whatsapp-webhook":        {text: "Public, signed: message status updates from the WhatsApp Cloud API, verified with X-Hub-Signature-256 and the tenant's app secret (401 when the signature is wrong, or the tenant unknown: the route does not say which tenants exist). A replayed status (same message, status and timestamp) is not recorded twice. Answers how many statuses moved a message.", errors: []int{http.StatusUnauthorized}},
 
 	"get-legacy-settings": {text: dApp + "Deprecated: the legacy per-trigger settings. Replaced by workflows and assignment rules (docs/api/VERSIONING.md)."},
 	"put-legacy-settings": {text: dAdmin + "Deprecated: replaces the legacy per-trigger settings. Replaced by workflows and assignment rules (docs/api/VERSIONING.md)."},

@@ -43,7 +43,7 @@ type createOverrideInput struct {
 func (s *Server) createOverride(ctx context.Context, in *createOverrideInput) (*body[OverrideOut], error) {
 	b := in.Body
 	o := &engine.Override{TenantID: principal(ctx).TenantID, LeadID: in.LeadID, Trigger: b.Trigger,
-		Action: engine.OverrideAction(b.Action), WorkflowID: b.WorkflowID, ExpiresAt: timePtr(b.ExpiresAt), Reason: b.Reason}
+		Action: engine.OverrideAction(b.Action), WorkflowID: b.WorkflowID, ExpiresAt: inTime(b.ExpiresAt), Reason: b.Reason}
 	out := func(o *engine.Override) *body[OverrideOut] { return &body[OverrideOut]{Body: s.overrideOut(o)} }
 	answerWith(ctx, out)
 	if err := s.app.CreateOverride(ctx, o); err != nil {

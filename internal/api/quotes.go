@@ -36,7 +36,7 @@ func (p *QuotePatch) apply(q *engine.Quote, amount *float64) {
 		*amount = *p.Amount
 	}
 	if p.ValidUntil.Set {
-		q.ValidUntil = timePtr(p.ValidUntil.Value)
+		q.ValidUntil = inTime(p.ValidUntil.Value)
 	}
 }
 
@@ -73,7 +73,7 @@ type QuotePath struct {
 func (s *Server) createQuote(ctx context.Context, in *body[QuoteIn]) (*versioned[QuoteOut], error) {
 	b := in.Body
 	q := &engine.Quote{TenantID: principal(ctx).TenantID, LeadID: b.LeadID, Number: b.Number, Currency: b.Currency,
-		ValidUntil: timePtr(b.ValidUntil)}
+		ValidUntil: inTime(b.ValidUntil)}
 	out := func(q *engine.Quote) *versioned[QuoteOut] { return withETag(s.quoteOut(q), q.Version) }
 	answerWith(ctx, out)
 	if err := s.app.CreateQuote(ctx, q, b.Amount); err != nil {

@@ -127,9 +127,7 @@ func New(a *app.App, log *slog.Logger, opts Options) *Server {
 	if opts.RiverUI != nil {
 		s.mountRiverUI(opts.RiverUI)
 	}
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, newProblem(http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path))
-	})
+	s.mux.HandleFunc("/", s.notRouted)
 	s.handler = s.observed(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.checkBytes(w, r) {
 			s.mux.ServeHTTP(w, r)
@@ -228,6 +226,13 @@ func (s *Server) deny(ctx huma.Context, status int, msg string) {
 	_ = huma.WriteErr(s.api, ctx, status, msg)
 }
 
+// The limits of every request body: huma's defaults, stated once so that
+// operations reading RawBody get them too.
+const (
+	maxRequestBody  = 1 << 20
+	bodyReadTimeout = 5 * time.Second
+)
+
 // operation describes one route for register.
 func operation(method, path, id, summary string, who access, tag string) huma.Operation {
 	op := huma.Operation{
@@ -237,6 +242,11 @@ func operation(method, path, id, summary string, who access, tag string) huma.Op
 		Summary:     summary,
 		Tags:        []string{tag},
 		Metadata:    map[string]any{"access": who},
+		// huma applies its 1 MiB and 5 s defaults only to operations with
+		// a decoded Body; the ones that read RawBody (the webhook, the
+		// one-click unsubscribe, both public) would read without limit.
+		MaxBodyBytes:    maxRequestBody,
+		BodyReadTimeout: bodyReadTimeout,
 	}
 	switch who {
 	case accessOperator:

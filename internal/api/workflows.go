@@ -10,10 +10,12 @@ import (
 	"github.com/quoteflow/quoteflow/internal/engine/workflow"
 )
 
-// StepIn is a step as a client writes it. id is optional: give the id of an
-// existing step to keep it (runs and messages refer to steps by id).
+// StepIn is a step as a client writes it. The server assigns step ids: id
+// is left out on create and when adding a step, and when replacing a
+// workflow's steps it names one of the workflow's existing steps to keep
+// (runs and messages refer to steps by id).
 type StepIn struct {
-	ID              string                  `json:"id,omitempty"`
+	ID              string                  `json:"id,omitempty" doc:"Only when replacing steps: the id of an existing step of this workflow, to keep it"`
 	Type            string                  `json:"type" enum:"send_email,send_whatsapp,wait"`
 	When            json.RawMessage         `json:"when,omitempty" doc:"A condition; the step is skipped when it is false"`
 	Email           *engine.EmailContent    `json:"email,omitempty"`
@@ -93,8 +95,34 @@ type WorkflowPath struct {
 	WorkflowID string `path:"workflow_id"`
 }
 
+// checkStepIDs refuses a step id the client may not choose: any id when
+// existing is nil (a new workflow), else one that is not among existing.
+// Letting a client pick ids let it reuse another workflow's, or another
+// tenant's, and have runs and messages refer to the wrong step.
+func checkStepIDs(steps []StepIn, existing []engine.Step) error {
+	var fields []engine.FieldError
+	for i, st := range steps {
+		if st.ID == "" {
+			continue
+		}
+		at := "body.steps[" + itoa(i) + "].id"
+		if existing == nil {
+			fields = append(fields, engine.FieldError{Field: at, Message: "is assigned by the server; leave it out"})
+		} else if !slices.ContainsFunc(existing, func(e engine.Step) bool { return e.ID == st.ID }) {
+			fields = append(fields, engine.FieldError{Field: at, Message: "is not a step of this workflow; leave it out for a new step"})
+		}
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	return &engine.Error{Code: engine.EINVALID, Message: "validation failed", Fields: fields}
+}
+
 func (s *Server) createWorkflow(ctx context.Context, in *body[WorkflowIn]) (*versioned[WorkflowOut], error) {
 	b := in.Body
+	if err := checkStepIDs(b.Steps, nil); err != nil {
+		return nil, toProblem(ctx, s.log, err)
+	}
 	w := &engine.Workflow{TenantID: principal(ctx).TenantID, Name: b.Name, Trigger: engine.Trigger(b.Trigger),
 		Enabled: b.Enabled == nil || *b.Enabled, ExitOn: exitOn(b.ExitOn), Steps: stepsFrom(b.Steps)}
 	out := func(w *engine.Workflow) *versioned[WorkflowOut] { return withETag(workflowOut(w), w.Version) }
@@ -195,6 +223,9 @@ func (s *Server) patchWorkflow(ctx context.Context, in *patchWorkflowInput) (*ve
 			w.ExitOn = exitOn(b.ExitOn)
 		}
 		if b.Steps != nil {
+			if err := checkStepIDs(b.Steps, w.Steps); err != nil {
+				return err
+			}
 			w.Steps = stepsFrom(b.Steps)
 		}
 		return nil
@@ -215,8 +246,10 @@ type addStepInput struct {
 
 func (s *Server) addStep(ctx context.Context, in *addStepInput) (*versioned[WorkflowOut], error) {
 	return s.editWorkflow(ctx, in.WorkflowID, in.IfMatch, func(w *engine.Workflow) error {
+		if in.Body.ID != "" {
+			return engine.Invalid("body.id", "is assigned by the server; leave it out")
+		}
 		st := in.Body.step()
-		st.ID = "" // a new step always gets a new id
 		pos := len(w.Steps)
 		if p := in.Body.Position; p != nil {
 			if *p > len(w.Steps) {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
@@ -110,6 +111,12 @@ func (a *App) GetMessage(ctx context.Context, tenantID, id string) (*engine.Mess
 
 // ListMessages returns a page of the tenant's outbox and the next cursor.
 func (a *App) ListMessages(ctx context.Context, tenantID string, f engine.MessageFilter, p engine.Page) ([]engine.Message, string, error) {
+	// A zero bound is no bound; any other is an instant like any stored.
+	for i, t := range []time.Time{f.From, f.To} {
+		if !t.IsZero() && !engine.InstantInRange(t) {
+			return nil, "", engine.Invalid([]string{"query.from", "query.to"}[i], engine.InstantRangeMessage)
+		}
+	}
 	return a.db.ListMessages(ctx, tenantID, f, p)
 }
 

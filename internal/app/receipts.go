@@ -12,19 +12,38 @@ import (
 	"github.com/quoteflow/quoteflow/internal/store"
 )
 
+// webhookTenant returns the WhatsApp settings of the tenant a webhook
+// names; an unknown (or malformed) tenant id has none, so that it is
+// refused exactly like a known tenant with a wrong secret and the route
+// cannot tell anyone which tenant ids exist.
+func (a *App) webhookTenant(ctx context.Context, tenantID string) (*engine.WhatsAppChannel, error) {
+	t, err := a.db.GetTenant(ctx, tenantID)
+	if engine.IsNotFound(err) {
+		return &engine.WhatsAppChannel{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if t.Channels.WhatsApp == nil {
+		return &engine.WhatsAppChannel{}, nil
+	}
+	return t.Channels.WhatsApp, nil
+}
+
+// unknownTenantSecret is what a signature is checked against when the
+// tenant has no app secret, so that such a refusal costs the same HMAC as
+// one with a wrong signature.
+const unknownTenantSecret = "no app secret: nothing verifies"
+
 // VerifyWhatsAppWebhook answers Meta's subscription handshake for a
 // tenant: the challenge when the verify token is the tenant's.
 func (a *App) VerifyWhatsAppWebhook(ctx context.Context, tenantID string, q url.Values) (string, error) {
-	t, err := a.db.GetTenant(ctx, tenantID)
+	w, err := a.webhookTenant(ctx, tenantID)
 	if err != nil {
 		return "", err
 	}
-	token := ""
-	if w := t.Channels.WhatsApp; w != nil {
-		token = w.VerifyToken
-	}
-	challenge, ok := whatsapp.VerifyChallenge(q, token)
-	if !ok || token == "" {
+	challenge, ok := whatsapp.VerifyChallenge(q, w.VerifyToken)
+	if !ok || w.VerifyToken == "" {
 		return "", engine.Errorf(engine.EFORBIDDEN, "the verify token does not match")
 	}
 	return challenge, nil
@@ -35,15 +54,15 @@ func (a *App) VerifyWhatsAppWebhook(ctx context.Context, tenantID string, q url.
 // anything is read from it. Receipts only move messages forward, so
 // repeated and out-of-order deliveries of the same webhook are harmless.
 func (a *App) HandleWhatsAppWebhook(ctx context.Context, tenantID string, body []byte, signature string) (int, error) {
-	t, err := a.db.GetTenant(ctx, tenantID)
+	w, err := a.webhookTenant(ctx, tenantID)
 	if err != nil {
 		return 0, err
 	}
-	secret := ""
-	if w := t.Channels.WhatsApp; w != nil {
-		secret = w.AppSecret
+	secret := w.AppSecret
+	if secret == "" {
+		secret = unknownTenantSecret
 	}
-	if secret == "" || !whatsapp.VerifySignature(secret, body, signature) {
+	if !whatsapp.VerifySignature(secret, body, signature) || w.AppSecret == "" {
 		return 0, engine.Errorf(engine.EUNAUTHORIZED, "the X-Hub-Signature-256 signature does not match")
 	}
 	statuses, err := whatsapp.ParseStatuses(body)
@@ -94,6 +113,9 @@ func (a *App) applyReceipt(ctx context.Context, tx *store.Tx, tenantID string, s
 		return false, tx.InsertReceipt(ctx, r)
 	}
 	r.MessageID = m.ID
+	// A replay is not stored twice, but still goes on to the message: the
+	// first delivery may have come before the message was known, and
+	// moving forward only makes a true replay change nothing.
 	if err := tx.InsertReceipt(ctx, r); err != nil {
 		return false, err
 	}

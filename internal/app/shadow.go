@@ -70,6 +70,11 @@ type ShadowSide struct {
 // is its shadow messages, or, when the engine's decision was itself the
 // legacy fallback, the same legacy messages.
 func (a *App) ShadowReport(ctx context.Context, tenantID string, from, to time.Time, p engine.Page) (*ShadowReport, error) {
+	for i, t := range []time.Time{from, to} {
+		if !engine.InstantInRange(t) {
+			return nil, engine.Invalid([]string{"query.from", "query.to"}[i], engine.InstantRangeMessage)
+		}
+	}
 	if !from.Before(to) {
 		return nil, engine.Invalid("query.from", "must be before to")
 	}

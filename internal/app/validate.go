@@ -49,6 +49,28 @@ func validatePhone(phone string) error {
 	return nil
 }
 
+// RFC 5321 §4.5.3.1 limits: a longer address is refused by mail servers
+// (or truncated), so it would fail at every send rather than when saved.
+// The domain's own limit (255) needs no check: an address within the
+// path's 254 cannot break it.
+const (
+	maxLocalPart   = 64
+	maxAddressPath = 254 // the 256-octet path less its angle brackets
+)
+
+// addressTooLong says what is too long in an address mail.ParseAddress
+// accepted, or "".
+func addressTooLong(addr string) string {
+	at := strings.LastIndexByte(addr, '@')
+	switch {
+	case len(addr) > maxAddressPath:
+		return fmt.Sprintf("must be at most %d characters (RFC 5321)", maxAddressPath)
+	case at > maxLocalPart:
+		return fmt.Sprintf("the part before @ must be at most %d characters (RFC 5321)", maxLocalPart)
+	}
+	return ""
+}
+
 // validateLead checks a lead's fields; paths are under at ("body" for a
 // lead written, "lead" for the what-if lead of a preview).
 func validateLead(l *engine.Lead, at string) error {
@@ -61,6 +83,8 @@ func validateLead(l *engine.Lead, at string) error {
 	if l.Email != "" {
 		if a, err := mail.ParseAddress(l.Email); err != nil || a.Address != l.Email {
 			p.add(at+".email", "must be a plain email address, e.g. ana@example.com")
+		} else if msg := addressTooLong(a.Address); msg != "" {
+			p.add(at+".email", "%s", msg)
 		}
 	}
 	if l.Phone != "" {
@@ -108,6 +132,9 @@ func validateQuote(q *engine.Quote, amount float64) error {
 	} else if len(q.Number) > 64 {
 		p.add("body.number", "must be at most 64 characters")
 	}
+	if q.ValidUntil != nil && !engine.InstantInRange(*q.ValidUntil) {
+		p.add("body.valid_until", engine.InstantRangeMessage)
+	}
 	if _, err := currency.ParseISO(q.Currency); err != nil || strings.ToUpper(q.Currency) != q.Currency {
 		p.add("body.currency", "must be an ISO 4217 code in capitals, e.g. EUR")
 	} else if minor, ok := engine.MajorToMinor(amount, q.Currency); !ok || minor < 0 {
@@ -148,8 +175,10 @@ func validateTenant(t *engine.Tenant) error {
 	}
 	seen := map[string]bool{}
 	for i, h := range t.Holidays {
-		if _, err := time.Parse(time.DateOnly, h); err != nil {
+		if d, err := time.Parse(time.DateOnly, h); err != nil {
 			p.add(fmt.Sprintf("body.holidays[%d]", i), "must be a date as YYYY-MM-DD")
+		} else if !engine.InstantInRange(d) {
+			p.add(fmt.Sprintf("body.holidays[%d]", i), "must be a date from 1970-01-01 to 9999-12-31")
 		} else if seen[h] {
 			p.add(fmt.Sprintf("body.holidays[%d]", i), "repeats %s", h)
 		}
@@ -177,8 +206,10 @@ func validateTenant(t *engine.Tenant) error {
 		}
 		if e.From == "" {
 			p.add("body.channels.email.from", `is required, e.g. "Acme Roofing <quotes@acme.example>"`)
-		} else if _, err := mail.ParseAddress(e.From); err != nil {
+		} else if a, err := mail.ParseAddress(e.From); err != nil {
 			p.add("body.channels.email.from", "must be an address such as Acme Roofing <quotes@acme.example>")
+		} else if msg := addressTooLong(a.Address); msg != "" {
+			p.add("body.channels.email.from", "%s", msg)
 		}
 	}
 	if w := t.Channels.WhatsApp; w != nil {

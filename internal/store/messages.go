@@ -318,7 +318,9 @@ func scanReceipt(s scanner) (engine.Receipt, error) {
 // InsertReceipt stores r and fills in its ID, and its ReceivedAt from the
 // transaction's clock when it is zero. An empty MessageID (no message
 // matched) and a zero ProviderTimestamp are stored as NULL. A MessageID must
-// be the tenant's (else ENOTFOUND).
+// be the tenant's (else ENOTFOUND). A receipt already stored (the same
+// provider message, status and provider time: a replayed webhook) is not
+// stored again and r is left as it was, its ID empty.
 func (tx *Tx) InsertReceipt(ctx context.Context, r *engine.Receipt) error {
 	id, err := newID()
 	if err != nil {
@@ -333,11 +335,15 @@ func (tx *Tx) InsertReceipt(ctx context.Context, r *engine.Receipt) error {
 		received = tx.now
 	}
 	providerTS := normZero(r.ProviderTimestamp)
-	_, err = tx.exec(ctx, `INSERT INTO receipts (`+receiptColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	res, err := tx.exec(ctx, `INSERT INTO receipts (`+receiptColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`,
 		id, r.TenantID, nullString(r.MessageID), r.ProviderMessageID, r.Status, nullZeroTime(providerTS), r.ErrorCode,
 		r.ErrorClass, payload, micros(received))
 	if err != nil {
 		return translate(err, "insert receipt", onViolation{foreign: notFound("message")})
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return translate(err, "insert receipt", onViolation{})
 	}
 	r.ID, r.ProviderTimestamp, r.ReceivedAt = id, providerTS, received
 	return nil

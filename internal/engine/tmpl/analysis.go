@@ -329,10 +329,12 @@ func originalOffset(off int, edits []templateEdit) int {
 	return off - shift
 }
 
-// tplScope holds the locals visible in part of a template.
+// tplScope holds the locals visible in part of a template, and how many
+// times literal loops around it run it (0 counts as 1).
 type tplScope struct {
 	parent *tplScope
 	names  map[string]bool
+	iters  int64
 }
 
 func (s *tplScope) has(name string) bool {
@@ -446,12 +448,14 @@ func (a *templateAnalysis) walkBlock(n *lqrender.BlockNode, sc *tplScope) {
 			walkAll(c.Body, sc)
 		}
 	case "for", "tablerow":
-		inner := &tplScope{parent: sc, names: map[string]bool{"forloop": true}}
+		inner := &tplScope{parent: sc, names: map[string]bool{"forloop": true}, iters: max(sc.iters, 1)}
+		tick := nodeWork + bodyWork(n.Body)
 		if name, ok := a.checkLoop(t, sc); ok {
 			inner.names[name] = true
+			inner.iters = a.checkLiteralLoop(t, inner.iters, tick)
 		}
 		a.edits = append(a.edits, templateEdit{t.off + len(t.Source), prioTick,
-			fmt.Sprintf("{%% assign %s = %d | %s: %s %%}", tickVar, nodeWork+bodyWork(n.Body), tickFilter, stateVar)})
+			fmt.Sprintf("{%% assign %s = %d | %s: %s %%}", tickVar, tick, tickFilter, stateVar)})
 		walkAll(n.Body, inner)
 		for _, c := range n.Clauses {
 			a.token(c.Token)

@@ -85,6 +85,17 @@ func Validate(w *engine.Workflow, prefix string) error {
 	return fe.err()
 }
 
+// Limits of a WhatsApp step's template parameters. Meta caps an approved
+// template's body at 1,024 characters, placeholders ({{1}}, five
+// characters at least, never two side by side) included, so no template
+// takes anywhere near 100 body parameters, nor renders a longer one; the
+// exact count is checked against the synced template when the tenant's
+// account can be asked (app.checkTemplates).
+const (
+	MaxWhatsAppParameters      = 100
+	MaxWhatsAppParameterLength = 1024
+)
+
 // ValidateStep checks one step. Paths are relative to the step.
 func ValidateStep(s *engine.Step) error {
 	var fe problemList
@@ -155,8 +166,18 @@ func ValidateStep(s *engine.Step) error {
 		if strings.TrimSpace(s.WhatsApp.Language) == "" {
 			fe.add("whatsapp.language", "is required, e.g. en_US")
 		}
-		for i, p := range s.WhatsApp.Parameters {
-			fe.addErr(fmt.Sprintf("whatsapp.parameters[%d]", i), tmpl.Validate(p))
+		if n := len(s.WhatsApp.Parameters); n > MaxWhatsAppParameters {
+			// Not checked one by one: refusing 100,000 of them must be cheap.
+			fe.add("whatsapp.parameters", "must have at most %d parameters, not %d", MaxWhatsAppParameters, n)
+		} else {
+			for i, p := range s.WhatsApp.Parameters {
+				at := fmt.Sprintf("whatsapp.parameters[%d]", i)
+				if len(p) > MaxWhatsAppParameterLength {
+					fe.add(at, "must be at most %d characters", MaxWhatsAppParameterLength)
+					continue
+				}
+				fe.addErr(at, tmpl.Validate(p))
+			}
 		}
 	}
 	if len(s.When) > 0 && string(s.When) != "null" {
@@ -207,6 +228,9 @@ func ValidateOverride(o *engine.Override, prefix string) error {
 		}
 	default:
 		fe.add(prefix+".action", "must be workflow or suppress")
+	}
+	if o.ExpiresAt != nil && !engine.InstantInRange(*o.ExpiresAt) {
+		fe.add(prefix+".expires_at", engine.InstantRangeMessage)
 	}
 	if len(o.Reason) > 1000 {
 		fe.add(prefix+".reason", "must be at most 1000 characters")
