@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
 	"github.com/quoteflow/quoteflow/internal/store"
@@ -94,7 +95,12 @@ func (a *App) ExpireDueQuotes(ctx context.Context, limit int) (int, error) {
 	}
 	n := 0
 	for _, q := range due {
-		_, err := a.QuoteAction(ctx, ActionRequest{TenantID: q.TenantID, QuoteID: q.ID, Action: engine.ActionExpire})
+		// Two sweeps can list the same quote (two processes, or a periodic
+		// run beside a manual one); the second waits on the quote's row lock
+		// and would then record a duplicate quote.expired event. One key
+		// per quote revision makes it replay the first instead.
+		_, err := a.QuoteAction(ctx, ActionRequest{TenantID: q.TenantID, QuoteID: q.ID, Action: engine.ActionExpire,
+			IdempotencyKey: fmt.Sprintf("quoteflow-sweep:expire:%s:%d", q.ID, q.Revision)})
 		switch engine.ErrorCode(err) {
 		case "":
 			n++

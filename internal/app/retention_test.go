@@ -147,3 +147,38 @@ func TestPurgedPeriodsKeepTheirStatistics(t *testing.T) {
 		}
 	})
 }
+
+// Sweeps that run at once (two processes, a periodic run beside a manual
+// one) expire a due quote once: one quote.expired event, not a duplicate.
+func TestConcurrentSweepsExpireAQuoteOnce(t *testing.T) {
+	forEachUseCase(t, func(t *testing.T, u *useCase) {
+		for round := range 10 {
+			soon := u.clock.Now().Add(time.Minute)
+			q := u.newQuote(&soon)
+			u.action(q.ID, engine.ActionSend, "")
+			u.clock.Add(2 * time.Minute)
+			start := make(chan struct{})
+			errs := make(chan error, 3)
+			for range 3 {
+				go func() {
+					<-start
+					_, err := u.a.ExpireDueQuotes(u.ctx, 10)
+					errs <- err
+				}()
+			}
+			close(start)
+			for range 3 {
+				if err := <-errs; err != nil {
+					t.Fatal(err)
+				}
+			}
+			evs, _, err := u.a.ListEvents(u.ctx, u.tenant, engine.EventFilter{QuoteID: q.ID, Trigger: engine.TriggerExpired}, engine.Page{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(evs) != 1 {
+				t.Fatalf("round %d: %d quote.expired events, want 1", round, len(evs))
+			}
+		}
+	})
+}
