@@ -163,5 +163,6 @@ func str(v any) string {
 // tenant, and a fixture that reused one would be refused with a 409.
 var quoteSeq atomic.Int64
 
-// quoteNumber returns a quote number no other test has used.
-func quoteNumber() string { return fmt.Sprintf("Q-%d", quoteSeq.Add(1)) }
+// quoteNumber returns a quote number no other test has used: F-…, so that it
+// never meets a number a test writes out (those are Q-…) in one tenant.
+func quoteNumber() string { return fmt.Sprintf("F-%d", quoteSeq.Add(1)) }

@@ -94,8 +94,10 @@ func (b *bundle) lead(t *testing.T, tenantID string) *engine.Lead {
 // quoteSeq numbers the fixtures' quotes: a number is unique in a tenant.
 var quoteSeq atomic.Int64
 
-// quoteNumber returns a quote number no other fixture has.
-func quoteNumber() string { return fmt.Sprintf("Q-%d", quoteSeq.Add(1)) }
+// quoteNumber returns a quote number no other fixture has, and none of the
+// numbers tests write out (those are Q-…), which a fixture could otherwise
+// take first in the same tenant.
+func quoteNumber() string { return fmt.Sprintf("F-%d", quoteSeq.Add(1)) }
 
 func (b *bundle) quote(t *testing.T, l *engine.Lead) *engine.Quote {
 	t.Helper()
