@@ -65,6 +65,42 @@ type provider struct {
 
 	sends, serverErrors, timeoutsAccepted, timeoutsLost, tooMany atomic.Int64
 	planted                                                      atomic.Int64
+
+	// refused holds the attempt ids (biz_opaque_callback_data) of sends the
+	// profile refused without the fake seeing them: a message whose every
+	// attempt is here failed honestly, however many retries it had.
+	refusedMu sync.Mutex
+	refused   map[string]bool
+}
+
+// refuse records that the send of attempt was refused by a fault.
+func (p *provider) refuse(r *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var m struct {
+		Attempt string `json:"biz_opaque_callback_data"`
+	}
+	if json.Unmarshal(body, &m) != nil || m.Attempt == "" {
+		return
+	}
+	p.refusedMu.Lock()
+	defer p.refusedMu.Unlock()
+	if p.refused == nil {
+		p.refused = map[string]bool{}
+	}
+	p.refused[m.Attempt] = true
+}
+
+// refusedAll reports whether the profile refused every one of attempts.
+func (p *provider) refusedAll(attempts []string) bool {
+	p.refusedMu.Lock()
+	defer p.refusedMu.Unlock()
+	for _, a := range attempts {
+		if !p.refused[a] {
+			return false
+		}
+	}
+	return len(attempts) > 0
 }
 
 // startProvider starts the fake and its faulty front, stopped when t ends.
@@ -114,6 +150,7 @@ func (p *provider) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		into := time.Since(p.started) % p.prof.BurstEvery
 		if into < p.prof.BurstFor {
 			p.tooMany.Add(1)
+			p.refuse(r)
 			secs := int((p.prof.BurstFor-into)/time.Second) + 1
 			metaError(w, http.StatusTooManyRequests, 130429, "(#130429) Rate limit hit", secs)
 			return
@@ -137,10 +174,12 @@ func (p *provider) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case x < p.prof.ServerErrors:
 		p.serverErrors.Add(1)
+		p.refuse(r)
 		metaError(w, http.StatusInternalServerError, 131000, "(#131000) Something went wrong", 0)
 		return
 	case x < p.prof.ServerErrors+p.prof.Timeouts/2:
 		p.timeoutsLost.Add(1)
+		p.refuse(r)
 		p.hang(r)
 		return
 	case x < p.prof.ServerErrors+p.prof.Timeouts:
