@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
@@ -148,8 +147,7 @@ func (tx *Tx) ListEventMessages(ctx context.Context, tenantID string, eventIDs [
 	for _, id := range eventIDs {
 		args = append(args, id)
 	}
-	marks := strings.TrimSuffix(strings.Repeat("?, ", len(eventIDs)), ", ")
 	out, err := collect(ctx, tx, scanMessage, `SELECT `+messageColumns+` FROM messages
-		WHERE tenant_id = ? AND event_id IN (`+marks+`) ORDER BY id`, args...)
+		WHERE tenant_id = ? AND event_id IN (`+marks(len(eventIDs))+`) ORDER BY id`, args...)
 	return out, translate(err, "list event messages", onViolation{})
 }
