@@ -137,7 +137,9 @@ func New(a *app.App, log *slog.Logger, opts Options) *Server {
 	// The editor (docs/WEB.md): its page at / and its hashed assets. It
 	// routes by the URL's fragment, so no other path needs a fallback and
 	// unknown paths stay 404 problems.
-	editor := web.Handler(http.HandlerFunc(s.notRouted))
+	editor := web.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, newProblem(http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path))
+	}))
 	s.mux.Handle("GET /{$}", editor)
 	s.mux.Handle("GET /assets/", editor)
 	s.mux.HandleFunc("/", s.notRouted)

@@ -48,19 +48,22 @@ func Handler(notFound http.Handler) http.Handler {
 		return nil
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name := r.URL.Path
-		cache := "public, max-age=31536000, immutable"
+		name, cache := r.URL.Path, "public, max-age=31536000, immutable"
 		if name == "/" {
 			name, cache = "/index.html", "no-cache"
-			w.Header().Set("Content-Security-Policy", ContentSecurityPolicy)
-			w.Header().Set("X-Content-Type-Options", "nosniff")
-			w.Header().Set("Referrer-Policy", "no-referrer")
+		} else if !strings.HasPrefix(name, "/assets/") {
+			name = ""
 		}
 		f, ok := files[name]
-		if !ok || (name != "/index.html" && !strings.HasPrefix(name, "/assets/")) {
+		if !ok {
 			notFound.ServeHTTP(w, r)
 			return
 		}
+		if cache == "no-cache" {
+			w.Header().Set("Content-Security-Policy", ContentSecurityPolicy)
+			w.Header().Set("Referrer-Policy", "no-referrer")
+		}
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Cache-Control", cache)
 		w.Header().Set("ETag", f.etag)
 		http.ServeContent(w, r, path.Base(name), time.Time{}, bytes.NewReader(f.body))

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from "react";
 import { api, problemOf, unwrap, type ApiProblem } from "../../api/client";
 import { Button, Field, Form, Page } from "../../components";
 import { homePath } from "../../routes";
-import { navigate, replaceHash } from "../../router";
+import { replaceHash } from "../../router";
 import { useSession } from "../../session";
 
 /**
@@ -26,7 +26,7 @@ export function SignInScreen({ code, notice }: { code: string | null; notice?: s
     unwrap(api.POST("/v1/sign-in/exchange", { body: { code } }))
       .then(({ data }) => {
         signIn({ key: data.key, tenantId: data.tenant_id });
-        navigate(homePath);
+        replaceHash(homePath);
       })
       .catch((err: unknown) => {
         const p = problemOf(err);
@@ -51,7 +51,7 @@ export function SignInScreen({ code, notice }: { code: string | null; notice?: s
     unwrap(api.GET("/v1/tenant", { headers: { Authorization: `Bearer ${k}` } }))
       .then(({ data }) => {
         signIn({ key: k, tenantId: data.id });
-        navigate(homePath);
+        replaceHash(homePath);
       })
       .catch((err: unknown) => {
         const p = problemOf(err);
