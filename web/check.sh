@@ -72,12 +72,28 @@ step build "built twice, both identical to the committed internal/web/dist" "$t"
 t=$(now)
 step size "$(node scripts/size.mjs | tail -n1 | sed 's/^size: //')" "$t"
 
-t=$(now)
-npx vitest run --reporter=dot >"${TMPDIR:-/tmp}/web-unit.log" 2>&1 || { cat "${TMPDIR:-/tmp}/web-unit.log" >&2; exit 1; }
-step unit "$(grep -E 'Tests +[0-9]+ passed' "${TMPDIR:-/tmp}/web-unit.log" | sed 's/\x1b\[[0-9;]*m//g; s/^ *//')" "$t"
+# vitest's own summary, as one plain line: "<suite>: N passed, 0 failed".
+vitest_suite() { # name, log, vitest args...
+  local name=$1 log=$2
+  shift 2
+  if ! NO_COLOR=1 npx vitest run --reporter=dot "$@" >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "$name: $(grep -oE '[0-9]+ failed' "$log" | tail -n1 || echo '? failed'), see above" >&2
+    exit 1
+  fi
+  local n
+  n=$(grep -E '^ +Tests +[0-9]+ passed' "$log" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+')
+  echo "$name: ${n:-0} passed, 0 failed"
+}
+logs="$(mktemp -d "${TMPDIR:-/tmp}/web-check.XXXXXX")"
+trap 'rm -rf "$logs"' EXIT
 
 t=$(now)
-npx vitest run --config e2e/vitest.config.ts --reporter=dot >"${TMPDIR:-/tmp}/web-e2e.log" 2>&1 || { cat "${TMPDIR:-/tmp}/web-e2e.log" >&2; exit 1; }
-step e2e "$(grep -E 'Tests +[0-9]+ passed' "${TMPDIR:-/tmp}/web-e2e.log" | sed 's/\x1b\[[0-9;]*m//g; s/^ *//')" "$t"
+vitest_suite web-unit "$logs/unit.log"
+step unit "vitest, jsdom" "$t"
+
+t=$(now)
+vitest_suite web-e2e "$logs/e2e.log" --config e2e/vitest.config.ts
+step e2e "vitest, playwright-core, Chromium, quoteflow serve and demo on SQLite" "$t"
 
 step total "editor gate passed" "$start"
