@@ -57,6 +57,12 @@ export function App() {
     );
   }
   const current = navFor(loc.path);
+  const nav = useRef<HTMLElement>(null);
+  // On a narrow screen the navigation scrolls sideways: keep the current
+  // screen's link in view.
+  useEffect(() => {
+    nav.current?.querySelector('[aria-current="page"]')?.scrollIntoView?.({ block: "nearest", inline: "nearest" });
+  }, [current]);
 
   return (
     <div className="shell">
@@ -81,7 +87,7 @@ export function App() {
         ) : null}
       </header>
       {session ? (
-        <nav className="shell__nav" aria-label="Main">
+        <nav className="shell__nav" aria-label="Main" ref={nav}>
           <ul>
             {routes
               .filter((r) => r.nav)
