@@ -98,7 +98,7 @@ describe("tenant settings", () => {
     await page.getByLabel("Who decides what is sent").selectOption("shadow");
     await save(page);
     await saved(page);
-    const history = page.getByRole("table", { name: "Mode changes, newest first" });
+    const history = page.getByRole("table", { name: "Mode changes, oldest first" });
     await history.getByRole("cell", { name: "shadow" }).waitFor();
 
     // Someone else changes the tenant after this page read it.

@@ -33,6 +33,7 @@ export function SettingsScreen(_props: ScreenProps) {
   const [base, setBase] = useState<Draft | null>(null);
   const [draft, setDraft] = useState<Draft | null>(null);
   const [history, setHistory] = useState<ModeChange[]>([]);
+  const [moreHistory, setMoreHistory] = useState(false);
   const [loadProblem, setLoadProblem] = useState<ApiProblem | null>(null);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
   const [saved, setSaved] = useState("");
@@ -48,8 +49,11 @@ export function SettingsScreen(_props: ScreenProps) {
   }, []);
 
   const loadHistory = useCallback(() => {
-    unwrap(api.GET("/v1/tenant/mode-changes", { params: { query: { limit: 20 } } }))
-      .then(({ data }) => setHistory(data.items))
+    unwrap(api.GET("/v1/tenant/mode-changes", { params: { query: { limit: 100 } } }))
+      .then(({ data }) => {
+        setHistory(data.items);
+        setMoreHistory(data.next_cursor !== undefined);
+      })
       .catch(() => setHistory([]));
   }, []);
 
@@ -293,7 +297,7 @@ export function SettingsScreen(_props: ScreenProps) {
       </Form>
 
       <Table
-        caption="Mode changes, newest first"
+        caption="Mode changes, oldest first"
         columns={[
           { header: "When", cell: (m: ModeChange) => new Date(m.changed_at).toLocaleString() },
           { header: "From", cell: (m: ModeChange) => m.from },
@@ -304,6 +308,7 @@ export function SettingsScreen(_props: ScreenProps) {
         rowKey={(m) => m.id}
         empty="The mode has not been changed."
       />
+      {moreHistory ? <p className="field__hint">The first 100 changes are shown.</p> : null}
     </Page>
   );
 }
