@@ -40,6 +40,8 @@ var descriptions = map[string]opDoc{
 	"create-api-key": {text: dAdmin + "Creates an admin or app key. The secret is shown in this answer only; store it."},
 	"list-api-keys":  {text: dAdmin + dNotPaged + "The tenant's keys, without their secrets, with when each was last used."},
 	"delete-api-key": {text: dAdmin + "Revokes a key at once. Refused with 409 conflict for the tenant's last admin key.", errors: []int{c409}},
+	"exchange-sign-in-code": {text: "Public: no credentials; the code is the credential. The editor's sign-in link carries a one-time code instead of a key: only quoteflow demo issues them, for its own admin key, held in that process's memory for 10 minutes. A code works once; an unknown, used or expired code is 404 not-found.",
+		errors: []int{http.StatusNotFound}},
 
 	"create-lead": {text: dApp + dIdem + "Creates a lead, the customer quotes are sent to."},
 	"list-leads":  {text: dApp + dPaged + "Leads, oldest first (ids are time-ordered)."},

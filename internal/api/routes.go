@@ -24,6 +24,8 @@ func (s *Server) routes() {
 	huma.Register(api, created(operation(http.MethodPost, "/v1/api-keys", "create-api-key", "Create an API key; the key is shown once", accessAdmin, "Tenants")), s.createKey)
 	huma.Register(api, operation(http.MethodGet, "/v1/api-keys", "list-api-keys", "List API keys", accessAdmin, "Tenants"), s.listKeys)
 	huma.Register(api, operation(http.MethodDelete, "/v1/api-keys/{key_id}", "delete-api-key", "Revoke an API key", accessAdmin, "Tenants"), s.deleteKey)
+	// The editor's sign-in link (signin.go): public, the code is the credential.
+	huma.Register(api, ok(operation(http.MethodPost, "/v1/sign-in/exchange", "exchange-sign-in-code", "Trade a one-time sign-in code for the admin key it stands for", accessPublic, "Tenants")), s.exchangeSignIn)
 
 	// Leads and quotes: what the CRM integration writes with an app key.
 	huma.Register(api, idempotent(created(operation(http.MethodPost, "/v1/leads", "create-lead", "Create a lead", accessApp, "Leads"))), s.createLead)

@@ -77,6 +77,9 @@ var postsWithoutIdempotency = map[string]string{
 	// Keys are stored per tenant, and this one has none yet: the
 	// operator's retry of a lost answer lists tenants by name instead.
 	"create-tenant": "no tenant to keep the key under",
+	// A code works once; a retry after a lost answer gets 404 and signs in
+	// with the key printed beside the link.
+	"exchange-sign-in-code": "single use by design",
 }
 
 // Deprecation of the legacy settings routes: one pair of dates for both
