@@ -5169,6 +5169,8 @@ export interface operations {
                 from?: string;
                 /** @description Created before (RFC 3339) */
                 to?: string;
+                /** @description oldest: oldest first (by created_at, then id); newest: newest first */
+                order?: "oldest" | "newest";
             };
             header?: never;
             path?: never;
