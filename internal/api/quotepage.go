@@ -144,6 +144,6 @@ func (s *Server) viewPublicQuote(ctx context.Context, in *TokenPath) (*body[Publ
 // binary.
 func (s *Server) serveQuotePageAsset(w http.ResponseWriter, r *http.Request) {
 	if !quotepage.ServeAsset(w, r, r.PathValue("file")) {
-		s.notRouted(w, r)
+		writeProblem(w, newProblem(http.StatusNotFound, "no file "+r.URL.Path))
 	}
 }

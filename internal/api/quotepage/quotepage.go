@@ -133,7 +133,7 @@ type page struct {
 	ReasonLabel, Reason                    string
 	ActionsLabel, Accept, Reject, Question string
 	NoScript                               string
-	Base, CSS, JS                          string
+	Base, CSS, JS, Icon                    string
 	Script                                 scriptData
 }
 
@@ -144,6 +144,10 @@ type scriptData struct {
 	State  map[string]string `json:"state"`
 	Errors map[string]string `json:"errors"`
 	Busy   string            `json:"working"`
+	// Details says whether to show a problem's own detail beneath the
+	// page's words for it: the API writes its problems in English, and a
+	// page in another language shows only its own.
+	Details bool `json:"details"`
 }
 
 var tmpl = template.Must(template.New("page").Parse(pageTemplate))
@@ -163,7 +167,9 @@ func statusText(tx texts, s engine.QuoteStatus) string {
 // Render writes the page of q.
 func Render(w io.Writer, q Quote) error {
 	tx := textsFor(q.Language, q.Country)
-	company := func(s string) string { return fill(s, "{company}", q.Company, "{number}", q.Number, "{name}", q.CustomerName) }
+	company := func(s string) string {
+		return fill(s, "{company}", q.Company, "{number}", q.Number, "{name}", q.CustomerName)
+	}
 	p := page{
 		Lang: tx.htmlLang(), Title: company(tx.get("page_title")), Company: q.Company, Heading: company(tx.get("title")),
 		Intro:       company(tx.get("intro")),
@@ -177,6 +183,7 @@ func Render(w io.Writer, q Quote) error {
 		// Relative to the page's own address, so that the page works
 		// under any path prefix a proxy puts in front of /v1.
 		Base: "./" + url.PathEscape(q.Token), CSS: assetURL("quote-page.css"), JS: assetURL("quote-page.js"),
+		Icon: assetURL("quote-page.svg"),
 	}
 	if q.CustomerName != "" {
 		p.Greeting = company(tx.get("greeting"))
@@ -192,7 +199,8 @@ func Render(w io.Writer, q Quote) error {
 	if q.Status == engine.QuoteRejected {
 		p.Reason = q.RejectionReason
 	}
-	p.Script = scriptData{Status: map[string]string{}, State: map[string]string{}, Errors: map[string]string{}, Busy: tx.get("working")}
+	p.Script = scriptData{Status: map[string]string{}, State: map[string]string{}, Errors: map[string]string{}, Busy: tx.get("working"),
+		Details: tx.lang == "en"}
 	for _, s := range engine.QuoteStatuses {
 		p.Script.Status[string(s)] = statusText(tx, s)
 	}
@@ -208,7 +216,7 @@ func Render(w io.Writer, q Quote) error {
 // notFound is the data of the page a person gets for a link that leads to
 // no quote.
 type notFound struct {
-	Lang, Title, Body, CSS string
+	Lang, Title, Body, CSS, Icon string
 }
 
 // RenderNotFound writes the page of a link that leads to no quote, in the
@@ -217,7 +225,7 @@ type notFound struct {
 func RenderNotFound(w io.Writer, acceptLanguage string) error {
 	tx := textsFor(preferredLanguage(acceptLanguage), "")
 	return execute(w, "not-found", notFound{Lang: tx.htmlLang(), Title: tx.get("not_found_title"),
-		Body: tx.get("not_found_body"), CSS: assetURL("quote-page.css")})
+		Body: tx.get("not_found_body"), CSS: assetURL("quote-page.css"), Icon: assetURL("quote-page.svg")})
 }
 
 // execute renders a whole page before writing any of it, so that a
@@ -253,7 +261,7 @@ func preferredLanguage(header string) string {
 	return best
 }
 
-// assets are the page's script and style sheet, with their hashes.
+// assets are the page's script, style sheet and icon, with their hashes.
 var assets = func() map[string]asset {
 	m := map[string]asset{}
 	entries, err := assetFS.ReadDir("assets")
@@ -287,7 +295,7 @@ func assetURL(name string) string {
 }
 
 // contentTypes are the media types of the files under assets/.
-var contentTypes = map[string]string{".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+var contentTypes = map[string]string{".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml"}
 
 // ServeAsset serves the page's file named name (under AssetPath), or 404.
 func ServeAsset(w http.ResponseWriter, r *http.Request, name string) bool {

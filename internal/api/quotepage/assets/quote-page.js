@@ -114,9 +114,12 @@
   }
 
   function refused(status, body) {
-    var detail = body && body.detail ? body.detail : "";
-    if (body && body.errors && body.errors.length && body.errors[0].message) {
-      detail = body.errors[0].message;
+    var detail = "";
+    if (text.details && body) {
+      detail = body.detail || "";
+      if (body.errors && body.errors.length && body.errors[0].message) {
+        detail = body.errors[0].message;
+      }
     }
     var kind = "generic";
     if (status === 404) {
