@@ -265,8 +265,12 @@ func TestQuotePageAnswers(t *testing.T) {
 	forEachDB(t, func(t *testing.T, e *env) {
 		t.Run("accept through the public route, as the page's script does", func(t *testing.T) {
 			f := sentQuote(t, &env{t: t, srv: e.srv, app: e.app}, nil, "EUR", "")
-			if html := string(f.page().Raw); !strings.Contains(html, `id="qp-accept"`) {
-				t.Fatalf("no accept button:\n%s", html)
+			// The page is shown, and reports the view: the quote is viewed,
+			// and the page still offers the answers.
+			f.page()
+			f.must(200, "POST", "/v1/public/quotes/"+f.token+"/view", "", nil)
+			if html := string(f.page().Raw); !strings.Contains(html, `id="qp-accept"`) || !strings.Contains(html, `data-status="viewed"`) {
+				t.Fatalf("the page of a viewed quote:\n%s", html)
 			}
 			// A double click: the same Idempotency-Key twice.
 			for range 2 {
@@ -275,7 +279,7 @@ func TestQuotePageAnswers(t *testing.T) {
 					t.Fatalf("accept: %v", got)
 				}
 			}
-			if got := f.events(); strings.Join(got, ",") != "quote.sent,quote.accepted" {
+			if got := f.events(); strings.Join(got, ",") != "quote.sent,quote.viewed,quote.accepted" {
 				t.Fatalf("events after a double click: %v", got)
 			}
 			html := string(f.page().Raw)
