@@ -151,6 +151,9 @@ var authzOps = map[string]authzOp{
 	"get-public-quote": {access: "public", build: func(f *authzFixtures) authzReq {
 		return authzReq{path: "/v1/public/quotes/" + f.token(f.quote)}
 	}, public: badToken("", nil)},
+	"view-public-quote": {access: "public", build: func(f *authzFixtures) authzReq {
+		return authzReq{path: "/v1/public/quotes/" + f.token(f.newQuote(true)) + "/view"}
+	}, public: badToken("/view", nil)},
 	"accept-public-quote": {access: "public", build: func(f *authzFixtures) authzReq {
 		return authzReq{path: "/v1/public/quotes/" + f.token(f.newQuote(true)) + "/accept"}
 	}, public: badToken("/accept", nil)},

@@ -59,7 +59,8 @@ var descriptions = map[string]opDoc{
 	"expire-quote": {text: dApp + dQuoteActs + "Emits quote.expired.", errors: []int{c409}},
 	"reject-quote": {text: dApp + dQuoteActs + "Emits quote.rejected, with the customer's reason if given.", errors: []int{c409}},
 
-	"get-public-quote":    {text: dPublic + "What the customer sees; opening it records quote.viewed."},
+	"get-public-quote":    {text: dPublic + "What the customer sees. A request whose Accept ranks text/html above application/json (a browser's) gets the customer's page, in the lead's language; any other gets the quote as JSON. It records nothing, so that a mail scanner fetching the link is no view: the page reports the view itself (view-public-quote), and so must a JSON client that shows the quote to its customer."},
+	"view-public-quote":   {text: dPublic + "Records that the customer is looking at the quote: quote.viewed, as the app's view, when the quote is sent; the customer's page sends it when it is visible. Safe to repeat: a quote already viewed (or accepted, rejected, expired, or still a draft) is answered as it is and nothing is recorded."},
 	"accept-public-quote": {text: dPublic + "The customer accepts: quote.accepted, as the app's accept. 409 conflict when the quote can no longer be accepted.", errors: []int{c409}},
 	"reject-public-quote": {text: dPublic + "The customer rejects: quote.rejected, as the app's reject. 409 conflict when the quote can no longer be rejected.", errors: []int{c409}},
 	"unsubscribe":         {text: dPublic + "One-click unsubscribe (RFC 8058, the List-Unsubscribe-Post of every email): the lead opts out of email. Repeating it changes nothing."},

@@ -6,6 +6,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/quoteflow/quoteflow/internal/api/quotepage"
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
@@ -47,7 +48,9 @@ func (s *Server) routes() {
 		huma.Register(api, ok(operation(http.MethodPost, "/v1/quotes/{quote_id}/"+string(a.action), string(a.action)+"-quote", a.summary, accessApp, "Quotes")), s.quoteAction(a.action))
 	}
 	huma.Register(api, ok(operation(http.MethodPost, "/v1/quotes/{quote_id}/reject", "reject-quote", "Record the customer's rejection (quote.rejected)", accessApp, "Quotes")), s.rejectQuote)
-	huma.Register(api, operation(http.MethodGet, "/v1/public/quotes/{token}", "get-public-quote", "The customer's view of a quote; opening it records quote.viewed", accessPublic, "Public"), s.getPublicQuote)
+	huma.Register(api, s.quotePage(operation(http.MethodGet, "/v1/public/quotes/{token}", "get-public-quote", "The customer's quote: a page for a browser, JSON for Accept: application/json; records nothing", accessPublic, "Public")), s.getPublicQuote)
+	huma.Register(api, ok(operation(http.MethodPost, "/v1/public/quotes/{token}/view", "view-public-quote", "The customer's page reports that a person sees the quote (quote.viewed, once)", accessPublic, "Public")), s.viewPublicQuote)
+	s.mux.HandleFunc("GET "+quotepage.AssetPath+"{file}", s.serveQuotePageAsset) // the page's script and style sheet
 	huma.Register(api, ok(operation(http.MethodPost, "/v1/public/quotes/{token}/accept", "accept-public-quote", "The customer accepts the quote", accessPublic, "Public")), s.publicAction(engine.ActionAccept))
 	huma.Register(api, ok(operation(http.MethodPost, "/v1/public/quotes/{token}/unsubscribe", "unsubscribe", "One-click unsubscribe from the quote's emails (RFC 8058)", accessPublic, "Public")), s.unsubscribe)
 	huma.Register(api, ok(operation(http.MethodPost, "/v1/public/quotes/{token}/reject", "reject-public-quote", "The customer rejects the quote", accessPublic, "Public")), s.publicAction(engine.ActionReject))

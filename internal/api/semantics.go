@@ -69,6 +69,8 @@ var postsWithoutIdempotency = map[string]string{
 	// It stores the preview under the hash of the settings it read, so the
 	// same settings always give the same row and id.
 	"preview-migration": "the same settings give the same stored preview",
+	// Only a sent quote is viewed, once: a repeat records nothing.
+	"view-public-quote": "naturally idempotent",
 	// Repeating it changes nothing: the address is unsubscribed once.
 	"unsubscribe": "naturally idempotent",
 	// Meta retries deliveries itself; the status updates are applied

@@ -95,7 +95,7 @@ func New(a *app.App, log *slog.Logger, opts Options) *Server {
 	cfg := huma.DefaultConfig("quoteflow", Version)
 	cfg.Info.Description = "Workflows that decide and deliver what to say to a customer when their quote changes."
 	cfg.OpenAPIPath = "/v1/openapi"
-	cfg.DocsPath = "/v1/docs"
+	cfg.DocsPath = "" // served from the binary instead (mountDocs)
 	cfg.SchemasPath = "/v1/schemas"
 	// The default hook adds "$schema" links to every response body; the
 	// API's clients do not want them in their data.
@@ -131,6 +131,7 @@ func New(a *app.App, log *slog.Logger, opts Options) *Server {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{}))
+	s.mountDocs()
 	if opts.RiverUI != nil {
 		s.mountRiverUI(opts.RiverUI)
 	}

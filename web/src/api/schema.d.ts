@@ -610,8 +610,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The customer's view of a quote; opening it records quote.viewed
-         * @description Public: no credentials; the token in the path is the quote's secret link. What the customer sees; opening it records quote.viewed.
+         * The customer's quote: a page for a browser, JSON for Accept: application/json; records nothing
+         * @description Public: no credentials; the token in the path is the quote's secret link. What the customer sees. A request whose Accept ranks text/html above application/json (a browser's) gets the customer's page, in the lead's language; any other gets the quote as JSON. It records nothing, so that a mail scanner fetching the link is no view: the page reports the view itself (view-public-quote), and so must a JSON client that shows the quote to its customer.
          */
         get: operations["get-public-quote"];
         put?: never;
@@ -676,6 +676,26 @@ export interface paths {
          * @description Public: no credentials; the token in the path is the quote's secret link. One-click unsubscribe (RFC 8058, the List-Unsubscribe-Post of every email): the lead opts out of email. Repeating it changes nothing.
          */
         post: operations["unsubscribe"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/public/quotes/{token}/view": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The customer's page reports that a person sees the quote (quote.viewed, once)
+         * @description Public: no credentials; the token in the path is the quote's secret link. Records that the customer is looking at the quote: quote.viewed, as the app's view, when the quote is sent; the customer's page sends it when it is visible. Safe to repeat: a quote already viewed (or accepted, rejected, expired, or still a draft) is answered as it is and nothing is recorded.
+         */
+        post: operations["view-public-quote"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5753,15 +5773,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PublicQuoteOut"];
+                    "text/html": string;
                 };
             };
-            /** @description Not Found: not-found problem */
+            /** @description Not Found: not-found problem; a browser gets a page saying the link leads to no quote */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": string;
                 };
             };
             /** @description Unprocessable Entity: validation problem */
@@ -6019,6 +6041,55 @@ export interface operations {
             };
             /** @description Unsupported Media Type: unsupported-media-type problem */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity: validation problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "view-public-quote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicQuoteOut"];
+                };
+            };
+            /** @description Not Found: not-found problem */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
