@@ -74,7 +74,7 @@ export function DryRun({ leadId, quotes, names }: { leadId: string; quotes: Quot
               <ol className="plain-list">
                 {out.steps.map((s) => (
                   <li key={s.step_id}>
-                    {explainPlannedStep(s)}
+                    <span>{explainPlannedStep(s)}</span>
                     {s.email ? (
                       <details>
                         <summary>The email</summary>

@@ -2,6 +2,11 @@ import { useEffect, useState } from "react";
 import { api, problemOf, unwrap, type ApiProblem } from "../../api/client";
 import { Button, ProblemBanner } from "../../components";
 import { formatTime, type Names } from "./explain";
+
+/** The time within the day the heading names, to the second: several things often happen in one minute. */
+function timeOfDay(iso: string): string {
+  return new Date(iso).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}
 import { groupByDay, timelineEntries, type Timeline } from "./timeline";
 
 const kindLabel: Record<string, string> = {
@@ -54,7 +59,9 @@ export function TimelineView({ leadId, names, quoteNumbers, reload }: { leadId: 
           <ol className="timeline">
             {d.entries.map((e) => (
               <li key={e.key} className={`timeline__entry timeline__entry--${e.kind}`}>
-                <time dateTime={e.at}>{formatTime(e.at)}</time> <span className="timeline__kind">{kindLabel[e.kind]}</span>{" "}
+                <time dateTime={e.at} title={formatTime(e.at)}>
+                  {timeOfDay(e.at)}
+                </time> <span className="timeline__kind">{kindLabel[e.kind]}</span>{" "}
                 <span className="timeline__title">{e.title}</span>
                 {e.detail ? <p className="timeline__detail">{e.detail}</p> : null}
               </li>
