@@ -152,4 +152,39 @@ describe("leads", () => {
     await page.getByRole("heading", { name: "Leads", level: 1 }).waitFor();
     expect((await apiCall("GET", `/v1/leads/${lead.json.id}`, t.key)).status).toBe(404);
   });
+
+  test("the list pages with next_cursor; a rejection with its reason shows the event and why nothing is sent", async () => {
+    const t = await createTenant("Leads Pages", { mode: "engine" });
+    for (let i = 0; i < 51; i++) {
+      expect((await apiCall("POST", "/v1/leads", t.key, { first_name: `Lead${String(i).padStart(2, "0")}`, email: `l${i}@example.com` })).status).toBe(201);
+    }
+    const page = await h.newPage();
+    await openLeads(page, t.key);
+    const rows = page.getByRole("table", { name: /^Leads/ }).locator("tbody tr");
+    await page.getByRole("button", { name: "Load more leads" }).waitFor();
+    expect(await rows.count()).toBe(50);
+    await page.getByRole("button", { name: "Load more leads" }).click();
+    await expect.poll(() => rows.count()).toBe(51);
+    expect(await page.getByRole("button", { name: "Load more leads" }).count()).toBe(0);
+
+    await page.getByRole("link", { name: "Lead50" }).click();
+    await page.getByRole("heading", { name: "Lead50", level: 1 }).waitFor();
+    const nq = page.getByRole("form", { name: "New quote" });
+    await nq.getByLabel("Number").fill("Q-7");
+    await nq.getByLabel("Amount").fill("lots");
+    await nq.getByRole("button", { name: "Create quote" }).click();
+    await page.locator('[data-problem-for="body.amount"]').waitFor();
+    await nq.getByLabel("Amount").fill("300");
+    await nq.getByRole("button", { name: "Create quote" }).click();
+    await page.getByRole("button", { name: "Send quote Q-7" }).click();
+    await page.getByRole("heading", { name: "Quote Q-7 sent: event quote.sent" }).waitFor();
+    await page.getByRole("button", { name: "Reject quote Q-7" }).click();
+    const reject = page.getByRole("form", { name: "Reject the quote" });
+    await reject.getByLabel("Why was quote Q-7 rejected?").fill("too expensive");
+    await reject.getByRole("button", { name: "Reject quote" }).click();
+    const last = page.locator(".banner--info", { has: page.getByRole("heading", { name: "Quote Q-7 rejected: event quote.rejected" }) });
+    await last.getByRole("paragraph").filter({ hasText: "a rejected quote sends nothing without a rule of its own" }).waitFor();
+    await page.getByRole("table", { name: "This lead's quotes" }).getByRole("cell", { name: "rejected (too expensive)" }).waitFor();
+    await checkA11y(page, "the lead page after a rejection");
+  });
 });
