@@ -1,6 +1,6 @@
 import type { ComponentType } from "react";
 import { AlertsScreen } from "./screens/alerts";
-import { LeadsScreen } from "./screens/leads";
+import { LeadScreen, LeadsScreen } from "./screens/leads";
 import { MigrationScreen } from "./screens/migration";
 import { OutboxScreen } from "./screens/outbox";
 import { RulesScreen } from "./screens/rules";
@@ -33,6 +33,7 @@ export const routes: RouteDef[] = [
   { path: "/workflows", title: "Workflows", nav: true, screen: WorkflowsScreen },
   { path: "/rules", title: "Rules", nav: true, screen: RulesScreen },
   { path: "/leads", title: "Leads", nav: true, screen: LeadsScreen },
+  { path: "/leads/:id", title: "Lead", nav: false, screen: LeadScreen },
   { path: "/outbox", title: "Outbox", nav: true, screen: OutboxScreen },
   { path: "/alerts", title: "Alerts", nav: true, screen: AlertsScreen },
   { path: "/migration", title: "Migration", nav: true, screen: MigrationScreen },
