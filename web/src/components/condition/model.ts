@@ -171,8 +171,11 @@ function scalar(text: string, type: ValueType): unknown {
 
 /** toJSON gives the API's condition for a model, keys in the API's order. */
 export function toJSON(n: CondNode): ConditionJSON {
-  if (n.kind === "all") return { all: n.children.map(toJSON) };
-  if (n.kind === "any") return { any: n.children.map(toJSON) };
+  if (n.kind === "leaf") return leafJSON(n);
+  return n.kind === "all" ? { all: n.children.map(toJSON) } : { any: n.children.map(toJSON) };
+}
+
+function leafJSON(n: LeafNode): ConditionJSON {
   if (!takesValue(n.op)) return { field: n.field, op: n.op };
   const value = isList(n.op)
     ? n.text
