@@ -160,6 +160,45 @@ describe("workflows", () => {
     expect(await order()).toEqual([ids[1], ids[0], ids[2]]);
   });
 
+  test("a change made elsewhere meanwhile is not overwritten: the editor says so and reloads", async () => {
+    const t = await createTenant("Workflows Stale");
+    const wf = await seedWorkflow(t.key, [emailStep("Mine")]);
+    const page = await h.newPage();
+    await openEditor(page, t.key, wf.id);
+    const theirs = await apiCall<Wf>("PATCH", `/v1/workflows/${wf.id}/steps/${wf.steps[0]!.id}`, t.key, { email: { subject: "Theirs", text: "Hi" } });
+    expect(theirs.status).toBe(200);
+    await step(page, 1).getByLabel("Subject").fill("Mine, edited");
+    await page.getByRole("alert").filter({ hasText: "changed elsewhere" }).waitFor();
+    expect((await apiCall<Wf>("GET", `/v1/workflows/${wf.id}`, t.key)).json.steps[0]!.email!.subject).toBe("Theirs");
+    await page.getByRole("button", { name: "Reload the workflow" }).click();
+    await page.getByRole("alert").filter({ hasText: "changed elsewhere" }).waitFor({ state: "detached" });
+    expect(await step(page, 1).getByLabel("Subject").inputValue()).toBe("Theirs");
+  });
+
+  test("a step becomes a WhatsApp message with an email fallback; a missing language is shown beside it", async () => {
+    const t = await createTenant("Workflows WhatsApp");
+    const wf = await seedWorkflow(t.key, [emailStep("Fallback subject")]);
+    const page = await h.newPage();
+    await openEditor(page, t.key, wf.id);
+    const s1 = step(page, 1);
+    await s1.getByLabel("Type").selectOption("send_whatsapp");
+    await s1.getByLabel("Template").fill("quote_reminder");
+    await s1.getByLabel("Parameters").fill("{{ lead.first_name }}\n{{ quote.url }}");
+    await s1.getByLabel("Fallback channel").selectOption("email");
+    const language = s1.getByLabel("Language");
+    await s1.locator('[data-problem-for="body.whatsapp.language"]').waitFor();
+    expect(await language.getAttribute("aria-invalid")).toBe("true");
+    await language.fill("pt_PT");
+    await saved(page, 1);
+    const got = (await apiCall<{ steps: Array<Record<string, unknown>> }>("GET", `/v1/workflows/${wf.id}`, t.key)).json.steps[0]!;
+    expect(got).toMatchObject({
+      type: "send_whatsapp",
+      whatsapp: { template: "quote_reminder", language: "pt_PT", parameters: ["{{ lead.first_name }}", "{{ quote.url }}"] },
+      fallback_channel: "email",
+      email: { subject: "Fallback subject" },
+    });
+  });
+
   test("versions: a readable diff between any two", async () => {
     const t = await createTenant("Workflows Versions");
     const wf = await seedWorkflow(t.key, [emailStep("Your quote"), { type: "wait", wait: { duration: "P2D" } }]);

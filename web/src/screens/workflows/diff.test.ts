@@ -37,7 +37,9 @@ describe("diffWorkflows", () => {
 
   test("removing the first step reports it alone, not every later step as moved", () => {
     const b = wf({ steps: [wait("s2", "P2D"), email("s3", "Still there?")] });
-    expect(diffWorkflows(wf({}), b)).toEqual([{ kind: "removed", what: "step 1 (send email)" }]);
+    expect(diffWorkflows(wf({}), b)).toEqual([
+      { kind: "removed", what: "step 1 (send email)", before: "email subject: Your quote; email text: Hello {{ lead.first_name }}" },
+    ]);
   });
 
   test("a swap, an added step and a changed field", () => {
@@ -46,7 +48,7 @@ describe("diffWorkflows", () => {
       { kind: "moved", what: "step 1 (wait)", before: "position 2", after: "position 1" },
       { kind: "changed", what: "step 1 (wait): wait", before: "P2D", after: "P3D" },
       { kind: "moved", what: "step 2 (send email)", before: "position 1", after: "position 2" },
-      { kind: "added", what: "step 4 (send email)" },
+      { kind: "added", what: "step 4 (send email)", after: "email subject: Last call; email text: Hello {{ lead.first_name }}" },
     ]);
   });
 

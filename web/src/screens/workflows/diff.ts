@@ -47,6 +47,15 @@ function stepFields(s: Step): Record<string, string> {
   return out;
 }
 
+// What an added or removed step held, in one line.
+function gist(s: Step): string {
+  const f = stepFields(s);
+  return Object.entries(f)
+    .filter(([k]) => k !== "type")
+    .map(([k, v]) => `${k}: ${v}`)
+    .join("; ");
+}
+
 function stepLabel(s: Step, i: number): string {
   return `step ${i + 1} (${typeNames[s.type] ?? s.type})`;
 }
@@ -69,7 +78,7 @@ export function diffWorkflows(a: Workflow, b: Workflow): Change[] {
   const inB = new Map(b.steps.map((s, i) => [s.id, i]));
   const inA = new Map(a.steps.map((s, i) => [s.id, i]));
   a.steps.forEach((s, i) => {
-    if (!inB.has(s.id)) out.push({ kind: "removed", what: stepLabel(s, i) });
+    if (!inB.has(s.id)) out.push({ kind: "removed", what: stepLabel(s, i), before: gist(s) });
   });
   // Moves are judged among the steps both versions have, so that adding or
   // removing one step does not report every later step as moved.
@@ -78,7 +87,7 @@ export function diffWorkflows(a: Workflow, b: Workflow): Change[] {
   b.steps.forEach((s, j) => {
     const i = inA.get(s.id);
     if (i === undefined) {
-      out.push({ kind: "added", what: stepLabel(s, j) });
+      out.push({ kind: "added", what: stepLabel(s, j), after: gist(s) });
       return;
     }
     const before = a.steps[i]!;

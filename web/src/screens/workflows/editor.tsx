@@ -35,6 +35,7 @@ export function WorkflowEditorScreen({ params }: ScreenProps) {
   const [addType, setAddType] = useState<StepType>("send_email");
   const [leadId, setLeadId] = useState("");
   const [quoteId, setQuoteId] = useState("");
+  const [stale, setStale] = useState(false);
   const etag = useRef("*");
   const chain = useRef<Promise<unknown>>(Promise.resolve());
 
@@ -48,6 +49,7 @@ export function WorkflowEditorScreen({ params }: ScreenProps) {
     unwrap(api.GET("/v1/workflows/{workflow_id}", { params: { path: { workflow_id: id } } }))
       .then((r) => {
         apply(r);
+        setStale(false);
         setGeneration((g) => g + 1);
       })
       .catch((err: unknown) => setLoadProblem(problemOf(err)));
@@ -64,6 +66,7 @@ export function WorkflowEditorScreen({ params }: ScreenProps) {
           return null;
         } catch (err) {
           const problem = problemOf(err);
+          if (problem.status === 412) setStale(true);
           return problem.status === 412
             ? { ...problem, detail: "Someone else changed this workflow since you opened it. Reload to see their version, then make your change again." }
             : problem;
@@ -128,6 +131,12 @@ export function WorkflowEditorScreen({ params }: ScreenProps) {
       }
     >
       <Notice>{notice}</Notice>
+      {stale ? (
+        <div className="banner banner--problem" role="alert">
+          <p className="banner__title">This workflow was changed elsewhere; your last change was not saved.</p>
+          <Button onClick={load}>Reload the workflow</Button>
+        </div>
+      ) : null}
       <SettingsForm key={generation} wf={wf} run={run} onSaved={() => setNotice("Workflow saved.")} />
 
       <section aria-labelledby="preview-as" className="wf-section">

@@ -88,15 +88,17 @@ export function WorkflowVersionsScreen({ params }: ScreenProps) {
             {changes.map((c, i) => (
               <li key={i}>
                 <span className="wf-diff__kind">{kindWords[c.kind]}</span> {c.what}
-                {c.before !== undefined || c.after !== undefined ? (
-                  <div>
-                    <pre>
-                      from <del>{c.before}</del>
-                    </pre>
-                    <pre>
-                      to <ins>{c.after}</ins>
-                    </pre>
-                  </div>
+                {c.before !== undefined ? (
+                  <pre>
+                    {c.after !== undefined ? "from " : "was "}
+                    <del>{c.before}</del>
+                  </pre>
+                ) : null}
+                {c.after !== undefined ? (
+                  <pre>
+                    {c.before !== undefined ? "to " : "with "}
+                    <ins>{c.after}</ins>
+                  </pre>
                 ) : null}
               </li>
             ))}
