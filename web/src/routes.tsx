@@ -3,9 +3,9 @@ import { AlertsScreen } from "./screens/alerts";
 import { LeadScreen, LeadsScreen } from "./screens/leads";
 import { MigrationScreen } from "./screens/migration";
 import { OutboxScreen } from "./screens/outbox";
-import { RulesScreen } from "./screens/rules";
+import { RuleEditorScreen, RulesScreen } from "./screens/rules";
 import { SettingsScreen } from "./screens/settings";
-import { WorkflowsScreen } from "./screens/workflows";
+import { WorkflowEditorScreen, WorkflowVersionsScreen, WorkflowsScreen } from "./screens/workflows";
 
 // The route table: one entry per screen, in navigation order. A screen
 // lives in src/screens/<name>/ and exports one component taking
@@ -31,7 +31,10 @@ export interface RouteDef {
 
 export const routes: RouteDef[] = [
   { path: "/workflows", title: "Workflows", nav: true, screen: WorkflowsScreen },
+  { path: "/workflows/:id", title: "Workflow", nav: false, screen: WorkflowEditorScreen },
+  { path: "/workflows/:id/versions", title: "Workflow versions", nav: false, screen: WorkflowVersionsScreen },
   { path: "/rules", title: "Rules", nav: true, screen: RulesScreen },
+  { path: "/rules/:id", title: "Rule", nav: false, screen: RuleEditorScreen },
   { path: "/leads", title: "Leads", nav: true, screen: LeadsScreen },
   { path: "/leads/:id", title: "Lead", nav: false, screen: LeadScreen },
   { path: "/outbox", title: "Outbox", nav: true, screen: OutboxScreen },
