@@ -208,6 +208,9 @@ var authzOps = map[string]authzOp{
 		slices.Reverse(ids)
 		return authzReq{path: "/v1/workflows/" + f.editable + "/steps/reorder", body: map[string]any{"step_ids": ids}}
 	}},
+	"validate-step": {access: "admin", build: func(f *authzFixtures) authzReq {
+		return authzReq{path: "/v1/workflows/" + f.editable + "/steps/validate", body: map[string]any{"type": "wait", "wait": map[string]any{"duration": "P1D"}}}
+	}},
 	"preview-step": {access: "app", build: func(f *authzFixtures) authzReq {
 		return authzReq{path: "/v1/workflows/" + f.workflow + "/steps/" + f.steps(f.workflow)[0] + "/preview",
 			body: map[string]any{"lead_id": f.lead, "quote_id": f.quote}}

@@ -71,6 +71,7 @@ var descriptions = map[string]opDoc{
 	"update-workflow":         {text: dAdmin + dIfMatch + dNewVer + "steps, when given, replace the list."},
 	"delete-workflow":         {text: dAdmin + "Deletes a workflow. Refused with 409 conflict while an assignment rule or a lead override uses it.", errors: []int{c409}},
 	"list-workflow-versions":  {text: dApp + dNotPaged + "Every version of a workflow, newest first; versions never change."},
+	"validate-step":           {text: dAdmin + "Checks a step (the body of add-step, without position) exactly as adding or changing it would: its fields, its templates (problems at line and column) and the WhatsApp template it names. Stores nothing and makes no version; a valid step answers {\"valid\": true}, an invalid one the same 422 problem saving it would give, naming body.email.text and the like. Editors call it while a step is typed and save only when asked."},
 	"add-step":                {text: dAdmin + dIfMatch + dNewVer + "Inserts a step at position (default: at the end); a new step always gets a new id."},
 	"update-step":             {text: dAdmin + dIfMatch + dNewVer + "Fields left out are unchanged; when null removes the condition; content that no longer fits a changed type is dropped."},
 	"delete-step":             {text: dAdmin + dIfMatch + dNewVer + "Removes a step; answers with the new version."},

@@ -65,6 +65,7 @@ func (s *Server) routes() {
 	huma.Register(api, created(operation(http.MethodPost, "/v1/workflows/{workflow_id}/steps", "add-step", "Add a step (a new version)", accessAdmin, "Workflows")), s.addStep)
 	huma.Register(api, operation(http.MethodPatch, "/v1/workflows/{workflow_id}/steps/{step_id}", "update-step", "Change a step (a new version)", accessAdmin, "Workflows"), s.patchStep)
 	huma.Register(api, ok(operation(http.MethodDelete, "/v1/workflows/{workflow_id}/steps/{step_id}", "delete-step", "Remove a step (a new version)", accessAdmin, "Workflows")), s.deleteStep)
+	huma.Register(api, ok(operation(http.MethodPost, "/v1/workflows/{workflow_id}/steps/validate", "validate-step", "Check a step as saving it would, saving nothing", accessAdmin, "Workflows")), s.validateStep)
 	huma.Register(api, ok(operation(http.MethodPost, "/v1/workflows/{workflow_id}/steps/reorder", "reorder-steps", "Reorder the steps (a new version)", accessAdmin, "Workflows")), s.reorderSteps)
 	huma.Register(api, operation(http.MethodGet, "/v1/whatsapp/templates", "list-whatsapp-templates", "The business account's WhatsApp templates, as steps are checked against them", accessApp, "Workflows"), s.listTemplates)
 	huma.Register(api, ok(operation(http.MethodPost, "/v1/workflows/{workflow_id}/steps/{step_id}/preview", "preview-step", "Render a step for a lead and quote", accessApp, "Workflows")), s.previewStep)

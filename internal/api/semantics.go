@@ -64,6 +64,7 @@ var postsWithoutIdempotency = map[string]string{
 	"reject-public-quote": "key kept by app.QuoteAction",
 	// Writing nothing, they are safe to repeat as they are.
 	"preview-step":       "writes nothing",
+	"validate-step":      "writes nothing",
 	"preview-resolution": "writes nothing",
 	"simulate":           "writes nothing",
 	// It stores the preview under the hash of the settings it read, so the
