@@ -1,4 +1,4 @@
-import { render, screen, within } from "@testing-library/react";
+import { act, fireEvent, render, screen, within } from "@testing-library/react";
 import { describe, expect, test } from "vitest";
 import { LineChart } from "./LineChart";
 import { labelIndexes, linePath, niceMax, summarize } from "./geometry";
@@ -36,6 +36,13 @@ describe("LineChart", () => {
     expect(img.querySelectorAll("path")).toHaveLength(2);
     const legend = screen.getByRole("list", { name: "Retries: legend" });
     expect(within(legend).getAllByRole("listitem").map((li) => li.textContent)).toEqual(["quote.sent 7", "quote.viewed 2"]);
+    // The table is built when its disclosure is first opened.
+    expect(screen.queryByRole("table")).toBeNull();
+    const details = screen.getByText("Table of retries").closest("details")!;
+    act(() => {
+      details.open = true;
+      fireEvent(details, new Event("toggle"));
+    });
     const table = screen.getByRole("table", { name: "Retries" });
     const rows = within(table).getAllByRole("row").map((r) => r.textContent);
     expect(rows).toEqual(["Bucketquote.sentquote.viewed", "09:0021", "10:0001", "11:0050"]);

@@ -1,4 +1,4 @@
-import { useId } from "react";
+import { useId, useState } from "react";
 import "./chart.css";
 import { labelIndexes, linePath, niceMax, summarize, ticks, totals, type ChartSeries } from "./geometry";
 
@@ -35,6 +35,9 @@ const right = 8;
  */
 export function LineChart({ title, labels, axisLabels = labels, series }: LineChartProps) {
   const id = useId();
+  // The table is built when first opened: closed, it would be most of the
+  // chart's DOM (buckets × series cells) for no one to see.
+  const [tableOpen, setTableOpen] = useState(false);
   const max = niceMax(Math.max(0, ...series.map((s) => Math.max(0, ...s.values))));
   const w = W - left - right;
   const h = H - top - bottom;
@@ -90,35 +93,38 @@ export function LineChart({ title, labels, axisLabels = labels, series }: LineCh
           ))}
         </ul>
       ) : null}
-      <details className="chart__data">
+      <details className="chart__data" onToggle={(e) => setTableOpen(e.currentTarget.open)}>
         <summary>Table of {title.toLowerCase()}</summary>
-        <div className="table-wrap">
-          <table className="table">
-            <caption>{title}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Bucket</th>
-                {series.map((s) => (
-                  <th key={s.name} scope="col" className="num">
-                    {s.name}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {labels.map((l, bi) => (
-                <tr key={bi}>
-                  <th scope="row">{l}</th>
+        {tableOpen ? (
+          // Scrolls within its height: focusable so that the keyboard can scroll it.
+          <div className="table-wrap" tabIndex={0} role="region" aria-label={`${title}: table`}>
+            <table className="table">
+              <caption>{title}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Bucket</th>
                   {series.map((s) => (
-                    <td key={s.name} className="num">
-                      {s.values[bi] ?? 0}
-                    </td>
+                    <th key={s.name} scope="col" className="num">
+                      {s.name}
+                    </th>
                   ))}
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+              </thead>
+              <tbody>
+                {labels.map((l, bi) => (
+                  <tr key={bi}>
+                    <th scope="row">{l}</th>
+                    {series.map((s) => (
+                      <td key={s.name} className="num">
+                        {s.values[bi] ?? 0}
+                      </td>
+                    ))}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ) : null}
       </details>
     </figure>
   );

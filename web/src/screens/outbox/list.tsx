@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { memo, useEffect, useState } from "react";
 import { api, problemOf, unwrap, type ApiProblem } from "../../api/client";
 import type { components, operations } from "../../api/schema";
 import { Button, Field, Form, Table } from "../../components";
@@ -52,7 +52,7 @@ export function when(t: string | undefined): string {
  * channel, trigger and creation time, a page at a time. Earlier pages are
  * kept as their cursors so that "Previous" shows the same rows again.
  */
-export function MessageList() {
+export const MessageList = memo(function MessageList() {
   const [form, setForm] = useState<Filters>(empty);
   const [filters, setFilters] = useState<Filters>(empty);
   const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
@@ -163,4 +163,4 @@ export function MessageList() {
       ) : null}
     </section>
   );
-}
+});
