@@ -25,6 +25,8 @@ export interface Quoteflow {
   demoURL: string;
   demoSignInLink: string;
   demoAdminKey: string;
+  /** The quoteflow binary the run built, for a spec that needs a server of its own (a seeded history). */
+  bin: string;
 }
 
 declare module "vitest" {
@@ -117,6 +119,7 @@ export default async function setup(project: TestProject) {
       demoURL,
       demoSignInLink: link,
       demoAdminKey: demoKey,
+      bin,
     });
   } catch (e) {
     stop();

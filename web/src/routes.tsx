@@ -2,7 +2,7 @@ import type { ComponentType } from "react";
 import { AlertsScreen } from "./screens/alerts";
 import { LeadScreen, LeadsScreen } from "./screens/leads";
 import { MigrationScreen } from "./screens/migration";
-import { OutboxScreen } from "./screens/outbox";
+import { MessageScreen, OutboxScreen } from "./screens/outbox";
 import { RuleEditorScreen, RulesScreen } from "./screens/rules";
 import { SettingsScreen } from "./screens/settings";
 import { WorkflowEditorScreen, WorkflowVersionsScreen, WorkflowsScreen } from "./screens/workflows";
@@ -38,6 +38,7 @@ export const routes: RouteDef[] = [
   { path: "/leads", title: "Leads", nav: true, screen: LeadsScreen },
   { path: "/leads/:id", title: "Lead", nav: false, screen: LeadScreen },
   { path: "/outbox", title: "Outbox", nav: true, screen: OutboxScreen },
+  { path: "/outbox/messages/:id", title: "Message", nav: false, screen: MessageScreen },
   { path: "/alerts", title: "Alerts", nav: true, screen: AlertsScreen },
   { path: "/migration", title: "Migration", nav: true, screen: MigrationScreen },
   { path: "/settings", title: "Settings", nav: true, screen: SettingsScreen },
