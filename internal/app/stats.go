@@ -78,6 +78,12 @@ type OutboxStats struct {
 
 	TotalMessages, TotalAttempts, TotalRetries, TotalDecisions int64
 	EventToSent, SentToDelivered                               StatsLatency
+
+	// Replies are customers' answers, by trigger and workflow
+	// (stats_replies.go); the totals sum them.
+	Replies                                       []ReplySeries
+	TotalSent, TotalReplied                       int64
+	TotalInbound, TotalOptOuts, TotalUnsubscribes int64
 }
 
 // OutboxStats counts the tenant's messages, attempts and decisions over a
@@ -232,7 +238,7 @@ func (s *OutboxStats) fill(ctx context.Context, tx *store.Tx, q store.StatsQuery
 		s.Messages = append(s.Messages, MessageSeries{StatsSeries: ser,
 			EventToSent: lat[store.LatencyEventToSent][id], SentToDelivered: lat[store.LatencySentToDelivered][id]})
 	}
-	return nil
+	return s.fillReplies(ctx, tx, q)
 }
 
 // seriesSet gathers series by their keys.

@@ -85,6 +85,11 @@ type InboundMessage struct {
 	ReplyTo    string
 	Trigger    Trigger
 	WorkflowID string
+	// ReplyToAt is when the answered message was written, and FirstReply
+	// whether this is its first reply: the reply rate counts answered
+	// messages by when they were written.
+	ReplyToAt  time.Time
+	FirstReply bool
 	// SentAt is when the customer sent it (Meta's timestamp, never later
 	// than ReceivedAt); the customer-service window runs from it.
 	SentAt     time.Time

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -13,7 +14,7 @@ import (
 
 const inboundColumns = `id, tenant_id, provider_message_id, phone_number_id, from_phone, wa_id, profile_name, type, text,
 	payload, media, context_id, raw, lead_id, match, candidates, consent, consent_word, reply_to, trigger, workflow_id,
-	sent_at, received_at`
+	sent_at, received_at, reply_to_at, first_reply`
 
 func scanInbound(s scanner) (engine.InboundMessage, error) {
 	var m engine.InboundMessage
@@ -21,11 +22,13 @@ func scanInbound(s scanner) (engine.InboundMessage, error) {
 	var raw string
 	var leadID, replyTo sql.NullString
 	var sent, received int64
+	var replyToAt sql.NullInt64
 	if err := s.Scan(&m.ID, &m.TenantID, &m.ProviderMessageID, &m.PhoneNumberID, &m.From, &m.WaID, &m.ProfileName,
 		&m.Type, &m.Text, &m.Payload, &media, &m.ContextID, &raw, &leadID, &m.Match, &candidates, &m.Consent,
-		&m.ConsentWord, &replyTo, &m.Trigger, &m.WorkflowID, &sent, &received); err != nil {
+		&m.ConsentWord, &replyTo, &m.Trigger, &m.WorkflowID, &sent, &received, &replyToAt, &m.FirstReply); err != nil {
 		return m, err
 	}
+	m.ReplyToAt = zeroTime(replyToAt)
 	m.LeadID, m.ReplyTo, m.Raw = leadID.String, replyTo.String, []byte(raw)
 	m.SentAt, m.ReceivedAt = fromMicros(sent), fromMicros(received)
 	var err error
@@ -82,20 +85,27 @@ func (tx *Tx) InsertInbound(ctx context.Context, m *engine.InboundMessage) (bool
 		raw = "{}"
 	}
 	res, err := tx.exec(ctx, `INSERT INTO inbound_messages (`+inboundColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tenant_id, provider_message_id) DO NOTHING`,
 		id, m.TenantID, clean(m.ProviderMessageID), clean(m.PhoneNumberID), clean(m.From), clean(m.WaID),
 		clean(m.ProfileName), clean(m.Type), clean(m.Text), clean(m.Payload), media, clean(m.ContextID), raw,
 		nullString(m.LeadID), string(m.Match), candidates, string(m.Consent), m.ConsentWord, nullString(m.ReplyTo),
-		string(m.Trigger), m.WorkflowID, micros(sent), micros(received))
+		string(m.Trigger), m.WorkflowID, micros(sent), micros(received), nullZeroTime(normZero(m.ReplyToAt)), m.FirstReply)
 	if err != nil {
 		return false, translate(err, "insert inbound message", onViolation{foreign: engine.Invalid("lead_id", "no such lead")})
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return false, translate(err, "insert inbound message", onViolation{})
 	}
-	m.ID, m.SentAt, m.ReceivedAt = id, sent, received
+	m.ID, m.SentAt, m.ReceivedAt, m.ReplyToAt = id, sent, received, normZero(m.ReplyToAt)
 	return true, nil
+}
+
+// HasReply reports whether an inbound message already answers the
+// tenant's outbox message messageID.
+func (tx *Tx) HasReply(ctx context.Context, tenantID, messageID string) (bool, error) {
+	ok, err := tx.exists(ctx, `SELECT 1 FROM inbound_messages WHERE tenant_id = ? AND reply_to = ? LIMIT 1`, tenantID, messageID)
+	return ok, translate(err, "has reply", onViolation{})
 }
 
 // GetInbound returns the tenant's inbound message with id.
@@ -138,6 +148,11 @@ func (tx *Tx) LeadsByPhone(ctx context.Context, tenantID, phone string, limit in
 	leads, err := collect(ctx, tx, scanLead, `SELECT `+leadColumns+` FROM leads
 		WHERE tenant_id = ? AND phone = ? ORDER BY id LIMIT ?`, tenantID, phone, limit)
 	return leads, translate(err, "leads by phone", onViolation{})
+}
+
+// WhatsAppWindowEnd is Tx.WhatsAppWindowEnd outside a transaction.
+func (db *DB) WhatsAppWindowEnd(ctx context.Context, tenantID, phone string) (time.Time, error) {
+	return db.auto().WhatsAppWindowEnd(ctx, tenantID, phone)
 }
 
 // WhatsAppWindowEnd returns when the customer-service window of the number
@@ -293,19 +308,60 @@ func (tx *Tx) ListLeadActiveRuns(ctx context.Context, tenantID, leadID string) (
 	return runs, translate(err, "list lead active runs", onViolation{})
 }
 
-// PurgeInbound deletes up to limit of the tenant's inbound messages
-// received before cutoff, with the consent changes they made, and returns
-// how many it deleted: they are part of the timeline its retention bounds.
+// PurgeInbound deletes up to limit of the tenant's consent changes made
+// before cutoff and then up to limit of its inbound messages received
+// before it (those whose consent changes are gone), and returns how many
+// rows it deleted: they are part of the timeline the retention bounds. In
+// the same transaction their counts go to stats_reply_rollups, so that the
+// statistics of a purged period stay as they were.
 func (db *DB) PurgeInbound(ctx context.Context, tenantID string, cutoff time.Time, limit int) (int64, error) {
 	var n int64
 	err := db.Tx(ctx, func(tx *Tx) error {
-		res, err := tx.exec(ctx, `DELETE FROM inbound_messages WHERE tenant_id = ? AND id IN (
-			SELECT id FROM inbound_messages WHERE tenant_id = ? AND received_at < ? ORDER BY received_at LIMIT ?)`,
+		n = 0
+		slot := func(col string) string {
+			return "(" + col + " - " + col + " % " + strconv.FormatInt(int64(RollupSlot/time.Microsecond), 10) + ")"
+		}
+		consent := `SELECT id FROM consent_changes WHERE tenant_id = ? AND created_at < ? ORDER BY created_at, id LIMIT ?`
+		if _, err := tx.exec(ctx, `INSERT INTO stats_reply_rollups (tenant_id, slot, kind, trigger, workflow_id, n)
+			SELECT tenant_id, `+slot("created_at")+`, CASE WHEN channel = ? THEN 'unsubscribe' ELSE 'opt_out' END,
+				trigger, workflow_id, COUNT(*)
+			FROM consent_changes WHERE tenant_id = ? AND opted_in = ? AND id IN (`+consent+`)
+			GROUP BY 1, 2, 3, 4, 5
+			ON CONFLICT (tenant_id, slot, kind, trigger, workflow_id) DO UPDATE SET n = stats_reply_rollups.n + excluded.n`,
+			engine.ChannelEmail, tenantID, false, tenantID, micros(cutoff), limit); err != nil {
+			return translate(err, "roll up consent changes", onViolation{})
+		}
+		res, err := tx.exec(ctx, `DELETE FROM consent_changes WHERE tenant_id = ? AND id IN (`+consent+`)`,
+			tenantID, tenantID, micros(cutoff), limit)
+		if err != nil {
+			return translate(err, "purge consent changes", onViolation{})
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return translate(err, "purge consent changes", onViolation{})
+		}
+		inbound := `SELECT i.id FROM inbound_messages i WHERE i.tenant_id = ? AND i.received_at < ?
+			AND NOT EXISTS (SELECT 1 FROM consent_changes c WHERE c.tenant_id = i.tenant_id AND c.inbound_id = i.id)
+			ORDER BY i.received_at, i.id LIMIT ?`
+		for _, kind := range []struct{ name, slotCol, cond string }{
+			{"reply", "received_at", `type <> '` + engine.InboundSystem + `'`},
+			{"replied", "reply_to_at", `first_reply AND reply_to_at IS NOT NULL`},
+		} {
+			if _, err := tx.exec(ctx, `INSERT INTO stats_reply_rollups (tenant_id, slot, kind, trigger, workflow_id, n)
+				SELECT tenant_id, `+slot(kind.slotCol)+`, '`+kind.name+`', trigger, workflow_id, COUNT(*)
+				FROM inbound_messages WHERE tenant_id = ? AND `+kind.cond+` AND id IN (`+inbound+`)
+				GROUP BY 1, 2, 3, 4, 5
+				ON CONFLICT (tenant_id, slot, kind, trigger, workflow_id) DO UPDATE SET n = stats_reply_rollups.n + excluded.n`,
+				tenantID, tenantID, micros(cutoff), limit); err != nil {
+				return translate(err, "roll up inbound messages", onViolation{})
+			}
+		}
+		res, err = tx.exec(ctx, `DELETE FROM inbound_messages WHERE tenant_id = ? AND id IN (`+inbound+`)`,
 			tenantID, tenantID, micros(cutoff), limit)
 		if err != nil {
 			return translate(err, "purge inbound messages", onViolation{})
 		}
-		n, err = res.RowsAffected()
+		m, err := res.RowsAffected()
+		n += m
 		return translate(err, "purge inbound messages", onViolation{})
 	})
 	return n, err

@@ -2,76 +2,82 @@ package store
 
 import (
 	"context"
-	"strings"
+	"time"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
-// ReplySent is, for one trigger and workflow, how many of the tenant's
-// messages written in a statistics window reached their provider (Sent)
-// and how many of those got a reply attributed to them (Replied).
-type ReplySent struct {
+// Kinds of reply statistics, as ReplyCounts and stats_reply_rollups name
+// them.
+const (
+	// ReplyKindReply is a customer's message (Meta's system notices not
+	// counted), by when it was received.
+	ReplyKindReply = "reply"
+	// ReplyKindReplied is an outbox message's first reply, by when the
+	// message was written: the reply rate's numerator.
+	ReplyKindReplied = "replied"
+	// ReplyKindOptOut is a WhatsApp opt-out and ReplyKindUnsubscribe an
+	// email one, by when they were made.
+	ReplyKindOptOut      = "opt_out"
+	ReplyKindUnsubscribe = "unsubscribe"
+)
+
+// ReplyCount is the count of one kind in one slot for the trigger and
+// workflow of the message answered (empty when none).
+type ReplyCount struct {
+	Slot                time.Time
+	Kind                string
 	Trigger, WorkflowID string
-	Sent, Replied       int64
+	Count               int64
 }
 
-// ReplySentCounts counts, by trigger and workflow, the messages created in
-// the window that the provider accepted, and those of them an inbound
-// message answers (its reply_to). It reads the tables only: the rollups of
-// purged messages carry no replies, so a window reaching past the
-// retention counts the replies kept without the messages they answered.
-func (tx *Tx) ReplySentCounts(ctx context.Context, q StatsQuery) ([]ReplySent, error) {
-	rows, err := tx.query(ctx, `SELECT m.trigger, COALESCE(m.workflow_id, ''), COUNT(*),
-			SUM(CASE WHEN EXISTS (SELECT 1 FROM inbound_messages i WHERE i.tenant_id = m.tenant_id AND i.reply_to = m.id)
-				THEN 1 ELSE 0 END)
-		FROM messages m
-		WHERE m.tenant_id = ? AND m.created_at >= ? AND m.created_at < ? AND m.sent_at IS NOT NULL
-		GROUP BY m.trigger, COALESCE(m.workflow_id, '')
-		ORDER BY m.trigger, COALESCE(m.workflow_id, '')`, q.TenantID, micros(q.From), micros(q.To))
-	if err != nil {
-		return nil, translate(err, "reply sent counts", onViolation{})
-	}
-	defer rows.Close()
-	var out []ReplySent
-	for rows.Next() {
-		var r ReplySent
-		if err := rows.Scan(&r.Trigger, &r.WorkflowID, &r.Sent, &r.Replied); err != nil {
-			return nil, translate(err, "reply sent counts", onViolation{})
+// ReplyCounts counts the tenant's replies, answered messages, opt-outs and
+// unsubscribes in the window, by slot, kind, trigger and workflow, from the
+// tables and the rollups of purged periods (PurgeInbound).
+func (tx *Tx) ReplyCounts(ctx context.Context, q StatsQuery) ([]ReplyCount, error) {
+	var out []ReplyCount
+	for _, k := range []struct {
+		kind, table, timeCol, cond string
+		args                       []any
+	}{
+		{ReplyKindReply, "inbound_messages", "received_at", `type <> ?`, []any{engine.InboundSystem}},
+		{ReplyKindReplied, "inbound_messages", "reply_to_at", `first_reply = ?`, []any{true}},
+		{ReplyKindOptOut, "consent_changes", "created_at", `opted_in = ? AND channel = ?`, []any{false, engine.ChannelWhatsApp}},
+		{ReplyKindUnsubscribe, "consent_changes", "created_at", `opted_in = ? AND channel = ?`, []any{false, engine.ChannelEmail}},
+	} {
+		slot, err := q.slotExpr(k.timeCol)
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, r)
+		rows, err := collect(ctx, tx, func(s scanner) (ReplyCount, error) {
+			c := ReplyCount{Kind: k.kind}
+			var at int64
+			err := s.Scan(&at, &c.Trigger, &c.WorkflowID, &c.Count)
+			c.Slot = fromMicros(at)
+			return c, err
+		}, `SELECT `+slot+`, trigger, workflow_id, COUNT(*) FROM `+k.table+`
+			WHERE tenant_id = ? AND `+k.timeCol+` >= ? AND `+k.timeCol+` < ? AND `+k.cond+`
+			GROUP BY `+slot+`, trigger, workflow_id`, append([]any{q.TenantID, micros(q.From), micros(q.To)}, k.args...)...)
+		if err != nil {
+			return nil, translate(err, "reply statistics", onViolation{})
+		}
+		out = append(out, rows...)
 	}
-	return out, translate(rows.Err(), "reply sent counts", onViolation{})
-}
-
-// InboundCounts counts the tenant's inbound messages received in the
-// window that are replies (every type but Meta's system notices), by slot
-// of received_at and by the trigger and workflow of the message they were
-// attributed to (empty when none): Keys are trigger, workflow.
-func (tx *Tx) InboundCounts(ctx context.Context, q StatsQuery) ([]StatsCount, error) {
-	return tx.slotCounts(ctx, q, "received_at", `inbound_messages`, `type <> ?`, engine.InboundSystem)
-}
-
-// OptOutCounts counts the consent changes to opted out made in the window,
-// by slot of created_at, trigger, workflow and channel: Keys are trigger,
-// workflow, channel.
-func (tx *Tx) OptOutCounts(ctx context.Context, q StatsQuery) ([]StatsCount, error) {
-	return tx.slotCounts(ctx, q, "created_at", `consent_changes`, `opted_in = ?`, false, "channel")
-}
-
-// slotCounts counts table's rows of the tenant in the window of timeCol
-// that match cond, by slot, trigger, workflow_id and extra columns.
-func (tx *Tx) slotCounts(ctx context.Context, q StatsQuery, timeCol, table, cond string, arg any, extra ...string) ([]StatsCount, error) {
-	slot, err := q.slotExpr(timeCol)
+	slot, err := q.slotExpr("r.slot")
 	if err != nil {
 		return nil, err
 	}
-	cols := append([]string{slot, "trigger", "workflow_id"}, extra...)
-	sel := strings.Join(cols, ", ")
-	out, err := collectCounts(ctx, tx, len(cols)-1, 0, `SELECT `+sel+`, COUNT(*) FROM `+table+`
-		WHERE tenant_id = ? AND `+timeCol+` >= ? AND `+timeCol+` < ? AND `+cond+` GROUP BY `+sel,
-		q.TenantID, micros(q.From), micros(q.To), arg)
+	rolled, err := collect(ctx, tx, func(s scanner) (ReplyCount, error) {
+		var c ReplyCount
+		var at int64
+		err := s.Scan(&at, &c.Kind, &c.Trigger, &c.WorkflowID, &c.Count)
+		c.Slot = fromMicros(at)
+		return c, err
+	}, `SELECT `+slot+`, r.kind, r.trigger, r.workflow_id, CAST(SUM(r.n) AS BIGINT) FROM stats_reply_rollups r
+		WHERE r.tenant_id = ? AND r.slot >= ? AND r.slot < ? GROUP BY `+slot+`, r.kind, r.trigger, r.workflow_id`,
+		q.TenantID, micros(q.From), micros(q.To))
 	if err != nil {
-		return nil, translate(err, "count "+table, onViolation{})
+		return nil, translate(err, "reply statistics rollups", onViolation{})
 	}
-	return plainCounts(out), nil
+	return append(out, rolled...), nil
 }

@@ -7,6 +7,9 @@
 -- leads share (candidates), has none and is the tenant's inbox. reply_to is
 -- the outbox message the reply is attributed to, for the statistics; it is
 -- a plain column, because a purged message must not take the reply with it.
+-- reply_to_at is that message's created_at and first_reply whether this is
+-- its first reply: the reply rate counts answered messages by when they
+-- were written, as the messages it divides by are.
 -- raw is the message object exactly as Meta sent it, as text in both
 -- dialects: JSONB would refuse a \u0000 that Meta may pass on, and an
 -- inbound message must never be refused.
@@ -30,6 +33,8 @@ CREATE TABLE inbound_messages (
     consent             TEXT NOT NULL DEFAULT '',
     consent_word        TEXT NOT NULL DEFAULT '',
     reply_to            TEXT,
+    reply_to_at         INTEGER,
+    first_reply         INTEGER NOT NULL DEFAULT 0,
     trigger             TEXT NOT NULL DEFAULT '',
     workflow_id         TEXT NOT NULL DEFAULT '',
     sent_at             INTEGER NOT NULL,
@@ -44,6 +49,7 @@ CREATE INDEX inbound_from ON inbound_messages (tenant_id, from_phone, sent_at);
 CREATE INDEX inbound_inbox ON inbound_messages (tenant_id, id) WHERE lead_id IS NULL;
 CREATE INDEX inbound_received ON inbound_messages (tenant_id, received_at);
 CREATE INDEX inbound_reply_to ON inbound_messages (tenant_id, reply_to) WHERE reply_to IS NOT NULL;
+CREATE INDEX inbound_reply_to_at ON inbound_messages (tenant_id, reply_to_at) WHERE reply_to_at IS NOT NULL;
 
 -- Every change of a lead's consent on a channel: when, how, and which
 -- inbound message made it. opted_in is the consent after the change
@@ -73,3 +79,19 @@ ALTER TABLE tenants ADD COLUMN consent_keywords TEXT;
 ALTER TABLE leads ADD COLUMN whatsapp_opted_out_at INTEGER;
 -- Inbound messages are matched to leads by phone.
 CREATE INDEX leads_phone ON leads (tenant_id, phone);
+
+-- What the retention purge removes of inbound messages and consent changes
+-- is counted here first, in the same transaction, as stats_*_rollups are
+-- for the outbox (version 5): kind is reply (an inbound message, by
+-- received_at), replied (a message's first reply, by the message's
+-- created_at), opt_out (a WhatsApp opt-out) or unsubscribe (an email one),
+-- by created_at; 5-minute slots.
+CREATE TABLE stats_reply_rollups (
+    tenant_id   TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    slot        INTEGER NOT NULL,
+    kind        TEXT NOT NULL,
+    trigger     TEXT NOT NULL,
+    workflow_id TEXT NOT NULL,
+    n           INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, slot, kind, trigger, workflow_id)
+) STRICT;
