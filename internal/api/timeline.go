@@ -16,11 +16,11 @@ const timelineLimit = 500
 // TimelineOut is everything that happened to a lead: events with their
 // decisions, runs with their steps, messages with attempts and receipts.
 type TimelineOut struct {
-	LeadID    string             `json:"lead_id"`
-	Events    []EventOut         `json:"events"`
-	Runs      []RunOut           `json:"runs"`
-	Messages  []MessageDetailOut `json:"messages"`
-	Alerts    []AlertOut         `json:"alerts" doc:"Alerts that concern the lead, such as its messages failing permanently"`
+	LeadID   string             `json:"lead_id"`
+	Events   []EventOut         `json:"events"`
+	Runs     []RunOut           `json:"runs"`
+	Messages []MessageDetailOut `json:"messages"`
+	Alerts   []AlertOut         `json:"alerts" doc:"Alerts that concern the lead, such as its messages failing permanently"`
 	// Inbound and ConsentChanges are the lead's side (issue 13).
 	Inbound        []InboundOut       `json:"inbound" doc:"The lead's WhatsApp messages to the tenant: replies, buttons, media, opt-outs"`
 	ConsentChanges []ConsentChangeOut `json:"consent_changes" doc:"Every change of the lead's consent: when, how, and which message made it"`
