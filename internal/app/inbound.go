@@ -147,10 +147,9 @@ func (a *App) attribute(ctx context.Context, tx *store.Tx, m *engine.InboundMess
 		}
 	}
 	if to == nil {
-		at := m.SentAt
-		if at.IsZero() || at.After(m.ReceivedAt) {
-			at = m.ReceivedAt
-		}
+		// Up to when it was received, not Meta's timestamp: that has whole
+		// seconds, and a message sent in the same second still counts.
+		at := m.ReceivedAt
 		latest, err := tx.LatestSentMessage(ctx, m.TenantID, m.LeadID, at.Add(-engine.ReplyAttribution), at)
 		if err != nil && !engine.IsNotFound(err) {
 			return err
