@@ -507,7 +507,7 @@ func TestFreeFormTextInsideAndOutsideTheWindow(t *testing.T) {
 			leads[p] = r.lead(p, "Ana")
 		}
 		r.workflow(nil, map[string]any{"type": "send_whatsapp", "whatsapp": map[string]any{
-			"text": "Hi {{ lead.first_name }}, thanks for writing. Your quote {{ quote.number }} is ready.",
+			"text":     "Hi {{ lead.first_name }}, thanks for writing. Your quote {{ quote.number }} is ready.",
 			"template": "quote_sent", "language": "en_US", "parameters": []string{"{{ lead.first_name }}", "{{ quote.number }}"}}})
 		r.userSends(whatsapptest.Text(inside, "Hello"))
 		old := whatsapptest.Text(stale, "Hello, a day ago")
