@@ -2,12 +2,15 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -47,7 +50,17 @@ var replyPhones atomic.Int64
 
 func setupReplies(t *testing.T, dialect string, tenant map[string]any) *replyEnv {
 	t.Helper()
+	return setupRepliesAt(t, dialect, tenant, nil)
+}
+
+// setupRepliesAt is setupReplies with the database's and the app's clock
+// (now when nil).
+func setupRepliesAt(t *testing.T, dialect string, tenant map[string]any, clock func() time.Time) *replyEnv {
+	t.Helper()
 	db := storetest.Open(t, dialect)
+	if clock != nil {
+		db.Now = clock
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	q, err := jobs.New(db, jobs.Config{Workers: 1, RescueAfter: time.Minute, ExpireEvery: time.Hour}, log)
 	if err != nil {
@@ -59,6 +72,9 @@ func setupReplies(t *testing.T, dialect string, tenant map[string]any) *replyEnv
 	wa.AddTemplate(whatsapptest.Template{Name: "quote_sent", Language: "en_US", Body: "Hi {{1}}, your quote {{2}} is ready."})
 	a.Senders = senders.New(senders.Options{Log: logsender.New(nil), WhatsAppBaseURL: wa.URL(), WhatsAppThrottle: whatsapp.NewThrottle(0, 0)})
 	a.Rand = func() float64 { return 0 }
+	if clock != nil {
+		a.Now = clock
+	}
 	srv := httptest.NewServer(api.New(a, log, api.Options{Registry: reg}))
 	t.Cleanup(srv.Close)
 	r := &replyEnv{env: &env{t: t, srv: srv, app: a}, wa: wa}
@@ -733,4 +749,96 @@ func TestRepliesCounted(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestConcurrentDeliveriesStoreOnce: Meta may deliver one webhook again
+// while the first delivery is still being processed; however many arrive
+// at once, the message is stored once and acted on once.
+func TestConcurrentDeliveriesStoreOnce(t *testing.T) {
+	forEachReplyDB(t, nil, func(t *testing.T, r *replyEnv) {
+		phone := r.phone()
+		lead := r.lead(phone, "Ana")
+		body, sig, _ := r.wa.UserSends(whatsapptest.Text(phone, "STOP"))
+		const n = 8
+		stored := make(chan float64, n)
+		errs := make(chan error, n)
+		for range n {
+			go func() {
+				req, err := http.NewRequest("POST", r.srv.URL+"/v1/webhooks/whatsapp/"+r.tenantID, strings.NewReader(string(body)))
+				if err != nil {
+					errs <- err
+					return
+				}
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Hub-Signature-256", sig)
+				res, err := r.srv.Client().Do(req)
+				if err != nil {
+					errs <- err
+					return
+				}
+				defer res.Body.Close()
+				var out map[string]any
+				if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != 200 {
+					errs <- fmt.Errorf("status %d: %v %v", res.StatusCode, out, err)
+					return
+				}
+				stored <- out["inbound"].(float64)
+			}()
+		}
+		var total float64
+		for range n {
+			select {
+			case v := <-stored:
+				total += v
+			case err := <-errs:
+				t.Fatal(err)
+			}
+		}
+		tl := r.timeline(lead)
+		if total != 1 || len(items(tl["inbound"])) != 1 || len(items(tl["consent_changes"])) != 1 {
+			t.Fatalf("%v stored by %d deliveries; timeline inbound %d, consent changes %d", total, n,
+				len(items(tl["inbound"])), len(items(tl["consent_changes"])))
+		}
+	})
+}
+
+// TestDeferredTextWhoseWindowClosed: a free-form text held by quiet hours
+// while the window was open is not sent once the window has closed when
+// its time comes: it is suppressed with reason outside_window and the
+// step's template goes instead.
+func TestDeferredTextWhoseWindowClosed(t *testing.T) {
+	for _, d := range storetest.Dialects(t) {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			now := time.Date(2026, 6, 3, 5, 0, 0, 0, time.UTC) // a Wednesday, in quiet hours
+			clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+			r := setupRepliesAt(t, d, map[string]any{"quiet_hours": map[string]any{"start": "00:00", "end": "06:00"}}, clock)
+			phone := r.phone()
+			lead := r.lead(phone, "Ana")
+			r.workflow(nil, map[string]any{"type": "send_whatsapp", "whatsapp": map[string]any{"text": "Hi {{ lead.first_name }}",
+				"template": "quote_sent", "language": "en_US", "parameters": []string{"{{ lead.first_name }}", "{{ quote.number }}"}}})
+			reply := whatsapptest.Text(phone, "Hello")
+			reply.Timestamp = now.Add(-time.Hour) // the window ends tomorrow at 04:00
+			r.userSends(reply)
+			quote, run := r.send(lead)
+			r.step(run, 0)
+			ms := r.messagesOf("quote_id=" + quote)
+			if len(ms) != 1 || ms[0]["status"] != "scheduled" || ms[0]["template"] != nil || ms[0]["body"] != "Hi Ana" {
+				t.Fatalf("held by quiet hours: %v", ms)
+			}
+			mu.Lock()
+			now = now.Add(24 * time.Hour) // past the window's end
+			mu.Unlock()
+			r.deliver(str(ms[0]["id"]))
+			ms = r.messagesOf("quote_id=" + quote)
+			if len(ms) != 2 || ms[0]["status"] != "suppressed" || ms[0]["reason"] != "outside_window" ||
+				ms[1]["fallback_of"] != ms[0]["id"] || ms[1]["template"] == nil {
+				t.Fatalf("after the window closed: %v", ms)
+			}
+			if n := r.wa.Attempts(phone); n != 0 {
+				t.Fatalf("%d sends reached Meta", n)
+			}
+		})
+	}
 }

@@ -238,16 +238,69 @@ func TestTenantConsentKeywordsRoundTrip(t *testing.T) {
 	})
 }
 
-func TestPurgeInbound(t *testing.T) {
+// TestPurgeInboundKeepsReplyStatistics: the purge deletes inbound
+// messages and consent changes older than the cutoff, and only those, and
+// the reply statistics of the purged period read the same from the rollups
+// as they did from the rows.
+func TestPurgeInboundKeepsReplyStatistics(t *testing.T) {
 	each(t, func(t *testing.T, b *bundle) {
-		old, _ := b.inbound(t, engine.InboundMessage{TenantID: b.a.ID, ProviderMessageID: "old", From: "+351912345678"})
-		b.clock.Advance(48 * time.Hour)
-		b.inbound(t, engine.InboundMessage{TenantID: b.a.ID, ProviderMessageID: "new", From: "+351912345678"})
-		b.inbound(t, engine.InboundMessage{TenantID: b.b.ID, ProviderMessageID: "theirs", From: "+351912345678"})
-		n, err := b.db.PurgeInbound(b.ctx, b.a.ID, old.ReceivedAt.Add(time.Hour), 100)
-		must(t, err)
-		if n != 1 || b.count(t, "inbound_messages", b.a.ID) != 1 || b.count(t, "inbound_messages", b.b.ID) != 1 {
-			t.Fatalf("purged %d", n)
+		l := b.lead(t, b.a.ID)
+		start := b.clock.Now()
+		written := start.Add(-time.Hour).Truncate(time.Microsecond)
+		first, _ := b.inbound(t, engine.InboundMessage{TenantID: b.a.ID, ProviderMessageID: "r1", From: "+351912345678", LeadID: l.ID,
+			Match: engine.MatchLead, ReplyTo: "m1", Trigger: engine.TriggerSent, WorkflowID: "wf", ReplyToAt: written, FirstReply: true})
+		b.inbound(t, engine.InboundMessage{TenantID: b.a.ID, ProviderMessageID: "r2", From: "+351912345678", LeadID: l.ID,
+			Match: engine.MatchLead, ReplyTo: "m1", Trigger: engine.TriggerSent, WorkflowID: "wf", ReplyToAt: written})
+		b.inbound(t, engine.InboundMessage{TenantID: b.a.ID, ProviderMessageID: "sys", From: "+351912345678", Type: engine.InboundSystem})
+		for _, c := range []*engine.ConsentChange{
+			{TenantID: b.a.ID, LeadID: l.ID, Channel: engine.ChannelWhatsApp, Source: engine.ConsentByKeyword, InboundID: first.ID,
+				Trigger: engine.TriggerSent, WorkflowID: "wf"},
+			{TenantID: b.a.ID, LeadID: l.ID, Channel: engine.ChannelEmail, Source: engine.ConsentByUnsubscribe},
+			{TenantID: b.a.ID, LeadID: l.ID, Channel: engine.ChannelWhatsApp, OptedIn: true, Source: engine.ConsentByAPI},
+		} {
+			must(t, b.tx(func(tx *store.Tx) error { return tx.InsertConsentChange(b.ctx, c) }))
 		}
+		b.clock.Advance(48 * time.Hour)
+		later, _ := b.inbound(t, engine.InboundMessage{TenantID: b.a.ID, ProviderMessageID: "new", From: "+351912345678"})
+		b.inbound(t, engine.InboundMessage{TenantID: b.b.ID, ProviderMessageID: "theirs", From: "+351912345678"})
+		q := store.StatsQuery{TenantID: b.a.ID, From: start.Add(-2 * time.Hour), To: b.clock.Now().Add(time.Hour), Slot: time.Hour}
+		counts := func() map[string]int64 {
+			var got []store.ReplyCount
+			must(t, b.db.ReadTx(b.ctx, func(tx *store.Tx) error {
+				var err error
+				got, err = tx.ReplyCounts(b.ctx, q)
+				return err
+			}))
+			out := map[string]int64{}
+			for _, c := range got {
+				out[c.Kind+" "+string(c.Trigger)+" "+c.WorkflowID+" "+c.Slot.Format(time.RFC3339)] += c.Count
+			}
+			return out
+		}
+		before := counts()
+		slot := func(t time.Time) string { return t.Truncate(time.Hour).Format(time.RFC3339) }
+		want := map[string]int64{
+			"reply quote.sent wf " + slot(first.ReceivedAt): 2, "reply   " + slot(later.ReceivedAt): 1,
+			"replied quote.sent wf " + slot(written): 1, "opt_out quote.sent wf " + slot(start): 1, "unsubscribe   " + slot(start): 1,
+		}
+		equal(t, "reply counts", before, want)
+		cutoff := start.Add(time.Hour)
+		for {
+			n, err := b.db.PurgeInbound(b.ctx, b.a.ID, cutoff, 2)
+			must(t, err)
+			if n == 0 {
+				break
+			}
+		}
+		if n := b.count(t, "inbound_messages", b.a.ID); n != 1 {
+			t.Fatalf("%d inbound messages left, want the one after the cutoff", n)
+		}
+		if n := b.count(t, "consent_changes", b.a.ID); n != 0 {
+			t.Fatalf("%d consent changes left", n)
+		}
+		if n := b.count(t, "inbound_messages", b.b.ID); n != 1 {
+			t.Fatal("the purge reached tenant B")
+		}
+		equal(t, "reply counts after the purge", counts(), before)
 	})
 }
