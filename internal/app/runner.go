@@ -367,6 +367,9 @@ func (a *App) recordShadowRun(ctx context.Context, tx *store.Tx, tenant *engine.
 	if err := tx.InsertRun(ctx, run); err != nil {
 		return err
 	}
+	if err := loadWindowFor(ctx, tx, wf, rc); err != nil {
+		return err
+	}
 	plan, err := workflow.Simulate(wf, rc, now, a.render, a.zones)
 	if err != nil {
 		return err

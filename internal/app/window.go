@@ -28,6 +28,17 @@ func loadWindow(ctx context.Context, tx *store.Tx, step *engine.Step, rc *engine
 	return err
 }
 
+// loadWindowFor is loadWindow for a whole workflow, as the shadow run's
+// dry run of it needs.
+func loadWindowFor(ctx context.Context, tx *store.Tx, wf *engine.Workflow, rc *engine.Context) error {
+	for i := range wf.Steps {
+		if s := &wf.Steps[i]; s.Type == engine.StepSendWhatsApp && s.WhatsApp != nil && s.WhatsApp.Text != "" {
+			return loadWindow(ctx, tx, s, rc)
+		}
+	}
+	return nil
+}
+
 // isText reports whether m is a free-form WhatsApp text rather than a
 // template.
 func isText(m *engine.Message) bool {
