@@ -428,11 +428,16 @@ func TestMetaOptOutButtonAndPreference(t *testing.T) {
 
 // TestOptOutFromSharedNumberAppliesToEveryLead: an opt-out from a number
 // two leads share opts both out (any message to that number reaches the
-// person who asked); an opt-in from it opts nobody in.
+// person who asked); an opt-in from it opts nobody in, unless it quotes
+// our message to one of them, who alone is opted in.
 func TestOptOutFromSharedNumberAppliesToEveryLead(t *testing.T) {
 	forEachReplyDB(t, nil, func(t *testing.T, r *replyEnv) {
 		shared := r.phone()
 		ana, rui := r.lead(shared, "Ana"), r.lead(shared, "Rui")
+		r.workflow(nil, map[string]any{"type": "send_whatsapp", "whatsapp": waTemplate})
+		quote, run := r.send(rui)
+		r.step(run, 0)
+		wamid := str(r.messagesOf("quote_id=" + quote)[0]["provider_message_id"])
 		r.userSends(whatsapptest.Text(shared, "BAJA"))
 		for _, l := range []string{ana, rui} {
 			if got := r.must(200, "GET", "/v1/leads/"+l, r.key, nil); got["whatsapp_opt_in"] != false {
@@ -443,6 +448,14 @@ func TestOptOutFromSharedNumberAppliesToEveryLead(t *testing.T) {
 		for _, l := range []string{ana, rui} {
 			if got := r.must(200, "GET", "/v1/leads/"+l, r.key, nil); got["whatsapp_opt_in"] != false {
 				t.Fatalf("lead %s opted in from a shared number: %v", l, got)
+			}
+		}
+		start := whatsapptest.Text(shared, "START")
+		start.Context = wamid
+		r.userSends(start)
+		for l, want := range map[string]bool{ana: false, rui: true} {
+			if got := r.must(200, "GET", "/v1/leads/"+l, r.key, nil); got["whatsapp_opt_in"] != want {
+				t.Fatalf("after START quoting Rui's message, lead %s: %v", l, got)
 			}
 		}
 	})

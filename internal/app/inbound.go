@@ -73,10 +73,11 @@ func (a *App) receiveInbound(ctx context.Context, tx *store.Tx, tenant *engine.T
 		// Refusing is always safe: an opt-out from a number several leads
 		// share applies to each of them, since any WhatsApp message to
 		// that number reaches the person who asked. Opting in again is
-		// the customer's consent, which a shared number cannot attribute.
+		// the customer's consent: only the lead the message is matched to
+		// gets it, none when the number is shared and nothing says whose.
 		targets := leads
-		if m.Match != engine.MatchLead && m.Consent == engine.ConsentOptIn {
-			targets = nil
+		if m.Consent == engine.ConsentOptIn {
+			targets = slices.DeleteFunc(slices.Clone(leads), func(l engine.Lead) bool { return l.ID != m.LeadID || m.LeadID == "" })
 		}
 		for _, l := range targets {
 			if _, err := a.changeWhatsAppConsent(ctx, tx, tenant.ID, l.ID, m.Consent == engine.ConsentOptIn, source, m.ConsentWord, m, counted); err != nil {

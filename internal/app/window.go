@@ -72,6 +72,11 @@ func (a *App) windowShut(ctx context.Context, tx *store.Tx, m *engine.Message) (
 // (fallback_of) without a run step: the outbox keeps one message per run
 // step and channel, and the step's WhatsApp message is the text.
 func (a *App) windowFallback(ctx context.Context, tx *store.Tx, text *engine.Message) error {
+	if !isText(text) {
+		// Meta's window error for a template would be Meta's mistake; the
+		// template again would meet it again, so the email goes instead.
+		return a.fallback(ctx, tx, text)
+	}
 	if text.RunID == "" {
 		return nil
 	}
