@@ -7,6 +7,8 @@ describe("timelineEntries", () => {
       lead_id: "l1",
       truncated: false,
       alerts: [],
+      inbound: [],
+      consent_changes: [],
       events: [
         {
           id: "e1",
