@@ -76,8 +76,6 @@ export function WorkflowEditorScreen({ params }: ScreenProps) {
     window.addEventListener("beforeunload", ask);
     return () => window.removeEventListener("beforeunload", ask);
   }, [unsaved]);
-  // A reload of the workflow replaces every card, and with them their drafts.
-  useEffect(() => setUnsaved(new Set()), [generation]);
 
   // Edits go one after another, each with the ETag the previous one gave,
   // so that two saves in quick succession never refuse each other with a 412.
@@ -197,10 +195,7 @@ export function WorkflowEditorScreen({ params }: ScreenProps) {
               run={run}
               leadId={leadId}
               quoteId={quoteId}
-              onRemove={() => {
-                onDirty(s.id, false);
-                remove(s, i);
-              }}
+              onRemove={() => remove(s, i)}
               onDirty={onDirty}
             />
           )}
@@ -366,6 +361,7 @@ function StepCard({ step, index, workflowId, run, leadId, quoteId, onRemove, onD
   const dirty = current !== JSON.stringify(patchOf(draftOf(step))) && current !== accepted;
 
   useEffect(() => onDirty(step.id, dirty), [onDirty, step.id, dirty]);
+  useEffect(() => () => onDirty(step.id, false), [onDirty, step.id]);
 
   // Live validation: a pause in typing sends the draft to validate-step,
   // which saves nothing and answers with the problems saving would give.
