@@ -33,6 +33,19 @@ async function openEditor(page: Page, key: string, id: string) {
 
 const step = (page: Page, n: number) => page.getByRole("form", { name: `Step ${n}` });
 const saved = (page: Page, n: number) => step(page, n).getByRole("status").filter({ hasText: "Saved." }).waitFor();
+/** save presses step n's Save button and waits for the API's answer to be shown. */
+async function save(page: Page, n: number) {
+  await step(page, n).getByRole("button", { name: `Save step ${n}`, exact: true }).click();
+  await saved(page, n);
+}
+const versionCount = async (key: string, id: string) => (await apiCall<{ items: unknown[] }>("GET", `/v1/workflows/${id}/versions`, key)).json.items.length;
+/** Whether leaving the page now would ask first (the editor's beforeunload handler refuses it). */
+const leavingAsks = (page: Page) =>
+  page.evaluate(() => {
+    const e = new Event("beforeunload", { cancelable: true });
+    window.dispatchEvent(e);
+    return e.defaultPrevented;
+  });
 
 describe("workflows", () => {
   test("create a workflow, add steps, a template problem at its line and column, fixed, previewed for a lead", async () => {
@@ -52,8 +65,8 @@ describe("workflows", () => {
     await step(page, 2).getByLabel("Wait for").waitFor();
     expect(await step(page, 2).getByLabel("Wait for").inputValue()).toBe("P1D");
 
-    // Live validation: a pause in typing sends the step; the API's problem
-    // comes back at its line and column, beside the field.
+    // Live validation: a pause in typing sends the draft to validate-step;
+    // the API's problem comes back at its line and column, beside the field.
     const text = step(page, 1).getByLabel("Text");
     await text.fill("Hello {{ lead.first_name }},\n\nsee {{ lead.nope }}");
     const problem = step(page, 1).locator('[data-problem-for="body.email.text"]');
@@ -61,10 +74,10 @@ describe("workflows", () => {
     expect(await problem.textContent()).toMatch(/line 3, column \d+/);
     expect(await text.getAttribute("aria-invalid")).toBe("true");
     await text.fill("Hello {{ lead.first_name }},\n\nsee {{ quote.url }}");
-    await saved(page, 1);
-    expect(await problem.count()).toBe(0);
+    await problem.waitFor({ state: "detached" });
+    await save(page, 1);
     await step(page, 2).getByLabel("Wait for").fill("P3D");
-    await saved(page, 2);
+    await save(page, 2);
 
     const wf = (await apiCall<{ items: Wf[] }>("GET", "/v1/workflows", t.key)).json.items[0]!;
     expect(wf.steps.map((s) => s.type)).toEqual(["send_email", "wait"]);
@@ -88,7 +101,7 @@ describe("workflows", () => {
     await screenshot(page, "workflows");
   });
 
-  test("the when builder round-trips: build, autosave, reload, the same JSON through the API", async () => {
+  test("the when builder round-trips: build, save, reload, the same JSON through the API", async () => {
     const t = await createTenant("Workflows When");
     const wf = await seedWorkflow(t.key, [emailStep("One")]);
     const page = await h.newPage();
@@ -109,7 +122,7 @@ describe("workflows", () => {
     await c22.getByLabel("Field").selectOption("lead.tags");
     await c22.getByLabel("Operator").selectOption("contains");
     await c22.getByLabel("Value").fill("vip");
-    await saved(page, 1);
+    await save(page, 1);
 
     const want = {
       all: [
@@ -124,10 +137,9 @@ describe("workflows", () => {
     await step(page, 1).getByRole("group", { name: "Condition 2.2" }).waitFor();
     expect(await step(page, 1).getByRole("group", { name: "Condition 1" }).getByLabel("Value").inputValue()).toBe("1500");
     expect(await step(page, 1).getByRole("group", { name: "Condition 2.1" }).getByLabel("Values").inputValue()).toBe("PT\nES");
-    // Saving again what the reload showed changes nothing.
-    await step(page, 1).getByRole("button", { name: "Save step 1 now" }).click();
-    await saved(page, 1);
-    expect((await apiCall<Wf>("GET", `/v1/workflows/${wf.id}`, t.key)).json.steps[0]!.when).toEqual(want);
+    // What the reload showed is exactly what was saved: nothing is unsaved.
+    expect(await step(page, 1).getByText("Unsaved changes").count()).toBe(0);
+    expect(await step(page, 1).getByRole("button", { name: "Save step 1", exact: true }).isDisabled()).toBe(true);
   });
 
   test("steps reorder by dragging with the mouse and by keyboard; the order persists", async () => {
@@ -168,6 +180,7 @@ describe("workflows", () => {
     const theirs = await apiCall<Wf>("PATCH", `/v1/workflows/${wf.id}/steps/${wf.steps[0]!.id}`, t.key, { email: { subject: "Theirs", text: "Hi" } });
     expect(theirs.status).toBe(200);
     await step(page, 1).getByLabel("Subject").fill("Mine, edited");
+    await step(page, 1).getByRole("button", { name: "Save step 1", exact: true }).click();
     await page.getByRole("alert").filter({ hasText: "changed elsewhere" }).waitFor();
     expect((await apiCall<Wf>("GET", `/v1/workflows/${wf.id}`, t.key)).json.steps[0]!.email!.subject).toBe("Theirs");
     await page.getByRole("button", { name: "Reload the workflow" }).click();
@@ -189,7 +202,8 @@ describe("workflows", () => {
     await s1.locator('[data-problem-for="body.whatsapp.language"]').waitFor();
     expect(await language.getAttribute("aria-invalid")).toBe("true");
     await language.fill("pt_PT");
-    await saved(page, 1);
+    await s1.locator('[data-problem-for="body.whatsapp.language"]').waitFor({ state: "detached" });
+    await save(page, 1);
     const got = (await apiCall<{ steps: Array<Record<string, unknown>> }>("GET", `/v1/workflows/${wf.id}`, t.key)).json.steps[0]!;
     expect(got).toMatchObject({
       type: "send_whatsapp",
@@ -197,6 +211,46 @@ describe("workflows", () => {
       fallback_channel: "email",
       email: { subject: "Fallback subject" },
     });
+  });
+
+  test("typing saves nothing: a broken template's problem shows while the versions stay; Save makes exactly one", async () => {
+    const t = await createTenant("Workflows Explicit Save");
+    const wf = await seedWorkflow(t.key, [emailStep("Saved subject")]);
+    await apiCall("POST", "/v1/leads", t.key, { first_name: "Ana", last_name: "Silva", email: "ana@example.com" });
+    const before = await versionCount(t.key, wf.id);
+    const page = await h.newPage();
+    await openEditor(page, t.key, wf.id);
+    const s1 = step(page, 1);
+    expect(await leavingAsks(page)).toBe(false);
+
+    const text = s1.getByLabel("Text");
+    await text.fill("Hello {{ lead.first_name }},\n{{ quote.url ");
+    const problem = s1.locator('[data-problem-for="body.email.text"]');
+    await problem.waitFor();
+    expect(await problem.textContent()).toMatch(/line 2, column \d+/);
+    await s1.getByText("Unsaved changes").waitFor();
+    expect(await leavingAsks(page)).toBe(true);
+    expect(await versionCount(t.key, wf.id)).toBe(before);
+
+    // Fixed: the check passes and the problem goes, and still nothing is saved.
+    await s1.getByLabel("Subject").fill("Draft subject");
+    await text.fill("Hello {{ lead.first_name }},\n{{ quote.url }}");
+    await problem.waitFor({ state: "detached" });
+    expect(await versionCount(t.key, wf.id)).toBe(before);
+    expect((await apiCall<Wf>("GET", `/v1/workflows/${wf.id}`, t.key)).json.steps[0]!.email!.subject).toBe("Saved subject");
+    // The preview is of the saved step, and says so.
+    await page.getByLabel("Lead", { exact: true }).selectOption({ label: "Ana Silva" });
+    await s1.page().getByText("The preview shows the saved step 1").waitFor();
+    await page.getByRole("button", { name: "Preview step 1" }).click();
+    await page.getByRole("region", { name: "Preview of step 1" }).getByText("Saved subject").waitFor();
+
+    await save(page, 1);
+    expect(await versionCount(t.key, wf.id)).toBe(before + 1);
+    const got = (await apiCall<Wf>("GET", `/v1/workflows/${wf.id}`, t.key)).json.steps[0]!.email!;
+    expect(got).toMatchObject({ subject: "Draft subject", text: "Hello {{ lead.first_name }},\n{{ quote.url }}" });
+    expect(await s1.getByText("Unsaved changes").count()).toBe(0);
+    expect(await page.getByText("The preview shows the saved step 1").count()).toBe(0);
+    expect(await leavingAsks(page)).toBe(false);
   });
 
   test("versions: a readable diff between any two", async () => {

@@ -6,7 +6,7 @@ import { ConditionBuilder, Sortable, moved } from "../../components/condition";
 import { href } from "../../router";
 import type { ScreenProps } from "../../routes";
 import { triggers, type Trigger } from "./triggers";
-import { draftOf, newStep, patchOf, stepTypeNames, type StepDraft, type StepType } from "./step";
+import { draftOf, newStep, patchOf, stepInOf, stepTypeNames, type StepDraft, type StepType } from "./step";
 import "./workflows.css";
 
 type Workflow = components["schemas"]["WorkflowOut"];
@@ -20,8 +20,8 @@ type Result = { data: Workflow; response: Response };
 export type Run = (op: (ifMatch: string) => Promise<Result>) => Promise<ApiProblem | null>;
 
 const exitStatuses: ExitOn[] = ["sent", "viewed", "accepted", "rejected", "expired"];
-/** How long a step waits after the last keystroke before it is saved (and so validated by the API). */
-export const autosaveMs = 700;
+/** How long a step's draft waits after the last keystroke before the API checks it (nothing is saved). */
+export const validateMs = 400;
 
 /** WorkflowEditorScreen edits one workflow: its settings, its steps and their order, with previews. */
 export function WorkflowEditorScreen({ params }: ScreenProps) {
@@ -36,6 +36,7 @@ export function WorkflowEditorScreen({ params }: ScreenProps) {
   const [leadId, setLeadId] = useState("");
   const [quoteId, setQuoteId] = useState("");
   const [stale, setStale] = useState(false);
+  const [unsaved, setUnsaved] = useState<ReadonlySet<string>>(new Set());
   const etag = useRef("*");
   const chain = useRef<Promise<unknown>>(Promise.resolve());
 
@@ -56,8 +57,28 @@ export function WorkflowEditorScreen({ params }: ScreenProps) {
   }, [id, apply]);
   useEffect(load, [load]);
 
+  const onDirty = useCallback((stepId: string, dirty: boolean) => {
+    setUnsaved((u) => {
+      if (u.has(stepId) === dirty) return u;
+      const next = new Set(u);
+      if (dirty) next.add(stepId);
+      else next.delete(stepId);
+      return next;
+    });
+  }, []);
+  // A reload (or closing the tab) would drop the drafts: the browser asks first.
+  useEffect(() => {
+    if (unsaved.size === 0) return;
+    const ask = (e: BeforeUnloadEvent) => {
+      e.preventDefault();
+      e.returnValue = "";
+    };
+    window.addEventListener("beforeunload", ask);
+    return () => window.removeEventListener("beforeunload", ask);
+  }, [unsaved]);
+
   // Edits go one after another, each with the ETag the previous one gave,
-  // so that autosaving steps never refuse each other with a 412.
+  // so that two saves in quick succession never refuse each other with a 412.
   const run: Run = useCallback(
     (op) => {
       const p = chain.current.then(async () => {
@@ -147,9 +168,15 @@ export function WorkflowEditorScreen({ params }: ScreenProps) {
       <section aria-labelledby="steps-title" className="wf-section">
         <h2 id="steps-title">Steps</h2>
         <p className="field__hint">
-          A step is saved {autosaveMs / 1000} s after you stop typing; the server checks it then and shows any problem beside its field, with
-          the line and column inside a template. Drag a step by its handle, or use its arrows, to change the order.
+          The server checks a step as you type and shows any problem beside its field, with the line and column inside a template; nothing is
+          saved until you press the step&apos;s Save button. Adding, removing and moving steps are saved at once. Drag a step by its handle, or
+          use its arrows, to change the order.
         </p>
+        {unsaved.size > 0 ? (
+          <p className="wf-unsaved" role="status">
+            Unsaved changes in {unsaved.size === 1 ? "1 step" : `${unsaved.size} steps`}.
+          </p>
+        ) : null}
         <ProblemBanner problem={stepsProblem} />
         {wf.steps.length === 0 ? <p>No steps yet.</p> : null}
         <Sortable
@@ -160,7 +187,17 @@ export function WorkflowEditorScreen({ params }: ScreenProps) {
           onMove={reorder}
           disabled={moving}
           render={(s, i) => (
-            <StepCard key={`${generation}-${s.id}`} step={s} index={i} workflowId={wf.id} run={run} leadId={leadId} quoteId={quoteId} onRemove={() => remove(s, i)} />
+            <StepCard
+              key={`${generation}-${s.id}`}
+              step={s}
+              index={i}
+              workflowId={wf.id}
+              run={run}
+              leadId={leadId}
+              quoteId={quoteId}
+              onRemove={() => remove(s, i)}
+              onDirty={onDirty}
+            />
           )}
         />
         <div className="form__actions">
@@ -305,39 +342,67 @@ interface StepCardProps {
   leadId: string;
   quoteId: string;
   onRemove: () => void;
+  /** Tells the editor whether this step has changes that are not saved. */
+  onDirty: (stepId: string, dirty: boolean) => void;
 }
 
-function StepCard({ step, index, workflowId, run, leadId, quoteId, onRemove }: StepCardProps) {
+function StepCard({ step, index, workflowId, run, leadId, quoteId, onRemove, onDirty }: StepCardProps) {
   const [draft, setDraft] = useState<StepDraft>(() => draftOf(step));
   const [problem, setProblem] = useState<ApiProblem | null>(null);
   const [status, setStatus] = useState("");
+  const [saving, setSaving] = useState(false);
   const [whenKey, setWhenKey] = useState(0);
-  const sent = useRef(JSON.stringify(patchOf(draftOf(step))));
+  // What the API last accepted from this card: the server may write a step
+  // back in another form than the one sent, and it is still this draft.
+  const [accepted, setAccepted] = useState("");
+  const checked = useRef(0);
   const n = index + 1;
+  const current = JSON.stringify(patchOf(draft));
+  const dirty = current !== JSON.stringify(patchOf(draftOf(step))) && current !== accepted;
 
-  const save = useCallback(() => {
+  useEffect(() => onDirty(step.id, dirty), [onDirty, step.id, dirty]);
+  useEffect(() => () => onDirty(step.id, false), [onDirty, step.id]);
+
+  // Live validation: a pause in typing sends the draft to validate-step,
+  // which saves nothing and answers with the problems saving would give.
+  useEffect(() => {
+    const seq = ++checked.current;
+    if (!dirty) {
+      setProblem(null);
+      return;
+    }
+    const t = setTimeout(() => {
+      unwrap(api.POST("/v1/workflows/{workflow_id}/steps/validate", { params: { path: { workflow_id: workflowId } }, body: stepInOf(draft) }))
+        .then(() => {
+          if (seq === checked.current) setProblem(null);
+        })
+        .catch((err: unknown) => {
+          if (seq === checked.current) setProblem(problemOf(err));
+        });
+    }, validateMs);
+    return () => clearTimeout(t);
+  }, [draft, dirty, workflowId]);
+
+  const save = () => {
     const body = patchOf(draft);
     const s = JSON.stringify(body);
-    sent.current = s;
+    checked.current++; // the save's answer supersedes any check in flight
+    setSaving(true);
     setStatus("Saving…");
     void run((m) =>
       unwrap(api.PATCH("/v1/workflows/{workflow_id}/steps/{step_id}", { params: { path: { workflow_id: workflowId, step_id: step.id }, header: { "If-Match": m } }, body })),
     ).then((p) => {
-      if (sent.current !== s) return; // a newer edit is on its way
+      setSaving(false);
       setProblem(p);
+      if (!p) setAccepted(s);
       setStatus(p ? "Not saved: see the problems above." : "Saved.");
     });
-  }, [draft, run, workflowId, step.id]);
+  };
 
-  // The debounce: every pause in typing saves, and so validates, the step.
-  useEffect(() => {
-    if (JSON.stringify(patchOf(draft)) === sent.current) return;
-    setStatus("Editing…");
-    const t = setTimeout(save, autosaveMs);
-    return () => clearTimeout(t);
-  }, [draft, save]);
-
-  const set = (p: Partial<StepDraft>) => setDraft({ ...draft, ...p });
+  const set = (p: Partial<StepDraft>) => {
+    setStatus("");
+    setDraft({ ...draft, ...p });
+  };
   const emailFields = (
     <>
       <Field label="Subject" path="body.email.subject">
@@ -414,21 +479,23 @@ function StepCard({ step, index, workflowId, run, leadId, quoteId, onRemove }: S
           <ConditionBuilder key={whenKey} value={draft.when} onChange={(when) => set({ when })} path="body.when" label={`Step ${n} runs when`} />
         ) : null}
         <div className="form__actions">
-          <Button type="submit">Save step {n} now</Button>
+          <Button type="submit" variant="primary" busy={saving} disabled={!dirty}>
+            Save step {n}
+          </Button>
           <Button variant="danger" onClick={onRemove}>
             Remove step {n}
           </Button>
           <span role="status" className="wf-step__status">
-            {status}
+            {dirty ? <strong className="wf-unsaved">Unsaved changes</strong> : null} {status}
           </span>
         </div>
       </Form>
-      <StepPreview workflowId={workflowId} stepId={step.id} n={n} leadId={leadId} quoteId={quoteId} />
+      <StepPreview workflowId={workflowId} stepId={step.id} n={n} leadId={leadId} quoteId={quoteId} differs={dirty} />
     </div>
   );
 }
 
-function StepPreview({ workflowId, stepId, n, leadId, quoteId }: { workflowId: string; stepId: string; n: number; leadId: string; quoteId: string }) {
+function StepPreview({ workflowId, stepId, n, leadId, quoteId, differs }: { workflowId: string; stepId: string; n: number; leadId: string; quoteId: string; differs: boolean }) {
   const [out, setOut] = useState<Preview | null>(null);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
   const [busy, setBusy] = useState(false);
@@ -453,6 +520,7 @@ function StepPreview({ workflowId, stepId, n, leadId, quoteId }: { workflowId: s
       <Button onClick={preview} busy={busy} disabled={!leadId} title={leadId ? undefined : "Choose a lead under Preview as"}>
         Preview step {n}
       </Button>
+      {differs ? <p className="field__hint">The preview shows the saved step {n}; save it to preview your unsaved changes.</p> : null}
       <ProblemBanner problem={problem} />
       {out ? (
         <div className="wf-preview__out">

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { draftOf, patchOf } from "./step";
+import { draftOf, patchOf, stepInOf } from "./step";
 
 describe("step drafts", () => {
   test("a WhatsApp step sends its email only with the email fallback", () => {
@@ -21,5 +21,14 @@ describe("step drafts", () => {
     const asWait = { ...d, type: "wait" as const, duration: "PT2H" };
     expect(patchOf(asWait)).toEqual({ type: "wait", wait: { duration: "PT2H" }, when: { all: [] } });
     expect(patchOf({ ...asWait, type: "send_email" })).toEqual({ type: "send_email", email: { subject: "S", text: "T" }, when: { all: [] } });
+  });
+
+  test("the draft validate-step checks is the content Save would send, with the type always named", () => {
+    const wa = draftOf({ id: "s1", type: "send_whatsapp", whatsapp: { template: "t", language: "pt_PT", parameters: [] }, fallback_channel: "email", email: { subject: "S", text: "T" } });
+    expect(stepInOf(wa)).toEqual({ ...patchOf(wa), type: "send_whatsapp" });
+    expect(stepInOf(wa)).toEqual({ type: "send_whatsapp", whatsapp: { template: "t", language: "pt_PT", parameters: [] }, fallback_channel: "email", email: { subject: "S", text: "T" }, when: null });
+    const wait = { ...wa, type: "wait" as const, duration: "P1D" };
+    expect(stepInOf(wait)).toEqual({ type: "wait", wait: { duration: "P1D" }, when: null });
+    expect(stepInOf(wait)).not.toHaveProperty("position");
   });
 });

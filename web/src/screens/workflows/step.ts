@@ -71,3 +71,26 @@ export function newStep(type: StepType): components["schemas"]["AddStepIn"] {
 }
 
 export const stepTypeNames: Record<StepType, string> = { send_email: "Send an email", send_whatsapp: "Send a WhatsApp message", wait: "Wait" };
+
+/** The body of POST .../steps/validate: the step as adding it would send it, without a position. */
+export type StepIn = components["schemas"]["AddStepIn"];
+
+/** stepInOf is the draft as validate-step checks it: the same content patchOf would save. */
+export function stepInOf(d: StepDraft): StepIn {
+  const email = { subject: d.subject, text: d.text, ...(d.html !== "" ? { html: d.html } : {}) };
+  const when = d.when;
+  switch (d.type) {
+    case "send_email":
+      return { type: d.type, email, when };
+    case "send_whatsapp":
+      return {
+        type: d.type,
+        whatsapp: { template: d.template, language: d.language, parameters: d.parameters === "" ? [] : d.parameters.split("\n") },
+        fallback_channel: d.fallback ? "email" : "",
+        ...(d.fallback ? { email } : {}),
+        when,
+      };
+    case "wait":
+      return { type: d.type, wait: { duration: d.duration }, when };
+  }
+}
