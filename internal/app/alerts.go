@@ -123,6 +123,10 @@ func (a *App) evaluateTenantAlerts(ctx context.Context, tenantID string) error {
 func deriveAlerts(p AlertPolicy, w store.AlertWindows, s *store.AlertSignals) []engine.Alert {
 	var out []engine.Alert
 	for _, c := range s.Circuits {
+		if c.Cause == engine.CircuitCauseTransient {
+			out = append(out, providerFailing(w.Now, c))
+			continue
+		}
 		out = append(out, engine.Alert{Kind: engine.AlertCircuitOpen, Subject: c.Provider, Provider: c.Provider,
 			Summary: fmt.Sprintf("The %s circuit opened at %s after %s (%s): nothing is sent through %s until it closes.",
 				c.Provider, c.OpenedAt.Format(time.RFC3339), c.Reason, c.ErrorCode, c.Provider),
@@ -150,6 +154,26 @@ func deriveAlerts(p AlertPolicy, w store.AlertWindows, s *store.AlertSignals) []
 		}
 	}
 	return out
+}
+
+// providerFailing is the alert of a circuit that transient failures
+// opened: there is nothing to fix in the tenant's settings, only to know
+// that its sends through the provider are held back, and how to release
+// them early.
+func providerFailing(now time.Time, c engine.Circuit) engine.Alert {
+	state := "open until " + c.Until.Format(time.RFC3339) + "; then one message probes the provider"
+	if c.StateAt(now) == engine.CircuitHalfOpen {
+		state = "half-open: one message at a time probes the provider"
+	}
+	return engine.Alert{Kind: engine.AlertProviderFailing, Subject: c.Provider, Provider: c.Provider,
+		Summary: fmt.Sprintf("%s failed transiently for this tenant (%s); its circuit opened at %s (opening %d in a row) and is %s.",
+			c.Provider, c.Reason, c.OpenedAt.Format(time.RFC3339), c.Opens, state),
+		Action: "Messages are not lost: they wait as scheduled with reason circuit_open and use no attempt. Usually the provider " +
+			"is having an outage or rate-limits the account; check its status and the account's sending limits. A probe's success " +
+			"closes the circuit, releases the waiting messages and resolves this alert; each failed probe doubles the wait. " +
+			"DELETE /v1/circuits/" + c.Provider + " closes it at once if you know the provider is back.",
+		Figures: map[string]float64{"opened_at_unix": float64(c.OpenedAt.Unix()), "until_unix": float64(c.Until.Unix()),
+			"opens": float64(c.Opens)}}
 }
 
 func orNone(s string) string {

@@ -8,9 +8,15 @@ type AlertKind string
 // The alerts the evaluator raises (docs/ops/observability.md says what
 // each means and what to do).
 const (
-	// AlertCircuitOpen: a provider's circuit for the tenant is open, so
-	// nothing is sent through it.
+	// AlertCircuitOpen: a provider's circuit for the tenant is open after
+	// the provider refused the tenant's account, so nothing is sent
+	// through it.
 	AlertCircuitOpen AlertKind = "circuit_open"
+	// AlertProviderFailing: a provider's circuit for the tenant is open
+	// (or half-open) because the provider failed transiently too often;
+	// the tenant's sends through it back off together until a probe gets
+	// through.
+	AlertProviderFailing AlertKind = "provider_failing"
 	// AlertMessageFailed: a message failed permanently.
 	AlertMessageFailed AlertKind = "message_failed"
 	// AlertDecisionSpike: a trigger's share of none or suppressed

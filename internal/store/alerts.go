@@ -60,7 +60,7 @@ func (db *DB) AlertSignals(ctx context.Context, tenantID string, w AlertWindows)
 	var s AlertSignals
 	err := db.Tx(ctx, func(tx *Tx) error {
 		var err error
-		if s.Circuits, err = collect(ctx, tx, scanCircuit, `SELECT `+circuitColumns+` FROM circuits WHERE tenant_id = ? ORDER BY provider`, tenantID); err != nil {
+		if s.Circuits, err = collect(ctx, tx, scanCircuit, `SELECT `+circuitColumns+` FROM circuits WHERE tenant_id = ? AND `+openCircuits+` ORDER BY provider`, tenantID); err != nil {
 			return translate(err, "alert circuits", onViolation{})
 		}
 		if s.Failed, err = tx.failedMessages(ctx, tenantID, w); err != nil {
