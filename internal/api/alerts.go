@@ -10,8 +10,8 @@ import (
 // AlertOut is an alert as the API shows it.
 type AlertOut struct {
 	ID         string             `json:"id"`
-	Kind       string             `json:"kind" enum:"circuit_open,provider_failing,message_failed,decision_spike,dead_rule,delivery_lag"`
-	Subject    string             `json:"subject" doc:"What the alert is about within its kind: the provider, the message id, trigger/outcome, the rule id; empty for delivery_lag"`
+	Kind       string             `json:"kind" enum:"circuit_open,provider_failing,message_failed,decision_spike,dead_rule,delivery_lag,rule_field_missing"`
+	Subject    string             `json:"subject" doc:"What the alert is about within its kind: the provider, the message id, trigger/outcome, the rule id, rule id/field; empty for delivery_lag"`
 	State      string             `json:"state" enum:"open,resolved"`
 	LeadID     string             `json:"lead_id,omitempty"`
 	MessageID  string             `json:"message_id,omitempty"`
@@ -39,7 +39,7 @@ func alertOut(a *engine.Alert) AlertOut {
 type listAlertsInput struct {
 	PageParams
 	State  string `query:"state" enum:"open,resolved"`
-	Kind   string `query:"kind" enum:"circuit_open,provider_failing,message_failed,decision_spike,dead_rule,delivery_lag"`
+	Kind   string `query:"kind" enum:"circuit_open,provider_failing,message_failed,decision_spike,dead_rule,delivery_lag,rule_field_missing"`
 	LeadID string `query:"lead_id"`
 }
 

@@ -33,6 +33,18 @@ type AlertPolicy struct {
 	// a hundred alerts already say so.
 	FailedWindow time.Duration
 	MaxFailed    int
+	// FieldMinMatches, FieldDrop, FieldMinEvents and FieldRise define the
+	// rule_field_missing alert (alerts_fields.go): a rule that matched at
+	// least FieldMinMatches events in the 7 days before the last 24 hours
+	// (default 5), whose share of its trigger's events over the last 24
+	// hours (at least FieldMinEvents of them, default 20) fell by at least
+	// FieldDrop of what it was (default 0.5, a halving), while the share of
+	// those events lacking a field it reads rose by at least FieldRise
+	// share points (default 0.2).
+	FieldMinMatches int64
+	FieldDrop       float64
+	FieldMinEvents  int64
+	FieldRise       float64
 }
 
 func (p AlertPolicy) withDefaults() AlertPolicy {
@@ -53,6 +65,18 @@ func (p AlertPolicy) withDefaults() AlertPolicy {
 	}
 	if p.MaxFailed <= 0 {
 		p.MaxFailed = 100
+	}
+	if p.FieldMinMatches <= 0 {
+		p.FieldMinMatches = 5
+	}
+	if p.FieldDrop <= 0 || p.FieldDrop > 1 {
+		p.FieldDrop = 0.5
+	}
+	if p.FieldMinEvents <= 0 {
+		p.FieldMinEvents = 20
+	}
+	if p.FieldRise <= 0 || p.FieldRise > 1 {
+		p.FieldRise = 0.2
 	}
 	return p
 }
@@ -104,6 +128,11 @@ func (a *App) evaluateTenantAlerts(ctx context.Context, tenantID string) error {
 		return err
 	}
 	findings := deriveAlerts(p, w, s)
+	fieldFindings, err := a.ruleFieldAlerts(ctx, tenantID, w, s)
+	if err != nil {
+		return err
+	}
+	findings = append(findings, fieldFindings...)
 	opened, resolved, err := a.db.SyncAlerts(ctx, tenantID, findings)
 	if err != nil {
 		return err

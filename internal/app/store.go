@@ -98,6 +98,9 @@ type Store interface {
 	AlertSignals(ctx context.Context, tenantID string, w store.AlertWindows) (*store.AlertSignals, error)
 	SyncAlerts(ctx context.Context, tenantID string, findings []engine.Alert) ([]engine.Alert, int, error)
 	ListAlerts(ctx context.Context, tenantID string, f engine.AlertFilter, p engine.Page) ([]engine.Alert, string, error)
+	// Lead-context quality: the fields events lacked, for coverage and
+	// the rule_field_missing alert (coverage.go, alerts_fields.go).
+	MissingFieldCounts(ctx context.Context, tenantID string, w store.Window, probes []store.FieldProbe) ([]store.FieldCounts, error)
 }
 
 var _ Store = (*store.DB)(nil)

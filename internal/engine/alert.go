@@ -28,6 +28,10 @@ const (
 	// AlertDeliveryLag: a message due for delivery has waited longer than
 	// the lag threshold.
 	AlertDeliveryLag AlertKind = "delivery_lag"
+	// AlertRuleFieldMissing: a rule's share of its trigger's events fell
+	// while the share of events lacking a field it reads rose: leads are
+	// arriving without that field.
+	AlertRuleFieldMissing AlertKind = "rule_field_missing"
 )
 
 // AlertState is open while the condition holds, resolved once it stopped.
@@ -48,8 +52,8 @@ type Alert struct {
 	TenantID string
 	Kind     AlertKind
 	// Subject identifies what the alert is about within its kind: the
-	// provider, the message id, "trigger/outcome", the rule id; empty for
-	// tenant-wide alerts. At most one alert per kind and subject is open.
+	// provider, the message id, "trigger/outcome", the rule id,
+	// "rule id/field"; empty for tenant-wide alerts. At most one alert per kind and subject is open.
 	Subject string
 	State   AlertState
 	// LeadID, MessageID, RuleID, Provider and Trigger are set when the

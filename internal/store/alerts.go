@@ -49,6 +49,10 @@ type AlertSignals struct {
 	Rules         []engine.Rule
 	RuleMatches   map[string]int64
 	TriggerEvents map[string]int64
+	// RecentMatches and PreviousMatches count the decisions each rule
+	// matched in the decision windows ([RecentFrom, Now] and
+	// [PreviousFrom, RecentFrom)).
+	RecentMatches, PreviousMatches map[string]int64
 	// OldestDue is when the longest-waiting message due for delivery
 	// (queued, sending, or scheduled for a time already past) became due;
 	// nil when none waits.
@@ -83,24 +87,33 @@ func (db *DB) AlertSignals(ctx context.Context, tenantID string, w AlertWindows)
 			ruleID = `decision ->> 'rule_id'`
 		}
 		s.RuleMatches, s.TriggerEvents = map[string]int64{}, map[string]int64{}
+		s.RecentMatches, s.PreviousMatches = map[string]int64{}, map[string]int64{}
 		type row struct {
-			trigger string
-			rule    sql.NullString
-			n       int64
+			trigger              string
+			rule                 sql.NullString
+			dead, recent, before int64
+		}
+		from := w.DeadFrom
+		if w.PreviousFrom.Before(from) {
+			from = w.PreviousFrom
 		}
 		rows, err := collect(ctx, tx, func(sc scanner) (row, error) {
 			var r row
-			return r, sc.Scan(&r.trigger, &r.rule, &r.n)
-		}, `SELECT trigger, `+ruleID+`, COUNT(*) FROM trigger_events
-			WHERE tenant_id = ? AND created_at >= ? AND created_at <= ? AND duplicate = ? GROUP BY 1, 2`,
-			tenantID, micros(w.DeadFrom), micros(w.Now), false)
+			return r, sc.Scan(&r.trigger, &r.rule, &r.dead, &r.recent, &r.before)
+		}, `SELECT trigger, `+ruleID+`, SUM(CASE WHEN created_at >= ? THEN 1 ELSE 0 END),
+			SUM(CASE WHEN created_at >= ? THEN 1 ELSE 0 END), SUM(CASE WHEN created_at >= ? AND created_at < ? THEN 1 ELSE 0 END)
+			FROM trigger_events WHERE tenant_id = ? AND created_at >= ? AND created_at <= ? AND duplicate = ? GROUP BY 1, 2`,
+			micros(w.DeadFrom), micros(w.RecentFrom), micros(w.PreviousFrom), micros(w.RecentFrom),
+			tenantID, micros(from), micros(w.Now), false)
 		if err != nil {
 			return translate(err, "alert rule matches", onViolation{})
 		}
 		for _, r := range rows {
-			s.TriggerEvents[r.trigger] += r.n
-			if r.rule.String != "" {
-				s.RuleMatches[r.rule.String] += r.n
+			s.TriggerEvents[r.trigger] += r.dead
+			if id := r.rule.String; id != "" {
+				s.RuleMatches[id] += r.dead
+				s.RecentMatches[id] += r.recent
+				s.PreviousMatches[id] += r.before
 			}
 		}
 		var due sql.NullInt64
