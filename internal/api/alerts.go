@@ -24,6 +24,9 @@ type AlertOut struct {
 	FirstSeen  time.Time          `json:"first_seen"`
 	LastSeen   time.Time          `json:"last_seen" doc:"The last evaluation that still found the condition"`
 	ResolvedAt *time.Time         `json:"resolved_at,omitempty"`
+	// EmailedAt and EmailStatus are the email that named the alert.
+	EmailedAt   *time.Time `json:"emailed_at,omitempty" doc:"When an email naming this alert was queued to the tenant's alert address; absent when none was (no address, or the same kind and subject was emailed within the hour)"`
+	EmailStatus string     `json:"email_status,omitempty" enum:"queued,sending,sent,failed,unknown" doc:"That email's status"`
 }
 
 func alertOut(a *engine.Alert) AlertOut {
@@ -33,7 +36,8 @@ func alertOut(a *engine.Alert) AlertOut {
 	}
 	return AlertOut{ID: a.ID, Kind: string(a.Kind), Subject: a.Subject, State: string(a.State), LeadID: a.LeadID,
 		MessageID: a.MessageID, RuleID: a.RuleID, Provider: a.Provider, Trigger: a.Trigger, Summary: a.Summary,
-		Action: a.Action, Figures: figures, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen, ResolvedAt: a.ResolvedAt}
+		Action: a.Action, Figures: figures, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen, ResolvedAt: a.ResolvedAt,
+		EmailedAt: a.EmailedAt, EmailStatus: a.EmailStatus}
 }
 
 type listAlertsInput struct {

@@ -108,10 +108,11 @@ type TenantOut struct {
 	Holidays   []string    `json:"holidays"`
 	Channels   ChannelsOut `json:"channels"`
 	// RetentionDays is how long the timeline is kept.
-	RetentionDays int       `json:"retention_days" doc:"Days the timeline (events, runs, steps, messages, attempts, receipts) is kept; older entries are purged, their statistics kept"`
-	Version       int64     `json:"version"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	RetentionDays int             `json:"retention_days" doc:"Days the timeline (events, runs, steps, messages, attempts, receipts) is kept; older entries are purged, their statistics kept"`
+	Alerts        *AlertsSettings `json:"alerts,omitempty" doc:"Where new alerts are emailed; absent when nowhere"`
+	Version       int64           `json:"version"`
+	CreatedAt     time.Time       `json:"created_at"`
+	UpdatedAt     time.Time       `json:"updated_at"`
 }
 
 func tenantOut(t *engine.Tenant) TenantOut {
@@ -119,6 +120,9 @@ func tenantOut(t *engine.Tenant) TenantOut {
 		Holidays: nonNil(t.Holidays), RetentionDays: t.RetentionDays, Version: t.Version, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 	if t.QuietHours != nil {
 		out.QuietHours = &QuietHours{Start: t.QuietHours.Start, End: t.QuietHours.End}
+	}
+	if t.Alerts != nil {
+		out.Alerts = &AlertsSettings{Email: t.Alerts.Email}
 	}
 	if e := t.Channels.Email; e != nil {
 		out.Channels.Email = &EmailChannelOut{Provider: e.Provider, Host: e.Host, Port: e.Port, TLS: e.TLS,
@@ -178,6 +182,8 @@ type CreateTenantIn struct {
 	Channels   *ChannelsIn `json:"channels,omitempty"`
 	// RetentionDays is how long the timeline is kept; default 400.
 	RetentionDays int `json:"retention_days,omitempty" minimum:"1" maximum:"3650" doc:"Days the timeline is kept; default 400"`
+	// Alerts is where new alerts are emailed.
+	Alerts *AlertsSettings `json:"alerts,omitempty"`
 }
 
 // KeyOut is an API key; Key, the secret, is only ever in the response that
@@ -206,12 +212,14 @@ type PatchTenantIn struct {
 	Channels   *ChannelsIn        `json:"channels,omitempty"`
 	// RetentionDays is how long the timeline is kept.
 	RetentionDays *int `json:"retention_days,omitempty" minimum:"1" maximum:"3650" doc:"Days the timeline is kept; older entries are purged, their statistics kept"`
+	// Alerts is where new alerts are emailed; an empty email removes it.
+	Alerts *AlertsSettings `json:"alerts,omitempty"`
 }
 
 func (s *Server) createTenant(ctx context.Context, in *body[CreateTenantIn]) (*body[CreatedTenantOut], error) {
 	b := in.Body
 	t := &engine.Tenant{Name: b.Name, Timezone: b.Timezone, Mode: engine.Mode(b.Mode), Holidays: b.Holidays,
-		RetentionDays: b.RetentionDays}
+		RetentionDays: b.RetentionDays, Alerts: b.Alerts.settings()}
 	if b.QuietHours != nil {
 		t.QuietHours = &engine.QuietHours{Start: b.QuietHours.Start, End: b.QuietHours.End}
 	}
@@ -276,6 +284,9 @@ func (s *Server) patchTenant(ctx context.Context, in *patchTenantInput) (*versio
 	if b.RetentionDays != nil {
 		t.RetentionDays = *b.RetentionDays
 	}
+	if b.Alerts != nil {
+		t.Alerts = b.Alerts.settings()
+	}
 	applyChannels(&t.Channels, b.Channels)
 	if err := s.app.UpdateTenantAs(ctx, principal(ctx).KeyID, t, want); err != nil {
 		return nil, toProblem(ctx, s.log, err)
@@ -284,3 +295,16 @@ func (s *Server) patchTenant(ctx context.Context, in *patchTenantInput) (*versio
 }
 
 var reflectQuietHours = reflect.TypeFor[QuietHours]()
+
+// AlertsSettings is where a tenant's new alerts are emailed (through its
+// email channel, at most once an hour per alert kind and subject).
+type AlertsSettings struct {
+	Email string `json:"email" maxLength:"254" example:"ops@acme.example" doc:"The address new alerts are emailed to, through the tenant's email channel, at most once an hour per alert kind and subject; empty for none"`
+}
+
+func (a *AlertsSettings) settings() *engine.AlertSettings {
+	if a == nil {
+		return nil
+	}
+	return &engine.AlertSettings{Email: a.Email}
+}

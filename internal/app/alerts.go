@@ -87,8 +87,10 @@ const spikeRecent = 24 * time.Hour
 
 // EvaluateAlerts is the periodic alert job: for each tenant it reads the
 // signals (circuits, failed messages, decision shares, rule matches, the
-// oldest due message), derives the conditions that hold now, and makes the
-// tenant's open alerts exactly those (store.SyncAlerts). One tenant's
+// oldest due message), derives the conditions that hold now, makes the
+// tenant's open alerts exactly those (store.SyncAlerts) with the email
+// that names the new ones, and sends the tenant's due alert emails
+// (alert_email.go). One tenant's
 // failure is logged and the others still run; the first error is returned
 // so that the queue retries the job.
 func (a *App) EvaluateAlerts(ctx context.Context) error {
@@ -133,7 +135,19 @@ func (a *App) evaluateTenantAlerts(ctx context.Context, tenantID string) error {
 		return err
 	}
 	findings = append(findings, fieldFindings...)
-	opened, resolved, err := a.db.SyncAlerts(ctx, tenantID, findings)
+	var opened []engine.Alert
+	var resolved int
+	var email *store.AlertEmail
+	// The openings and their email commit together: an alert is never
+	// open without the email that names it, nor the other way round.
+	err = a.db.Tx(ctx, func(tx *store.Tx) error {
+		var err error
+		if opened, resolved, err = tx.SyncAlerts(ctx, tenantID, findings); err != nil {
+			return err
+		}
+		email, err = a.queueAlertEmail(ctx, tx, tenantID, opened)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -144,7 +158,10 @@ func (a *App) evaluateTenantAlerts(ctx context.Context, tenantID string) error {
 	if resolved > 0 {
 		a.log.InfoContext(ctx, "alerts resolved", "tenant_id", tenantID, "count", resolved)
 	}
-	return nil
+	if email != nil {
+		a.log.InfoContext(ctx, "alert email queued", "tenant_id", tenantID, "alert_email_id", email.ID, "alerts", email.Alerts)
+	}
+	return a.sendAlertEmails(ctx, tenantID)
 }
 
 // deriveAlerts turns signals into the conditions that hold now, each with

@@ -101,6 +101,9 @@ type Store interface {
 	// Lead-context quality: the fields events lacked, for coverage and
 	// the rule_field_missing alert (coverage.go, alerts_fields.go).
 	MissingFieldCounts(ctx context.Context, tenantID string, w store.Window, probes []store.FieldProbe) ([]store.FieldCounts, error)
+	// Alert emails (alert_email.go).
+	ClaimAlertEmails(ctx context.Context, tenantID string, staleBefore time.Time, limit int) ([]store.AlertEmail, error)
+	RecordAlertEmail(ctx context.Context, e *store.AlertEmail) error
 }
 
 var _ Store = (*store.DB)(nil)

@@ -66,7 +66,26 @@ type Alert struct {
 	FirstSeen  time.Time
 	LastSeen   time.Time
 	ResolvedAt *time.Time
+	// EmailedAt is when an email naming the alert was queued to the
+	// tenant's alert address, and EmailStatus that email's status (queued,
+	// sending, sent, failed, unknown); nil and empty when none was: no
+	// address, or the same kind and subject was emailed within the hour.
+	EmailedAt   *time.Time
+	EmailStatus string
 }
+
+// AlertSettings are a tenant's alert settings.
+type AlertSettings struct {
+	// Email is the address new alerts are emailed to, through the
+	// tenant's email channel, at most once per alert kind and subject per
+	// AlertEmailEvery.
+	Email string `json:"email"`
+}
+
+// AlertEmailEvery is how often at most an alert of one kind and subject
+// is emailed: a condition that flaps opens a new alert each time, and one
+// email an hour says it.
+const AlertEmailEvery = time.Hour
 
 // AlertFilter selects alerts.
 type AlertFilter struct {

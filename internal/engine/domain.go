@@ -102,6 +102,9 @@ type Tenant struct {
 	// steps, messages, attempts, receipts) is kept; zero means
 	// DefaultRetentionDays.
 	RetentionDays int
+	// Alerts are where the tenant's new alerts are emailed; nil when
+	// nowhere.
+	Alerts *AlertSettings
 	// ConfigVersion increases with every change to the tenant's rules,
 	// overrides or workflows; compiled rule sets are cached under it so that
 	// every process sharing the database sees a change at once.

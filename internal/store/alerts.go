@@ -201,7 +201,16 @@ func (db *DB) OpenAlerts(ctx context.Context, tenantID string) ([]engine.Alert, 
 // at once, the open-alert index makes one of them fail, and its job retries.
 func (db *DB) SyncAlerts(ctx context.Context, tenantID string, findings []engine.Alert) (opened []engine.Alert, resolved int, err error) {
 	err = db.Tx(ctx, func(tx *Tx) error {
-		opened, resolved = nil, 0
+		opened, resolved, err = tx.SyncAlerts(ctx, tenantID, findings)
+		return err
+	})
+	return opened, resolved, err
+}
+
+// SyncAlerts is DB.SyncAlerts in tx, for a caller that writes what the
+// openings cause (their email) in the same transaction.
+func (tx *Tx) SyncAlerts(ctx context.Context, tenantID string, findings []engine.Alert) (opened []engine.Alert, resolved int, err error) {
+	err = func() error {
 		open, err := collect(ctx, tx, scanAlert, `SELECT `+alertColumns+` FROM alerts WHERE tenant_id = ? AND state = 'open'`+tx.forUpdate(), tenantID)
 		if err != nil {
 			return translate(err, "sync alerts", onViolation{})
@@ -246,28 +255,30 @@ func (db *DB) SyncAlerts(ctx context.Context, tenantID string, findings []engine
 			resolved++
 		}
 		return nil
-	})
+	}()
 	return opened, resolved, err
 }
 
-// ListAlerts returns a page of the tenant's alerts matching f, oldest first.
+// ListAlerts returns a page of the tenant's alerts matching f, oldest
+// first, each with the status of the email that named it.
 func (db *DB) ListAlerts(ctx context.Context, tenantID string, f engine.AlertFilter, p engine.Page) ([]engine.Alert, string, error) {
-	q := `SELECT ` + alertColumns + ` FROM alerts WHERE tenant_id = ?`
+	q := `SELECT ` + listedAlertColumns + ` FROM alerts a LEFT JOIN alert_emails e ON e.tenant_id = a.tenant_id AND e.id = a.email_id
+		WHERE a.tenant_id = ?`
 	args := []any{tenantID}
 	if f.State != "" {
-		q += ` AND state = ?`
+		q += ` AND a.state = ?`
 		args = append(args, string(f.State))
 	}
 	if f.Kind != "" {
-		q += ` AND kind = ?`
+		q += ` AND a.kind = ?`
 		args = append(args, string(f.Kind))
 	}
 	if f.LeadID != "" {
-		q += ` AND lead_id = ?`
+		q += ` AND a.lead_id = ?`
 		args = append(args, f.LeadID)
 	}
 	out, next, err := paginate(p, func(a *engine.Alert) string { return a.ID }, func(after string, limit int) ([]engine.Alert, error) {
-		return collect(ctx, db.auto(), scanAlert, q+` AND id > ? ORDER BY id LIMIT ?`, append(args, after, limit)...)
+		return collect(ctx, db.auto(), scanListedAlert, q+` AND a.id > ? ORDER BY a.id LIMIT ?`, append(args, after, limit)...)
 	})
 	return out, next, translate(err, "list alerts", onViolation{})
 }

@@ -9,15 +9,21 @@ import (
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
-const tenantColumns = `id, name, timezone, mode, quiet_hours, holidays, channels, retention_days, config_version, version, created_at, updated_at`
+const tenantColumns = `id, name, timezone, mode, quiet_hours, holidays, channels, retention_days, alerts, config_version, version, created_at, updated_at`
 
 func scanTenant(s scanner) (*engine.Tenant, error) {
 	var t engine.Tenant
-	var quiet, holidays, channels []byte
+	var quiet, holidays, channels, alerts []byte
 	var created, updated int64
-	if err := s.Scan(&t.ID, &t.Name, &t.Timezone, &t.Mode, &quiet, &holidays, &channels, &t.RetentionDays,
+	if err := s.Scan(&t.ID, &t.Name, &t.Timezone, &t.Mode, &quiet, &holidays, &channels, &t.RetentionDays, &alerts,
 		&t.ConfigVersion, &t.Version, &created, &updated); err != nil {
 		return nil, err
+	}
+	if alerts != nil {
+		t.Alerts = &engine.AlertSettings{}
+		if err := decodeJSON(alerts, t.Alerts); err != nil {
+			return nil, err
+		}
 	}
 	if quiet != nil {
 		t.QuietHours = &engine.QuietHours{}
@@ -73,8 +79,12 @@ func (tx *Tx) CreateTenant(ctx context.Context, t *engine.Tenant, key *engine.AP
 	if t.RetentionDays == 0 {
 		t.RetentionDays = engine.DefaultRetentionDays
 	}
-	_, err = tx.exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 1, ?, ?)`,
-		id, t.Name, t.Timezone, string(t.Mode), quiet, holidays, channels, t.RetentionDays, micros(tx.now), micros(tx.now))
+	alerts, err := jsonPtr(t.Alerts)
+	if err != nil {
+		return err
+	}
+	_, err = tx.exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1, ?, ?)`,
+		id, t.Name, t.Timezone, string(t.Mode), quiet, holidays, channels, t.RetentionDays, alerts, micros(tx.now), micros(tx.now))
 	if err != nil {
 		return translate(err, "create tenant", onViolation{})
 	}
@@ -111,7 +121,7 @@ func (tx *Tx) GetTenant(ctx context.Context, id string) (*engine.Tenant, error) 
 }
 
 // UpdateTenant stores t's name, timezone, mode, quiet hours, holidays,
-// channels and retention. It also moves config_version: the mode is one of the resolver's
+// channels, retention and alert settings. It also moves config_version: the mode is one of the resolver's
 // inputs, which are cached under it.
 func (db *DB) UpdateTenant(ctx context.Context, t *engine.Tenant, ifVersion int64) error {
 	return db.Tx(ctx, func(tx *Tx) error { return tx.UpdateTenant(ctx, t, ifVersion) })
@@ -126,10 +136,14 @@ func (tx *Tx) UpdateTenant(ctx context.Context, t *engine.Tenant, ifVersion int6
 	if t.RetentionDays == 0 {
 		t.RetentionDays = engine.DefaultRetentionDays
 	}
+	alerts, err := jsonPtr(t.Alerts)
+	if err != nil {
+		return err
+	}
 	q := `UPDATE tenants SET name = ?, timezone = ?, mode = ?, quiet_hours = ?, holidays = ?, channels = ?, retention_days = ?,
-		config_version = config_version + 1, version = version + 1, updated_at = ?
+		alerts = ?, config_version = config_version + 1, version = version + 1, updated_at = ?
 		WHERE id = ?`
-	args := []any{t.Name, t.Timezone, string(t.Mode), quiet, holidays, channels, t.RetentionDays, micros(tx.now), t.ID}
+	args := []any{t.Name, t.Timezone, string(t.Mode), quiet, holidays, channels, t.RetentionDays, alerts, micros(tx.now), t.ID}
 	if ifVersion != 0 {
 		q += ` AND version = ?`
 		args = append(args, ifVersion)
