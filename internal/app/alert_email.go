@@ -134,6 +134,9 @@ func oneLine(s string, n int) string {
 // failure queues the email again with the email channel's backoff; an
 // open circuit of the provider leaves them queued, without an attempt.
 func (a *App) sendAlertEmails(ctx context.Context, tenantID string) error {
+	if pending, err := a.db.PendingAlertEmails(ctx, tenantID); err != nil || !pending {
+		return err
+	}
 	tenant, err := a.db.GetTenant(ctx, tenantID)
 	if err != nil {
 		return err

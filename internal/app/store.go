@@ -102,6 +102,7 @@ type Store interface {
 	// the rule_field_missing alert (coverage.go, alerts_fields.go).
 	MissingFieldCounts(ctx context.Context, tenantID string, w store.Window, probes []store.FieldProbe) ([]store.FieldCounts, error)
 	// Alert emails (alert_email.go).
+	PendingAlertEmails(ctx context.Context, tenantID string) (bool, error)
 	ClaimAlertEmails(ctx context.Context, tenantID string, staleBefore time.Time, limit int) ([]store.AlertEmail, error)
 	RecordAlertEmail(ctx context.Context, e *store.AlertEmail) error
 }

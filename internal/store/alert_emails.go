@@ -106,6 +106,15 @@ func scanAlertEmail(s scanner) (AlertEmail, error) {
 	return e, err
 }
 
+// PendingAlertEmails reports whether the tenant has alert emails queued or
+// being sent: one indexed read, so that an evaluation with nothing to send
+// writes nothing.
+func (db *DB) PendingAlertEmails(ctx context.Context, tenantID string) (bool, error) {
+	ok, err := db.auto().exists(ctx, `SELECT 1 FROM alert_emails WHERE tenant_id = ? AND status IN (?, ?) LIMIT 1`,
+		tenantID, AlertEmailQueued, AlertEmailSending)
+	return ok, translate(err, "pending alert emails", onViolation{})
+}
+
 // ClaimAlertEmails claims up to limit of the tenant's queued alert emails
 // that are due, oldest first: each becomes sending with one more attempt,
 // and is returned for the caller to send and then record
