@@ -14,20 +14,20 @@ import (
 const demoTenantName = "Demo Roofing"
 
 // seedDemo makes sure the demo tenant exists with its leads, quotes,
-// workflows, rules and override, and returns a fresh admin key for it. A
+// workflows, rules and override, and returns its id and a fresh admin key
+// for it. A
 // database that already holds the demo tenant is reused as it is, so that
 // what a person changed in the demo survives a restart.
-func seedDemo(ctx context.Context, db *store.DB, a *app.App) (string, error) {
-	var tenantID string
-	err := db.SQL().QueryRowContext(ctx, "SELECT id FROM tenants WHERE name = '"+demoTenantName+"' ORDER BY created_at LIMIT 1").Scan(&tenantID)
+func seedDemo(ctx context.Context, db *store.DB, a *app.App) (tenantID, key string, err error) {
+	err = db.SQL().QueryRowContext(ctx, "SELECT id FROM tenants WHERE name = '"+demoTenantName+"' ORDER BY created_at LIMIT 1").Scan(&tenantID)
 	if err != nil {
 		if tenantID, err = createDemoTenant(ctx, a); err != nil {
-			return "", err
+			return "", "", err
 		}
 	}
 	// Only hashes are stored, so the earlier run's key cannot be shown again.
-	_, secret, err := a.CreateAPIKey(ctx, tenantID, engine.RoleAdmin)
-	return secret, err
+	_, key, err = a.CreateAPIKey(ctx, tenantID, engine.RoleAdmin)
+	return tenantID, key, err
 }
 
 func createDemoTenant(ctx context.Context, a *app.App) (string, error) {

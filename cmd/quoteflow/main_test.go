@@ -129,14 +129,30 @@ func TestDemoSeedsATenantAndReusesItsDatabase(t *testing.T) {
 		func() {
 			t.Logf("round %d", round)
 			p := start(t, nil, "demo", "--addr", "127.0.0.1:0", "--database-url", dbPath)
-			var key string
+			var key, link string
 			for _, line := range p.stdout {
 				if k, ok := strings.CutPrefix(strings.TrimSpace(line), "admin key:"); ok {
 					key = strings.TrimSpace(k)
 				}
+				if l, ok := strings.CutPrefix(strings.TrimSpace(line), "editor:"); ok {
+					link = strings.TrimSpace(l)
+				}
 			}
 			if !strings.HasPrefix(key, "qf_") {
 				t.Fatalf("demo printed no admin key: %q", p.stdout)
+			}
+			// The editor link signs in without the key: its one-time code
+			// is traded for this run's key, once.
+			_, code, ok := strings.Cut(link, "/#/sign-in?code=")
+			if !ok || !strings.HasPrefix(link, p.base) || strings.Contains(link, key) {
+				t.Fatalf("demo printed no editor link with a code: %q", p.stdout)
+			}
+			body := `{"code":"` + code + `"}`
+			if status, got := p.call(t, "POST", "/v1/sign-in/exchange", "", body); status != 200 || got["key"] != key {
+				t.Fatalf("exchange of the demo's code: %d %v", status, got)
+			}
+			if status, _ := p.call(t, "POST", "/v1/sign-in/exchange", "", body); status != 404 {
+				t.Fatalf("second exchange of the demo's code: %d, want 404", status)
 			}
 			_, leads := p.call(t, "GET", "/v1/leads?limit=200", key, "")
 			if n := len(leads["items"].([]any)); n != 12 {

@@ -295,13 +295,19 @@ func serve(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, stdo
 			log.Warn("job queue did not stop cleanly", "err", err)
 		}
 	}()
+	// Only the demo made the key it holds, so only the demo may hand it to
+	// a browser through a one-time sign-in code (app.SignInCodes).
+	var signInCodes *app.SignInCodes
 	if demo {
-		key, err := seedDemo(ctx, db, a)
+		tenantID, key, err := seedDemo(ctx, db, a)
 		if err != nil {
 			ln.Close()
 			return fmt.Errorf("seed demo: %w", err)
 		}
-		fmt.Fprintf(stdout, "quoteflow demo\n  URL:        %s\n  API docs:   %s/v1/docs\n  admin key:  %s\n  outbox:     curl -H 'Authorization: Bearer %s' %s/v1/messages\n  (messages go to the log provider: see the \"message recorded\" lines on stderr)\n", base, base, key, key, base)
+		signInCodes = app.NewSignInCodes()
+		code := signInCodes.Issue(a.Now(), key, tenantID)
+		fmt.Fprintf(stdout, "quoteflow demo\n  editor:     %s/#/sign-in?code=%s\n              (signs this browser in once, within %s; or paste the admin key)\n  URL:        %s\n  API docs:   %s/v1/docs\n  admin key:  %s\n  outbox:     curl -H 'Authorization: Bearer %s' %s/v1/messages\n  (messages go to the log provider: see the \"message recorded\" lines on stderr)\n",
+			base, code, app.SignInCodeTTL, base, base, key, key, base)
 	}
 	// River's own UI, for the operator token only (api.Options.RiverUI).
 	riverUI, err := queue.UI(ctx, "/ops/river", log)
@@ -311,7 +317,7 @@ func serve(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, stdo
 	}
 	srv := &http.Server{
 		Handler: api.New(a, log, api.Options{Registry: registry, Ready: func(ctx context.Context) error { return db.SQL().PingContext(ctx) },
-			RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RiverUI: riverUI}),
+			RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RiverUI: riverUI, SignInCodes: signInCodes}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -111,22 +111,14 @@ type TokenPath struct {
 	Token string `path:"token"`
 }
 
-// getPublicQuote shows the quote to its customer and records that they
-// viewed it: opening the link is the quote.viewed trigger. Opening it again
-// is a duplicate of the same business event and runs nothing.
+// getPublicQuote shows the quote to its customer as JSON (a browser gets
+// the page instead: serveQuotePage). It records nothing: a GET is what a
+// mail scanner prefetching the link sends too, so the view is the page's
+// own request (viewPublicQuote).
 func (s *Server) getPublicQuote(ctx context.Context, in *TokenPath) (*body[PublicQuoteOut], error) {
 	q, err := s.app.GetQuoteByToken(ctx, in.Token)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
-	}
-	if q.Status == engine.QuoteSent {
-		res, err := s.app.QuoteAction(ctx, app.ActionRequest{Token: in.Token, Action: engine.ActionView})
-		if err != nil && engine.ErrorCode(err) != engine.ECONFLICT {
-			return nil, toProblem(ctx, s.log, err)
-		}
-		if err == nil {
-			q = &res.Quote
-		}
 	}
 	return &body[PublicQuoteOut]{Body: s.publicQuote(ctx, q)}, nil
 }

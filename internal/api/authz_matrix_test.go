@@ -151,6 +151,9 @@ var authzOps = map[string]authzOp{
 	"get-public-quote": {access: "public", build: func(f *authzFixtures) authzReq {
 		return authzReq{path: "/v1/public/quotes/" + f.token(f.quote)}
 	}, public: badToken("", nil)},
+	"view-public-quote": {access: "public", build: func(f *authzFixtures) authzReq {
+		return authzReq{path: "/v1/public/quotes/" + f.token(f.newQuote(true)) + "/view"}
+	}, public: badToken("/view", nil)},
 	"accept-public-quote": {access: "public", build: func(f *authzFixtures) authzReq {
 		return authzReq{path: "/v1/public/quotes/" + f.token(f.newQuote(true)) + "/accept"}
 	}, public: badToken("/accept", nil)},
@@ -160,6 +163,20 @@ var authzOps = map[string]authzOp{
 	"unsubscribe": {access: "public", build: func(f *authzFixtures) authzReq {
 		return authzReq{path: "/v1/public/quotes/" + f.token(f.newQuote(true)) + "/unsubscribe", body: oneClick.body, headers: oneClick.headers}
 	}, public: badToken("/unsubscribe", &oneClick)},
+
+	// The editor's sign-in link: the one-time code is the credential.
+	"exchange-sign-in-code": {access: "public", build: func(f *authzFixtures) authzReq {
+		return authzReq{path: "/v1/sign-in/exchange", body: map[string]any{"code": f.e.codes.Issue(time.Now(), f.admin, f.tenant)}}
+	}, public: []authzCase{
+		{"unknown code", func(*authzFixtures) authzReq {
+			return authzReq{path: "/v1/sign-in/exchange", body: map[string]any{"code": "not-a-code"}}
+		}, 404},
+		{"a code already used", func(f *authzFixtures) authzReq {
+			code := f.e.codes.Issue(time.Now(), f.admin, f.tenant)
+			f.e.must(200, "POST", "/v1/sign-in/exchange", "", map[string]any{"code": code})
+			return authzReq{path: "/v1/sign-in/exchange", body: map[string]any{"code": code}}
+		}, 404},
+	}},
 
 	// Workflows and steps. Steps are edited on their own workflow, so that
 	// the runs of the main one are not disturbed.
@@ -190,6 +207,9 @@ var authzOps = map[string]authzOp{
 		ids := f.steps(f.editable)
 		slices.Reverse(ids)
 		return authzReq{path: "/v1/workflows/" + f.editable + "/steps/reorder", body: map[string]any{"step_ids": ids}}
+	}},
+	"validate-step": {access: "admin", build: func(f *authzFixtures) authzReq {
+		return authzReq{path: "/v1/workflows/" + f.editable + "/steps/validate", body: map[string]any{"type": "wait", "wait": map[string]any{"duration": "P1D"}}}
 	}},
 	"preview-step": {access: "app", build: func(f *authzFixtures) authzReq {
 		return authzReq{path: "/v1/workflows/" + f.workflow + "/steps/" + f.steps(f.workflow)[0] + "/preview",
@@ -532,9 +552,10 @@ func setupAuthz(t *testing.T, dialect string, configure ...func(*app.Config)) *a
 	wa.AddTemplate(whatsapptest.Template{Name: "quote_sent", Language: "en_US", Status: "APPROVED", Category: "UTILITY",
 		Body: "Hi {{1}}, your quote {{2}} is ready."})
 	a.Senders = senders.New(senders.Options{Log: logsender.New(nil), WhatsAppBaseURL: wa.URL(), WhatsAppThrottle: whatsapp.NewThrottle(0, 0)})
-	srv := httptest.NewServer(api.New(a, log, api.Options{}))
+	codes := app.NewSignInCodes()
+	srv := httptest.NewServer(api.New(a, log, api.Options{SignInCodes: codes}))
 	t.Cleanup(srv.Close)
-	e := &env{t: t, srv: srv, app: a}
+	e := &env{t: t, srv: srv, app: a, codes: codes}
 	f := &authzFixtures{e: e, app: a}
 
 	// A quiet window that always contains now holds every email as

@@ -40,6 +40,8 @@ var descriptions = map[string]opDoc{
 	"create-api-key": {text: dAdmin + "Creates an admin or app key. The secret is shown in this answer only; store it."},
 	"list-api-keys":  {text: dAdmin + dNotPaged + "The tenant's keys, without their secrets, with when each was last used."},
 	"delete-api-key": {text: dAdmin + "Revokes a key at once. Refused with 409 conflict for the tenant's last admin key.", errors: []int{c409}},
+	"exchange-sign-in-code": {text: "Public: no credentials; the code is the credential. The editor's sign-in link carries a one-time code instead of a key: only quoteflow demo issues them, for its own admin key, held in that process's memory for 10 minutes. A code works once; an unknown, used or expired code is 404 not-found.",
+		errors: []int{http.StatusNotFound}},
 
 	"create-lead": {text: dApp + dIdem + "Creates a lead, the customer quotes are sent to."},
 	"list-leads":  {text: dApp + dPaged + "Leads, oldest first (ids are time-ordered)."},
@@ -57,7 +59,8 @@ var descriptions = map[string]opDoc{
 	"expire-quote": {text: dApp + dQuoteActs + "Emits quote.expired.", errors: []int{c409}},
 	"reject-quote": {text: dApp + dQuoteActs + "Emits quote.rejected, with the customer's reason if given.", errors: []int{c409}},
 
-	"get-public-quote":    {text: dPublic + "What the customer sees; opening it records quote.viewed."},
+	"get-public-quote":    {text: dPublic + "What the customer sees. A request whose Accept ranks text/html above application/json (a browser's) gets the customer's page, in the lead's language; any other gets the quote as JSON. It records nothing, so that a mail scanner fetching the link is no view: the page reports the view itself (view-public-quote), and so must a JSON client that shows the quote to its customer."},
+	"view-public-quote":   {text: dPublic + "Records that the customer is looking at the quote: quote.viewed, as the app's view, when the quote is sent; the customer's page sends it when it is visible. Safe to repeat: a quote already viewed (or accepted, rejected, expired, or still a draft) is answered as it is and nothing is recorded."},
 	"accept-public-quote": {text: dPublic + "The customer accepts: quote.accepted, as the app's accept. 409 conflict when the quote can no longer be accepted.", errors: []int{c409}},
 	"reject-public-quote": {text: dPublic + "The customer rejects: quote.rejected, as the app's reject. 409 conflict when the quote can no longer be rejected.", errors: []int{c409}},
 	"unsubscribe":         {text: dPublic + "One-click unsubscribe (RFC 8058, the List-Unsubscribe-Post of every email): the lead opts out of email. Repeating it changes nothing."},
@@ -68,6 +71,7 @@ var descriptions = map[string]opDoc{
 	"update-workflow":         {text: dAdmin + dIfMatch + dNewVer + "steps, when given, replace the list."},
 	"delete-workflow":         {text: dAdmin + "Deletes a workflow. Refused with 409 conflict while an assignment rule or a lead override uses it.", errors: []int{c409}},
 	"list-workflow-versions":  {text: dApp + dNotPaged + "Every version of a workflow, newest first; versions never change."},
+	"validate-step":           {text: dAdmin + "Checks a step (the body of add-step, without position) exactly as adding or changing it would: its fields, its templates (problems at line and column) and the WhatsApp template it names. Stores nothing and makes no version; a valid step answers {\"valid\": true}, an invalid one the same 422 problem saving it would give, naming body.email.text and the like. Editors call it while a step is typed and save only when asked."},
 	"add-step":                {text: dAdmin + dIfMatch + dNewVer + "Inserts a step at position (default: at the end); a new step always gets a new id."},
 	"update-step":             {text: dAdmin + dIfMatch + dNewVer + "Fields left out are unchanged; when null removes the condition; content that no longer fits a changed type is dropped."},
 	"delete-step":             {text: dAdmin + dIfMatch + dNewVer + "Removes a step; answers with the new version."},

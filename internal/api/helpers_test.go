@@ -24,6 +24,8 @@ type env struct {
 	t   *testing.T
 	srv *httptest.Server
 	app *app.App
+	// codes are the server's sign-in codes, as `quoteflow demo` has them.
+	codes *app.SignInCodes
 }
 
 // setup starts the API over a fresh, migrated database of dialect.
@@ -32,9 +34,10 @@ func setup(t *testing.T, dialect string) *env {
 	db := storetest.Open(t, dialect)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a := app.New(db, nil, app.Config{OperatorToken: operatorToken, PublicBaseURL: "https://quotes.test"}, log)
-	srv := httptest.NewServer(api.New(a, log, api.Options{}))
+	codes := app.NewSignInCodes()
+	srv := httptest.NewServer(api.New(a, log, api.Options{SignInCodes: codes}))
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, app: a}
+	return &env{t: t, srv: srv, app: a, codes: codes}
 }
 
 // forEachDB runs fn as a subtest on SQLite, and on PostgreSQL when

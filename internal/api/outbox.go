@@ -204,12 +204,13 @@ type listMessagesInput struct {
 	RunID   string    `query:"run_id"`
 	From    time.Time `query:"from" doc:"Created at or after (RFC 3339)"`
 	To      time.Time `query:"to" doc:"Created before (RFC 3339)"`
+	Order   string    `query:"order" enum:"oldest,newest" default:"oldest" doc:"oldest: oldest first (by created_at, then id); newest: newest first"`
 }
 
 func (s *Server) listMessages(ctx context.Context, in *listMessagesInput) (*body[List[MessageOut]], error) {
 	ms, next, err := s.app.ListMessages(ctx, principal(ctx).TenantID, engine.MessageFilter{Status: engine.MessageStatus(in.Status),
 		Channel: in.Channel, Trigger: engine.Trigger(in.Trigger), LeadID: in.LeadID, QuoteID: in.QuoteID, RunID: in.RunID,
-		From: in.From, To: in.To}, in.page())
+		From: in.From, To: in.To, NewestFirst: in.Order == "newest"}, in.page())
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/quoteflow/quoteflow/internal/api/quotepage"
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
@@ -24,6 +25,8 @@ func (s *Server) routes() {
 	huma.Register(api, created(operation(http.MethodPost, "/v1/api-keys", "create-api-key", "Create an API key; the key is shown once", accessAdmin, "Tenants")), s.createKey)
 	huma.Register(api, operation(http.MethodGet, "/v1/api-keys", "list-api-keys", "List API keys", accessAdmin, "Tenants"), s.listKeys)
 	huma.Register(api, operation(http.MethodDelete, "/v1/api-keys/{key_id}", "delete-api-key", "Revoke an API key", accessAdmin, "Tenants"), s.deleteKey)
+	// The editor's sign-in link (signin.go): public, the code is the credential.
+	huma.Register(api, ok(operation(http.MethodPost, "/v1/sign-in/exchange", "exchange-sign-in-code", "Trade a one-time sign-in code for the admin key it stands for", accessPublic, "Tenants")), s.exchangeSignIn)
 
 	// Leads and quotes: what the CRM integration writes with an app key.
 	huma.Register(api, idempotent(created(operation(http.MethodPost, "/v1/leads", "create-lead", "Create a lead", accessApp, "Leads"))), s.createLead)
@@ -45,7 +48,9 @@ func (s *Server) routes() {
 		huma.Register(api, ok(operation(http.MethodPost, "/v1/quotes/{quote_id}/"+string(a.action), string(a.action)+"-quote", a.summary, accessApp, "Quotes")), s.quoteAction(a.action))
 	}
 	huma.Register(api, ok(operation(http.MethodPost, "/v1/quotes/{quote_id}/reject", "reject-quote", "Record the customer's rejection (quote.rejected)", accessApp, "Quotes")), s.rejectQuote)
-	huma.Register(api, operation(http.MethodGet, "/v1/public/quotes/{token}", "get-public-quote", "The customer's view of a quote; opening it records quote.viewed", accessPublic, "Public"), s.getPublicQuote)
+	huma.Register(api, s.quotePage(operation(http.MethodGet, "/v1/public/quotes/{token}", "get-public-quote", "The customer's quote: a page for a browser, JSON for Accept: application/json; records nothing", accessPublic, "Public")), s.getPublicQuote)
+	huma.Register(api, ok(operation(http.MethodPost, "/v1/public/quotes/{token}/view", "view-public-quote", "The customer's page reports that a person sees the quote (quote.viewed, once)", accessPublic, "Public")), s.viewPublicQuote)
+	s.mux.HandleFunc("GET "+quotepage.AssetPath+"{file}", s.serveQuotePageAsset) // the page's script and style sheet
 	huma.Register(api, ok(operation(http.MethodPost, "/v1/public/quotes/{token}/accept", "accept-public-quote", "The customer accepts the quote", accessPublic, "Public")), s.publicAction(engine.ActionAccept))
 	huma.Register(api, ok(operation(http.MethodPost, "/v1/public/quotes/{token}/unsubscribe", "unsubscribe", "One-click unsubscribe from the quote's emails (RFC 8058)", accessPublic, "Public")), s.unsubscribe)
 	huma.Register(api, ok(operation(http.MethodPost, "/v1/public/quotes/{token}/reject", "reject-public-quote", "The customer rejects the quote", accessPublic, "Public")), s.publicAction(engine.ActionReject))
@@ -60,6 +65,7 @@ func (s *Server) routes() {
 	huma.Register(api, created(operation(http.MethodPost, "/v1/workflows/{workflow_id}/steps", "add-step", "Add a step (a new version)", accessAdmin, "Workflows")), s.addStep)
 	huma.Register(api, operation(http.MethodPatch, "/v1/workflows/{workflow_id}/steps/{step_id}", "update-step", "Change a step (a new version)", accessAdmin, "Workflows"), s.patchStep)
 	huma.Register(api, ok(operation(http.MethodDelete, "/v1/workflows/{workflow_id}/steps/{step_id}", "delete-step", "Remove a step (a new version)", accessAdmin, "Workflows")), s.deleteStep)
+	huma.Register(api, ok(operation(http.MethodPost, "/v1/workflows/{workflow_id}/steps/validate", "validate-step", "Check a step as saving it would, saving nothing", accessAdmin, "Workflows")), s.validateStep)
 	huma.Register(api, ok(operation(http.MethodPost, "/v1/workflows/{workflow_id}/steps/reorder", "reorder-steps", "Reorder the steps (a new version)", accessAdmin, "Workflows")), s.reorderSteps)
 	huma.Register(api, operation(http.MethodGet, "/v1/whatsapp/templates", "list-whatsapp-templates", "The business account's WhatsApp templates, as steps are checked against them", accessApp, "Workflows"), s.listTemplates)
 	huma.Register(api, ok(operation(http.MethodPost, "/v1/workflows/{workflow_id}/steps/{step_id}/preview", "preview-step", "Render a step for a lead and quote", accessApp, "Workflows")), s.previewStep)

@@ -64,11 +64,14 @@ var postsWithoutIdempotency = map[string]string{
 	"reject-public-quote": "key kept by app.QuoteAction",
 	// Writing nothing, they are safe to repeat as they are.
 	"preview-step":       "writes nothing",
+	"validate-step":      "writes nothing",
 	"preview-resolution": "writes nothing",
 	"simulate":           "writes nothing",
 	// It stores the preview under the hash of the settings it read, so the
 	// same settings always give the same row and id.
 	"preview-migration": "the same settings give the same stored preview",
+	// Only a sent quote is viewed, once: a repeat records nothing.
+	"view-public-quote": "naturally idempotent",
 	// Repeating it changes nothing: the address is unsubscribed once.
 	"unsubscribe": "naturally idempotent",
 	// Meta retries deliveries itself; the status updates are applied
@@ -77,6 +80,9 @@ var postsWithoutIdempotency = map[string]string{
 	// Keys are stored per tenant, and this one has none yet: the
 	// operator's retry of a lost answer lists tenants by name instead.
 	"create-tenant": "no tenant to keep the key under",
+	// A code works once; a retry after a lost answer gets 404 and signs in
+	// with the key printed beside the link.
+	"exchange-sign-in-code": "single use by design",
 }
 
 // Deprecation of the legacy settings routes: one pair of dates for both

@@ -20,6 +20,7 @@ import (
 
 	"github.com/quoteflow/quoteflow/internal/app"
 	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/web"
 )
 
 // Version is the API's version as published in the OpenAPI document.
@@ -47,6 +48,8 @@ type Server struct {
 	limits       *rateLimits
 	// handler is the mux behind the request id, access log and tracing.
 	handler http.Handler
+	// signInCodes are the one-time editor sign-in codes (Options.SignInCodes).
+	signInCodes *app.SignInCodes
 }
 
 // Options configure a Server.
@@ -66,6 +69,10 @@ type Options struct {
 	// TracerProvider makes the HTTP server spans; nil is OpenTelemetry's
 	// global provider (a no-op unless the process installed one).
 	TracerProvider trace.TracerProvider
+	// SignInCodes, when set, are the one-time codes POST
+	// /v1/sign-in/exchange trades for an admin key; only `quoteflow demo`
+	// sets them. Nil: every code is unknown.
+	SignInCodes *app.SignInCodes
 }
 
 // New returns the HTTP handler for the whole service.
@@ -73,7 +80,7 @@ func New(a *app.App, log *slog.Logger, opts Options) *Server {
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{app: a, log: log, mux: http.NewServeMux()}
+	s := &Server{app: a, log: log, mux: http.NewServeMux(), signInCodes: opts.SignInCodes}
 	s.requests = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "quoteflow_http_request_duration_seconds",
 		Help:    "HTTP requests by operation and status.",
@@ -88,7 +95,7 @@ func New(a *app.App, log *slog.Logger, opts Options) *Server {
 	cfg := huma.DefaultConfig("quoteflow", Version)
 	cfg.Info.Description = "Workflows that decide and deliver what to say to a customer when their quote changes."
 	cfg.OpenAPIPath = "/v1/openapi"
-	cfg.DocsPath = "/v1/docs"
+	cfg.DocsPath = "" // served from the binary instead (mountDocs)
 	cfg.SchemasPath = "/v1/schemas"
 	// The default hook adds "$schema" links to every response body; the
 	// API's clients do not want them in their data.
@@ -124,9 +131,18 @@ func New(a *app.App, log *slog.Logger, opts Options) *Server {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{}))
+	s.mountDocs()
 	if opts.RiverUI != nil {
 		s.mountRiverUI(opts.RiverUI)
 	}
+	// The editor (docs/WEB.md): its page at / and its hashed assets. It
+	// routes by the URL's fragment, so no other path needs a fallback and
+	// unknown paths stay 404 problems.
+	editor := web.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, newProblem(http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path))
+	}))
+	s.mux.Handle("GET /{$}", editor)
+	s.mux.Handle("GET /assets/", editor)
 	s.mux.HandleFunc("/", s.notRouted)
 	s.handler = s.observed(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.checkBytes(w, r) {

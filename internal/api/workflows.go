@@ -393,3 +393,23 @@ func (s *Server) reorderSteps(ctx context.Context, in *reorderStepsInput) (*vers
 		return nil
 	})
 }
+
+// StepValidOut is the answer of a step that passed validation.
+type StepValidOut struct {
+	Valid bool `json:"valid" doc:"Always true: an invalid step is a 422 problem naming its fields"`
+}
+
+type validateStepInput struct {
+	WorkflowPath
+	Body StepIn
+}
+
+func (s *Server) validateStep(ctx context.Context, in *validateStepInput) (*body[StepValidOut], error) {
+	if in.Body.ID != "" {
+		return nil, toProblem(ctx, s.log, engine.Invalid("body.id", "names no step here: leave it out"))
+	}
+	if err := s.app.ValidateStep(ctx, principal(ctx).TenantID, in.WorkflowID, in.Body.step()); err != nil {
+		return nil, toProblem(ctx, s.log, err)
+	}
+	return &body[StepValidOut]{Body: StepValidOut{Valid: true}}, nil
+}

@@ -55,6 +55,13 @@ func (a *App) QuoteAction(ctx context.Context, req ActionRequest) (_ *ActionResu
 	if err != nil {
 		return nil, err
 	}
+	a.announce(ctx, res)
+	return res, nil
+}
+
+// announce counts and logs the decision of a committed quote action; a
+// replay decided nothing now.
+func (a *App) announce(ctx context.Context, res *ActionResult) {
 	ev := &res.Event
 	ctx = annotate(ctx, slog.String("tenant_id", ev.TenantID), slog.String("quote_id", ev.QuoteID), slog.String("event_id", ev.ID))
 	if !res.Replayed {
@@ -63,7 +70,13 @@ func (a *App) QuoteAction(ctx context.Context, req ActionRequest) (_ *ActionResu
 		a.log.InfoContext(ctx, "decision", "trigger", string(ev.Trigger), "outcome", string(ev.Decision.Outcome),
 			"reason", ev.Decision.Reason, "lead_id", ev.LeadID, "duplicate", ev.Duplicate)
 	}
-	return res, nil
+}
+
+// dedupeKey names the business event of action on q's current revision.
+// The same action on the same revision is the same business event,
+// however it reaches us (API retry, public link clicked twice).
+func dedupeKey(q *engine.Quote, action engine.Action) string {
+	return fmt.Sprintf("%s:%s:%d", q.ID, action, q.Revision)
 }
 
 func (a *App) quoteAction(ctx context.Context, tx *store.Tx, req ActionRequest) (*ActionResult, error) {
@@ -99,10 +112,7 @@ func (a *App) quoteAction(ctx context.Context, tx *store.Tx, req ActionRequest) 
 	}
 	ev := &engine.Event{
 		TenantID: q.TenantID, LeadID: q.LeadID, QuoteID: q.ID, Trigger: req.Action.Trigger(), Action: req.Action,
-		IdempotencyKey: req.IdempotencyKey,
-		// The same action on the same revision is the same business event,
-		// however it reaches us (API retry, public link clicked twice).
-		DedupeKey: fmt.Sprintf("%s:%s:%d", q.ID, req.Action, q.Revision),
+		IdempotencyKey: req.IdempotencyKey, DedupeKey: dedupeKey(q, req.Action),
 	}
 	first, err := tx.FindEventByDedupeKey(ctx, q.TenantID, ev.DedupeKey)
 	switch {

@@ -136,80 +136,42 @@ func (a *App) OutboxStats(ctx context.Context, tenantID string, p StatsParams) (
 	}
 	out := &OutboxStats{From: from, To: to, Bucket: size, Timezone: loc.String(), GroupBy: groupBy, Buckets: buckets}
 	q := store.StatsQuery{TenantID: tenantID, From: from, To: to, Slot: slot, GroupBy: groupBy}
-	err = a.db.ReadTx(ctx, func(tx *store.Tx) error {
-		return out.fill(ctx, tx, q)
-	})
+	// Three independent scans (messages with their latencies, attempts,
+	// decisions with their missing fields), each filling its own fields of
+	// out, on one snapshot.
+	err = a.db.ReadParallel(ctx,
+		func(tx *store.Tx) error { return out.fillMessages(ctx, tx, q) },
+		func(tx *store.Tx) error { return out.fillAttempts(ctx, tx, q) },
+		func(tx *store.Tx) error { return out.fillDecisions(ctx, tx, q) })
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-func (s *OutboxStats) fill(ctx context.Context, tx *store.Tx, q store.StatsQuery) error {
+// index is the bucket of a slot's start.
+func (s *OutboxStats) index(slot time.Time) int {
+	if slot.Before(s.From) {
+		slot = s.From // the window's first slot starts before it
+	}
+	return bucketIndex(s.Buckets, slot)
+}
+
+// fillMessages counts messages and ranks their latencies, per group and
+// over everything.
+func (s *OutboxStats) fillMessages(ctx context.Context, tx *store.Tx, q store.StatsQuery) error {
 	if err := tx.StatsSession(ctx); err != nil {
 		return err
 	}
-	index := func(slot time.Time) int {
-		if slot.Before(s.From) {
-			slot = s.From // the window's first slot starts before it
-		}
-		return bucketIndex(s.Buckets, slot)
-	}
-	// Messages.
 	mc, err := tx.MessageCounts(ctx, q)
 	if err != nil {
 		return err
 	}
 	msgs := newSeriesSet(len(s.Buckets))
 	for _, c := range mc {
-		msgs.add(c.Keys, index(c.Slot), c.Count)
+		msgs.add(c.Keys, s.index(c.Slot), c.Count)
 		s.TotalMessages += c.Count
 	}
-	// Attempts, by group and by provider.
-	ac, err := tx.AttemptCounts(ctx, q)
-	if err != nil {
-		return err
-	}
-	atts, rets := newSeriesSet(len(s.Buckets)), newSeriesSet(len(s.Buckets))
-	patts, prets := newSeriesSet(len(s.Buckets)), newSeriesSet(len(s.Buckets))
-	for _, c := range ac {
-		i := index(c.Slot)
-		atts.add(c.Keys, i, c.Count)
-		patts.add([]string{c.Provider}, i, c.Count)
-		s.TotalAttempts += c.Count
-		if c.Retry {
-			rets.add(c.Keys, i, c.Count)
-			prets.add([]string{c.Provider}, i, c.Count)
-			s.TotalRetries += c.Count
-		} else {
-			// A group with only first attempts still shows zero retries.
-			rets.add(c.Keys, i, 0)
-			prets.add([]string{c.Provider}, i, 0)
-		}
-	}
-	s.Attempts = pairSeries(atts, rets)
-	s.AttemptsByProvider = pairSeries(patts, prets)
-	// Decisions and missing fields.
-	dc, err := tx.DecisionCounts(ctx, q)
-	if err != nil {
-		return err
-	}
-	decs := newSeriesSet(len(s.Buckets))
-	for _, c := range dc {
-		decs.add(c.Keys, index(c.Slot), c.Count)
-		s.TotalDecisions += c.Count
-	}
-	s.Decisions = decs.list()
-	fc, err := tx.MissingFieldCounts(ctx, q)
-	if err != nil {
-		return err
-	}
-	fields := newSeriesSet(len(s.Buckets))
-	for _, c := range fc {
-		fields.add(c.Keys, index(c.Slot), c.Count)
-	}
-	s.MissingFields = fields.list()
-	// Latencies: per message group, and over everything.
 	lat := map[string]map[string]StatsLatency{}
 	for _, kind := range []string{store.LatencyEventToSent, store.LatencySentToDelivered} {
 		groups, all, err := tx.Latencies(ctx, q, kind)
@@ -232,6 +194,64 @@ func (s *OutboxStats) fill(ctx context.Context, tx *store.Tx, q store.StatsQuery
 		s.Messages = append(s.Messages, MessageSeries{StatsSeries: ser,
 			EventToSent: lat[store.LatencyEventToSent][id], SentToDelivered: lat[store.LatencySentToDelivered][id]})
 	}
+	return nil
+}
+
+// fillAttempts counts attempts and retries, by group and by provider.
+func (s *OutboxStats) fillAttempts(ctx context.Context, tx *store.Tx, q store.StatsQuery) error {
+	if err := tx.StatsSession(ctx); err != nil {
+		return err
+	}
+	ac, err := tx.AttemptCounts(ctx, q)
+	if err != nil {
+		return err
+	}
+	atts, rets := newSeriesSet(len(s.Buckets)), newSeriesSet(len(s.Buckets))
+	patts, prets := newSeriesSet(len(s.Buckets)), newSeriesSet(len(s.Buckets))
+	for _, c := range ac {
+		i := s.index(c.Slot)
+		atts.add(c.Keys, i, c.Count)
+		patts.add([]string{c.Provider}, i, c.Count)
+		s.TotalAttempts += c.Count
+		if c.Retry {
+			rets.add(c.Keys, i, c.Count)
+			prets.add([]string{c.Provider}, i, c.Count)
+			s.TotalRetries += c.Count
+		} else {
+			// A group with only first attempts still shows zero retries.
+			rets.add(c.Keys, i, 0)
+			prets.add([]string{c.Provider}, i, 0)
+		}
+	}
+	s.Attempts = pairSeries(atts, rets)
+	s.AttemptsByProvider = pairSeries(patts, prets)
+	return nil
+}
+
+// fillDecisions counts decisions and the fields they lacked.
+func (s *OutboxStats) fillDecisions(ctx context.Context, tx *store.Tx, q store.StatsQuery) error {
+	if err := tx.StatsSession(ctx); err != nil {
+		return err
+	}
+	dc, err := tx.DecisionCounts(ctx, q)
+	if err != nil {
+		return err
+	}
+	decs := newSeriesSet(len(s.Buckets))
+	for _, c := range dc {
+		decs.add(c.Keys, s.index(c.Slot), c.Count)
+		s.TotalDecisions += c.Count
+	}
+	s.Decisions = decs.list()
+	fc, err := tx.MissingFieldCounts(ctx, q)
+	if err != nil {
+		return err
+	}
+	fields := newSeriesSet(len(s.Buckets))
+	for _, c := range fc {
+		fields.add(c.Keys, s.index(c.Slot), c.Count)
+	}
+	s.MissingFields = fields.list()
 	return nil
 }
 

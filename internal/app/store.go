@@ -22,6 +22,9 @@ type Store interface {
 	GroupTx(ctx context.Context, fn func(*store.Tx) error) error
 	Tx(ctx context.Context, fn func(*store.Tx) error) error
 	ReadTx(ctx context.Context, fn func(*store.Tx) error) error
+	// ReadParallel runs read-only jobs on one snapshot, at once where the
+	// database can.
+	ReadParallel(ctx context.Context, jobs ...func(*store.Tx) error) error
 
 	// What /metrics reads from the tables (metrics.go).
 	metricsStore

@@ -46,6 +46,9 @@ type EventFilter struct {
 	Outcome Outcome
 	From    time.Time
 	To      time.Time
+	// NewestFirst lists the newest messages first; the default is oldest
+	// first.
+	NewestFirst bool
 }
 
 // RunFilter narrows a list of runs; empty fields do not filter.
@@ -69,6 +72,9 @@ type MessageFilter struct {
 	EventID string
 	From    time.Time
 	To      time.Time
+	// NewestFirst lists the newest messages first; the default is oldest
+	// first.
+	NewestFirst bool
 }
 
 // IdempotentRequest is a request made with an Idempotency-Key and, once it

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
@@ -64,15 +66,19 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *engine.Message) (bool, error
 	}
 	c := *m
 	normMessageTimes(&c)
-	res, err := tx.exec(ctx, `INSERT INTO messages (`+messageColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	// event_at copies the trigger event's created_at, which the event ->
+	// sent latency ranks against: without it those statistics joined a
+	// week of messages to the tenant's events (docs/ops/observability.md).
+	res, err := tx.exec(ctx, `INSERT INTO messages (`+messageColumns+`, event_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+			(SELECT e.created_at FROM trigger_events e WHERE e.tenant_id = ? AND e.id = ?))
 		ON CONFLICT (run_step_id, channel) DO NOTHING`,
 		id, c.TenantID, nullString(c.RunID), nullString(c.RunStepID), nullString(c.EventID), c.LeadID,
 		nullString(c.QuoteID), nullString(c.WorkflowID), nullInt(c.WorkflowVersion), nullString(c.StepID),
 		string(c.Trigger), c.Channel, c.Provider, c.To, c.Subject, c.Body, nullString(c.HTML), template,
 		string(c.Status), c.Attempts, c.LastError, c.ErrorClass, c.Reason, nullString(c.ProviderMessageID),
 		nullString(c.FallbackOf), nullMicros(c.ScheduledAt), nullMicros(c.SentAt), nullMicros(c.DeliveredAt),
-		nullMicros(c.ReadAt), micros(tx.now), micros(tx.now))
+		nullMicros(c.ReadAt), micros(tx.now), micros(tx.now), c.TenantID, nullString(c.EventID))
 	if err != nil {
 		return false, translate(err, "insert message", onViolation{})
 	}
@@ -183,13 +189,21 @@ func (tx *Tx) CancelRunMessages(ctx context.Context, tenantID, runID, reason str
 	return ids, nil
 }
 
-// ListMessages returns a page of the tenant's messages that match f, oldest
-// first (id order), and the cursor of the next page.
+// ListMessages returns a page of the tenant's messages that match f, in
+// creation order (created_at, then id; newest first when f.NewestFirst),
+// and the position of the next page.
 func (db *DB) ListMessages(ctx context.Context, tenantID string, f engine.MessageFilter, p engine.Page) ([]engine.Message, string, error) {
 	return db.auto().ListMessages(ctx, tenantID, f, p)
 }
 
 // ListMessages is DB.ListMessages in tx.
+//
+// The list is ordered by (created_at, id) rather than by id alone so that
+// every filter has an index that starts at the window and walks it in
+// list order (messages_created, messages_status, messages_lead,
+// messages_quote all end in created_at, id): ordered by id, a filtered
+// page of a busy tenant made PostgreSQL walk the tenant's messages from
+// the first one (docs/ops/observability.md).
 func (tx *Tx) ListMessages(ctx context.Context, tenantID string, f engine.MessageFilter, p engine.Page) ([]engine.Message, string, error) {
 	w := newWhere(tenantID)
 	w.eq("status", string(f.Status))
@@ -200,11 +214,52 @@ func (tx *Tx) ListMessages(ctx context.Context, tenantID string, f engine.Messag
 	w.eq("run_id", f.RunID)
 	w.eq("event_id", f.EventID)
 	w.between("created_at", f.From, f.To)
-	msgs, next, err := paginate(p, func(m *engine.Message) string { return m.ID }, func(after string, limit int) ([]engine.Message, error) {
-		return collect(ctx, tx, scanMessage, `SELECT `+messageColumns+` FROM messages WHERE `+w.sql+` AND id > ? ORDER BY id LIMIT ?`,
-			append(w.args, after, limit)...)
+	cmp, order := ">", "created_at, id"
+	if f.NewestFirst {
+		cmp, order = "<", "created_at DESC, id DESC"
+	}
+	msgs, next, err := paginate(p, messagePosition, func(after string, limit int) ([]engine.Message, error) {
+		sql, args := w.sql, w.args
+		if after != "" {
+			created, id, err := tx.messageAfter(ctx, tenantID, after)
+			if err != nil {
+				return nil, err
+			}
+			sql += ` AND (created_at, id) ` + cmp + ` (?, ?)`
+			args = append(slices.Clip(args), created, id)
+		}
+		return collect(ctx, tx, scanMessage, `SELECT `+messageColumns+` FROM messages WHERE `+sql+` ORDER BY `+order+` LIMIT ?`,
+			append(slices.Clip(args), limit)...)
 	})
 	return msgs, next, translate(err, "list messages", onViolation{})
+}
+
+// messagePosition is a message's place in the list: its created_at in
+// microseconds and its id, "<micros>.<id>".
+func messagePosition(m *engine.Message) string {
+	return strconv.FormatInt(micros(m.CreatedAt), 10) + "." + m.ID
+}
+
+// messageAfter reads a position messagePosition made. A bare id is the
+// position servers before the (created_at, id) order gave; its created_at
+// is looked up, and a message since deleted is an invalid cursor rather
+// than a silent restart from the beginning.
+func (tx *Tx) messageAfter(ctx context.Context, tenantID, pos string) (int64, string, error) {
+	if t, id, ok := strings.Cut(pos, "."); ok {
+		created, err := strconv.ParseInt(t, 10, 64)
+		if err == nil && id != "" {
+			return created, id, nil
+		}
+	}
+	var created int64
+	err := tx.queryRow(ctx, `SELECT created_at FROM messages WHERE tenant_id = ? AND id = ?`, tenantID, pos).Scan(&created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", engine.Invalid("query.cursor", "the page this cursor continues no longer exists: start from the first page")
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	return created, pos, nil
 }
 
 const attemptColumns = `id, tenant_id, message_id, number, provider, started_at, finished_at, outcome, error, error_class,

@@ -307,6 +307,60 @@ func TestListMessages(t *testing.T) {
 	})
 }
 
+// The list is in creation order, not id order: a message written by a
+// process whose clock is behind (or an import of history) sorts by when
+// it was created, both ways, and pages neither repeat nor skip across that.
+func TestListMessagesCreationOrder(t *testing.T) {
+	each(t, func(t *testing.T, b *bundle) {
+		f := b.flow(t, b.a.ID)
+		var want []string // created order
+		late := b.message(t, f.run, b.runStep(t, f.run, "late", 1), engine.ChannelEmail)
+		b.clock.Advance(-time.Hour)
+		early := b.message(t, f.run, b.runStep(t, f.run, "early", 2), engine.ChannelEmail)
+		b.clock.Advance(30 * time.Minute)
+		mid1 := b.message(t, f.run, b.runStep(t, f.run, "mid1", 3), engine.ChannelWhatsApp)
+		mid2 := b.message(t, f.run, b.runStep(t, f.run, "mid2", 4), engine.ChannelEmail)
+		want = []string{early.ID, mid1.ID, mid2.ID, late.ID}
+		if !(late.ID < early.ID) {
+			t.Fatal("fixture: ids should be in write order, against creation order")
+		}
+		walk := func(newest bool, limit int) []string {
+			var out []string
+			cursor := ""
+			for range 10 {
+				page, next, err := b.db.ListMessages(b.ctx, b.a.ID, engine.MessageFilter{NewestFirst: newest}, engine.Page{Limit: limit, After: cursor})
+				must(t, err)
+				for _, m := range page {
+					out = append(out, m.ID)
+				}
+				if next == "" {
+					return out
+				}
+				cursor = next
+			}
+			t.Fatal("pages never ended")
+			return nil
+		}
+		equal(t, "oldest first", walk(false, 1), want)
+		reversed := []string{late.ID, mid2.ID, mid1.ID, early.ID}
+		equal(t, "newest first", walk(true, 1), reversed)
+		equal(t, "newest first, pages of 3", walk(true, 3), reversed)
+
+		// A cursor from before this order was a bare message id.
+		page, _, err := b.db.ListMessages(b.ctx, b.a.ID, engine.MessageFilter{}, engine.Page{After: mid1.ID})
+		must(t, err)
+		var got []string
+		for _, m := range page {
+			got = append(got, m.ID)
+		}
+		equal(t, "after a bare id", got, []string{mid2.ID, late.ID})
+		_, _, err = b.db.ListMessages(b.ctx, b.a.ID, engine.MessageFilter{}, engine.Page{After: "01900000-0000-7000-8000-000000000000"})
+		if engine.ErrorCode(err) != engine.EINVALID {
+			t.Fatalf("a bare id of no message: %v, want invalid", err)
+		}
+	})
+}
+
 func TestMessageIsolation(t *testing.T) {
 	each(t, func(t *testing.T, b *bundle) {
 		g := b.flow(t, b.b.ID)

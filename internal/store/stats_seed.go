@@ -162,7 +162,7 @@ func (db *DB) SeedStats(ctx context.Context, tenantID string, o SeedOptions) err
 	slices.SortFunc(refs, func(a, b msgRef) int { return a.at.Compare(b.at) })
 	mcols := []string{"id", "tenant_id", "event_id", "lead_id", "quote_id", "workflow_id", "workflow_version", "trigger", "channel",
 		"provider", "recipient", "subject", "body", "status", "attempts", "last_error", "error_class", "reason", "sent_at", "delivered_at",
-		"read_at", "created_at", "updated_at"}
+		"read_at", "created_at", "updated_at", "event_at"}
 	acols := []string{"id", "tenant_id", "message_id", "number", "provider", "started_at", "finished_at", "outcome", "error", "error_class",
 		"provider_message_id", "retry_at"}
 	workflows := []string{idAt(start, rng), idAt(start, rng), idAt(start, rng), idAt(start, rng)}
@@ -244,7 +244,7 @@ func (db *DB) SeedStats(ctx context.Context, tenantID string, o SeedOptions) err
 			}
 			rows = append(rows, []any{id, tenantID, e.id, leads[e.quote/2], quotes[e.quote], wf, wfv, e.trigger, channel, provider,
 				"lead@example.com", "Your quote", "Hi, here is your quote.", status, int64(nAtt), lastErr, errClass, reason, sent, delivered,
-				read, micros(r.at), micros(t)})
+				read, micros(r.at), micros(t), micros(e.at)})
 		}
 		if err := w(ctx, "messages", mcols, rows); err != nil {
 			return err

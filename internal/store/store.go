@@ -241,8 +241,89 @@ func (db *DB) ReadTx(ctx context.Context, fn func(*Tx) error) error {
 	return db.transact(ctx, true, fn)
 }
 
+// ReadParallel runs each job in a read-only transaction and returns the
+// first error. Every job sees the same snapshot. On PostgreSQL the jobs run
+// at once, each on a connection of its own: the first transaction exports
+// its snapshot and the others import it (SET TRANSACTION SNAPSHOT), so
+// their answers are as consistent with each other as reads of one
+// transaction, and a statistics answer made of several scans takes the
+// time of the longest rather than of their sum. On SQLite, whose
+// connection runs one statement at a time, they run one after the other
+// in one transaction.
+func (db *DB) ReadParallel(ctx context.Context, jobs ...func(*Tx) error) error {
+	return db.transact(ctx, true, func(first *Tx) error {
+		if db.dialect != DialectPostgres || len(jobs) < 2 {
+			for _, job := range jobs {
+				if err := job(first); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		var snapshot string
+		if err := first.queryRow(ctx, `SELECT pg_export_snapshot()`).Scan(&snapshot); err != nil {
+			return translate(err, "export snapshot", onViolation{})
+		}
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		errs := make([]error, len(jobs))
+		var wg sync.WaitGroup
+		for i, job := range jobs[1:] {
+			wg.Go(func() {
+				errs[i+1] = db.transactWith(ctx, txOptions{readOnly: true, snapshot: snapshot, now: first.now}, job)
+				if errs[i+1] != nil {
+					cancel()
+				}
+			})
+		}
+		errs[0] = jobs[0](first)
+		if errs[0] != nil {
+			cancel()
+		}
+		// The exporting transaction stays open until every importer has
+		// finished: its snapshot lives only as long as it does.
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+		}
+		return errors.Join(errs...)
+	})
+}
+
 func (db *DB) transact(ctx context.Context, readOnly bool, fn func(*Tx) error) error {
-	tx := &Tx{db: db, now: db.now()}
+	return db.transactWith(ctx, txOptions{readOnly: readOnly, now: db.now()}, fn)
+}
+
+// txOptions are how transactWith begins a transaction.
+type txOptions struct {
+	readOnly bool
+	// snapshot, on PostgreSQL, is a snapshot another open transaction
+	// exported, for a read-only transaction to import before its first
+	// read.
+	snapshot string
+	// now is the transaction's clock (Tx.Now).
+	now time.Time
+}
+
+// importSnapshot makes ptx, just begun, see the snapshot another
+// transaction exported. The statement takes no parameter, so the id
+// (hex digits and dashes, as pg_export_snapshot makes them) is checked
+// before it is quoted in.
+func importSnapshot(ctx context.Context, ptx pgx.Tx, id string) error {
+	for _, r := range id {
+		if !(r == '-' || r >= '0' && r <= '9' || r >= 'A' && r <= 'F') {
+			return fmt.Errorf("store: snapshot id %q is not one PostgreSQL exports", id)
+		}
+	}
+	_, err := ptx.Exec(ctx, `SET TRANSACTION SNAPSHOT '`+id+`'`)
+	return err
+}
+
+func (db *DB) transactWith(ctx context.Context, o txOptions, fn func(*Tx) error) error {
+	readOnly := o.readOnly
+	tx := &Tx{db: db, now: o.now}
 	var commit, rollback func(context.Context) error
 	if db.dialect == DialectPostgres {
 		// River's riverpgxv5 driver inserts jobs only in a pgx.Tx, and a
@@ -267,6 +348,9 @@ func (db *DB) transact(ctx context.Context, readOnly bool, fn func(*Tx) error) e
 			}
 			ptx, err := c.Conn().BeginTx(ctx, opts)
 			tx.pgxTx = ptx
+			if err == nil && o.snapshot != "" {
+				err = importSnapshot(ctx, ptx, o.snapshot)
+			}
 			return err
 		})
 		if err != nil {

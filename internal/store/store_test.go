@@ -352,3 +352,64 @@ func TestConcurrentUpdatesOneWins(t *testing.T) {
 		}
 	})
 }
+
+// ReadParallel's jobs read one snapshot: on PostgreSQL, where the second
+// job runs on a connection of its own, a lead committed after the first
+// job has read and before the second reads is seen by neither. SQLite has
+// one connection, so no write can land between its jobs; there they run
+// one after the other and see the same leads.
+func TestReadParallelSharesOneSnapshot(t *testing.T) {
+	each(t, func(t *testing.T, b *bundle) {
+		b.lead(t, b.a.ID)
+		count := func(tx *store.Tx) int {
+			leads, _, err := tx.ListLeads(b.ctx, b.a.ID, engine.Page{Limit: 200})
+			must(t, err)
+			return len(leads)
+		}
+		concurrent := b.db.Dialect() == store.DialectPostgres
+		firstRead, written := make(chan struct{}), make(chan struct{})
+		if concurrent {
+			go func() {
+				<-firstRead
+				b.lead(t, b.a.ID)
+				close(written)
+			}()
+		} else {
+			close(written)
+		}
+		var first, second int
+		must(t, b.db.ReadParallel(b.ctx,
+			func(tx *store.Tx) error {
+				first = count(tx)
+				close(firstRead)
+				<-written
+				return nil
+			},
+			func(tx *store.Tx) error {
+				<-written
+				second = count(tx)
+				return nil
+			}))
+		if first != 1 || second != 1 {
+			t.Fatalf("the jobs saw %d and %d leads, want 1 and 1 (one snapshot, taken before the second lead)", first, second)
+		}
+		want := 1
+		if concurrent {
+			want = 2
+		}
+		leads, _, err := b.db.ListLeads(b.ctx, b.a.ID, engine.Page{})
+		must(t, err)
+		if len(leads) != want {
+			t.Fatalf("after: %d leads, want %d", len(leads), want)
+		}
+
+		// A job's error is the answer, and the others are cancelled.
+		boom := errors.New("boom")
+		err = b.db.ReadParallel(b.ctx,
+			func(tx *store.Tx) error { return boom },
+			func(tx *store.Tx) error { count(tx); return nil })
+		if !errors.Is(err, boom) {
+			t.Fatalf("ReadParallel = %v, want the job's error", err)
+		}
+	})
+}

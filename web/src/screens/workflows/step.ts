@@ -1,0 +1,73 @@
+import type { components } from "../../api/schema";
+import type { ConditionJSON } from "../../components/condition";
+
+type Step = components["schemas"]["Step"];
+/** The body of PATCH .../steps/{step_id}. */
+export type StepPatch = components["schemas"]["StepPatch"];
+export type StepType = Step["type"];
+
+/** What a step card edits: every field of every type, so that switching type keeps what was typed. */
+export interface StepDraft {
+  type: StepType;
+  subject: string;
+  text: string;
+  html: string;
+  template: string;
+  language: string;
+  /** One parameter per line. */
+  parameters: string;
+  fallback: boolean;
+  duration: string;
+  when: ConditionJSON | null;
+}
+
+export function draftOf(s: Step): StepDraft {
+  const email = "email" in s && s.email ? s.email : undefined;
+  const wa = s.type === "send_whatsapp" ? s.whatsapp : undefined;
+  return {
+    type: s.type,
+    subject: email?.subject ?? "",
+    text: email?.text ?? "",
+    html: email?.html ?? "",
+    template: wa?.template ?? "",
+    language: wa?.language ?? "",
+    parameters: (wa?.parameters ?? []).join("\n"),
+    fallback: s.type === "send_whatsapp" && s.fallback_channel === "email",
+    duration: s.type === "wait" ? s.wait.duration : "",
+    when: s.when ?? null,
+  };
+}
+
+/** patchOf is the whole step as a PATCH: the content of its type, and its condition (null: none). */
+export function patchOf(d: StepDraft): StepPatch {
+  const email = { subject: d.subject, text: d.text, ...(d.html !== "" ? { html: d.html } : {}) };
+  const when = d.when;
+  switch (d.type) {
+    case "send_email":
+      return { type: d.type, email, when };
+    case "send_whatsapp":
+      return {
+        type: d.type,
+        whatsapp: { template: d.template, language: d.language, parameters: d.parameters === "" ? [] : d.parameters.split("\n") },
+        fallback_channel: d.fallback ? "email" : "",
+        ...(d.fallback ? { email } : {}),
+        when,
+      };
+    case "wait":
+      return { type: d.type, wait: { duration: d.duration }, when };
+  }
+}
+
+/** The body of POST .../steps for a new step of a type, with content that is valid as it is where it can be. */
+export function newStep(type: StepType): components["schemas"]["AddStepIn"] {
+  switch (type) {
+    case "send_email":
+      return { type, email: { subject: "About your quote {{ quote.number }}", text: "Hello {{ lead.first_name }},\n\nYour quote: {{ quote.url }}" } };
+    case "send_whatsapp":
+      return { type, whatsapp: { template: "quote_followup", language: "en_US", parameters: ["{{ lead.first_name }}"] } };
+    case "wait":
+      return { type, wait: { duration: "P1D" } };
+  }
+}
+
+export const stepTypeNames: Record<StepType, string> = { send_email: "Send an email", send_whatsapp: "Send a WhatsApp message", wait: "Wait" };
