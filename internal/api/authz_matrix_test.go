@@ -283,6 +283,11 @@ var authzOps = map[string]authzOp{
 		return authzReq{path: "/v1/messages/" + m + "/retry"}
 	}},
 	"list-circuits": {access: "app", build: static("/v1/circuits", nil)},
+
+	// Customers' WhatsApp messages.
+	"list-inbox":   {access: "app", build: static("/v1/inbox", nil)},
+	"list-inbound": {access: "app", build: static("/v1/inbound", nil)},
+	"get-inbound":  {access: "app", build: func(f *authzFixtures) authzReq { return authzReq{path: "/v1/inbound/" + f.inbound} }},
 	// The path names a provider, not one of A's resources: tenant B closes
 	// its own circuit, which is not open, as A does.
 	"close-circuit": {access: "admin", foreign: 204, build: static("/v1/circuits/cloud_api", nil)},
@@ -404,6 +409,7 @@ var authzMixed = map[string][]authzCase{
 	"list-runs":     {{"filtered by A's quote", func(f *authzFixtures) authzReq { return authzReq{path: "/v1/runs?quote_id=" + f.quote} }, 200}},
 	"list-messages": {{"filtered by A's lead", func(f *authzFixtures) authzReq { return authzReq{path: "/v1/messages?lead_id=" + f.lead} }, 200}},
 	"list-quotes":   {{"filtered by A's lead", func(f *authzFixtures) authzReq { return authzReq{path: "/v1/quotes?lead_id=" + f.lead} }, 200}},
+	"list-inbound":  {{"filtered by A's lead", func(f *authzFixtures) authzReq { return authzReq{path: "/v1/inbound?lead_id=" + f.lead} }, 200}},
 }
 
 // static is a build for a request that names no fixture.
@@ -453,7 +459,9 @@ type authzFixtures struct {
 	// quote's event, run and scheduled message; a workflow whose steps
 	// are edited.
 	lead, quote, workflow, rule, event, run, message, editable string
-	seq                                                        int
+	// inbound is a customer's message in A's inbox.
+	inbound string
+	seq     int
 	// gets holds the path templates that have a GET operation.
 	gets map[string]bool
 }
@@ -627,6 +635,14 @@ func setupAuthz(t *testing.T, dialect string, configure ...func(*app.Config)) *a
 		t.Fatalf("no event for quote %s", f.quote)
 	}
 	f.event = str(events[0].(map[string]any)["id"])
+	// A customer's message from a number no lead has: A's inbox.
+	body, sig, _ := whatsapptest.InboundWebhook(whatsapptest.AppSecret, whatsapptest.Text("+351939999999", "Hello "+authzLeakMarker))
+	e.must(200, "POST", "/v1/webhooks/whatsapp/"+f.tenant, "", string(body), "X-Hub-Signature-256", sig)
+	inbox := e.must(200, "GET", "/v1/inbox", f.admin, nil)["items"].([]any)
+	if len(inbox) != 1 {
+		t.Fatalf("inbox %v, want the one message", inbox)
+	}
+	f.inbound = str(inbox[0].(map[string]any)["id"])
 	return f
 }
 

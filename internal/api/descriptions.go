@@ -104,7 +104,10 @@ var descriptions = map[string]opDoc{
 	"list-runs":    {text: dApp + dPaged + "Workflow runs, oldest first, filtered by lead, quote or status."},
 	"get-run":      {text: dApp + "A run with what each of its steps did."},
 	"cancel-run":   {text: dAdmin + "Cancels an active run: none of its remaining steps runs. 409 conflict when the run is no longer active.", errors: []int{c409}},
-	"get-timeline": {text: dApp + "Everything that happened to a lead, oldest first: events with decisions, runs with steps, messages with attempts and receipts; truncated says a part was cut at 500 entries."},
+	"get-timeline": {text: dApp + "Everything that happened to a lead, oldest first: events with decisions, runs with steps, messages with attempts and receipts, the lead's own WhatsApp messages and every change of its consent; truncated says a part was cut at 500 entries."},
+	"list-inbox":   {text: dApp + dPaged + "The tenant's inbox: customers' WhatsApp messages that no single lead has the number of, oldest first. An unknown number's message is kept here, never dropped; one from a number several leads share names them as candidates (an opt-out from it applies to all of them). Filtered by match or a time window of received_at."},
+	"list-inbound": {text: dApp + dPaged + "Every customer's WhatsApp message the tenant received, oldest first, filtered by lead, match or a time window of received_at. Media are references at Meta (id, type, hash); a type quoteflow does not know is stored as Meta sent it (raw)."},
+	"get-inbound":  {text: dApp + "One customer's WhatsApp message: how it was matched to a lead, the message it answers, and the consent it asked for."},
 
 	"list-messages":  {text: dApp + dPaged + "Outbox messages, oldest first, filtered by lead, quote, run, channel, trigger, status or a time window."},
 	"get-message":    {text: dApp + "A message with its delivery attempts and the provider's receipts."},
@@ -114,7 +117,7 @@ var descriptions = map[string]opDoc{
 	"close-circuit":  {text: dAdmin + "Closes a provider's circuit after its settings were fixed, so that sends through it resume."},
 
 	"verify-whatsapp-webhook": {text: "Public: Meta's subscription handshake. Answers hub.challenge as text/plain when hub.verify_token is the tenant's verify token; 403 otherwise, an unknown tenant included (the route does not say which tenants exist).", errors: []int{http.StatusForbidden}},
-	"whatsapp-webhook":        {text: "Public, signed: message status updates from the WhatsApp Cloud API, verified with X-Hub-Signature-256 and the tenant's app secret (401 when the signature is wrong, or the tenant unknown: the route does not say which tenants exist). A replayed status (same message, status and timestamp) is not recorded twice. Answers how many statuses moved a message.", errors: []int{http.StatusUnauthorized}},
+	"whatsapp-webhook":        {text: "Public, signed: message status updates and customers' messages from the WhatsApp Cloud API, verified with X-Hub-Signature-256 and the tenant's app secret (401 when the signature is wrong, or the tenant unknown: the route does not say which tenants exist). A replayed status (same message, status and timestamp) is not recorded twice, nor a customer's message (same wamid). A customer's message is matched to the lead with its number, or kept in the inbox; a consent keyword (STOP, START, the tenant's own words) or Meta's opt-out button or preference changes whatsapp_opt_in; it cancels the lead's runs of workflows whose exit_on lists replied, and opens the 24-hour window for free-form texts; all in one transaction with the answer. Answers how many statuses moved a message and how many messages were stored.", errors: []int{http.StatusUnauthorized}},
 
 	"get-legacy-settings": {text: dApp + "Deprecated: the legacy per-trigger settings. Replaced by workflows and assignment rules (docs/api/VERSIONING.md)."},
 	"put-legacy-settings": {text: dAdmin + "Deprecated: replaces the legacy per-trigger settings. Replaced by workflows and assignment rules (docs/api/VERSIONING.md)."},
@@ -141,6 +144,7 @@ var tags = []*huma.Tag{
 	{Name: "Resolver", Description: "The decision explained: resolutions, previews, coverage, dry runs"},
 	{Name: "History", Description: "What happened: trigger events, runs, a lead's timeline"},
 	{Name: "Outbox", Description: "Messages, their attempts and receipts, and provider circuits"},
+	{Name: "Replies", Description: "Customers' WhatsApp messages: on their lead's timeline, or in the inbox when no single lead has the number"},
 	{Name: "Webhooks", Description: "Provider callbacks"},
 	{Name: "Legacy", Description: "The deprecated per-trigger settings, kept for the migration"},
 	{Name: "Migration", Description: "From legacy settings to the engine: preview, apply, the mode history and the shadow report (docs/guides/migrating-from-legacy.md)"},

@@ -98,9 +98,11 @@ type LeadOut struct {
 	Custom        map[string]any `json:"custom"`
 	EmailOptOut   bool           `json:"email_opt_out"`
 	WhatsAppOptIn bool           `json:"whatsapp_opt_in"`
-	Version       int64          `json:"version"`
-	CreatedAt     time.Time      `json:"created_at"`
-	UpdatedAt     time.Time      `json:"updated_at"`
+	// WhatsAppOptedOutAt is when the customer opted out of WhatsApp.
+	WhatsAppOptedOutAt *time.Time `json:"whatsapp_opted_out_at,omitempty" doc:"When the customer opted out of WhatsApp (a keyword such as STOP, Meta's opt-out button or preference); absent when they have not, or opted in since. The lead's timeline lists every consent change"`
+	Version            int64      `json:"version"`
+	CreatedAt          time.Time  `json:"created_at"`
+	UpdatedAt          time.Time  `json:"updated_at"`
 }
 
 func leadOut(l *engine.Lead) LeadOut {
@@ -111,7 +113,8 @@ func leadOut(l *engine.Lead) LeadOut {
 	return LeadOut{ID: l.ID, FirstName: l.FirstName, LastName: l.LastName, Email: l.Email, Phone: l.Phone,
 		Language: l.Language, Country: l.Country, Timezone: l.Timezone, Source: l.Source, Stage: l.Stage,
 		Tags: nonNil(l.Tags), Owner: l.Owner, Custom: custom, EmailOptOut: l.EmailOptOut,
-		WhatsAppOptIn: l.WhatsAppOptIn, Version: l.Version, CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt}
+		WhatsAppOptIn: l.WhatsAppOptIn, WhatsAppOptedOutAt: timePtr(l.WhatsAppOptedOutAt), Version: l.Version,
+		CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt}
 }
 
 // LeadPath names a lead in the URL.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/quoteflow/quoteflow/internal/app"
+	"github.com/quoteflow/quoteflow/internal/channel"
 	"github.com/quoteflow/quoteflow/internal/channel/whatsapp"
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
@@ -259,7 +260,7 @@ func (s *Server) messageDetail(ctx context.Context, m *engine.Message) (MessageD
 	}
 	for _, a := range atts {
 		out.AttemptList = append(out.AttemptList, AttemptOut{Number: a.Number, Provider: a.Provider, StartedAt: a.StartedAt,
-			FinishedAt: timePtr(a.FinishedAt), Outcome: a.Outcome, Error: a.Error, ErrorClass: a.ErrorClass,
+			FinishedAt: timePtr(a.FinishedAt), Outcome: a.Outcome, Error: a.Error, ErrorClass: attemptClass(a.ErrorClass),
 			ProviderMessageID: a.ProviderMessageID, RetryAt: timePtr(a.RetryAt)})
 	}
 	rs, err := s.app.ListReceipts(ctx, m.TenantID, m.ID)
@@ -377,4 +378,17 @@ func (s *Server) listTemplates(ctx context.Context, in *templatesInput) (*body[I
 	return &body[Items[TemplateOut]]{Body: itemsOf(ts, func(t *whatsapp.Template) TemplateOut {
 		return TemplateOut{Name: t.Name, Language: t.Language, Status: t.Status, Category: t.Category, BodyParameters: t.BodyParameters}
 	})}, nil
+}
+
+// attemptClass is an attempt's error class as v1 shows it. The attempt's
+// error_class is a closed list in the released contract, which the window
+// class (a free-form text outside the 24-hour window, issue 13) is not on:
+// it shows as recipient, what it is to SPEC's classes (permanent for this
+// recipient now, try the fallback); the message's error_class and reason
+// (window, outside_window) and the attempt's error say which it was.
+func attemptClass(c string) string {
+	if c == string(channel.Window) {
+		return string(channel.Recipient)
+	}
+	return c
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/quoteflow/quoteflow/internal/engine"
 	"github.com/quoteflow/quoteflow/internal/engine/condition"
+	"github.com/quoteflow/quoteflow/internal/engine/tmpl"
 )
 
 // PreviewStepIn is POST .../steps/{step_id}/preview: the lead, and
@@ -23,9 +24,20 @@ type RenderedEmail struct {
 
 // RenderedWhatsApp is a WhatsApp step rendered for one lead.
 type RenderedWhatsApp struct {
-	Template   string   `json:"template"`
+	Template   string   `json:"template" doc:"Empty for a free-form text without a template"`
 	Language   string   `json:"language"`
 	Parameters []string `json:"parameters"`
+	Text       string   `json:"text,omitempty" doc:"The step's free-form text, rendered; it goes instead of the template inside the 24-hour window"`
+}
+
+// renderedWhatsApp shows a rendered WhatsApp step: its template, its
+// free-form text, or both.
+func renderedWhatsApp(r tmpl.Rendered) *RenderedWhatsApp {
+	out := &RenderedWhatsApp{Parameters: []string{}, Text: r.Text}
+	if t := r.Template; t != nil {
+		out.Template, out.Language, out.Parameters = t.Template, t.Language, nonNil(t.Parameters)
+	}
+	return out
 }
 
 // StepPreviewOut is what a step would say to one lead, and whether it
@@ -83,7 +95,7 @@ func (s *Server) previewStep(ctx context.Context, in *previewStepInput) (*body[S
 		if err != nil {
 			return nil, toProblem(ctx, s.log, err)
 		}
-		out.WhatsApp = &RenderedWhatsApp{Template: r.Template.Template, Language: r.Template.Language, Parameters: nonNil(r.Template.Parameters)}
+		out.WhatsApp = renderedWhatsApp(r)
 	}
 	return &body[StepPreviewOut]{Body: out}, nil
 }

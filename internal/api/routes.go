@@ -103,9 +103,14 @@ func (s *Server) routes() {
 	huma.Register(api, operation(http.MethodGet, "/v1/leads/{lead_id}/timeline", "get-timeline", "Everything that happened to a lead", accessApp, "History"), s.getTimeline)
 	huma.Register(api, ok(operation(http.MethodPost, "/v1/leads/{lead_id}/simulate", "simulate", "Dry run: the decision and the planned steps, writing nothing", accessApp, "Resolver")), s.simulate)
 
+	// Customers' WhatsApp messages (inbox.go): matched to leads, or the inbox.
+	huma.Register(api, operation(http.MethodGet, "/v1/inbox", "list-inbox", "Inbound WhatsApp messages from unknown numbers, or numbers several leads share", accessApp, "Replies"), s.listInbox)
+	huma.Register(api, operation(http.MethodGet, "/v1/inbound", "list-inbound", "Inbound WhatsApp messages: replies, buttons, media, opt-outs", accessApp, "Replies"), s.listInbound)
+	huma.Register(api, operation(http.MethodGet, "/v1/inbound/{inbound_id}", "get-inbound", "An inbound WhatsApp message with what was made of it", accessApp, "Replies"), s.getInbound)
+
 	// WhatsApp status webhooks, verified with the tenant's app secret.
 	huma.Register(api, operation(http.MethodGet, "/v1/webhooks/whatsapp/{tenant_id}", "verify-whatsapp-webhook", "Meta's subscription handshake", accessPublic, "Webhooks"), s.verifyWebhook)
-	huma.Register(api, ok(operation(http.MethodPost, "/v1/webhooks/whatsapp/{tenant_id}", "whatsapp-webhook", "Message status updates from the WhatsApp Cloud API", accessPublic, "Webhooks")), s.receiveWebhook)
+	huma.Register(api, ok(operation(http.MethodPost, "/v1/webhooks/whatsapp/{tenant_id}", "whatsapp-webhook", "Message status updates and customers' messages from the WhatsApp Cloud API", accessPublic, "Webhooks")), s.receiveWebhook)
 
 	// Legacy settings, kept for the migration.
 	huma.Register(api, deprecated(operation(http.MethodGet, "/v1/legacy/settings", "get-legacy-settings", "The legacy per-trigger settings", accessApp, "Legacy")), s.getLegacy)

@@ -10,16 +10,26 @@ import (
 // The fixed values of the API's fields, as the server writes or accepts
 // them (the constants of internal/engine and internal/app).
 var (
-	triggerValues       = []string{"quote.sent", "quote.viewed", "quote.accepted", "quote.rejected", "quote.expired"}
-	anyTriggerValues    = append([]string{"*"}, triggerValues...)
-	outcomeValues       = []string{"workflow", "legacy", "suppressed", "none"}
-	sourceValues        = []string{"override", "rule", "fallback", "mode", "duplicate"}
-	modeValues          = []string{"legacy", "shadow", "engine"}
-	quoteStatusValues   = []string{"draft", "sent", "viewed", "accepted", "rejected", "expired"}
-	exitOnValues        = []string{"sent", "viewed", "accepted", "rejected", "expired"}
-	stepTypeValues      = []string{"send_email", "send_whatsapp", "wait"}
-	actionValues        = []string{"send", "view", "accept", "reject", "expire"}
-	errorClassValues    = []string{"transient", "recipient", "request", "tenant", "unknown"}
+	triggerValues     = []string{"quote.sent", "quote.viewed", "quote.accepted", "quote.rejected", "quote.expired"}
+	anyTriggerValues  = append([]string{"*"}, triggerValues...)
+	outcomeValues     = []string{"workflow", "legacy", "suppressed", "none"}
+	sourceValues      = []string{"override", "rule", "fallback", "mode", "duplicate"}
+	modeValues        = []string{"legacy", "shadow", "engine"}
+	quoteStatusValues = []string{"draft", "sent", "viewed", "accepted", "rejected", "expired"}
+	exitOnValues      = []string{"sent", "viewed", "accepted", "rejected", "expired", "replied"}
+	stepTypeValues    = []string{"send_email", "send_whatsapp", "wait"}
+	actionValues      = []string{"send", "view", "accept", "reject", "expire"}
+	errorClassValues  = []string{"transient", "recipient", "request", "tenant", "unknown"}
+	// messageErrorClassValues adds the window class (issue 13) where v1's
+	// contract left the field open; an attempt's stays the closed five.
+	messageErrorClassValues = append(errorClassValues[:len(errorClassValues):len(errorClassValues)], "window")
+	cancelledByValues       = append(quoteStatusValues[:len(quoteStatusValues):len(quoteStatusValues)], "replied")
+	inboundMatchValues      = []string{"lead", "unknown_number", "ambiguous"}
+	consentSourceValues     = []string{"keyword", "button", "preference", "unsubscribe", "api"}
+	// inboundTypeValues are Meta's documented message types; Meta adds
+	// more, and every one is stored as sent.
+	inboundTypeValues = []string{"text", "button", "interactive", "image", "audio", "video", "document", "sticker",
+		"location", "contacts", "reaction", "order", "system", "unsupported", "unknown"}
 	receiptValues       = []string{"sent", "delivered", "read", "failed"}
 	channelValues       = []string{"email", "whatsapp"}
 	providerValues      = []string{"smtp", "cloud_api", "log"}
@@ -79,6 +89,10 @@ func stepSchemas(union, suffix string, idRequired bool, extra obj) map[string]ob
 			"when": obj{"$ref": "#/components/schemas/Condition", "description": "The step is skipped when this condition is false"},
 		}
 		props[content] = ref(map[string]string{"email": "EmailContent", "whatsapp": "WhatsAppContent", "wait": "WaitSpec"}[content])
+		if content == "whatsapp" && !idRequired {
+			// As written, the template is optional beside free-form text.
+			props[content] = ref("WhatsAppContentIn")
+		}
 		for k, v := range own {
 			props[k] = v
 		}
@@ -117,7 +131,7 @@ func stepSchemas(union, suffix string, idRequired bool, extra obj) map[string]ob
 		},
 		name("SendEmailStep"): variant("send_email", "email", "Sends an email.", nil),
 		name("SendWhatsAppStep"): variant("send_whatsapp", "whatsapp",
-			"Sends a WhatsApp template; with fallback_channel email, the email is sent when WhatsApp cannot reach the lead.",
+			"Sends a WhatsApp template, or free-form text inside the 24-hour window a customer's reply opens (the template, else the email, outside it); with fallback_channel email, the email is sent when WhatsApp cannot reach the lead.",
 			obj{
 				"fallback_channel": obj{"type": "string", "enum": strs("email"), "description": "email: send the step's email when WhatsApp cannot reach the lead"},
 				"email":            obj{"$ref": "#/components/schemas/EmailContent", "description": "Required with fallback_channel email, refused without it"},
@@ -136,7 +150,7 @@ var schemaDocs = map[string]func(s obj){
 		decisionDocs(s)
 		closed(s, "trigger", triggerValues...)
 		notNull(s, "steps", "cancelled_by")
-		closedItems(s, "cancelled_by", quoteStatusValues...)
+		closedItems(s, "cancelled_by", cancelledByValues...)
 	},
 	"TraceEntry":      traceDocs,
 	"CoverageReport":  func(s obj) { closed(s, "mode", modeValues...); notNull(s, "triggers", "rules") },
@@ -173,7 +187,10 @@ var schemaDocs = map[string]func(s obj){
 		messageDocs(s)
 		notNull(s, "attempt_list", "receipts")
 	},
-	"ReceiptOut": func(s obj) { closed(s, "status", receiptValues...); closed(s, "error_class", errorClassValues...) },
+	"ReceiptOut": func(s obj) {
+		closed(s, "status", receiptValues...)
+		closed(s, "error_class", messageErrorClassValues...)
+	},
 	"OverrideOut": func(s obj) {
 		closed(s, "trigger", anyTriggerValues...)
 		closed(s, "action", "workflow", "suppress")
@@ -212,8 +229,21 @@ var schemaDocs = map[string]func(s obj){
 	},
 	"StepPreviewOut":   func(s obj) { closed(s, "type", stepTypeValues...); notNull(s, "missing_fields") },
 	"RenderedWhatsApp": func(s obj) { notNull(s, "parameters") },
-	"TimelineOut":      func(s obj) { notNull(s, "events", "runs", "messages") },
-	"PublicQuoteOut":   func(s obj) { closed(s, "status", quoteStatusValues...) },
+	"TimelineOut":      func(s obj) { notNull(s, "events", "runs", "messages", "inbound", "consent_changes") },
+	"InboundOut": func(s obj) {
+		closed(s, "match", inboundMatchValues...)
+		closed(s, "consent", "opt_out", "opt_in")
+		open(s, "type", inboundTypeValues...)
+		notNull(s, "candidates")
+		prop(s, "raw")["type"] = "object"
+	},
+	"ConsentChangeOut": func(s obj) {
+		closed(s, "channel", channelValues...)
+		open(s, "source", consentSourceValues...)
+	},
+	"ConsentKeywordsOut": func(s obj) { notNull(s, "opt_out", "opt_in") },
+	"StatsReplyOut":      func(s obj) { notNull(s, "reply_counts", "opt_out_counts", "unsubscribe_counts") },
+	"PublicQuoteOut":     func(s obj) { closed(s, "status", quoteStatusValues...) },
 	"Problem": func(s obj) {
 		open(s, "type", problemTypes()...)
 		notNull(s, "errors")
@@ -243,7 +273,7 @@ func eventDocs(s obj) {
 
 func messageDocs(s obj) {
 	closed(s, "trigger", triggerValues...)
-	closed(s, "error_class", errorClassValues...)
+	closed(s, "error_class", messageErrorClassValues...)
 }
 
 func tenantDocs(s obj) {

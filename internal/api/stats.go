@@ -81,6 +81,30 @@ type StatsTotalsOut struct {
 	Decisions       int64           `json:"decisions"`
 	EventToSent     StatsLatencyOut `json:"event_to_sent"`
 	SentToDelivered StatsLatencyOut `json:"sent_to_delivered"`
+	// The customers' side (issue 13): see StatsReplyOut.
+	Sent         int64   `json:"sent" doc:"Messages written in the window that their provider accepted"`
+	Replied      int64   `json:"replied" doc:"Of those, the messages a customer's reply answers"`
+	ReplyRate    float64 `json:"reply_rate" doc:"replied / sent; 0 when nothing was sent"`
+	Replies      int64   `json:"replies" doc:"Customers' WhatsApp messages received in the window (Meta's system notices not counted)"`
+	OptOuts      int64   `json:"opt_outs" doc:"WhatsApp opt-outs made in the window"`
+	Unsubscribes int64   `json:"unsubscribes" doc:"Email unsubscribes made in the window"`
+}
+
+// StatsReplyOut is what customers answered to one trigger and workflow's
+// messages: replies are attributed to the message they quote, else to the
+// lead's latest message sent within the 7 days before.
+type StatsReplyOut struct {
+	Trigger           string  `json:"trigger" doc:"Empty for replies that answer no message"`
+	Workflow          string  `json:"workflow" doc:"Empty for legacy messages and replies that answer no message"`
+	Sent              int64   `json:"sent" doc:"Messages written in the window that their provider accepted"`
+	Replied           int64   `json:"replied" doc:"Of those, the messages a reply answers"`
+	ReplyRate         float64 `json:"reply_rate" doc:"replied / sent; 0 when nothing was sent"`
+	Replies           int64   `json:"replies" doc:"Replies received in the window that answer this trigger and workflow"`
+	ReplyCounts       []int64 `json:"reply_counts" doc:"Replies received in each bucket"`
+	OptOuts           int64   `json:"opt_outs" doc:"WhatsApp opt-outs made in the window by replies to this trigger and workflow"`
+	OptOutCounts      []int64 `json:"opt_out_counts"`
+	Unsubscribes      int64   `json:"unsubscribes" doc:"Email unsubscribes from this trigger and workflow's emails"`
+	UnsubscribeCounts []int64 `json:"unsubscribe_counts"`
 }
 
 // OutboxStatsOut is GET /v1/stats/outbox.
@@ -97,6 +121,7 @@ type OutboxStatsOut struct {
 	RetriesByProvider []StatsProviderOut      `json:"retries_by_provider" doc:"Attempts and retries per provider"`
 	Decisions         []StatsDecisionOut      `json:"decisions" doc:"Trigger events by trigger, outcome and reason: none and suppressed included, duplicates as none/duplicate_event"`
 	MissingFields     []StatsMissingFieldOut  `json:"missing_fields" doc:"Decisions (not duplicates) whose lead context lacked a field a rule read, per trigger and field"`
+	Replies           []StatsReplyOut         `json:"replies" doc:"Customers' replies, opt-outs and unsubscribes by the trigger and workflow of the message they answer, with the reply rate; group_by does not apply"`
 }
 
 func latencyOut(l app.StatsLatency) StatsLatencyOut {
@@ -119,8 +144,17 @@ func (s *Server) outboxStats(ctx context.Context, in *outboxStatsInput) (*body[O
 	out := OutboxStatsOut{From: st.From.UTC(), To: st.To.UTC(), Bucket: st.Bucket, Timezone: st.Timezone, GroupBy: st.GroupBy,
 		Buckets: make([]StatsBucketOut, len(st.Buckets)), Messages: []StatsMessageSeriesOut{}, Attempts: []StatsAttemptSeriesOut{},
 		RetriesByProvider: []StatsProviderOut{}, Decisions: []StatsDecisionOut{}, MissingFields: []StatsMissingFieldOut{},
+		Replies: []StatsReplyOut{},
 		Totals: StatsTotalsOut{Messages: st.TotalMessages, Attempts: st.TotalAttempts, Retries: st.TotalRetries,
-			Decisions: st.TotalDecisions, EventToSent: latencyOut(st.EventToSent), SentToDelivered: latencyOut(st.SentToDelivered)}}
+			Decisions: st.TotalDecisions, EventToSent: latencyOut(st.EventToSent), SentToDelivered: latencyOut(st.SentToDelivered),
+			Sent: st.TotalSent, Replied: st.TotalReplied, Replies: st.TotalInbound, OptOuts: st.TotalOptOuts,
+			Unsubscribes: st.TotalUnsubscribes}}
+	out.Totals.ReplyRate = st.ReplyRate()
+	for _, r := range st.Replies {
+		out.Replies = append(out.Replies, StatsReplyOut{Trigger: r.Trigger, Workflow: r.WorkflowID, Sent: r.Sent, Replied: r.Replied,
+			ReplyRate: r.ReplyRate, Replies: r.Inbound.Total, ReplyCounts: r.Inbound.Counts, OptOuts: r.OptOuts.Total,
+			OptOutCounts: r.OptOuts.Counts, Unsubscribes: r.Unsubscribes.Total, UnsubscribeCounts: r.Unsubscribes.Counts})
+	}
 	if out.GroupBy == nil {
 		out.GroupBy = []string{}
 	}

@@ -108,16 +108,88 @@ type TenantOut struct {
 	Holidays   []string    `json:"holidays"`
 	Channels   ChannelsOut `json:"channels"`
 	// RetentionDays is how long the timeline is kept.
-	RetentionDays int             `json:"retention_days" doc:"Days the timeline (events, runs, steps, messages, attempts, receipts) is kept; older entries are purged, their statistics kept"`
-	Alerts        *AlertsSettings `json:"alerts,omitempty" doc:"Where new alerts are emailed; absent when nowhere"`
-	Version       int64           `json:"version"`
-	CreatedAt     time.Time       `json:"created_at"`
-	UpdatedAt     time.Time       `json:"updated_at"`
+	RetentionDays int `json:"retention_days" doc:"Days the timeline (events, runs, steps, messages, attempts, receipts) is kept; older entries are purged, their statistics kept"`
+	// ConsentKeywords are the WhatsApp opt-out and opt-in words in force.
+	ConsentKeywords ConsentKeywordsOut `json:"consent_keywords"`
+	Alerts          *AlertsSettings    `json:"alerts,omitempty" doc:"Where new alerts are emailed; absent when nowhere"`
+	Version         int64              `json:"version"`
+	CreatedAt       time.Time          `json:"created_at"`
+	UpdatedAt       time.Time          `json:"updated_at"`
+}
+
+// ConsentKeywordsOut are the words that, as a customer's whole WhatsApp
+// message (or a button's label), opt the lead out of WhatsApp or back in.
+type ConsentKeywordsOut struct {
+	OptOut        []string `json:"opt_out" doc:"Words that set whatsapp_opt_in false; compared without case, accents or surrounding punctuation"`
+	OptIn         []string `json:"opt_in" doc:"Words that set whatsapp_opt_in true again"`
+	OptOutDefault bool     `json:"opt_out_default" doc:"opt_out is quoteflow's default list: the tenant has not set its own"`
+	OptInDefault  bool     `json:"opt_in_default" doc:"opt_in is quoteflow's default list"`
+}
+
+func consentKeywordsOut(k *engine.ConsentKeywords) ConsentKeywordsOut {
+	eff := k.Effective()
+	return ConsentKeywordsOut{OptOut: nonNil(eff.OptOut), OptIn: nonNil(eff.OptIn),
+		OptOutDefault: k == nil || k.OptOut == nil, OptInDefault: k == nil || k.OptIn == nil}
+}
+
+// NullableWords is one list of consent keywords as written: a list sets
+// it, null goes back to the default list, absent leaves it as it is.
+type NullableWords struct {
+	Set   bool
+	Value []string
+}
+
+// UnmarshalJSON records presence and null.
+func (n *NullableWords) UnmarshalJSON(b []byte) error {
+	n.Set = true
+	if string(b) == "null" {
+		n.Value = nil
+		return nil
+	}
+	n.Value = []string{}
+	return json.Unmarshal(b, &n.Value)
+}
+
+// Schema implements huma.SchemaProvider.
+func (NullableWords) Schema(huma.Registry) *huma.Schema {
+	maxItems, maxLength := engine.MaxConsentKeywords, engine.MaxConsentKeywordLength
+	return &huma.Schema{Type: huma.TypeArray, Nullable: true, MaxItems: &maxItems,
+		Items:       &huma.Schema{Type: huma.TypeString, MinLength: new(1), MaxLength: &maxLength},
+		Description: "Words that, as a customer's whole message, change their consent; null: quoteflow's default list"}
+}
+
+// ConsentKeywordsIn sets the tenant's WhatsApp opt-out and opt-in words; a
+// list left out is unchanged, null restores the default.
+type ConsentKeywordsIn struct {
+	OptOut NullableWords `json:"opt_out,omitempty"`
+	OptIn  NullableWords `json:"opt_in,omitempty"`
+}
+
+// applyConsentKeywords merges input into the tenant's keywords.
+func applyConsentKeywords(t *engine.Tenant, in *ConsentKeywordsIn) {
+	if in == nil || (!in.OptOut.Set && !in.OptIn.Set) {
+		return
+	}
+	k := engine.ConsentKeywords{}
+	if t.ConsentKeywords != nil {
+		k = *t.ConsentKeywords
+	}
+	if in.OptOut.Set {
+		k.OptOut = in.OptOut.Value
+	}
+	if in.OptIn.Set {
+		k.OptIn = in.OptIn.Value
+	}
+	t.ConsentKeywords = &k
+	if k.OptOut == nil && k.OptIn == nil {
+		t.ConsentKeywords = nil
+	}
 }
 
 func tenantOut(t *engine.Tenant) TenantOut {
 	out := TenantOut{ID: t.ID, Name: t.Name, Timezone: t.Timezone, Mode: string(t.Mode),
-		Holidays: nonNil(t.Holidays), RetentionDays: t.RetentionDays, Version: t.Version, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+		Holidays: nonNil(t.Holidays), RetentionDays: t.RetentionDays, ConsentKeywords: consentKeywordsOut(t.ConsentKeywords),
+		Version: t.Version, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 	if t.QuietHours != nil {
 		out.QuietHours = &QuietHours{Start: t.QuietHours.Start, End: t.QuietHours.End}
 	}
@@ -182,6 +254,8 @@ type CreateTenantIn struct {
 	Channels   *ChannelsIn `json:"channels,omitempty"`
 	// RetentionDays is how long the timeline is kept; default 400.
 	RetentionDays int `json:"retention_days,omitempty" minimum:"1" maximum:"3650" doc:"Days the timeline is kept; default 400"`
+	// ConsentKeywords are the tenant's own opt-out and opt-in words.
+	ConsentKeywords *ConsentKeywordsIn `json:"consent_keywords,omitempty" doc:"The tenant's own WhatsApp opt-out and opt-in words; default: STOP, PARAR, BAJA, ARRET, ... and START, ..."`
 	// Alerts is where new alerts are emailed.
 	Alerts *AlertsSettings `json:"alerts,omitempty"`
 }
@@ -212,6 +286,8 @@ type PatchTenantIn struct {
 	Channels   *ChannelsIn        `json:"channels,omitempty"`
 	// RetentionDays is how long the timeline is kept.
 	RetentionDays *int `json:"retention_days,omitempty" minimum:"1" maximum:"3650" doc:"Days the timeline is kept; older entries are purged, their statistics kept"`
+	// ConsentKeywords changes the tenant's opt-out and opt-in words.
+	ConsentKeywords *ConsentKeywordsIn `json:"consent_keywords,omitempty" doc:"The tenant's own WhatsApp opt-out and opt-in words: a list replaces that list, null restores quoteflow's default, a list left out is unchanged"`
 	// Alerts is where new alerts are emailed; an empty email removes it.
 	Alerts *AlertsSettings `json:"alerts,omitempty"`
 }
@@ -224,6 +300,7 @@ func (s *Server) createTenant(ctx context.Context, in *body[CreateTenantIn]) (*b
 		t.QuietHours = &engine.QuietHours{Start: b.QuietHours.Start, End: b.QuietHours.End}
 	}
 	applyChannels(&t.Channels, b.Channels)
+	applyConsentKeywords(t, b.ConsentKeywords)
 	key, secret, err := s.app.CreateTenant(ctx, t)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
@@ -288,6 +365,7 @@ func (s *Server) patchTenant(ctx context.Context, in *patchTenantInput) (*versio
 		t.Alerts = b.Alerts.settings()
 	}
 	applyChannels(&t.Channels, b.Channels)
+	applyConsentKeywords(t, b.ConsentKeywords)
 	if err := s.app.UpdateTenantAs(ctx, principal(ctx).KeyID, t, want); err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}

@@ -16,12 +16,15 @@ const timelineLimit = 500
 // TimelineOut is everything that happened to a lead: events with their
 // decisions, runs with their steps, messages with attempts and receipts.
 type TimelineOut struct {
-	LeadID    string             `json:"lead_id"`
-	Events    []EventOut         `json:"events"`
-	Runs      []RunOut           `json:"runs"`
-	Messages  []MessageDetailOut `json:"messages"`
-	Alerts    []AlertOut         `json:"alerts" doc:"Alerts that concern the lead, such as its messages failing permanently"`
-	Truncated bool               `json:"truncated" doc:"More history exists than the timeline shows"`
+	LeadID   string             `json:"lead_id"`
+	Events   []EventOut         `json:"events"`
+	Runs     []RunOut           `json:"runs"`
+	Messages []MessageDetailOut `json:"messages"`
+	Alerts   []AlertOut         `json:"alerts" doc:"Alerts that concern the lead, such as its messages failing permanently"`
+	// Inbound and ConsentChanges are the lead's side (issue 13).
+	Inbound        []InboundOut       `json:"inbound" doc:"The lead's WhatsApp messages to the tenant: replies, buttons, media, opt-outs"`
+	ConsentChanges []ConsentChangeOut `json:"consent_changes" doc:"Every change of the lead's consent: when, how, and which message made it"`
+	Truncated      bool               `json:"truncated" doc:"More history exists than the timeline shows"`
 }
 
 func (s *Server) getTimeline(ctx context.Context, in *LeadPath) (*body[TimelineOut], error) {
@@ -29,7 +32,8 @@ func (s *Server) getTimeline(ctx context.Context, in *LeadPath) (*body[TimelineO
 	if _, err := s.app.GetLead(ctx, tenant, in.LeadID); err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
-	out := TimelineOut{LeadID: in.LeadID, Events: []EventOut{}, Runs: []RunOut{}, Messages: []MessageDetailOut{}, Alerts: []AlertOut{}}
+	out := TimelineOut{LeadID: in.LeadID, Events: []EventOut{}, Runs: []RunOut{}, Messages: []MessageDetailOut{}, Alerts: []AlertOut{},
+		Inbound: []InboundOut{}, ConsentChanges: []ConsentChangeOut{}}
 	page := engine.Page{Limit: timelineLimit}
 	evs, next, err := s.app.ListEvents(ctx, tenant, engine.EventFilter{LeadID: in.LeadID}, page)
 	if err != nil {
@@ -71,6 +75,22 @@ func (s *Server) getTimeline(ctx context.Context, in *LeadPath) (*body[TimelineO
 	for i := range as {
 		out.Alerts = append(out.Alerts, alertOut(&as[i]))
 	}
+	ins, next, err := s.app.ListInbound(ctx, tenant, engine.InboundFilter{LeadID: in.LeadID}, page)
+	if err != nil {
+		return nil, toProblem(ctx, s.log, err)
+	}
+	out.Truncated = out.Truncated || next != ""
+	for i := range ins {
+		out.Inbound = append(out.Inbound, inboundOut(&ins[i]))
+	}
+	cs, next, err := s.app.ListConsentChanges(ctx, tenant, in.LeadID, page)
+	if err != nil {
+		return nil, toProblem(ctx, s.log, err)
+	}
+	out.Truncated = out.Truncated || next != ""
+	for i := range cs {
+		out.ConsentChanges = append(out.ConsentChanges, consentOut(&cs[i]))
+	}
 	return &body[TimelineOut]{Body: out}, nil
 }
 
@@ -103,7 +123,7 @@ type PlannedStepOut struct {
 type SimulateOut struct {
 	ResolutionOut
 	Steps       []PlannedStepOut `json:"steps"`
-	CancelledBy []string         `json:"cancelled_by" doc:"Later quote statuses that would cancel the run"`
+	CancelledBy []string         `json:"cancelled_by" doc:"Later quote statuses that would cancel the run, and replied when the lead's WhatsApp message would"`
 }
 
 type simulateInput struct {
@@ -127,8 +147,14 @@ func (s *Server) simulate(ctx context.Context, in *simulateInput) (*body[Simulat
 			MissingFields: nonNil(p.MissingFields), Skipped: p.Skipped, Channel: p.Channel, To: p.To,
 			Suppressed: p.Suppressed, Reason: p.Reason, Fallback: p.Fallback, RenderError: p.RenderError}
 		if r := p.Rendered; r != nil {
-			if p.Channel == engine.ChannelWhatsApp && r.Template != nil {
-				ps.WhatsApp = &RenderedWhatsApp{Template: r.Template.Template, Language: r.Template.Language, Parameters: nonNil(r.Template.Parameters)}
+			if p.Channel == engine.ChannelWhatsApp {
+				// What would go: the text inside the window, else the template.
+				ps.WhatsApp = renderedWhatsApp(*r)
+				if p.Text {
+					ps.WhatsApp.Template, ps.WhatsApp.Language, ps.WhatsApp.Parameters = "", "", []string{}
+				} else {
+					ps.WhatsApp.Text = ""
+				}
 			} else {
 				ps.Email = &RenderedEmail{Subject: r.Subject, Text: r.Text, HTML: r.HTML}
 			}
@@ -171,15 +197,17 @@ type webhookInput struct {
 	RawBody   []byte
 }
 
-// WebhookOut says how many statuses moved a message.
+// WebhookOut says how many statuses moved a message, and how many
+// customers' messages were stored.
 type WebhookOut struct {
 	Applied int `json:"applied"`
+	Inbound int `json:"inbound" doc:"Customers' messages stored by this delivery; one Meta delivered before is not stored again"`
 }
 
 func (s *Server) receiveWebhook(ctx context.Context, in *webhookInput) (*body[WebhookOut], error) {
-	n, err := s.app.HandleWhatsAppWebhook(ctx, in.TenantID, in.RawBody, in.Signature)
+	res, err := s.app.HandleWhatsAppWebhook(ctx, in.TenantID, in.RawBody, in.Signature)
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
-	return &body[WebhookOut]{Body: WebhookOut{Applied: n}}, nil
+	return &body[WebhookOut]{Body: WebhookOut{Applied: res.Applied, Inbound: res.Inbound}}, nil
 }

@@ -10,22 +10,41 @@ import (
 	"github.com/quoteflow/quoteflow/internal/engine/workflow"
 )
 
+// WhatsAppContentIn is a send_whatsapp step's content as a client writes
+// it: an approved template with its language and parameters, free-form
+// text, or both (the template then goes when the 24-hour window is
+// closed). Which combinations are allowed is checked when the workflow is
+// saved, naming the field at fault.
+type WhatsAppContentIn struct {
+	Template   string   `json:"template,omitempty" doc:"The approved template's name; required unless text is given"`
+	Language   string   `json:"language,omitempty" doc:"The template's language, e.g. en_US; required with a template"`
+	Parameters []string `json:"parameters,omitempty" doc:"The template's body parameters, each a Liquid template"`
+	Text       string   `json:"text,omitempty" maxLength:"4096" doc:"Free-form text (Liquid), sent only inside the 24-hour window a customer's reply opens; outside it the template goes, else the step's email fallback"`
+}
+
+func (in *WhatsAppContentIn) content() *engine.WhatsAppContent {
+	if in == nil {
+		return nil
+	}
+	return &engine.WhatsAppContent{Template: in.Template, Language: in.Language, Parameters: in.Parameters, Text: in.Text}
+}
+
 // StepIn is a step as a client writes it. The server assigns step ids: id
 // is left out on create and when adding a step, and when replacing a
 // workflow's steps it names one of the workflow's existing steps to keep
 // (runs and messages refer to steps by id).
 type StepIn struct {
-	ID              string                  `json:"id,omitempty" doc:"Only when replacing steps: the id of an existing step of this workflow, to keep it"`
-	Type            string                  `json:"type" enum:"send_email,send_whatsapp,wait"`
-	When            json.RawMessage         `json:"when,omitempty" doc:"A condition; the step is skipped when it is false"`
-	Email           *engine.EmailContent    `json:"email,omitempty"`
-	WhatsApp        *engine.WhatsAppContent `json:"whatsapp,omitempty"`
-	Wait            *engine.WaitSpec        `json:"wait,omitempty"`
-	FallbackChannel string                  `json:"fallback_channel,omitempty" doc:"email: send the step's email when WhatsApp cannot reach the lead"`
+	ID              string               `json:"id,omitempty" doc:"Only when replacing steps: the id of an existing step of this workflow, to keep it"`
+	Type            string               `json:"type" enum:"send_email,send_whatsapp,wait"`
+	When            json.RawMessage      `json:"when,omitempty" doc:"A condition; the step is skipped when it is false"`
+	Email           *engine.EmailContent `json:"email,omitempty"`
+	WhatsApp        *WhatsAppContentIn   `json:"whatsapp,omitempty"`
+	Wait            *engine.WaitSpec     `json:"wait,omitempty"`
+	FallbackChannel string               `json:"fallback_channel,omitempty" doc:"email: send the step's email when WhatsApp cannot reach the lead"`
 }
 
 func (in *StepIn) step() engine.Step {
-	st := engine.Step{ID: in.ID, Type: engine.StepType(in.Type), Email: in.Email, WhatsApp: in.WhatsApp,
+	st := engine.Step{ID: in.ID, Type: engine.StepType(in.Type), Email: in.Email, WhatsApp: in.WhatsApp.content(),
 		Wait: in.Wait, FallbackChannel: in.FallbackChannel}
 	if len(in.When) > 0 && string(in.When) != "null" {
 		st.When = in.When
@@ -46,7 +65,7 @@ type WorkflowIn struct {
 	Name    string   `json:"name" minLength:"1" maxLength:"200"`
 	Trigger string   `json:"trigger" enum:"quote.sent,quote.viewed,quote.accepted,quote.rejected,quote.expired"`
 	Enabled *bool    `json:"enabled,omitempty" doc:"default true"`
-	ExitOn  []string `json:"exit_on,omitempty" doc:"Quote statuses that cancel a run in flight"`
+	ExitOn  []string `json:"exit_on,omitempty" doc:"Quote statuses that cancel a run in flight, and replied: the lead's WhatsApp message cancels it"`
 	Steps   []StepIn `json:"steps,omitempty"`
 }
 
@@ -269,12 +288,12 @@ func (s *Server) addStep(ctx context.Context, in *addStepInput) (*versioned[Work
 // StepPatch is PATCH .../steps/{step_id}; fields left out are unchanged,
 // "when": null removes the condition.
 type StepPatch struct {
-	Type            *string                 `json:"type,omitempty" enum:"send_email,send_whatsapp,wait"`
-	When            json.RawMessage         `json:"when,omitempty"`
-	Email           *engine.EmailContent    `json:"email,omitempty"`
-	WhatsApp        *engine.WhatsAppContent `json:"whatsapp,omitempty"`
-	Wait            *engine.WaitSpec        `json:"wait,omitempty"`
-	FallbackChannel *string                 `json:"fallback_channel,omitempty"`
+	Type            *string              `json:"type,omitempty" enum:"send_email,send_whatsapp,wait"`
+	When            json.RawMessage      `json:"when,omitempty"`
+	Email           *engine.EmailContent `json:"email,omitempty"`
+	WhatsApp        *WhatsAppContentIn   `json:"whatsapp,omitempty"`
+	Wait            *engine.WaitSpec     `json:"wait,omitempty"`
+	FallbackChannel *string              `json:"fallback_channel,omitempty"`
 }
 
 // StepPath names a step of a workflow in the URL.
@@ -318,7 +337,7 @@ func (s *Server) patchStep(ctx context.Context, in *patchStepInput) (*versioned[
 			st.Email = b.Email
 		}
 		if b.WhatsApp != nil {
-			st.WhatsApp = b.WhatsApp
+			st.WhatsApp = b.WhatsApp.content()
 		}
 		if b.Wait != nil {
 			st.Wait = b.Wait

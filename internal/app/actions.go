@@ -235,6 +235,11 @@ func (a *App) cancelEndedRuns(ctx context.Context, tx *store.Tx, q *engine.Quote
 // cancelRun ends a run: its pending steps do not run and its undelivered
 // messages become cancelled.
 func (a *App) cancelRun(ctx context.Context, tx *store.Tx, r *engine.Run, reason string) error {
+	return a.endRun(ctx, tx, r, reason, "run_cancelled")
+}
+
+// endRun is cancelRun with the reason its cancelled messages get.
+func (a *App) endRun(ctx context.Context, tx *store.Tx, r *engine.Run, reason, messageReason string) error {
 	changed, err := tx.FinishRun(ctx, r.TenantID, r.ID, engine.RunCancelled, reason)
 	if err != nil || !changed {
 		return err
@@ -242,7 +247,7 @@ func (a *App) cancelRun(ctx context.Context, tx *store.Tx, r *engine.Run, reason
 	if _, err := tx.CancelRunSteps(ctx, r.TenantID, r.ID); err != nil {
 		return err
 	}
-	_, err = tx.CancelRunMessages(ctx, r.TenantID, r.ID, "run_cancelled")
+	_, err = tx.CancelRunMessages(ctx, r.TenantID, r.ID, messageReason)
 	return err
 }
 

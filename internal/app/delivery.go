@@ -59,6 +59,9 @@ func (a *App) beginDelivery(ctx context.Context, tx *store.Tx, tenantID, message
 	default:
 		return nil, nil
 	}
+	if shut, err := a.windowShut(ctx, tx, m); shut || err != nil {
+		return nil, err
+	}
 	tenant, err := tx.GetTenant(ctx, tenantID)
 	if err != nil {
 		return nil, err
@@ -146,10 +149,14 @@ func (a *App) send(ctx context.Context, d *delivery) (channel.Result, error) {
 		}
 		msg.Email = &channel.Email{From: from, Subject: m.Subject, Text: m.Body, HTML: m.HTML, ListUnsubscribe: d.Unsubscribe}
 	case engine.ChannelWhatsApp:
-		if m.Template == nil {
+		switch {
+		case m.Template != nil:
+			msg.WhatsApp = &channel.WhatsAppTemplate{Name: m.Template.Template, Language: m.Template.Language, Parameters: m.Template.Parameters}
+		case m.Body != "":
+			msg.WhatsAppText = m.Body // free-form, inside the customer-service window
+		default:
 			return channel.Result{}, &channel.Error{Class: channel.Request, Code: "no_template", Message: "the message has no template"}
 		}
-		msg.WhatsApp = &channel.WhatsAppTemplate{Name: m.Template.Template, Language: m.Template.Language, Parameters: m.Template.Parameters}
 	}
 	ctx, cancel := context.WithTimeout(ctx, SendTimeout)
 	defer cancel()
@@ -235,6 +242,17 @@ func (a *App) recordOutcome(ctx context.Context, tx *store.Tx, d *delivery, res 
 			return err
 		}
 		return a.circuitOutcome(ctx, tx, d, m, class, code, sendErr.Error())
+	case channel.Window:
+		att.Outcome = "failed"
+		m.Status, m.Reason = engine.MsgFailed, engine.ReasonOutsideWindow
+		if err := a.saveDelivery(ctx, tx, m, att); err != nil {
+			return err
+		}
+		if err := a.windowFallback(ctx, tx, m); err != nil {
+			return err
+		}
+		// The provider answered: for a probe, the circuit closes.
+		return a.circuitOutcome(ctx, tx, d, m, class, code, sendErr.Error())
 	default: // request
 		att.Outcome = "failed"
 		m.Status, m.Reason = engine.MsgFailed, "request_error"
@@ -291,7 +309,7 @@ func (a *App) fallback(ctx context.Context, tx *store.Tx, failed *engine.Message
 	m := &engine.Message{TenantID: run.TenantID, EventID: run.EventID, RunID: run.ID, RunStepID: failed.RunStepID,
 		LeadID: run.LeadID, QuoteID: run.QuoteID, WorkflowID: run.WorkflowID, WorkflowVersion: run.WorkflowVersion,
 		StepID: step.ID, Trigger: run.Trigger, Channel: engine.ChannelEmail, To: plan.To, FallbackOf: failed.ID,
-		Reason: "fallback: whatsapp " + failed.ErrorClass + " error", Subject: r.Subject, Body: r.Text, HTML: r.HTML}
+		Reason: fallbackReason(failed), Subject: r.Subject, Body: r.Text, HTML: r.HTML}
 	if plan.Suppressed {
 		m.Status, m.Reason = engine.MsgSuppressed, plan.Reason
 	}

@@ -19,20 +19,41 @@ func (a *App) CreateLead(ctx context.Context, l *engine.Lead) error {
 }
 
 // UpdateLead changes the tenant's lead id as edit says, validates the
-// result and stores it, if the lead is at ifVersion (0: any).
+// result and stores it, if the lead is at ifVersion (0: any). The lead is
+// read and written under its row lock, in one transaction with the record
+// of any consent it changes (whatsapp_opt_in, email_opt_out), so that an
+// edit never undoes a customer's opt-out made meanwhile.
 func (a *App) UpdateLead(ctx context.Context, tenantID, id string, ifVersion int64, edit func(*engine.Lead)) (*engine.Lead, error) {
-	l, err := a.db.GetLead(ctx, tenantID, id)
+	var out *engine.Lead
+	var counted pendingMetrics
+	err := a.db.Tx(ctx, func(tx *store.Tx) error {
+		counted = counted[:0]
+		l, err := tx.GetLeadForUpdate(ctx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		before := *l
+		edit(l)
+		if err := validateLead(l, "body"); err != nil {
+			return err
+		}
+		changes := apiConsentChanges(&before, l)
+		if err := tx.UpdateLead(ctx, l, ifVersion); err != nil {
+			return err
+		}
+		for i := range changes {
+			if err := a.recordConsent(ctx, tx, &changes[i], &counted); err != nil {
+				return err
+			}
+		}
+		out = l
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	edit(l)
-	if err := validateLead(l, "body"); err != nil {
-		return nil, err
-	}
-	if err := a.db.UpdateLead(ctx, l, ifVersion); err != nil {
-		return nil, err
-	}
-	return l, nil
+	counted.flush()
+	return out, nil
 }
 
 // DeleteLead deletes a lead and everything about it.
@@ -85,23 +106,6 @@ func (a *App) UpdateQuote(ctx context.Context, tenantID, id string, ifVersion in
 		return nil, err
 	}
 	return q, nil
-}
-
-// Unsubscribe opts the lead of a quote out of email.
-func (a *App) Unsubscribe(ctx context.Context, token string) error {
-	q, err := a.db.GetQuoteByToken(ctx, token)
-	if err != nil {
-		return err
-	}
-	l, err := a.db.GetLead(ctx, q.TenantID, q.LeadID)
-	if err != nil {
-		return err
-	}
-	if l.EmailOptOut {
-		return nil
-	}
-	l.EmailOptOut = true
-	return a.db.UpdateLead(ctx, l, l.Version)
 }
 
 // NewPublicToken returns an unguessable token for a quote's public link.

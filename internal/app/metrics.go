@@ -33,6 +33,10 @@ type metrics struct {
 	// sentToDelivered is the time from the provider's acceptance to the
 	// delivery receipt.
 	sentToDelivered *prometheus.HistogramVec
+	// inbound counts customers' WhatsApp messages stored, by type and how
+	// they matched a lead; consent counts consent changes (issue 13).
+	inbound *prometheus.CounterVec
+	consent *prometheus.CounterVec
 }
 
 // lagBuckets span a send due at once (seconds) to one held over a weekend
@@ -67,11 +71,19 @@ func newMetrics() *metrics {
 			Help:    "Seconds from the provider accepting a message to its delivery receipt, by channel.",
 			Buckets: receiptBuckets,
 		}, []string{"channel"}),
+		inbound: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "quoteflow_inbound_messages_total",
+			Help: "Customers' WhatsApp messages stored (a redelivery is not counted again), by type (Meta's, other for one not documented) and match (lead, unknown_number, ambiguous).",
+		}, []string{"type", "match"}),
+		consent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "quoteflow_consent_changes_total",
+			Help: "Changes of leads' consent, by channel (whatsapp, email), change (opt_out, opt_in) and source (keyword, button, preference, unsubscribe, api).",
+		}, []string{"channel", "change", "source"}),
 	}
 }
 
 func (m *metrics) register(r prometheus.Registerer, db Store, now func() time.Time) {
-	r.MustRegister(m.deliveries, m.attempts, m.decisions, m.eventToSent, m.sentToDelivered,
+	r.MustRegister(m.deliveries, m.attempts, m.decisions, m.eventToSent, m.sentToDelivered, m.inbound, m.consent,
 		&tableCollector{db: db, now: now})
 }
 

@@ -49,37 +49,65 @@ func (a *App) VerifyWhatsAppWebhook(ctx context.Context, tenantID string, q url.
 	return challenge, nil
 }
 
-// HandleWhatsAppWebhook applies a batch of status webhooks for a tenant. A
-// body whose signature is not the tenant's app secret's is rejected before
-// anything is read from it. Receipts only move messages forward, so
-// repeated and out-of-order deliveries of the same webhook are harmless.
-func (a *App) HandleWhatsAppWebhook(ctx context.Context, tenantID string, body []byte, signature string) (int, error) {
+// HandleWhatsAppWebhook applies one webhook delivery for a tenant: status
+// receipts, customers' messages and marketing preferences, in one
+// transaction, so that a 200 means all of it is stored. A body whose
+// signature is not the tenant's app secret's is rejected before anything
+// is read from it. Receipts only move messages forward and a message is
+// stored once per wamid, so repeated and out-of-order deliveries of the
+// same webhook are harmless.
+func (a *App) HandleWhatsAppWebhook(ctx context.Context, tenantID string, body []byte, signature string) (WebhookResult, error) {
 	w, err := a.webhookTenant(ctx, tenantID)
 	if err != nil {
-		return 0, err
+		return WebhookResult{}, err
 	}
 	secret := w.AppSecret
 	if secret == "" {
 		secret = unknownTenantSecret
 	}
 	if !whatsapp.VerifySignature(secret, body, signature) || w.AppSecret == "" {
-		return 0, engine.Errorf(engine.EUNAUTHORIZED, "the X-Hub-Signature-256 signature does not match")
+		return WebhookResult{}, engine.Errorf(engine.EUNAUTHORIZED, "the X-Hub-Signature-256 signature does not match")
 	}
 	statuses, err := whatsapp.ParseStatuses(body)
 	if err != nil {
-		return 0, engine.Errorf(engine.EMALFORMED, "not a WhatsApp webhook: %v", err)
+		return WebhookResult{}, engine.Errorf(engine.EMALFORMED, "not a WhatsApp webhook: %v", err)
 	}
-	applied := 0
+	inbound, prefs, err := whatsapp.ParseInbound(body)
+	if err != nil {
+		return WebhookResult{}, engine.Errorf(engine.EMALFORMED, "not a WhatsApp webhook: %v", err)
+	}
+	var res WebhookResult
 	var counted pendingMetrics
 	err = a.db.Tx(ctx, func(tx *store.Tx) error {
-		applied, counted = 0, counted[:0]
+		res, counted = WebhookResult{}, counted[:0]
 		for _, s := range statuses {
 			ok, err := a.applyReceipt(ctx, tx, tenantID, s, &counted)
 			if err != nil {
 				return err
 			}
 			if ok {
-				applied++
+				res.Applied++
+			}
+		}
+		if len(inbound)+len(prefs) == 0 {
+			return nil
+		}
+		tenant, err := tx.GetTenant(ctx, tenantID)
+		if err != nil {
+			return err
+		}
+		for _, in := range inbound {
+			created, err := a.receiveInbound(ctx, tx, tenant, in, &counted)
+			if err != nil {
+				return err
+			}
+			if created {
+				res.Inbound++
+			}
+		}
+		for _, p := range prefs {
+			if err := a.applyPreference(ctx, tx, tenant, p, &counted); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -87,7 +115,7 @@ func (a *App) HandleWhatsAppWebhook(ctx context.Context, tenantID string, body [
 	if err == nil {
 		counted.flush()
 	}
-	return applied, err
+	return res, err
 }
 
 // applyReceipt records one status and moves its message forward. The
@@ -156,8 +184,15 @@ func (a *App) applyReceipt(ctx context.Context, tx *store.Tx, tenantID string, s
 		lag, ch := at.Sub(*m.SentAt).Seconds(), m.Channel
 		counted.add(func() { a.metrics.sentToDelivered.WithLabelValues(ch).Observe(lag) })
 	}
-	if next == engine.MsgFailed && class == channel.Recipient {
+	switch {
+	case next == engine.MsgFailed && class == channel.Recipient:
 		return true, a.fallback(ctx, tx, m)
+	case next == engine.MsgFailed && class == channel.Window:
+		m.Reason = engine.ReasonOutsideWindow
+		if err := tx.UpdateMessage(ctx, m); err != nil {
+			return false, err
+		}
+		return true, a.windowFallback(ctx, tx, m)
 	}
 	return true, nil
 }

@@ -219,7 +219,15 @@ func (a *App) Simulate(ctx context.Context, tenantID string, req ResolveRequest)
 	if err != nil {
 		return nil, err
 	}
-	if sim.Steps, err = workflow.Simulate(wf, a.context(tenant, res.Lead, res.Quote), a.Now(), a.render, a.zones); err != nil {
+	rc := a.context(tenant, res.Lead, res.Quote)
+	if res.Lead != nil {
+		// Free-form WhatsApp texts go only inside the window of the lead's
+		// number; the dry run judges it at each step's time.
+		if rc.WhatsAppWindowEnd, err = a.db.WhatsAppWindowEnd(ctx, tenantID, res.Lead.Phone); err != nil {
+			return nil, err
+		}
+	}
+	if sim.Steps, err = workflow.Simulate(wf, rc, a.Now(), a.render, a.zones); err != nil {
 		return nil, err
 	}
 	sim.CancelledBy = engine.CancelledBy(wf)

@@ -56,6 +56,9 @@ func (a *App) purgeTenant(ctx context.Context, tenantID string, days int, deadli
 				"events", events, "messages", messages, "attempts", attempts, "orphan_receipts", receipts)
 		}
 	}()
+	if err := a.purgeInbound(ctx, tenantID, cutoff, deadline); err != nil {
+		return err
+	}
 	for {
 		res, err := a.db.PurgeBatch(ctx, tenantID, cutoff, purgeBatch)
 		events += int64(res.Events)

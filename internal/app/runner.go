@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
@@ -80,7 +81,10 @@ func (a *App) executeStep(ctx context.Context, tx *store.Tx, tenantID, runID str
 		rs.Status, rs.FinishedAt = engine.StepScheduled, nil
 		rs.Outcome, rs.Detail, rs.ScheduledAt = "waited", "next step at "+next.Format(time.RFC3339), &next
 	default:
-		if msg, err = a.stepMessage(tenant, rc, run, step); err != nil {
+		if err := loadWindow(ctx, tx, step, rc); err != nil {
+			return nil, err
+		}
+		if msg, err = a.stepMessage(tenant, rc, run, step, now); err != nil {
 			rs.Status, rs.Outcome, rs.Detail = engine.StepFailed, "render_failed", err.Error()
 			msg = nil
 		}
@@ -220,10 +224,14 @@ func evalWhen(step *engine.Step, rc *engine.Context) (string, []string) {
 	return r.Truth.String(), c.MissingFields(rc)
 }
 
-// stepMessage builds the outbox message of a send step: the channel and
-// recipient the lead's consent allows, or a suppressed record saying why.
-func (a *App) stepMessage(tenant *engine.Tenant, rc *engine.Context, run *engine.Run, step *engine.Step) (*engine.Message, error) {
-	plan := engine.PlanSend(step, rc.Lead, tenant.Channels)
+// stepMessage builds the outbox message of a send step run at now: the
+// channel and recipient the lead's consent allows, or a suppressed record
+// saying why. A WhatsApp step's free-form text goes only if the
+// customer-service window (rc.WhatsAppWindowEnd) is still open when the
+// message would go, after quiet hours and holidays.
+func (a *App) stepMessage(tenant *engine.Tenant, rc *engine.Context, run *engine.Run, step *engine.Step, now time.Time) (*engine.Message, error) {
+	due := engine.NextAllowed(now, a.zones.Of(rc.Lead, tenant), tenant.QuietHours, tenant.Holidays)
+	plan := engine.PlanSendAt(step, rc.Lead, tenant.Channels, due, rc.WhatsAppWindowEnd)
 	m := &engine.Message{TenantID: run.TenantID, EventID: run.EventID, RunID: run.ID, LeadID: run.LeadID, QuoteID: run.QuoteID,
 		WorkflowID: run.WorkflowID, WorkflowVersion: run.WorkflowVersion, StepID: step.ID, Trigger: run.Trigger,
 		Channel: plan.Channel, To: plan.To}
@@ -245,6 +253,20 @@ func (a *App) stepMessage(tenant *engine.Tenant, rc *engine.Context, run *engine
 		return nil, err
 	}
 	m.Subject, m.Body, m.HTML, m.Template = r.Subject, r.Text, r.HTML, r.Template
+	if m.Channel == engine.ChannelWhatsApp {
+		// The outbox holds one form: a text's body, or a template.
+		if plan.Text {
+			m.Template = nil
+			if strings.TrimSpace(m.Body) == "" {
+				return nil, engine.Invalid("whatsapp.text", "renders as nothing for this lead; WhatsApp sends no empty text")
+			}
+		} else {
+			m.Body = ""
+			if plan.Reason == engine.ReasonOutsideWindow {
+				m.Reason = plan.Reason
+			}
+		}
+	}
 	return m, nil
 }
 
@@ -344,6 +366,9 @@ func (a *App) recordShadowRun(ctx context.Context, tx *store.Tx, tenant *engine.
 	run := &engine.Run{TenantID: ev.TenantID, EventID: ev.ID, LeadID: ev.LeadID, QuoteID: ev.QuoteID, WorkflowID: wf.ID,
 		WorkflowVersion: wf.Version, Trigger: ev.Trigger, Status: engine.RunCompleted, Shadow: true, FinishedAt: &now}
 	if err := tx.InsertRun(ctx, run); err != nil {
+		return err
+	}
+	if err := loadWindowFor(ctx, tx, wf, rc); err != nil {
 		return err
 	}
 	plan, err := workflow.Simulate(wf, rc, now, a.render, a.zones)

@@ -78,6 +78,12 @@ type OutboxStats struct {
 
 	TotalMessages, TotalAttempts, TotalRetries, TotalDecisions int64
 	EventToSent, SentToDelivered                               StatsLatency
+
+	// Replies are customers' answers, by trigger and workflow
+	// (stats_replies.go); the totals sum them.
+	Replies                                       []ReplySeries
+	TotalSent, TotalReplied                       int64
+	TotalInbound, TotalOptOuts, TotalUnsubscribes int64
 }
 
 // OutboxStats counts the tenant's messages, attempts and decisions over a
@@ -136,13 +142,14 @@ func (a *App) OutboxStats(ctx context.Context, tenantID string, p StatsParams) (
 	}
 	out := &OutboxStats{From: from, To: to, Bucket: size, Timezone: loc.String(), GroupBy: groupBy, Buckets: buckets}
 	q := store.StatsQuery{TenantID: tenantID, From: from, To: to, Slot: slot, GroupBy: groupBy}
-	// Three independent scans (messages with their latencies, attempts,
-	// decisions with their missing fields), each filling its own fields of
-	// out, on one snapshot.
+	// Independent scans (messages with their latencies, attempts,
+	// decisions with their missing fields, replies), each filling its own
+	// fields of out, on one snapshot.
 	err = a.db.ReadParallel(ctx,
 		func(tx *store.Tx) error { return out.fillMessages(ctx, tx, q) },
 		func(tx *store.Tx) error { return out.fillAttempts(ctx, tx, q) },
-		func(tx *store.Tx) error { return out.fillDecisions(ctx, tx, q) })
+		func(tx *store.Tx) error { return out.fillDecisions(ctx, tx, q) },
+		func(tx *store.Tx) error { return out.fillReplies(ctx, tx, q) })
 	if err != nil {
 		return nil, err
 	}

@@ -101,6 +101,12 @@ type Store interface {
 	AlertSignals(ctx context.Context, tenantID string, w store.AlertWindows) (*store.AlertSignals, error)
 	SyncAlerts(ctx context.Context, tenantID string, findings []engine.Alert) ([]engine.Alert, int, error)
 	ListAlerts(ctx context.Context, tenantID string, f engine.AlertFilter, p engine.Page) ([]engine.Alert, string, error)
+	// Inbound WhatsApp messages and consent changes (inbound.go).
+	GetInbound(ctx context.Context, tenantID, id string) (*engine.InboundMessage, error)
+	ListInbound(ctx context.Context, tenantID string, f engine.InboundFilter, p engine.Page) ([]engine.InboundMessage, string, error)
+	ListConsentChanges(ctx context.Context, tenantID, leadID string, p engine.Page) ([]engine.ConsentChange, string, error)
+	PurgeInbound(ctx context.Context, tenantID string, cutoff time.Time, limit int) (int64, error)
+	WhatsAppWindowEnd(ctx context.Context, tenantID, phone string) (time.Time, error)
 	// Lead-context quality: the fields events lacked, for coverage and
 	// the rule_field_missing alert (coverage.go, alerts_fields.go).
 	MissingFieldCounts(ctx context.Context, tenantID string, w store.Window, probes []store.FieldProbe) ([]store.FieldCounts, error)

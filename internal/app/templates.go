@@ -64,7 +64,7 @@ func (a *App) WhatsAppTemplates(ctx context.Context, tenant *engine.Tenant, fres
 func (a *App) checkTemplates(ctx context.Context, tenantID string, w *engine.Workflow) error {
 	needs := false
 	for _, s := range w.Steps {
-		needs = needs || s.WhatsApp != nil
+		needs = needs || (s.WhatsApp != nil && s.WhatsApp.Template != "")
 	}
 	if !needs {
 		return nil
@@ -83,8 +83,8 @@ func (a *App) checkTemplates(ctx context.Context, tenantID string, w *engine.Wor
 	}
 	var fe []engine.FieldError
 	for i, s := range w.Steps {
-		if s.WhatsApp == nil {
-			continue
+		if s.WhatsApp == nil || s.WhatsApp.Template == "" {
+			continue // a free-form text needs no approved template
 		}
 		if err := whatsapp.CheckTemplate(ts, s.WhatsApp.Template, s.WhatsApp.Language, len(s.WhatsApp.Parameters)); err != nil {
 			field := fmt.Sprintf("body.steps[%d].whatsapp.template", i)

@@ -230,6 +230,7 @@ func validateTenant(t *engine.Tenant) error {
 	if msg := fromDomainProblem(t.Channels.Email); msg != "" {
 		p.add("body.channels.email.from", "%s", msg)
 	}
+	validateConsentKeywords(t.ConsentKeywords, &p)
 	return p.err()
 }
 

@@ -30,6 +30,11 @@ const (
 	// Unknown: the request may have reached the provider and its outcome is
 	// not known. Never resent blindly; settled by a receipt or by policy.
 	Unknown Class = "unknown"
+	// Window: a free-form WhatsApp message outside the 24-hour
+	// customer-service window (Meta's 131047, "Re-engagement message").
+	// Permanent for this message, like Recipient, but the remedy differs:
+	// the step's template goes instead, or its email fallback.
+	Window Class = "window"
 )
 
 // Error is a classified provider failure.
@@ -104,6 +109,9 @@ type Message struct {
 	To       string
 	Email    *Email
 	WhatsApp *WhatsAppTemplate
+	// WhatsAppText is a free-form WhatsApp text, sent instead of a
+	// template; Meta accepts it only inside the customer-service window.
+	WhatsAppText string
 }
 
 // Result is a successful send.

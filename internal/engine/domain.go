@@ -102,6 +102,9 @@ type Tenant struct {
 	// steps, messages, attempts, receipts) is kept; zero means
 	// DefaultRetentionDays.
 	RetentionDays int
+	// ConsentKeywords are the tenant's own WhatsApp opt-out and opt-in
+	// words; nil (or a nil list) means the defaults.
+	ConsentKeywords *ConsentKeywords
 	// Alerts are where the tenant's new alerts are emailed; nil when
 	// nowhere.
 	Alerts *AlertSettings
@@ -199,9 +202,14 @@ type Lead struct {
 	Custom        map[string]any
 	EmailOptOut   bool
 	WhatsAppOptIn bool
-	Version       int64
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// WhatsAppOptedOutAt is when the customer last opted out of WhatsApp
+	// (a keyword, Meta's button or preference), nil when they have not or
+	// opted in since: a lead that opted out is suppressed with the reason
+	// opted_out rather than whatsapp_not_opted_in.
+	WhatsAppOptedOutAt *time.Time
+	Version            int64
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 }
 
 // Quote belongs to a lead. Amounts are kept in minor units of the currency so
@@ -226,6 +234,11 @@ type Quote struct {
 // Amount is the quote's amount in major units, for display and conditions.
 func (q *Quote) Amount() float64 { return MinorToMajor(q.AmountMinor, q.Currency) }
 
+// ExitOnReplied in a workflow's exit_on cancels its runs for a lead when
+// that lead sends an inbound message (issue 13). It is not a quote status;
+// it shares exit_on with them.
+const ExitOnReplied QuoteStatus = "replied"
+
 // StepType is what a workflow step does.
 type StepType string
 
@@ -240,11 +253,13 @@ const (
 // creates a new immutable version; runs execute the version they started
 // with.
 type Workflow struct {
-	ID        string
-	TenantID  string
-	Name      string
-	Trigger   Trigger
-	Enabled   bool
+	ID       string
+	TenantID string
+	Name     string
+	Trigger  Trigger
+	Enabled  bool
+	// ExitOn lists the quote statuses, and ExitOnReplied, that cancel a
+	// run in flight.
 	ExitOn    []QuoteStatus
 	Steps     []Step
 	Version   int64
@@ -273,11 +288,15 @@ type EmailContent struct {
 }
 
 // WhatsAppContent names an approved WhatsApp template and its body
-// parameters, each a Liquid template.
+// parameters, each a Liquid template, or carries free-form Text (a Liquid
+// template too), or both. Text is sent only inside the customer-service
+// window a reply opens (WhatsAppWindow); outside it the template is sent
+// instead, when there is one, else the step's fallback.
 type WhatsAppContent struct {
-	Template   string   `json:"template"`
-	Language   string   `json:"language"`
+	Template   string   `json:"template" doc:"The approved template's name; empty for a free-form step without a template"`
+	Language   string   `json:"language" doc:"The template's language, e.g. en_US; empty without a template"`
 	Parameters []string `json:"parameters,omitempty"`
+	Text       string   `json:"text,omitempty" doc:"Free-form text (Liquid), sent instead of the template inside the 24-hour window a reply opens"`
 }
 
 // WaitSpec is a pause between steps, as an ISO 8601 duration ("P2D").

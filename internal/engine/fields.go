@@ -1,6 +1,9 @@
 package engine
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // Context is what conditions and templates see: the lead, the quote that
 // caused the event (nil when resolving without one), and the tenant.
@@ -9,6 +12,10 @@ type Context struct {
 	Lead     *Lead
 	Quote    *Quote
 	QuoteURL string // the customer's link to the quote
+	// WhatsAppWindowEnd is when the customer-service window of the lead's
+	// number closes (its last inbound message plus WhatsAppWindow); zero
+	// when it never opened or was not read. Not a field conditions see.
+	WhatsAppWindowEnd time.Time
 }
 
 // FieldKind is the type a context field holds, used to type-check

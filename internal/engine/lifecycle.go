@@ -103,16 +103,17 @@ func AdvanceByReceipt(cur MessageStatus, receipt string) (MessageStatus, bool) {
 	return cur, false
 }
 
-// CancelledBy returns the quote statuses that cancel a run of w in flight
-// (its exit_on), each once, in lifecycle order, never nil. Re-sending the
-// quote also supersedes an active run of the same workflow for that quote
-// (SPEC §3), whatever exit_on says; that is not listed here.
+// CancelledBy returns the events that cancel a run of w in flight (its
+// exit_on): the quote statuses, each once, in lifecycle order, then
+// ExitOnReplied (the lead's inbound message) when listed; never nil.
+// Re-sending the quote also supersedes an active run of the same workflow
+// for that quote (SPEC §3), whatever exit_on says; that is not listed here.
 func CancelledBy(w *Workflow) []QuoteStatus {
 	out := []QuoteStatus{}
 	if w == nil {
 		return out
 	}
-	for _, s := range QuoteStatuses {
+	for _, s := range append(QuoteStatuses[:len(QuoteStatuses):len(QuoteStatuses)], ExitOnReplied) {
 		for _, x := range w.ExitOn {
 			if x == s {
 				out = append(out, s)

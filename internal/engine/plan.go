@@ -1,6 +1,9 @@
 package engine
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // Reasons a send is suppressed or moved to its fallback channel, stable codes
 // stored on messages and counted by the outbox statistics.
@@ -11,6 +14,14 @@ const (
 	ReasonNoPhoneNumber         = "no_phone_number"
 	ReasonWhatsAppNotOptedIn    = "whatsapp_not_opted_in"
 	ReasonWhatsAppNotConfigured = "whatsapp_channel_not_configured"
+	// ReasonWhatsAppOptedOut is a lead that opted out of WhatsApp (a
+	// keyword, Meta's opt-out button or preference), as opposed to one
+	// that never opted in.
+	ReasonWhatsAppOptedOut = "opted_out"
+	// ReasonOutsideWindow is a free-form WhatsApp text that cannot be sent
+	// because the customer-service window is closed: the step's template
+	// goes instead, or its email fallback, or nothing.
+	ReasonOutsideWindow = "outside_window"
 	// ReasonWhatsAppFailed is the Reason of the email fallback planned by
 	// PlanFallback, after the WhatsApp message failed for its recipient.
 	ReasonWhatsAppFailed = "whatsapp_failed"
@@ -33,10 +44,15 @@ type SendPlan struct {
 	To         string `json:"to,omitempty"`
 	Suppressed bool   `json:"suppressed"`
 	// Reason is why the step's own channel was not used: why the message
-	// is suppressed, or, with Fallback, why WhatsApp was replaced by email.
+	// is suppressed, or, with Fallback, why WhatsApp was replaced by email,
+	// or (outside_window) why a WhatsApp step's template goes instead of
+	// its free-form text.
 	Reason string `json:"reason,omitempty"`
 	// Fallback is set when a send_whatsapp step goes by its email fallback.
 	Fallback bool `json:"fallback"`
+	// Text is set when a send_whatsapp step goes as its free-form text
+	// (inside the customer-service window) rather than its template.
+	Text bool `json:"text,omitempty"`
 	// FallbackReason is set when a suppressed WhatsApp send had an email
 	// fallback that could not be used either, and says why (for instance
 	// email_opt_out).
@@ -50,18 +66,35 @@ type SendPlan struct {
 //     (no_email_address), opted out (email_opt_out) or the tenant has no
 //     email channel (email_channel_not_configured), checked in that order.
 //   - send_whatsapp goes to the lead's phone unless it has none
-//     (no_phone_number), has not opted in (whatsapp_not_opted_in) or the
-//     tenant has no WhatsApp channel (whatsapp_channel_not_configured). When
-//     it cannot, and the step has fallback_channel email with email content
-//     that can be sent, it goes by email with Fallback set and Reason
-//     saying why WhatsApp was not used; otherwise it is suppressed with the
-//     WhatsApp reason, and FallbackReason says why an email fallback could
-//     not be used.
+//     (no_phone_number), opted out (opted_out), has not opted in
+//     (whatsapp_not_opted_in) or the tenant has no WhatsApp channel
+//     (whatsapp_channel_not_configured). When it cannot, and the step has
+//     fallback_channel email with email content that can be sent, it goes
+//     by email with Fallback set and Reason saying why WhatsApp was not
+//     used; otherwise it is suppressed with the WhatsApp reason, and
+//     FallbackReason says why an email fallback could not be used. A step
+//     with free-form text is planned as outside the customer-service
+//     window (see PlanSendAt).
 //   - Any other step is suppressed with not_a_send_step.
 //
 // A channel is configured when the tenant has its settings with a provider.
 // Addresses are trimmed of surrounding space.
 func PlanSend(step *Step, lead *Lead, ch Channels) SendPlan {
+	return planSend(step, lead, ch, false)
+}
+
+// PlanSendAt is PlanSend for a send due at at, when the customer-service
+// window of the lead's number ends at windowEnd (zero: it never opened). A
+// send_whatsapp step with free-form text goes as that text (Text set) while
+// the window is open at at; outside it the step's template goes instead
+// (Reason outside_window), and a step without a template is treated as
+// WhatsApp being unusable for outside_window: its email fallback, or
+// suppressed.
+func PlanSendAt(step *Step, lead *Lead, ch Channels, at, windowEnd time.Time) SendPlan {
+	return planSend(step, lead, ch, WindowOpen(windowEnd, at))
+}
+
+func planSend(step *Step, lead *Lead, ch Channels, windowOpen bool) SendPlan {
 	if step == nil {
 		return SendPlan{Suppressed: true, Reason: ReasonNotASendStep}
 	}
@@ -75,7 +108,16 @@ func PlanSend(step *Step, lead *Lead, ch Channels) SendPlan {
 	case StepSendWhatsApp:
 		to, why := whatsAppAllowed(lead, ch)
 		if why == "" {
-			return SendPlan{Channel: ChannelWhatsApp, To: to}
+			wa := step.WhatsApp
+			switch {
+			case wa == nil || wa.Text == "":
+				return SendPlan{Channel: ChannelWhatsApp, To: to}
+			case windowOpen:
+				return SendPlan{Channel: ChannelWhatsApp, To: to, Text: true}
+			case wa.Template != "":
+				return SendPlan{Channel: ChannelWhatsApp, To: to, Reason: ReasonOutsideWindow}
+			}
+			why = ReasonOutsideWindow
 		}
 		if fb, fbWhy := emailFallback(step, lead, ch); fbWhy == "" {
 			fb.Reason = why
@@ -142,6 +184,8 @@ func whatsAppAllowed(lead *Lead, ch Channels) (to, why string) {
 	switch {
 	case to == "":
 		return "", ReasonNoPhoneNumber
+	case !lead.WhatsAppOptIn && lead.WhatsAppOptedOutAt != nil:
+		return "", ReasonWhatsAppOptedOut
 	case !lead.WhatsAppOptIn:
 		return "", ReasonWhatsAppNotOptedIn
 	case ch.WhatsApp == nil || ch.WhatsApp.Provider == "":

@@ -8,7 +8,7 @@ import (
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
-// Alert emails are an outbox of their own (migration 0011): the messages
+// Alert emails are an outbox of their own (migration 0012): the messages
 // table is the leads' (lead_id NOT NULL, and its readers assume a lead and
 // a trigger). A row is written in the transaction that opens the alerts it
 // names and delivered by the alert job.

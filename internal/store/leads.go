@@ -25,17 +25,20 @@ func paginate[T any](p engine.Page, id func(*T) string, fetch func(after string,
 }
 
 const leadColumns = `id, tenant_id, first_name, last_name, email, phone, language, country, timezone,
-	source, stage, tags, owner, custom, email_opt_out, whatsapp_opt_in, version, created_at, updated_at`
+	source, stage, tags, owner, custom, email_opt_out, whatsapp_opt_in, version, created_at, updated_at,
+	whatsapp_opted_out_at`
 
 func scanLead(s scanner) (engine.Lead, error) {
 	var l engine.Lead
 	var tags, custom []byte
 	var created, updated int64
+	var optedOut sql.NullInt64
 	if err := s.Scan(&l.ID, &l.TenantID, &l.FirstName, &l.LastName, &l.Email, &l.Phone, &l.Language,
 		&l.Country, &l.Timezone, &l.Source, &l.Stage, &tags, &l.Owner, &custom, &l.EmailOptOut,
-		&l.WhatsAppOptIn, &l.Version, &created, &updated); err != nil {
+		&l.WhatsAppOptIn, &l.Version, &created, &updated, &optedOut); err != nil {
 		return l, err
 	}
+	l.WhatsAppOptedOutAt = timePtr(optedOut)
 	if err := decodeJSON(tags, &l.Tags); err != nil {
 		return l, err
 	}
@@ -65,14 +68,16 @@ func (tx *Tx) CreateLead(ctx context.Context, l *engine.Lead) error {
 	if err != nil {
 		return err
 	}
+	optedOut := normTime(l.WhatsAppOptedOutAt)
 	_, err = tx.exec(ctx, `INSERT INTO leads (`+leadColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
 		id, l.TenantID, l.FirstName, l.LastName, l.Email, l.Phone, l.Language, l.Country, l.Timezone,
-		l.Source, l.Stage, tags, l.Owner, custom, l.EmailOptOut, l.WhatsAppOptIn, micros(tx.now), micros(tx.now))
+		l.Source, l.Stage, tags, l.Owner, custom, l.EmailOptOut, l.WhatsAppOptIn, micros(tx.now), micros(tx.now),
+		nullMicros(optedOut))
 	if err != nil {
 		return translate(err, "create lead", onViolation{foreign: notFound("tenant")})
 	}
-	l.ID, l.Version, l.CreatedAt, l.UpdatedAt = id, 1, tx.now, tx.now
+	l.ID, l.Version, l.CreatedAt, l.UpdatedAt, l.WhatsAppOptedOutAt = id, 1, tx.now, tx.now, optedOut
 	return nil
 }
 
@@ -124,12 +129,13 @@ func (tx *Tx) UpdateLead(ctx context.Context, l *engine.Lead, ifVersion int64) e
 	if err != nil {
 		return err
 	}
+	optedOut := normTime(l.WhatsAppOptedOutAt)
 	q := `UPDATE leads SET first_name = ?, last_name = ?, email = ?, phone = ?, language = ?, country = ?,
 		timezone = ?, source = ?, stage = ?, tags = ?, owner = ?, custom = ?, email_opt_out = ?,
-		whatsapp_opt_in = ?, version = version + 1, updated_at = ?
+		whatsapp_opt_in = ?, whatsapp_opted_out_at = ?, version = version + 1, updated_at = ?
 		WHERE tenant_id = ? AND id = ?`
 	args := []any{l.FirstName, l.LastName, l.Email, l.Phone, l.Language, l.Country, l.Timezone, l.Source,
-		l.Stage, tags, l.Owner, custom, l.EmailOptOut, l.WhatsAppOptIn, micros(tx.now), l.TenantID, l.ID}
+		l.Stage, tags, l.Owner, custom, l.EmailOptOut, l.WhatsAppOptIn, nullMicros(optedOut), micros(tx.now), l.TenantID, l.ID}
 	if ifVersion != 0 {
 		q += ` AND version = ?`
 		args = append(args, ifVersion)
@@ -142,7 +148,7 @@ func (tx *Tx) UpdateLead(ctx context.Context, l *engine.Lead, ifVersion int64) e
 	if err != nil {
 		return translate(err, "update lead", onViolation{})
 	}
-	l.Version, l.CreatedAt, l.UpdatedAt = version, fromMicros(created), tx.now
+	l.Version, l.CreatedAt, l.UpdatedAt, l.WhatsAppOptedOutAt = version, fromMicros(created), tx.now, optedOut
 	return nil
 }
 

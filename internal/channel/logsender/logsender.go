@@ -33,6 +33,8 @@ type Record struct {
 	// is set.
 	Email    *channel.Email
 	WhatsApp *channel.WhatsAppTemplate
+	// WhatsAppText is a free-form WhatsApp text, when that was sent.
+	WhatsAppText string
 	// ProviderMessageID is what Send returned: "log-" + AttemptID.
 	ProviderMessageID string
 }
@@ -73,7 +75,7 @@ func (s *Sender) Send(ctx context.Context, m *channel.Message) (channel.Result, 
 		return channel.Result{}, &channel.Error{Class: channel.Transient, Code: "canceled",
 			Message: "send canceled before the message was recorded", Err: err}
 	}
-	if m == nil || (m.Email == nil && m.WhatsApp == nil) {
+	if m == nil || (m.Email == nil && m.WhatsApp == nil && m.WhatsAppText == "") {
 		return channel.Result{}, &channel.Error{Class: channel.Request, Code: "empty",
 			Message: "message has neither email nor whatsapp content", Err: errEmpty}
 	}
@@ -84,6 +86,7 @@ func (s *Sender) Send(ctx context.Context, m *channel.Message) (channel.Result, 
 		AttemptID:         m.AttemptID,
 		To:                m.To,
 		ProviderMessageID: "log-" + m.AttemptID,
+		WhatsAppText:      m.WhatsAppText,
 	}
 	// Copies, so that a caller reusing its message cannot rewrite history.
 	if m.Email != nil {
@@ -131,6 +134,9 @@ func (s *Sender) logRecord(ctx context.Context, r *Record) {
 		if r.Email.ListUnsubscribe != "" {
 			body = append(body, slog.String("list_unsubscribe", r.Email.ListUnsubscribe))
 		}
+	case r.WhatsApp == nil:
+		attrs = append(attrs, slog.String("channel", "whatsapp"), slog.String("form", "text"))
+		body = []slog.Attr{slog.String("text", r.WhatsAppText)}
 	default:
 		attrs = append(attrs, slog.String("channel", "whatsapp"),
 			slog.String("template", r.WhatsApp.Name), slog.String("language", r.WhatsApp.Language))

@@ -37,11 +37,14 @@ var codeClasses = map[int]channel.Class{
 	// email fallback is the useful next move.
 	131026: channel.Recipient, // message undeliverable (not on WhatsApp, old client, …)
 	131050: channel.Recipient, // user stopped marketing messages
-	131047: channel.Recipient, // also: re-engagement, more than 24 h since the user replied
 	131049: channel.Recipient, // also: per-user marketing limit ("healthy ecosystem")
 	130472: channel.Recipient, // also: user's number is part of an experiment
 	130497: channel.Recipient, // also: business may not message users in this country
 	131021: channel.Recipient, // also: recipient is the sender's own number
+
+	// Window: a free-form message outside the customer-service window,
+	// more than 24 h since the user last wrote; a template may still go.
+	131047: channel.Window, // re-engagement message
 
 	// Request: the workflow or template must be fixed; retrying changes
 	// nothing.

@@ -1,8 +1,10 @@
-// Package whatsapp delivers template messages through Meta's WhatsApp Cloud
-// API with one tenant's credentials, classifies Meta's failures into
-// channel's error classes, lists the tenant's approved templates so that a
-// step's parameters can be checked, and verifies and parses the status
-// webhooks that settle a message after it was sent.
+// Package whatsapp delivers template messages, and free-form texts inside
+// the customer-service window, through Meta's WhatsApp Cloud API with one
+// tenant's credentials, classifies Meta's failures into channel's error
+// classes, lists the tenant's approved templates so that a step's
+// parameters can be checked, and verifies and parses the webhooks: the
+// status receipts that settle a message after it was sent, and the
+// customers' own messages.
 //
 // The package does no logging and never puts the access token or the app
 // secret into an error or a String.
@@ -106,15 +108,27 @@ func (s *Sender) String() string {
 }
 
 // sendRequest is the body of POST /{phone_number_id}/messages for a
-// template message.
+// template message (Type "template") or a free-form text (Type "text").
 type sendRequest struct {
-	MessagingProduct      string       `json:"messaging_product"`
-	RecipientType         string       `json:"recipient_type"`
-	To                    string       `json:"to"`
-	Type                  string       `json:"type"`
-	Template              sendTemplate `json:"template"`
-	BizOpaqueCallbackData string       `json:"biz_opaque_callback_data,omitempty"`
+	MessagingProduct      string        `json:"messaging_product"`
+	RecipientType         string        `json:"recipient_type"`
+	To                    string        `json:"to"`
+	Type                  string        `json:"type"`
+	Template              *sendTemplate `json:"template,omitempty"`
+	Text                  *sendText     `json:"text,omitempty"`
+	BizOpaqueCallbackData string        `json:"biz_opaque_callback_data,omitempty"`
 }
+
+// sendText is the text object of a free-form message. Links are not
+// previewed: a quote link's preview would show the customer's quote page
+// fetched by Meta, which records nothing but is not the customer.
+type sendText struct {
+	PreviewURL bool   `json:"preview_url"`
+	Body       string `json:"body"`
+}
+
+// MaxTextLength is the longest body Meta accepts for a text message.
+const MaxTextLength = 4096
 
 type sendTemplate struct {
 	Name     string `json:"name"`
@@ -145,11 +159,12 @@ type sendResponse struct {
 // maxCallbackData is Meta's limit on biz_opaque_callback_data.
 const maxCallbackData = 512
 
-// Send delivers m's WhatsApp template to m.To. On success the Result carries
-// the wamid. Every failure is a *channel.Error; see ClassOfCode and
-// transportError for how its class is chosen.
+// Send delivers m's WhatsApp template, or its free-form WhatsAppText, to
+// m.To. On success the Result carries the wamid. Every failure is a
+// *channel.Error; see ClassOfCode and transportError for how its class is
+// chosen (a text outside the customer-service window is Window).
 func (s *Sender) Send(ctx context.Context, m *channel.Message) (channel.Result, error) {
-	if m == nil || m.WhatsApp == nil {
+	if m == nil || (m.WhatsApp == nil && m.WhatsAppText == "") {
 		return channel.Result{}, &channel.Error{Class: channel.Request, Code: "no_template", Message: "message has no whatsapp template"}
 	}
 	if s.cfg.PhoneNumberID == "" || s.cfg.AccessToken == "" {
@@ -159,29 +174,33 @@ func (s *Sender) Send(ctx context.Context, m *channel.Message) (channel.Result, 
 	if !ok {
 		return channel.Result{}, &channel.Error{Class: channel.Recipient, Code: "invalid_recipient", Message: "recipient is not an E.164 phone number"}
 	}
-	t := m.WhatsApp
-	if t.Name == "" || t.Language == "" {
-		return channel.Result{}, &channel.Error{Class: channel.Request, Code: "no_template", Message: "whatsapp template needs a name and a language"}
-	}
 	if len(m.AttemptID) > maxCallbackData {
 		return channel.Result{}, &channel.Error{Class: channel.Request, Code: "callback_data", Message: "attempt id is longer than biz_opaque_callback_data allows"}
 	}
-
 	req := sendRequest{
 		MessagingProduct:      "whatsapp",
 		RecipientType:         "individual",
 		To:                    to,
-		Type:                  "template",
 		BizOpaqueCallbackData: m.AttemptID,
 	}
-	req.Template.Name = t.Name
-	req.Template.Language.Code = t.Language
-	if len(t.Parameters) > 0 {
-		c := sendComponent{Type: "body", Parameters: make([]sendParameter, len(t.Parameters))}
-		for i, p := range t.Parameters {
-			c.Parameters[i] = sendParameter{Type: "text", Text: p}
+	if t := m.WhatsApp; t != nil {
+		if t.Name == "" || t.Language == "" {
+			return channel.Result{}, &channel.Error{Class: channel.Request, Code: "no_template", Message: "whatsapp template needs a name and a language"}
 		}
-		req.Template.Components = []sendComponent{c}
+		req.Type, req.Template = "template", &sendTemplate{Name: t.Name}
+		req.Template.Language.Code = t.Language
+		if len(t.Parameters) > 0 {
+			c := sendComponent{Type: "body", Parameters: make([]sendParameter, len(t.Parameters))}
+			for i, p := range t.Parameters {
+				c.Parameters[i] = sendParameter{Type: "text", Text: p}
+			}
+			req.Template.Components = []sendComponent{c}
+		}
+	} else {
+		if len(m.WhatsAppText) > MaxTextLength {
+			return channel.Result{}, &channel.Error{Class: channel.Request, Code: "text_too_long", Message: "the rendered text is longer than WhatsApp's 4096 characters"}
+		}
+		req.Type, req.Text = "text", &sendText{Body: m.WhatsAppText}
 	}
 	payload, err := json.Marshal(req)
 	if err != nil {

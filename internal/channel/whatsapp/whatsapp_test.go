@@ -35,10 +35,12 @@ var expectedClasses = map[int]channel.Class{
 	131031: channel.Tenant, 131042: channel.Tenant, 131048: channel.Tenant,
 	// Added from Meta's error-code reference.
 	131016: channel.Transient, 133004: channel.Transient,
-	131047: channel.Recipient, 131049: channel.Recipient, 130472: channel.Recipient,
+	131049: channel.Recipient, 130472: channel.Recipient,
 	130497: channel.Recipient, 131021: channel.Recipient,
 	131051: channel.Request, 132005: channel.Request, 132007: channel.Request,
 	3: channel.Tenant, 131037: channel.Tenant, 131045: channel.Tenant, 133010: channel.Tenant,
+	// Issue 13: outside the customer-service window is its own class.
+	131047: channel.Window,
 }
 
 const lead = "+351912345678"

@@ -10,8 +10,9 @@ import (
 // Rendered is a step's content rendered for one lead on one channel.
 type Rendered struct {
 	Subject string `json:"subject,omitempty"`
-	Text    string `json:"text,omitempty"`
-	HTML    string `json:"html,omitempty"`
+	// Text is an email's text body, or a WhatsApp step's free-form text.
+	Text string `json:"text,omitempty"`
+	HTML string `json:"html,omitempty"`
 	// Template is the WhatsApp template with its parameters rendered.
 	Template *engine.WhatsAppContent `json:"template,omitempty"`
 }
@@ -33,7 +34,9 @@ func NewRenderer(zones *engine.TimeZones) *Renderer {
 
 // RenderStep renders step for channel against ctx: for ChannelEmail the
 // step's email content (a send_whatsapp step's fallback email included),
-// for ChannelWhatsApp its template with every parameter rendered.
+// for ChannelWhatsApp its template with every parameter rendered and its
+// free-form text (Text), each when the step has it: which of the two is
+// sent is the send plan's choice (engine.PlanSendAt).
 //
 // An email's HTML body is rendered in HTML mode (CompileHTML):
 // every value a {{ }} prints is HTML-escaped unless the output ends in
@@ -90,6 +93,17 @@ func (r *Renderer) renderContent(email *engine.EmailContent, wa *engine.WhatsApp
 	case engine.ChannelWhatsApp:
 		if wa == nil {
 			return out, engine.Invalid("whatsapp", "there is no WhatsApp content to render")
+		}
+		if wa.Text != "" {
+			// Free-form text keeps its lines: unlike a template
+			// parameter, it is the whole message.
+			if out.Text, err = r.renderField(wa.Text, "whatsapp.text", false, ctx); err != nil {
+				return Rendered{}, err
+			}
+			out.Text = strings.TrimSpace(out.Text)
+		}
+		if wa.Template == "" && wa.Text != "" {
+			break
 		}
 		t := &engine.WhatsAppContent{Template: wa.Template, Language: wa.Language}
 		if len(wa.Parameters) > 0 {

@@ -33,6 +33,9 @@ type PlannedStep struct {
 	Reason         string `json:"reason,omitempty"`
 	Fallback       bool   `json:"fallback"`
 	FallbackReason string `json:"fallback_reason,omitempty"`
+	// Text is set when a WhatsApp step would go as its free-form text
+	// (the customer-service window still open at At), not its template.
+	Text bool `json:"text,omitempty"`
 	// DeferredBy says why At is later than the step's turn: quiet_hours or
 	// holiday (what blocked that turn); empty when it is not deferred.
 	DeferredBy string `json:"deferred_by,omitempty"`
@@ -52,7 +55,8 @@ type PlannedStep struct {
 //   - Any step whose when condition is false or unknown is skipped
 //     (Reason condition_false or condition_unknown); a skipped wait does
 //     not move the clock.
-//   - A send step is planned with PlanSend against the tenant's channels,
+//   - A send step is planned with PlanSendAt against the tenant's channels
+//     and the customer-service window in ctx (WhatsAppWindowEnd),
 //     and rendered on the planned channel by r (also when it is
 //     suppressed, so the author sees what it would have said). Its At is
 //     NextAllowed(clock) in zones.Of(lead, tenant) under the tenant's quiet
@@ -117,9 +121,11 @@ func Simulate(w *engine.Workflow, ctx *engine.Context, start time.Time, r *tmpl.
 			until := clock
 			ps.WaitUntil = &until
 		case engine.StepSendEmail, engine.StepSendWhatsApp:
-			plan := engine.PlanSend(step, ctx.Lead, channels)
+			// The window is judged when the message would go, after quiet
+			// hours and holidays: a reply's 24 hours may end meanwhile.
+			plan := engine.PlanSendAt(step, ctx.Lead, channels, engine.NextAllowed(clock, loc, quiet, holidays), ctx.WhatsAppWindowEnd)
 			ps.Channel, ps.To, ps.Suppressed = plan.Channel, plan.To, plan.Suppressed
-			ps.Reason, ps.Fallback, ps.FallbackReason = plan.Reason, plan.Fallback, plan.FallbackReason
+			ps.Reason, ps.Fallback, ps.FallbackReason, ps.Text = plan.Reason, plan.Fallback, plan.FallbackReason, plan.Text
 			if rendered, err := r.RenderStep(step, plan.Channel, ctx); err != nil {
 				ps.RenderError = err.Error()
 			} else {

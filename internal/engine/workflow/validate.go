@@ -64,8 +64,8 @@ func Validate(w *engine.Workflow, prefix string) error {
 		fe.add(prefix+".trigger", "must be one of quote.sent, quote.viewed, quote.accepted, quote.rejected, quote.expired")
 	}
 	for i, s := range w.ExitOn {
-		if !s.Valid() || s == engine.QuoteDraft {
-			fe.add(fmt.Sprintf("%s.exit_on[%d]", prefix, i), "must be one of sent, viewed, accepted, rejected, expired")
+		if (!s.Valid() || s == engine.QuoteDraft) && s != engine.ExitOnReplied {
+			fe.add(fmt.Sprintf("%s.exit_on[%d]", prefix, i), "must be one of sent, viewed, accepted, rejected, expired, replied")
 		}
 	}
 	if len(w.Steps) > engine.MaxStepsPerWorkflow {
@@ -160,12 +160,7 @@ func ValidateStep(s *engine.Step) error {
 		}
 	}
 	if s.WhatsApp != nil {
-		if strings.TrimSpace(s.WhatsApp.Template) == "" {
-			fe.add("whatsapp.template", "is required")
-		}
-		if strings.TrimSpace(s.WhatsApp.Language) == "" {
-			fe.add("whatsapp.language", "is required, e.g. en_US")
-		}
+		fe.addErr("", validateWhatsAppForm(s.WhatsApp))
 		if n := len(s.WhatsApp.Parameters); n > MaxWhatsAppParameters {
 			// Not checked one by one: refusing 100,000 of them must be cheap.
 			fe.add("whatsapp.parameters", "must have at most %d parameters, not %d", MaxWhatsAppParameters, n)
@@ -183,6 +178,44 @@ func ValidateStep(s *engine.Step) error {
 	if len(s.When) > 0 && string(s.When) != "null" {
 		if _, err := condition.Parse(s.When); err != nil {
 			fe.addErr("when", err)
+		}
+	}
+	return fe.err()
+}
+
+// MaxWhatsAppTextLength is the longest free-form WhatsApp text, as Meta
+// caps a text message's body.
+const MaxWhatsAppTextLength = 4096
+
+// validateWhatsAppForm checks what a send_whatsapp step sends: a template
+// (with its language), free-form text, or both, the template then being
+// what goes outside the customer-service window. Paths are relative to the
+// step.
+func validateWhatsAppForm(wa *engine.WhatsAppContent) error {
+	var fe problemList
+	hasText := strings.TrimSpace(wa.Text) != ""
+	switch {
+	case strings.TrimSpace(wa.Template) != "":
+		if strings.TrimSpace(wa.Language) == "" {
+			fe.add("whatsapp.language", "is required with a template, e.g. en_US")
+		}
+	case hasText:
+		if wa.Language != "" {
+			fe.add("whatsapp.language", "is only for a template; a free-form text has none")
+		}
+		if len(wa.Parameters) > 0 {
+			fe.add("whatsapp.parameters", "are a template's; a free-form text takes its values from Liquid")
+		}
+	default:
+		fe.add("whatsapp.template", "is required unless the step has free-form text (whatsapp.text)")
+	}
+	if wa.Text != "" && !hasText {
+		fe.add("whatsapp.text", "must not be blank")
+	} else if hasText {
+		if len(wa.Text) > MaxWhatsAppTextLength {
+			fe.add("whatsapp.text", "must be at most %d characters", MaxWhatsAppTextLength)
+		} else {
+			fe.addErr("whatsapp.text", tmpl.Validate(wa.Text))
 		}
 	}
 	return fe.err()
@@ -281,6 +314,9 @@ func ValidateLegacySettings(s engine.LegacySettings, prefix string) error {
 			}
 		}
 		if set.WhatsApp != nil {
+			if set.WhatsApp.Text != "" {
+				fe.add(p+".whatsapp.text", "the legacy settings send templates only")
+			}
 			for i, prm := range set.WhatsApp.Parameters {
 				fe.addErr(fmt.Sprintf("%s.whatsapp.parameters[%d]", p, i), tmpl.Validate(prm))
 			}

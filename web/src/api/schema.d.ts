@@ -300,6 +300,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/inbound": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Inbound WhatsApp messages: replies, buttons, media, opt-outs
+         * @description Any API key of the tenant may call it. Paginated: pass next_cursor back as cursor until it is absent. Every customer's WhatsApp message the tenant received, oldest first, filtered by lead, match or a time window of received_at. Media are references at Meta (id, type, hash); a type quoteflow does not know is stored as Meta sent it (raw).
+         */
+        get: operations["list-inbound"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/inbound/{inbound_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An inbound WhatsApp message with what was made of it
+         * @description Any API key of the tenant may call it. One customer's WhatsApp message: how it was matched to a lead, the message it answers, and the consent it asked for.
+         */
+        get: operations["get-inbound"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/inbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Inbound WhatsApp messages from unknown numbers, or numbers several leads share
+         * @description Any API key of the tenant may call it. Paginated: pass next_cursor back as cursor until it is absent. The tenant's inbox: customers' WhatsApp messages that no single lead has the number of, oldest first. An unknown number's message is kept here, never dropped; one from a number several leads share names them as candidates (an opt-out from it applies to all of them). Filtered by match or a time window of received_at.
+         */
+        get: operations["list-inbox"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/leads": {
         parameters: {
             query?: never;
@@ -445,7 +505,7 @@ export interface paths {
         };
         /**
          * Everything that happened to a lead
-         * @description Any API key of the tenant may call it. Everything that happened to a lead, oldest first: events with decisions, runs with steps, messages with attempts and receipts; truncated says a part was cut at 500 entries.
+         * @description Any API key of the tenant may call it. Everything that happened to a lead, oldest first: events with decisions, runs with steps, messages with attempts and receipts, the lead's own WhatsApp messages and every change of its consent; truncated says a part was cut at 500 entries.
          */
         get: operations["get-timeline"];
         put?: never;
@@ -1068,8 +1128,8 @@ export interface paths {
         get: operations["verify-whatsapp-webhook"];
         put?: never;
         /**
-         * Message status updates from the WhatsApp Cloud API
-         * @description Public, signed: message status updates from the WhatsApp Cloud API, verified with X-Hub-Signature-256 and the tenant's app secret (401 when the signature is wrong, or the tenant unknown: the route does not say which tenants exist). A replayed status (same message, status and timestamp) is not recorded twice. Answers how many statuses moved a message.
+         * Message status updates and customers' messages from the WhatsApp Cloud API
+         * @description Public, signed: message status updates and customers' messages from the WhatsApp Cloud API, verified with X-Hub-Signature-256 and the tenant's app secret (401 when the signature is wrong, or the tenant unknown: the route does not say which tenants exist). A replayed status (same message, status and timestamp) is not recorded twice, nor a customer's message (same wamid). A customer's message is matched to the lead with its number, or kept in the inbox; a consent keyword (STOP, START, the tenant's own words) or Meta's opt-out button or preference changes whatsapp_opt_in; it cancels the lead's runs of workflows whose exit_on lists replied, and opens the 24-hour window for free-form texts; all in one transaction with the answer. Answers how many statuses moved a message and how many messages were stored.
          */
         post: operations["whatsapp-webhook"];
         delete?: never;
@@ -1357,6 +1417,11 @@ export interface components {
             /** Format: date-time */
             started_at: string;
         };
+        CandidateOut: {
+            first_name: string;
+            last_name: string;
+            lead_id: string;
+        };
         ChannelsIn: {
             email?: components["schemas"]["EmailChannelIn"];
             whatsapp?: components["schemas"]["WhatsAppChannelIn"];
@@ -1420,6 +1485,44 @@ export interface components {
             /** @description What the field is compared with: a string, number, boolean, or an array for in and nin */
             value?: unknown;
         };
+        ConsentChangeOut: {
+            /**
+             * @description whatsapp (whatsapp_opt_in) or email (email_opt_out)
+             * @enum {string}
+             */
+            channel: "email" | "whatsapp";
+            /** Format: date-time */
+            created_at: string;
+            /** @description The keyword or label matched, or what was done */
+            detail?: string;
+            id: string;
+            /** @description The inbound message that made the change */
+            inbound_id?: string;
+            lead_id: string;
+            /** @description The consent after the change: whatsapp_opt_in, or not email_opt_out */
+            opted_in: boolean;
+            /** @description keyword, button (Meta's opt-out button among them), preference (Meta's marketing preference), unsubscribe (the email's one-click link) or api. An open list (x-extensible-enum): the known values are listed, more may be added within v1, so handle an unknown value as a generic one. */
+            source: string;
+            /** @description The trigger of the message it answered */
+            trigger?: string;
+            workflow_id?: string;
+        };
+        ConsentKeywordsIn: {
+            /** @description Words that, as a customer's whole message, change their consent; null: quoteflow's default list */
+            opt_in?: string[] | null;
+            /** @description Words that, as a customer's whole message, change their consent; null: quoteflow's default list */
+            opt_out?: string[] | null;
+        };
+        ConsentKeywordsOut: {
+            /** @description Words that set whatsapp_opt_in true again */
+            opt_in: string[];
+            /** @description opt_in is quoteflow's default list */
+            opt_in_default: boolean;
+            /** @description Words that set whatsapp_opt_in false; compared without case, accents or surrounding punctuation */
+            opt_out: string[];
+            /** @description opt_out is quoteflow's default list: the tenant has not set its own */
+            opt_out_default: boolean;
+        };
         CoverageOutcome: {
             /** @enum {string} */
             outcome: "workflow" | "legacy" | "suppressed" | "none";
@@ -1458,6 +1561,8 @@ export interface components {
         CreateTenantIn: {
             alerts?: components["schemas"]["AlertsSettings"];
             channels?: components["schemas"]["ChannelsIn"];
+            /** @description The tenant's own WhatsApp opt-out and opt-in words; default: STOP, PARAR, BAJA, ARRET, ... and START, ... */
+            consent_keywords?: components["schemas"]["ConsentKeywordsIn"];
             holidays?: string[] | null;
             /**
              * @description default legacy
@@ -1482,6 +1587,7 @@ export interface components {
             alerts?: components["schemas"]["AlertsSettings"];
             api_key: components["schemas"]["KeyOut"];
             channels: components["schemas"]["ChannelsOut"];
+            consent_keywords: components["schemas"]["ConsentKeywordsOut"];
             /** Format: date-time */
             created_at: string;
             holidays: string[];
@@ -1597,6 +1703,64 @@ export interface components {
             /** @enum {string} */
             trigger: "quote.sent" | "quote.viewed" | "quote.accepted" | "quote.rejected" | "quote.expired";
         };
+        InboundMediaOut: {
+            filename?: string;
+            /** @description Meta's media id */
+            id: string;
+            mime_type?: string;
+            sha256?: string;
+        };
+        InboundOut: {
+            /** @description The leads that share the sender's number, for an ambiguous match */
+            candidates: components["schemas"]["CandidateOut"][];
+            /**
+             * @description opt_out or opt_in when the message is a consent keyword, Meta's opt-out button or preference
+             * @enum {string}
+             */
+            consent?: "opt_out" | "opt_in";
+            /** @description The keyword or label it matched */
+            consent_word?: string;
+            /** @description The wamid of the business message replied to */
+            context_id?: string;
+            /** @description The sender's number, E.164 */
+            from: string;
+            id: string;
+            /** @description The lead it came from; absent for the inbox */
+            lead_id?: string;
+            /**
+             * @description lead: one lead has the sender's number; unknown_number: none has; ambiguous: several have (candidates)
+             * @enum {string}
+             */
+            match: "lead" | "unknown_number" | "ambiguous";
+            media?: components["schemas"]["InboundMediaOut"];
+            /** @description What a machine reads: a button's payload, an interactive reply's id, a reaction's emoji */
+            payload?: string;
+            /** @description The tenant's business number that received it */
+            phone_number_id?: string;
+            /** @description The sender's WhatsApp profile name */
+            profile_name?: string;
+            /** @description Meta's wamid; stored once however often Meta delivers it */
+            provider_message_id: string;
+            /** @description The message object exactly as Meta sent it */
+            raw: Record<string, never>;
+            /** Format: date-time */
+            received_at: string;
+            /** @description The outbox message it answers: the one it quotes, else the lead's latest sent within 7 days before it */
+            reply_to?: string;
+            /**
+             * Format: date-time
+             * @description When the customer sent it (Meta's timestamp); the 24-hour window runs from here
+             */
+            sent_at: string;
+            /** @description What a person reads: the text, a button's label, a reply's title, a media caption */
+            text?: string;
+            /** @description The trigger of the message it answers */
+            trigger?: string;
+            /** @description Meta's message type, as sent: text, button, interactive, image, ...; unknown when Meta sent none. An open list (x-extensible-enum): the known values are listed, more may be added within v1, so handle an unknown value as a generic one. */
+            type: string;
+            /** @description The workflow of the message it answers */
+            workflow_id?: string;
+        };
         ItemsCircuitOut: {
             items: components["schemas"]["CircuitOut"][] | null;
         };
@@ -1676,6 +1840,11 @@ export interface components {
             /** Format: int64 */
             version: number;
             whatsapp_opt_in: boolean;
+            /**
+             * Format: date-time
+             * @description When the customer opted out of WhatsApp (a keyword such as STOP, Meta's opt-out button or preference); absent when they have not, or opted in since. The lead's timeline lists every consent change
+             */
+            whatsapp_opted_out_at?: string;
         };
         LeadPatch: {
             country?: string;
@@ -1708,6 +1877,11 @@ export interface components {
         };
         ListEventOut: {
             items: components["schemas"]["EventOut"][];
+            /** @description Opaque; pass it as cursor for the next page. Absent on the last page. */
+            next_cursor?: string;
+        };
+        ListInboundOut: {
+            items: components["schemas"]["InboundOut"][];
             /** @description Opaque; pass it as cursor for the next page. Absent on the last page. */
             next_cursor?: string;
         };
@@ -1753,7 +1927,7 @@ export interface components {
             /** Format: date-time */
             delivered_at?: string;
             /** @enum {string} */
-            error_class?: "transient" | "recipient" | "request" | "tenant" | "unknown";
+            error_class?: "transient" | "recipient" | "request" | "tenant" | "unknown" | "window";
             event_id: string;
             fallback_of?: string;
             html?: string;
@@ -1797,7 +1971,7 @@ export interface components {
             /** Format: date-time */
             delivered_at?: string;
             /** @enum {string} */
-            error_class?: "transient" | "recipient" | "request" | "tenant" | "unknown";
+            error_class?: "transient" | "recipient" | "request" | "tenant" | "unknown" | "window";
             event_id: string;
             fallback_of?: string;
             html?: string;
@@ -1898,6 +2072,8 @@ export interface components {
             messages: components["schemas"]["StatsMessageSeriesOut"][] | null;
             /** @description Decisions (not duplicates) whose lead context lacked a field a rule read, per trigger and field */
             missing_fields: components["schemas"]["StatsMissingFieldOut"][] | null;
+            /** @description Customers' replies, opt-outs and unsubscribes by the trigger and workflow of the message they answer, with the reply rate; group_by does not apply */
+            replies: components["schemas"]["StatsReplyOut"][] | null;
             /** @description Attempts and retries per provider */
             retries_by_provider: components["schemas"]["StatsProviderOut"][] | null;
             /** @description The tenant's timezone, which buckets are aligned to */
@@ -1935,6 +2111,8 @@ export interface components {
         PatchTenantIn: {
             alerts?: components["schemas"]["AlertsSettings"];
             channels?: components["schemas"]["ChannelsIn"];
+            /** @description The tenant's own WhatsApp opt-out and opt-in words: a list replaces that list, null restores quoteflow's default, a list left out is unchanged */
+            consent_keywords?: components["schemas"]["ConsentKeywordsIn"];
             holidays?: string[] | null;
             /** @enum {string} */
             mode?: "legacy" | "shadow" | "engine";
@@ -2136,7 +2314,7 @@ export interface components {
         };
         ReceiptOut: {
             /** @enum {string} */
-            error_class?: "transient" | "recipient" | "request" | "tenant" | "unknown";
+            error_class?: "transient" | "recipient" | "request" | "tenant" | "unknown" | "window";
             error_code?: string;
             /** Format: date-time */
             provider_timestamp: string;
@@ -2156,7 +2334,10 @@ export interface components {
         RenderedWhatsApp: {
             language: string;
             parameters: string[];
+            /** @description Empty for a free-form text without a template */
             template: string;
+            /** @description The step's free-form text, rendered; it goes instead of the template inside the 24-hour window */
+            text?: string;
         };
         ReorderRulesIn: {
             rule_ids: string[] | null;
@@ -2331,7 +2512,7 @@ export interface components {
             /** @description The step is skipped when this condition is false; null or absent: always run */
             when?: components["schemas"]["Condition"] | null;
         };
-        /** @description Sends a WhatsApp template; with fallback_channel email, the email is sent when WhatsApp cannot reach the lead. */
+        /** @description Sends a WhatsApp template, or free-form text inside the 24-hour window a customer's reply opens (the template, else the email, outside it); with fallback_channel email, the email is sent when WhatsApp cannot reach the lead. */
         SendWhatsAppStep: {
             /** @description Required with fallback_channel email, refused without it */
             email?: components["schemas"]["EmailContent"];
@@ -2351,7 +2532,7 @@ export interface components {
             /** @description The step is skipped when this condition is false */
             when?: components["schemas"]["Condition"];
         };
-        /** @description Sends a WhatsApp template; with fallback_channel email, the email is sent when WhatsApp cannot reach the lead. */
+        /** @description Sends a WhatsApp template, or free-form text inside the 24-hour window a customer's reply opens (the template, else the email, outside it); with fallback_channel email, the email is sent when WhatsApp cannot reach the lead. */
         SendWhatsAppStepAddIn: {
             /** @description Required with fallback_channel email, refused without it */
             email?: components["schemas"]["EmailContent"];
@@ -2372,11 +2553,11 @@ export interface components {
              * @enum {string}
              */
             type: "send_whatsapp";
-            whatsapp: components["schemas"]["WhatsAppContent"];
+            whatsapp: components["schemas"]["WhatsAppContentIn"];
             /** @description The step is skipped when this condition is false; null or absent: always run */
             when?: components["schemas"]["Condition"] | null;
         };
-        /** @description Sends a WhatsApp template; with fallback_channel email, the email is sent when WhatsApp cannot reach the lead. */
+        /** @description Sends a WhatsApp template, or free-form text inside the 24-hour window a customer's reply opens (the template, else the email, outside it); with fallback_channel email, the email is sent when WhatsApp cannot reach the lead. */
         SendWhatsAppStepIn: {
             /** @description Required with fallback_channel email, refused without it */
             email?: components["schemas"]["EmailContent"];
@@ -2392,7 +2573,7 @@ export interface components {
              * @enum {string}
              */
             type: "send_whatsapp";
-            whatsapp: components["schemas"]["WhatsAppContent"];
+            whatsapp: components["schemas"]["WhatsAppContentIn"];
             /** @description The step is skipped when this condition is false; null or absent: always run */
             when?: components["schemas"]["Condition"] | null;
         };
@@ -2463,8 +2644,8 @@ export interface components {
             trigger: "quote.sent" | "quote.viewed" | "quote.accepted" | "quote.rejected" | "quote.expired";
         };
         SimulateOut: {
-            /** @description Later quote statuses that would cancel the run */
-            cancelled_by: ("draft" | "sent" | "viewed" | "accepted" | "rejected" | "expired")[];
+            /** @description Later quote statuses that would cancel the run, and replied when the lead's WhatsApp message would */
+            cancelled_by: ("draft" | "sent" | "viewed" | "accepted" | "rejected" | "expired" | "replied")[];
             lead_id?: string;
             missing_fields: string[];
             /** @enum {string} */
@@ -2571,6 +2752,46 @@ export interface components {
             retries: number;
             retry_counts: number[] | null;
         };
+        StatsReplyOut: {
+            opt_out_counts: number[];
+            /**
+             * Format: int64
+             * @description WhatsApp opt-outs made in the window by replies to this trigger and workflow
+             */
+            opt_outs: number;
+            /**
+             * Format: int64
+             * @description Of those, the messages a reply answers
+             */
+            replied: number;
+            /**
+             * Format: int64
+             * @description Replies received in the window that answer this trigger and workflow
+             */
+            replies: number;
+            /** @description Replies received in each bucket */
+            reply_counts: number[];
+            /**
+             * Format: double
+             * @description replied / sent; 0 when nothing was sent
+             */
+            reply_rate: number;
+            /**
+             * Format: int64
+             * @description Messages written in the window that their provider accepted
+             */
+            sent: number;
+            /** @description Empty for replies that answer no message */
+            trigger: string;
+            unsubscribe_counts: number[];
+            /**
+             * Format: int64
+             * @description Email unsubscribes from this trigger and workflow's emails
+             */
+            unsubscribes: number;
+            /** @description Empty for legacy messages and replies that answer no message */
+            workflow: string;
+        };
         StatsTotalsOut: {
             /** Format: int64 */
             attempts: number;
@@ -2579,9 +2800,39 @@ export interface components {
             event_to_sent: components["schemas"]["StatsLatencyOut"];
             /** Format: int64 */
             messages: number;
+            /**
+             * Format: int64
+             * @description WhatsApp opt-outs made in the window
+             */
+            opt_outs: number;
+            /**
+             * Format: int64
+             * @description Of those, the messages a customer's reply answers
+             */
+            replied: number;
+            /**
+             * Format: int64
+             * @description Customers' WhatsApp messages received in the window (Meta's system notices not counted)
+             */
+            replies: number;
+            /**
+             * Format: double
+             * @description replied / sent; 0 when nothing was sent
+             */
+            reply_rate: number;
             /** Format: int64 */
             retries: number;
+            /**
+             * Format: int64
+             * @description Messages written in the window that their provider accepted
+             */
+            sent: number;
             sent_to_delivered: components["schemas"]["StatsLatencyOut"];
+            /**
+             * Format: int64
+             * @description Email unsubscribes made in the window
+             */
+            unsubscribes: number;
         };
         /** @description A step of a workflow, by its type. */
         Step: components["schemas"]["SendEmailStep"] | components["schemas"]["SendWhatsAppStep"] | components["schemas"]["WaitStep"];
@@ -2594,7 +2845,7 @@ export interface components {
             /** @enum {string} */
             type?: "send_email" | "send_whatsapp" | "wait";
             wait?: components["schemas"]["WaitSpec"];
-            whatsapp?: components["schemas"]["WhatsAppContent"];
+            whatsapp?: components["schemas"]["WhatsAppContentIn"];
             /** @description A condition; null removes it */
             when?: components["schemas"]["Condition"] | null;
         };
@@ -2626,6 +2877,7 @@ export interface components {
             /** @description Where new alerts are emailed; absent when nowhere */
             alerts?: components["schemas"]["AlertsSettings"];
             channels: components["schemas"]["ChannelsOut"];
+            consent_keywords: components["schemas"]["ConsentKeywordsOut"];
             /** Format: date-time */
             created_at: string;
             holidays: string[];
@@ -2649,7 +2901,11 @@ export interface components {
         TimelineOut: {
             /** @description Alerts that concern the lead, such as its messages failing permanently */
             alerts: components["schemas"]["AlertOut"][] | null;
+            /** @description Every change of the lead's consent: when, how, and which message made it */
+            consent_changes: components["schemas"]["ConsentChangeOut"][];
             events: components["schemas"]["EventOut"][];
+            /** @description The lead's WhatsApp messages to the tenant: replies, buttons, media, opt-outs */
+            inbound: components["schemas"]["InboundOut"][];
             lead_id: string;
             messages: components["schemas"]["MessageDetailOut"][];
             runs: components["schemas"]["RunOut"][];
@@ -2745,6 +3001,11 @@ export interface components {
         WebhookOut: {
             /** Format: int64 */
             applied: number;
+            /**
+             * Format: int64
+             * @description Customers' messages stored by this delivery; one Meta delivered before is not stored again
+             */
+            inbound: number;
         };
         WhatsAppChannelIn: {
             access_token?: string;
@@ -2765,15 +3026,29 @@ export interface components {
             verify_token_set: boolean;
         };
         WhatsAppContent: {
+            /** @description The template's language, e.g. en_US; empty without a template */
             language: string;
             parameters?: string[] | null;
+            /** @description The approved template's name; empty for a free-form step without a template */
             template: string;
+            /** @description Free-form text (Liquid), sent instead of the template inside the 24-hour window a reply opens */
+            text?: string;
+        };
+        WhatsAppContentIn: {
+            /** @description The template's language, e.g. en_US; required with a template */
+            language?: string;
+            /** @description The template's body parameters, each a Liquid template */
+            parameters?: string[] | null;
+            /** @description The approved template's name; required unless text is given */
+            template?: string;
+            /** @description Free-form text (Liquid), sent only inside the 24-hour window a customer's reply opens; outside it the template goes, else the step's email fallback */
+            text?: string;
         };
         WorkflowIn: {
             /** @description default true */
             enabled?: boolean;
-            /** @description Quote statuses that cancel a run in flight */
-            exit_on?: ("sent" | "viewed" | "accepted" | "rejected" | "expired")[] | null;
+            /** @description Quote statuses that cancel a run in flight, and replied: the lead's WhatsApp message cancels it */
+            exit_on?: ("sent" | "viewed" | "accepted" | "rejected" | "expired" | "replied")[] | null;
             name: string;
             steps?: components["schemas"]["StepIn"][] | null;
             /** @enum {string} */
@@ -2783,7 +3058,7 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             enabled: boolean;
-            exit_on: ("sent" | "viewed" | "accepted" | "rejected" | "expired")[];
+            exit_on: ("sent" | "viewed" | "accepted" | "rejected" | "expired" | "replied")[];
             id: string;
             name: string;
             steps: components["schemas"]["Step"][];
@@ -2799,7 +3074,7 @@ export interface components {
         };
         WorkflowPatch: {
             enabled?: boolean;
-            exit_on?: ("sent" | "viewed" | "accepted" | "rejected" | "expired")[] | null;
+            exit_on?: ("sent" | "viewed" | "accepted" | "rejected" | "expired" | "replied")[] | null;
             name?: string;
             steps?: components["schemas"]["StepIn"][] | null;
             /** @enum {string} */
@@ -4086,6 +4361,222 @@ export interface operations {
             };
             /** @description Not Found: not-found problem */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity: validation problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests: this API key is over its rate limit; wait Retry-After seconds */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-inbound": {
+        parameters: {
+            query?: {
+                /** @description How many items at most */
+                limit?: number;
+                /** @description The next_cursor of the previous page, as given (opaque); anything else is a 422 */
+                cursor?: string;
+                lead_id?: string;
+                match?: "lead" | "unknown_number" | "ambiguous";
+                /** @description Received at or after (RFC 3339) */
+                from?: string;
+                /** @description Received before (RFC 3339) */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListInboundOut"];
+                };
+            };
+            /** @description Unauthorized: unauthorized problem */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity: validation problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests: this API key is over its rate limit; wait Retry-After seconds */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-inbound": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                inbound_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboundOut"];
+                };
+            };
+            /** @description Unauthorized: unauthorized problem */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found: not-found problem */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity: validation problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests: this API key is over its rate limit; wait Retry-After seconds */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-inbox": {
+        parameters: {
+            query?: {
+                /** @description How many items at most */
+                limit?: number;
+                /** @description The next_cursor of the previous page, as given (opaque); anything else is a 422 */
+                cursor?: string;
+                /** @description Only messages from unknown numbers, or only those from a number several leads share */
+                match?: "unknown_number" | "ambiguous";
+                /** @description Received at or after (RFC 3339) */
+                from?: string;
+                /** @description Received before (RFC 3339) */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListInboundOut"];
+                };
+            };
+            /** @description Unauthorized: unauthorized problem */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

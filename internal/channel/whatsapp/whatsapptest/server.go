@@ -6,7 +6,9 @@
 // error and paging shapes, records what it was sent, and can be scripted to
 // fail. End-to-end tests point whatsapp.Options.BaseURL (or
 // QUOTEFLOW_WHATSAPP_API_BASE) at it. StatusWebhook builds the signed status
-// webhooks that Meta would post back.
+// webhooks that Meta would post back, InboundWebhook those of users'
+// messages; UserSends also opens the sender's 24-hour window, outside which
+// the fake refuses free-form texts with 131047 as Meta does.
 package whatsapptest
 
 import (
@@ -62,6 +64,7 @@ type Server struct {
 	attempts      map[string]int
 	accepted      map[string]int
 	templates     []Template
+	windows       map[string]time.Time // recipient → their last message (UserSends)
 	latency       time.Duration
 	errorRate     float64
 	errorCode     int
@@ -80,6 +83,7 @@ func Start(t testing.TB) *Server {
 		scripts:       map[string][]Response{},
 		attempts:      map[string]int{},
 		accepted:      map[string]int{},
+		windows:       map[string]time.Time{},
 		errorCode:     131000,
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
@@ -231,7 +235,14 @@ type SendBody struct {
 	To                    string        `json:"to"`
 	Type                  string        `json:"type"`
 	Template              *TemplateBody `json:"template"`
+	Text                  *TextBody     `json:"text"`
 	BizOpaqueCallbackData string        `json:"biz_opaque_callback_data"`
+}
+
+// TextBody is the text object of a free-form message.
+type TextBody struct {
+	PreviewURL bool   `json:"preview_url"`
+	Body       string `json:"body"`
 }
 
 // TemplateBody is the template object of a send request.
@@ -562,8 +573,18 @@ func (s *Server) validate(b SendBody) (Response, string) {
 	switch {
 	case b.MessagingProduct != "whatsapp":
 		return Fail(100), "messaging_product must be whatsapp"
+	case b.Type == "text":
+		switch {
+		case b.Text == nil || b.Text.Body == "":
+			return Fail(100), "text.body is required"
+		case !digits(key(b.To)):
+			return Fail(100), "to must be a phone number"
+		case !s.windowOpen(key(b.To)):
+			return Fail(131047), "Message failed to send because more than 24 hours have passed since the customer last replied to this number."
+		}
+		return OK(), ""
 	case b.Type != "template" || b.Template == nil:
-		return Fail(100), "the fake only accepts template messages"
+		return Fail(100), "the fake only accepts template and text messages"
 	case b.Template.Name == "" || b.Template.Language.Code == "":
 		return Fail(131008), "template name and language.code are required"
 	case !digits(key(b.To)):

@@ -17,6 +17,8 @@ const kindLabel: Record<string, string> = {
   attempt: "Attempt",
   receipt: "Receipt",
   alert: "Alert",
+  reply: "Reply",
+  consent: "Consent",
 };
 
 /** TimelineView shows everything that happened to the lead, oldest first, by day. */

@@ -7,6 +7,8 @@ describe("timelineEntries", () => {
       lead_id: "l1",
       truncated: false,
       alerts: [],
+      inbound: [],
+      consent_changes: [],
       events: [
         {
           id: "e1",
@@ -49,5 +51,33 @@ describe("timelineEntries", () => {
     const days = groupByDay(es);
     expect(days).toHaveLength(2);
     expect(days[0]!.entries).toHaveLength(3);
+  });
+});
+
+describe("replies and consent on the timeline", () => {
+  test("a STOP reply and the consent change it made read as such, in time order", () => {
+    const t: Timeline = {
+      lead_id: "l1",
+      truncated: false,
+      alerts: [],
+      events: [],
+      messages: [],
+      runs: [],
+      inbound: [
+        {
+          id: "i1", from: "+351912345678", profile_name: "Ana", match: "lead", lead_id: "l1", candidates: [],
+          provider_message_id: "wamid.1", raw: {}, received_at: "2026-03-01T10:00:01Z", sent_at: "2026-03-01T10:00:00Z",
+          text: "STOP", type: "text", consent: "opt_out", consent_word: "STOP",
+        },
+      ],
+      consent_changes: [
+        { id: "c1", channel: "whatsapp", created_at: "2026-03-01T10:00:01Z", lead_id: "l1", opted_in: false, source: "keyword", inbound_id: "i1" },
+      ],
+    } as Timeline;
+    const got = timelineEntries(t).map((e) => [e.kind, e.title, e.detail]);
+    expect(got).toEqual([
+      ["reply", 'WhatsApp reply from Ana: "STOP"', '"STOP" opted the lead out of WhatsApp.'],
+      ["consent", "Opted out of WhatsApp", "By a keyword in a reply."],
+    ]);
   });
 });

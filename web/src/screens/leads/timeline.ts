@@ -13,7 +13,7 @@ export type Timeline = Schemas["TimelineOut"];
 export interface Entry {
   key: string;
   at: string;
-  kind: "event" | "run" | "step" | "message" | "attempt" | "receipt" | "alert";
+  kind: "event" | "run" | "step" | "message" | "attempt" | "receipt" | "alert" | "reply" | "consent";
   title: string;
   detail?: string;
 }
@@ -30,6 +30,14 @@ const actionWords: Record<string, string> = {
   accept: "accepted",
   reject: "rejected",
   expire: "expired",
+};
+
+const consentSources: Record<string, string> = {
+  keyword: "a keyword in a reply",
+  button: "a button in a reply",
+  preference: "the customer's WhatsApp marketing preference",
+  unsubscribe: "the email's one-click unsubscribe",
+  api: "a change made over the API",
 };
 
 function channelWord(c: string): string {
@@ -97,6 +105,26 @@ export function timelineEntries(t: Timeline, names: Names = {}, quoteNumbers: Ma
         title: `Receipt from the provider: ${r.status}`,
         detail: r.error_code ? `Error ${r.error_code}${r.error_class ? ` (${r.error_class})` : ""}` : undefined,
       });
+    });
+  }
+  for (const r of t.inbound ?? []) {
+    const what = r.text ? `"${r.text}"` : r.media ? `a ${r.type} (kept by reference)` : `a ${r.type} message`;
+    out.push({
+      key: `in-${r.id}`,
+      at: r.sent_at,
+      kind: "reply",
+      title: `WhatsApp reply from ${r.profile_name || r.from}: ${what}`,
+      detail: r.consent === "opt_out" ? `"${r.consent_word ?? r.text ?? ""}" opted the lead out of WhatsApp.` : r.consent === "opt_in" ? "This opted the lead back in to WhatsApp." : undefined,
+    });
+  }
+  for (const c of t.consent_changes ?? []) {
+    const channel = c.channel === "whatsapp" ? "WhatsApp" : "email";
+    out.push({
+      key: `cc-${c.id}`,
+      at: c.created_at,
+      kind: "consent",
+      title: c.opted_in ? `Opted in to ${channel}` : `Opted out of ${channel}`,
+      detail: `By ${consentSources[c.source] ?? c.source.replace(/_/g, " ")}${c.detail ? `: ${c.detail}` : ""}.`,
     });
   }
   for (const a of t.alerts ?? []) {

@@ -9,6 +9,7 @@ const tenant: Tenant = {
   quiet_hours: null,
   holidays: ["2026-12-25"],
   retention_days: 400,
+  consent_keywords: { opt_in: ["START"], opt_in_default: true, opt_out: ["STOP"], opt_out_default: true },
   version: 3,
   created_at: "2026-01-01T00:00:00Z",
   updated_at: "2026-01-01T00:00:00Z",

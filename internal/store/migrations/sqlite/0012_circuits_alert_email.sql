@@ -1,4 +1,4 @@
--- quoteflow schema, version 11, PostgreSQL dialect: circuits that half-open
+-- quoteflow schema, version 12, SQLite dialect: circuits that half-open
 -- (issue 10, retry noise), and alert emails (issue 10, alert email).
 --
 -- A circuit now opens for one of two causes: a tenant-class error, as
@@ -15,18 +15,18 @@
 -- moment the probe has closed it. Every read of open circuits filters on
 -- closed_at IS NULL; opening again clears it.
 ALTER TABLE circuits ADD COLUMN cause TEXT NOT NULL DEFAULT 'tenant';
-ALTER TABLE circuits ADD COLUMN opens BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE circuits ADD COLUMN opens INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE circuits ADD COLUMN probe_message_id TEXT;
-ALTER TABLE circuits ADD COLUMN probe_until BIGINT;
-ALTER TABLE circuits ADD COLUMN closed_at BIGINT;
+ALTER TABLE circuits ADD COLUMN probe_until INTEGER;
+ALTER TABLE circuits ADD COLUMN closed_at INTEGER;
 
 -- Alert email (issue 10, part 5). A tenant's alerts settings, as JSON
 -- ({"email": "..."}), NULL when it has none.
-ALTER TABLE tenants ADD COLUMN alerts JSONB;
+ALTER TABLE tenants ADD COLUMN alerts TEXT;
 -- Which email named an alert, and when it was queued: an alert of the same
 -- kind and subject is not emailed again within the hour.
 ALTER TABLE alerts ADD COLUMN email_id TEXT;
-ALTER TABLE alerts ADD COLUMN emailed_at BIGINT;
+ALTER TABLE alerts ADD COLUMN emailed_at INTEGER;
 CREATE INDEX alerts_emailed ON alerts (tenant_id, kind, subject, emailed_at) WHERE emailed_at IS NOT NULL;
 -- Alert emails are an outbox of their own: the messages table belongs to
 -- leads (lead_id NOT NULL, and every reader of it assumes a lead and a
@@ -39,16 +39,16 @@ CREATE TABLE alert_emails (
     recipient           TEXT NOT NULL,
     subject             TEXT NOT NULL,
     body                TEXT NOT NULL,
-    alert_count         BIGINT NOT NULL,
+    alert_count         INTEGER NOT NULL,
     status              TEXT NOT NULL, -- queued, sending, sent, failed, unknown
-    attempts            BIGINT NOT NULL DEFAULT 0,
+    attempts            INTEGER NOT NULL DEFAULT 0,
     provider            TEXT NOT NULL DEFAULT '',
     error_class         TEXT NOT NULL DEFAULT '',
     last_error          TEXT NOT NULL DEFAULT '',
     provider_message_id TEXT,
-    next_at             BIGINT NOT NULL, -- when a queued email is due
-    sent_at             BIGINT,
-    created_at          BIGINT NOT NULL,
-    updated_at          BIGINT NOT NULL
-);
+    next_at             INTEGER NOT NULL, -- when a queued email is due
+    sent_at             INTEGER,
+    created_at          INTEGER NOT NULL,
+    updated_at          INTEGER NOT NULL
+) STRICT;
 CREATE INDEX alert_emails_due ON alert_emails (tenant_id, status, next_at);
