@@ -60,9 +60,12 @@ type config struct {
 	PurgeEvery      time.Duration
 	AlertsEvery     time.Duration
 	AlertLag        time.Duration
-	WhatsAppRate    float64
-	RateLimit       float64
-	RateBurst       int
+	// Circuits is when transient failures open a tenant's circuit for a
+	// provider, and how long circuits stay open.
+	Circuits     app.CircuitPolicy
+	WhatsAppRate float64
+	RateLimit    float64
+	RateBurst    int
 	// IdempotencyLease bounds how long a request that died holds its
 	// Idempotency-Key (a retry answers 409 until then).
 	IdempotencyLease time.Duration
@@ -109,6 +112,11 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	fs.DurationVar(&c.PurgeEvery, "purge-every", envvar.Duration(getenv, "QUOTEFLOW_PURGE_EVERY", time.Hour), "period of the purge of timeline entries past each tenant's retention_days (QUOTEFLOW_PURGE_EVERY)")
 	fs.DurationVar(&c.AlertsEvery, "alerts-every", envvar.Duration(getenv, "QUOTEFLOW_ALERTS_EVERY", time.Minute), "period of the alert evaluation (QUOTEFLOW_ALERTS_EVERY)")
 	fs.DurationVar(&c.AlertLag, "alert-lag", envvar.Duration(getenv, "QUOTEFLOW_ALERT_LAG", 5*time.Minute), "a message waiting longer than this for delivery opens a delivery_lag alert (QUOTEFLOW_ALERT_LAG)")
+	fs.Int64Var(&c.Circuits.TransientFailures, "circuit-failures", int64(envvar.Int(getenv, "QUOTEFLOW_CIRCUIT_FAILURES", 10)), "transient failures of a provider for a tenant within --circuit-window that open its circuit (QUOTEFLOW_CIRCUIT_FAILURES)")
+	fs.DurationVar(&c.Circuits.TransientWindow, "circuit-window", envvar.Duration(getenv, "QUOTEFLOW_CIRCUIT_WINDOW", 5*time.Minute), "the window in which --circuit-failures are counted (QUOTEFLOW_CIRCUIT_WINDOW)")
+	fs.Float64Var(&c.Circuits.TransientShare, "circuit-share", envvar.Float(getenv, "QUOTEFLOW_CIRCUIT_SHARE", 0.5), "the share of the window's finished attempts that must have failed transiently as well, 0 to 1 (QUOTEFLOW_CIRCUIT_SHARE)")
+	fs.DurationVar(&c.Circuits.TransientOpenFor, "circuit-open-for", envvar.Duration(getenv, "QUOTEFLOW_CIRCUIT_OPEN_FOR", time.Minute), "how long transient failures first open a circuit; each failed probe doubles it (QUOTEFLOW_CIRCUIT_OPEN_FOR)")
+	fs.DurationVar(&c.Circuits.MaxOpenFor, "circuit-max-open-for", envvar.Duration(getenv, "QUOTEFLOW_CIRCUIT_MAX_OPEN_FOR", time.Hour), "the longest a circuit stays open before its next probe (QUOTEFLOW_CIRCUIT_MAX_OPEN_FOR)")
 	fs.DurationVar(&c.ExpireEvery, "expire-every", envvar.Duration(getenv, "QUOTEFLOW_EXPIRE_EVERY", time.Minute), "period of the sweep that expires quotes past valid_until (QUOTEFLOW_EXPIRE_EVERY)")
 	fs.Float64Var(&c.WhatsAppRate, "whatsapp-rate", envvar.Float(getenv, "QUOTEFLOW_WHATSAPP_RATE", whatsapp.DefaultPerSecond), "WhatsApp sends per second per phone number, in this process; 0 is unlimited (QUOTEFLOW_WHATSAPP_RATE)")
 	fs.Float64Var(&c.RateLimit, "rate-limit", envvar.Float(getenv, "QUOTEFLOW_RATE_LIMIT", api.DefaultRateLimit), "API requests per second per API key, in this process; 0 disables the limit (QUOTEFLOW_RATE_LIMIT)")
@@ -271,7 +279,7 @@ func serve(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, stdo
 	}
 	registry.MustRegister(queue.Collector())
 	a := app.New(db, queue, app.Config{OperatorToken: cfg.OperatorToken, PublicBaseURL: cfg.PublicURL, Registry: registry,
-		Alerts: app.AlertPolicy{Lag: cfg.AlertLag}, IdempotencyLease: cfg.IdempotencyLease, Hold: testHold(cfg.TestHold, log)}, log)
+		Alerts: app.AlertPolicy{Lag: cfg.AlertLag}, Circuits: cfg.Circuits, IdempotencyLease: cfg.IdempotencyLease, Hold: testHold(cfg.TestHold, log)}, log)
 	a.Senders = senders.New(senders.Options{Log: logsender.New(log), WhatsAppBaseURL: cfg.WhatsAppAPIBase,
 		WhatsAppThrottle: whatsapp.NewThrottle(cfg.WhatsAppRate, whatsapp.DefaultBurst)})
 	// The queue gets its own context: it must keep working until the HTTP

@@ -10,8 +10,8 @@ import (
 // AlertOut is an alert as the API shows it.
 type AlertOut struct {
 	ID         string             `json:"id"`
-	Kind       string             `json:"kind" enum:"circuit_open,message_failed,decision_spike,dead_rule,delivery_lag"`
-	Subject    string             `json:"subject" doc:"What the alert is about within its kind: the provider, the message id, trigger/outcome, the rule id; empty for delivery_lag"`
+	Kind       string             `json:"kind" enum:"circuit_open,provider_failing,message_failed,decision_spike,dead_rule,delivery_lag,rule_field_missing"`
+	Subject    string             `json:"subject" doc:"What the alert is about within its kind: the provider, the message id, trigger/outcome, the rule id, rule id/field; empty for delivery_lag"`
 	State      string             `json:"state" enum:"open,resolved"`
 	LeadID     string             `json:"lead_id,omitempty"`
 	MessageID  string             `json:"message_id,omitempty"`
@@ -24,6 +24,9 @@ type AlertOut struct {
 	FirstSeen  time.Time          `json:"first_seen"`
 	LastSeen   time.Time          `json:"last_seen" doc:"The last evaluation that still found the condition"`
 	ResolvedAt *time.Time         `json:"resolved_at,omitempty"`
+	// EmailedAt and EmailStatus are the email that named the alert.
+	EmailedAt   *time.Time `json:"emailed_at,omitempty" doc:"When an email naming this alert was queued to the tenant's alert address; absent when none was (no address, or the same kind and subject was emailed within the hour)"`
+	EmailStatus string     `json:"email_status,omitempty" enum:"queued,sending,sent,failed,unknown" doc:"That email's status"`
 }
 
 func alertOut(a *engine.Alert) AlertOut {
@@ -33,13 +36,14 @@ func alertOut(a *engine.Alert) AlertOut {
 	}
 	return AlertOut{ID: a.ID, Kind: string(a.Kind), Subject: a.Subject, State: string(a.State), LeadID: a.LeadID,
 		MessageID: a.MessageID, RuleID: a.RuleID, Provider: a.Provider, Trigger: a.Trigger, Summary: a.Summary,
-		Action: a.Action, Figures: figures, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen, ResolvedAt: a.ResolvedAt}
+		Action: a.Action, Figures: figures, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen, ResolvedAt: a.ResolvedAt,
+		EmailedAt: a.EmailedAt, EmailStatus: a.EmailStatus}
 }
 
 type listAlertsInput struct {
 	PageParams
 	State  string `query:"state" enum:"open,resolved"`
-	Kind   string `query:"kind" enum:"circuit_open,message_failed,decision_spike,dead_rule,delivery_lag"`
+	Kind   string `query:"kind" enum:"circuit_open,provider_failing,message_failed,decision_spike,dead_rule,delivery_lag,rule_field_missing"`
 	LeadID string `query:"lead_id"`
 }
 

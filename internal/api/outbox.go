@@ -307,13 +307,18 @@ func (s *Server) cancelMessage(ctx context.Context, in *MessagePath) (*body[Mess
 func messageBody(m *engine.Message) *body[MessageOut] { return &body[MessageOut]{Body: messageOut(m)} }
 
 // CircuitOut is an open circuit: sends of the tenant through a provider
-// are stopped after a credentials, policy or quality error.
+// are stopped after a credentials, policy or quality error, or after
+// transient failures past the threshold.
 type CircuitOut struct {
-	Provider  string    `json:"provider"`
-	Reason    string    `json:"reason"`
-	ErrorCode string    `json:"error_code"`
-	OpenedAt  time.Time `json:"opened_at"`
-	Until     time.Time `json:"until" doc:"When one message will probe the provider again"`
+	Provider   string     `json:"provider"`
+	Reason     string     `json:"reason"`
+	ErrorCode  string     `json:"error_code"`
+	OpenedAt   time.Time  `json:"opened_at"`
+	Until      time.Time  `json:"until" doc:"When one message will probe the provider again"`
+	State      string     `json:"state" enum:"open,half_open" doc:"open: nothing is sent until 'until'; half_open: 'until' has passed and one message at a time probes the provider"`
+	Cause      string     `json:"cause" enum:"tenant,transient" doc:"tenant: the provider refused the tenant's account; transient: the provider failed transiently too often"`
+	Opens      int        `json:"opens" doc:"Consecutive openings: 1, plus one for each probe that failed; the time open doubles with each"`
+	ProbeUntil *time.Time `json:"probe_until,omitempty" doc:"While a probe is in flight: when its lease ends and another message may probe"`
 }
 
 func (s *Server) listCircuits(ctx context.Context, _ *struct{}) (*body[Items[CircuitOut]], error) {
@@ -321,8 +326,14 @@ func (s *Server) listCircuits(ctx context.Context, _ *struct{}) (*body[Items[Cir
 	if err != nil {
 		return nil, toProblem(ctx, s.log, err)
 	}
+	now := s.app.Now()
 	return &body[Items[CircuitOut]]{Body: itemsOf(cs, func(c *engine.Circuit) CircuitOut {
-		return CircuitOut{Provider: c.Provider, Reason: c.Reason, ErrorCode: c.ErrorCode, OpenedAt: c.OpenedAt, Until: c.Until}
+		out := CircuitOut{Provider: c.Provider, Reason: c.Reason, ErrorCode: c.ErrorCode, OpenedAt: c.OpenedAt, Until: c.Until,
+			State: string(c.StateAt(now)), Cause: c.Cause, Opens: c.Opens}
+		if c.ProbeInFlight(now) {
+			out.ProbeUntil = c.ProbeUntil
+		}
+		return out
 	})}, nil
 }
 

@@ -153,7 +153,8 @@ var schemaDocs = map[string]func(s obj){
 		closedItems(s, "cancelled_by", cancelledByValues...)
 	},
 	"TraceEntry":      traceDocs,
-	"CoverageReport":  func(s obj) { closed(s, "mode", modeValues...); notNull(s, "triggers") },
+	"CoverageReport":  func(s obj) { closed(s, "mode", modeValues...); notNull(s, "triggers", "rules") },
+	"RuleCoverage":    func(s obj) { closed(s, "trigger", anyTriggerValues...); notNull(s, "fields") },
 	"TriggerCoverage": func(s obj) { closed(s, "trigger", triggerValues...); notNull(s, "rules", "warnings") },
 	"CoverageWarning": func(s obj) {
 		open(s, "code", resolver.WarnRuleWorkflowDisabled, resolver.WarnRuleWorkflowMissing, resolver.WarnRuleWorkflowWrongTrigger,

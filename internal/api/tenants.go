@@ -111,6 +111,7 @@ type TenantOut struct {
 	RetentionDays int `json:"retention_days" doc:"Days the timeline (events, runs, steps, messages, attempts, receipts) is kept; older entries are purged, their statistics kept"`
 	// ConsentKeywords are the WhatsApp opt-out and opt-in words in force.
 	ConsentKeywords ConsentKeywordsOut `json:"consent_keywords"`
+	Alerts          *AlertsSettings    `json:"alerts,omitempty" doc:"Where new alerts are emailed; absent when nowhere"`
 	Version         int64              `json:"version"`
 	CreatedAt       time.Time          `json:"created_at"`
 	UpdatedAt       time.Time          `json:"updated_at"`
@@ -192,6 +193,9 @@ func tenantOut(t *engine.Tenant) TenantOut {
 	if t.QuietHours != nil {
 		out.QuietHours = &QuietHours{Start: t.QuietHours.Start, End: t.QuietHours.End}
 	}
+	if t.Alerts != nil {
+		out.Alerts = &AlertsSettings{Email: t.Alerts.Email}
+	}
 	if e := t.Channels.Email; e != nil {
 		out.Channels.Email = &EmailChannelOut{Provider: e.Provider, Host: e.Host, Port: e.Port, TLS: e.TLS,
 			Username: e.Username, PasswordSet: e.Password != "", From: e.From}
@@ -252,6 +256,8 @@ type CreateTenantIn struct {
 	RetentionDays int `json:"retention_days,omitempty" minimum:"1" maximum:"3650" doc:"Days the timeline is kept; default 400"`
 	// ConsentKeywords are the tenant's own opt-out and opt-in words.
 	ConsentKeywords *ConsentKeywordsIn `json:"consent_keywords,omitempty" doc:"The tenant's own WhatsApp opt-out and opt-in words; default: STOP, PARAR, BAJA, ARRET, ... and START, ..."`
+	// Alerts is where new alerts are emailed.
+	Alerts *AlertsSettings `json:"alerts,omitempty"`
 }
 
 // KeyOut is an API key; Key, the secret, is only ever in the response that
@@ -282,12 +288,14 @@ type PatchTenantIn struct {
 	RetentionDays *int `json:"retention_days,omitempty" minimum:"1" maximum:"3650" doc:"Days the timeline is kept; older entries are purged, their statistics kept"`
 	// ConsentKeywords changes the tenant's opt-out and opt-in words.
 	ConsentKeywords *ConsentKeywordsIn `json:"consent_keywords,omitempty" doc:"The tenant's own WhatsApp opt-out and opt-in words: a list replaces that list, null restores quoteflow's default, a list left out is unchanged"`
+	// Alerts is where new alerts are emailed; an empty email removes it.
+	Alerts *AlertsSettings `json:"alerts,omitempty"`
 }
 
 func (s *Server) createTenant(ctx context.Context, in *body[CreateTenantIn]) (*body[CreatedTenantOut], error) {
 	b := in.Body
 	t := &engine.Tenant{Name: b.Name, Timezone: b.Timezone, Mode: engine.Mode(b.Mode), Holidays: b.Holidays,
-		RetentionDays: b.RetentionDays}
+		RetentionDays: b.RetentionDays, Alerts: b.Alerts.settings()}
 	if b.QuietHours != nil {
 		t.QuietHours = &engine.QuietHours{Start: b.QuietHours.Start, End: b.QuietHours.End}
 	}
@@ -353,6 +361,9 @@ func (s *Server) patchTenant(ctx context.Context, in *patchTenantInput) (*versio
 	if b.RetentionDays != nil {
 		t.RetentionDays = *b.RetentionDays
 	}
+	if b.Alerts != nil {
+		t.Alerts = b.Alerts.settings()
+	}
 	applyChannels(&t.Channels, b.Channels)
 	applyConsentKeywords(t, b.ConsentKeywords)
 	if err := s.app.UpdateTenantAs(ctx, principal(ctx).KeyID, t, want); err != nil {
@@ -362,3 +373,16 @@ func (s *Server) patchTenant(ctx context.Context, in *patchTenantInput) (*versio
 }
 
 var reflectQuietHours = reflect.TypeFor[QuietHours]()
+
+// AlertsSettings is where a tenant's new alerts are emailed (through its
+// email channel, at most once an hour per alert kind and subject).
+type AlertsSettings struct {
+	Email string `json:"email" maxLength:"254" example:"ops@acme.example" doc:"The address new alerts are emailed to, through the tenant's email channel, at most once an hour per alert kind and subject; empty for none"`
+}
+
+func (a *AlertsSettings) settings() *engine.AlertSettings {
+	if a == nil {
+		return nil
+	}
+	return &engine.AlertSettings{Email: a.Email}
+}

@@ -147,7 +147,9 @@ func TestWhatsAppDelivery(t *testing.T) {
 				t.Fatalf("messages %v", ms)
 			}
 			circuits := c.must(200, "GET", "/v1/circuits", c.key, nil)["items"].([]any)
-			if len(circuits) != 1 || circuits[0].(map[string]any)["provider"] != "cloud_api" || circuits[0].(map[string]any)["error_code"] != "190" {
+			if len(circuits) != 1 || circuits[0].(map[string]any)["provider"] != "cloud_api" || circuits[0].(map[string]any)["error_code"] != "190" ||
+				circuits[0].(map[string]any)["state"] != "open" || circuits[0].(map[string]any)["cause"] != "tenant" ||
+				circuits[0].(map[string]any)["opens"] != 1.0 {
 				t.Fatalf("circuits %v", circuits)
 			}
 			// The next message waits for the circuit instead of hitting the provider.
@@ -161,6 +163,11 @@ func TestWhatsAppDelivery(t *testing.T) {
 				t.Fatalf("the provider was called %d more times with the circuit open", after-before)
 			}
 			c.must(204, "DELETE", "/v1/circuits/cloud_api", c.key, nil)
+			// Closing it releases the waiting message now, not at the end
+			// the circuit had given it (15 minutes on).
+			if ms := c.settled(c.key, "quote_id="+q2); len(ms) != 1 || ms[0]["status"] != "sent" {
+				t.Fatalf("the released message %v, want it sent", ms)
+			}
 		})
 	})
 }

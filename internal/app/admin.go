@@ -75,9 +75,19 @@ func (a *App) CancelRun(ctx context.Context, tenantID, id string) (*RunSteps, er
 }
 
 // CloseCircuit closes the tenant's circuit for a provider, after its
-// settings were fixed: the messages waiting on it go at their next try.
+// settings were fixed: the messages waiting on it are made due now
+// (circuits.go, releaseWaiters).
 func (a *App) CloseCircuit(ctx context.Context, tenantID, provider string) error {
-	return a.db.CloseCircuit(ctx, tenantID, provider)
+	if a.jobs == nil {
+		return a.db.CloseCircuit(ctx, tenantID, provider)
+	}
+	return a.db.Tx(ctx, func(tx *store.Tx) error {
+		if err := tx.CloseCircuit(ctx, tenantID, provider); err != nil {
+			return err
+		}
+		_, err := a.releaseWaiters(ctx, tx, tenantID, provider)
+		return err
+	})
 }
 
 // ExpireDueQuotes expires up to limit quotes whose valid_until has passed,

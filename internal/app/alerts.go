@@ -33,6 +33,18 @@ type AlertPolicy struct {
 	// a hundred alerts already say so.
 	FailedWindow time.Duration
 	MaxFailed    int
+	// FieldMinMatches, FieldDrop, FieldMinEvents and FieldRise define the
+	// rule_field_missing alert (alerts_fields.go): a rule that matched at
+	// least FieldMinMatches events in the 7 days before the last 24 hours
+	// (default 5), whose share of its trigger's events over the last 24
+	// hours (at least FieldMinEvents of them, default 20) fell by at least
+	// FieldDrop of what it was (default 0.5, a halving), while the share of
+	// those events lacking a field it reads rose by at least FieldRise
+	// share points (default 0.2).
+	FieldMinMatches int64
+	FieldDrop       float64
+	FieldMinEvents  int64
+	FieldRise       float64
 }
 
 func (p AlertPolicy) withDefaults() AlertPolicy {
@@ -54,6 +66,18 @@ func (p AlertPolicy) withDefaults() AlertPolicy {
 	if p.MaxFailed <= 0 {
 		p.MaxFailed = 100
 	}
+	if p.FieldMinMatches <= 0 {
+		p.FieldMinMatches = 5
+	}
+	if p.FieldDrop <= 0 || p.FieldDrop > 1 {
+		p.FieldDrop = 0.5
+	}
+	if p.FieldMinEvents <= 0 {
+		p.FieldMinEvents = 20
+	}
+	if p.FieldRise <= 0 || p.FieldRise > 1 {
+		p.FieldRise = 0.2
+	}
 	return p
 }
 
@@ -63,8 +87,10 @@ const spikeRecent = 24 * time.Hour
 
 // EvaluateAlerts is the periodic alert job: for each tenant it reads the
 // signals (circuits, failed messages, decision shares, rule matches, the
-// oldest due message), derives the conditions that hold now, and makes the
-// tenant's open alerts exactly those (store.SyncAlerts). One tenant's
+// oldest due message), derives the conditions that hold now, makes the
+// tenant's open alerts exactly those (store.SyncAlerts) with the email
+// that names the new ones, and sends the tenant's due alert emails
+// (alert_email.go). One tenant's
 // failure is logged and the others still run; the first error is returned
 // so that the queue retries the job.
 func (a *App) EvaluateAlerts(ctx context.Context) error {
@@ -104,7 +130,24 @@ func (a *App) evaluateTenantAlerts(ctx context.Context, tenantID string) error {
 		return err
 	}
 	findings := deriveAlerts(p, w, s)
-	opened, resolved, err := a.db.SyncAlerts(ctx, tenantID, findings)
+	fieldFindings, err := a.ruleFieldAlerts(ctx, tenantID, w, s)
+	if err != nil {
+		return err
+	}
+	findings = append(findings, fieldFindings...)
+	var opened []engine.Alert
+	var resolved int
+	var email *store.AlertEmail
+	// The openings and their email commit together: an alert is never
+	// open without the email that names it, nor the other way round.
+	err = a.db.Tx(ctx, func(tx *store.Tx) error {
+		var err error
+		if opened, resolved, err = tx.SyncAlerts(ctx, tenantID, findings); err != nil {
+			return err
+		}
+		email, err = a.queueAlertEmail(ctx, tx, tenantID, opened)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -115,7 +158,10 @@ func (a *App) evaluateTenantAlerts(ctx context.Context, tenantID string) error {
 	if resolved > 0 {
 		a.log.InfoContext(ctx, "alerts resolved", "tenant_id", tenantID, "count", resolved)
 	}
-	return nil
+	if email != nil {
+		a.log.InfoContext(ctx, "alert email queued", "tenant_id", tenantID, "alert_email_id", email.ID, "alerts", email.Alerts)
+	}
+	return a.sendAlertEmails(ctx, tenantID)
 }
 
 // deriveAlerts turns signals into the conditions that hold now, each with
@@ -123,6 +169,10 @@ func (a *App) evaluateTenantAlerts(ctx context.Context, tenantID string) error {
 func deriveAlerts(p AlertPolicy, w store.AlertWindows, s *store.AlertSignals) []engine.Alert {
 	var out []engine.Alert
 	for _, c := range s.Circuits {
+		if c.Cause == engine.CircuitCauseTransient {
+			out = append(out, providerFailing(w.Now, c))
+			continue
+		}
 		out = append(out, engine.Alert{Kind: engine.AlertCircuitOpen, Subject: c.Provider, Provider: c.Provider,
 			Summary: fmt.Sprintf("The %s circuit opened at %s after %s (%s): nothing is sent through %s until it closes.",
 				c.Provider, c.OpenedAt.Format(time.RFC3339), c.Reason, c.ErrorCode, c.Provider),
@@ -150,6 +200,26 @@ func deriveAlerts(p AlertPolicy, w store.AlertWindows, s *store.AlertSignals) []
 		}
 	}
 	return out
+}
+
+// providerFailing is the alert of a circuit that transient failures
+// opened: there is nothing to fix in the tenant's settings, only to know
+// that its sends through the provider are held back, and how to release
+// them early.
+func providerFailing(now time.Time, c engine.Circuit) engine.Alert {
+	state := "open until " + c.Until.Format(time.RFC3339) + "; then one message probes the provider"
+	if c.StateAt(now) == engine.CircuitHalfOpen {
+		state = "half-open: one message at a time probes the provider"
+	}
+	return engine.Alert{Kind: engine.AlertProviderFailing, Subject: c.Provider, Provider: c.Provider,
+		Summary: fmt.Sprintf("%s failed transiently for this tenant (%s); its circuit opened at %s (opening %d in a row) and is %s.",
+			c.Provider, c.Reason, c.OpenedAt.Format(time.RFC3339), c.Opens, state),
+		Action: "Messages are not lost: they wait as scheduled with reason circuit_open and use no attempt. Usually the provider " +
+			"is having an outage or rate-limits the account; check its status and the account's sending limits. A probe's success " +
+			"closes the circuit, releases the waiting messages and resolves this alert; each failed probe doubles the wait. " +
+			"DELETE /v1/circuits/" + c.Provider + " closes it at once if you know the provider is back.",
+		Figures: map[string]float64{"opened_at_unix": float64(c.OpenedAt.Unix()), "until_unix": float64(c.Until.Unix()),
+			"opens": float64(c.Opens)}}
 }
 
 func orNone(s string) string {

@@ -45,6 +45,10 @@ type Config struct {
 	// Alerts are the thresholds of the alert evaluator; zero fields take
 	// the defaults (alerts.go).
 	Alerts AlertPolicy
+	// Circuits are when transient failures open a tenant's circuit for a
+	// provider and how long circuits stay open; zero fields take the
+	// defaults (circuits.go).
+	Circuits CircuitPolicy
 	// IdempotencyLease is how long a request holds its Idempotency-Key
 	// before a retry may take it over (store.IdempotencyLease when 0): the
 	// longest a retry after a crash answers 409 "in progress".
@@ -76,6 +80,7 @@ type App struct {
 	operatorHash  []byte
 	publicBaseURL string
 	alerts        AlertPolicy
+	circuits      CircuitPolicy
 	// oneClick is whether publicBaseURL is https, which RFC 8058 one-click
 	// unsubscribe requires.
 	oneClick bool
@@ -131,6 +136,7 @@ func New(db Store, jobs Enqueuer, cfg Config, log *slog.Logger) *App {
 		Rand:          mrand.Float64,
 		publicBaseURL: strings.TrimRight(cfg.PublicBaseURL, "/"),
 		alerts:        cfg.Alerts.withDefaults(),
+		circuits:      cfg.Circuits.withDefaults(),
 		ruleSets:      newLRU[string, cachedRuleSet](sizes.RuleSets),
 		templates:     newLRU[string, templateEntry](sizes.Templates),
 		versions:      newLRU[versionKey, *engine.Workflow](sizes.Versions),

@@ -10,8 +10,9 @@ import (
 	"github.com/quoteflow/quoteflow/internal/store"
 )
 
-// CircuitOpenFor is how long a tenant-class error stops a tenant's sends
-// through a provider before one message probes it again.
+// CircuitOpenFor is how long a tenant-class error first stops a tenant's
+// sends through a provider before one message probes it again (the default
+// of CircuitPolicy.TenantOpenFor).
 const CircuitOpenFor = 15 * time.Minute
 
 // SendTimeout bounds one provider call.
@@ -30,6 +31,12 @@ type delivery struct {
 	// EventAt is when the message's trigger event happened, read when the
 	// attempt sent it, for the event → sent histogram.
 	EventAt time.Time
+	// Probe is whether this attempt is the probe of a half-open circuit,
+	// whose outcome closes or re-opens it (circuits.go).
+	Probe bool
+	// circuit is what the outcome did to the circuit, logged after the
+	// commit.
+	circuit *circuitNote
 }
 
 // beginDelivery claims a message for one attempt in tx. It returns nil when
@@ -59,16 +66,17 @@ func (a *App) beginDelivery(ctx context.Context, tx *store.Tx, tenantID, message
 	if err != nil {
 		return nil, err
 	}
-	until, open, err := openCircuit(ctx, tx, tenantID, m.Provider)
+	g, err := a.circuitGate(ctx, tx, m)
 	if err != nil {
 		return nil, err
 	}
-	if open {
-		m.Status, m.Reason, m.ScheduledAt = engine.MsgScheduled, "circuit_open", &until
+	if g.blocked {
+		// No attempt: the circuit holds back the tenant's sends together.
+		m.Status, m.Reason, m.ScheduledAt = engine.MsgScheduled, "circuit_open", &g.wait
 		if err := tx.UpdateMessage(ctx, m); err != nil {
 			return nil, err
 		}
-		return nil, a.jobs.EnqueueDeliveryTx(ctx, tx, tenantID, m.ID, until)
+		return nil, a.jobs.EnqueueDeliveryTx(ctx, tx, tenantID, m.ID, g.wait)
 	}
 	m.Status, m.Attempts = engine.MsgSending, m.Attempts+1
 	if err := tx.UpdateMessage(ctx, m); err != nil {
@@ -80,20 +88,11 @@ func (a *App) beginDelivery(ctx context.Context, tx *store.Tx, tenantID, message
 			return nil, err
 		}
 	}
-	return a.claimed(ctx, tx, tenant, m, q)
-}
-
-// openCircuit reports whether the tenant's circuit for provider is open,
-// and until when.
-func openCircuit(ctx context.Context, tx *store.Tx, tenantID, provider string) (time.Time, bool, error) {
-	c, err := tx.GetCircuit(ctx, tenantID, provider)
-	switch {
-	case engine.IsNotFound(err):
-		return time.Time{}, false, nil
-	case err != nil:
-		return time.Time{}, false, err
+	d, err := a.claimed(ctx, tx, tenant, m, q)
+	if d != nil {
+		d.Probe = g.probe
 	}
-	return c.Until, tx.Now().Before(c.Until), nil
+	return d, err
 }
 
 // claimed records the attempt of a message just marked sending and returns
@@ -166,7 +165,8 @@ func (a *App) send(ctx context.Context, d *delivery) (channel.Result, error) {
 
 // recordOutcome records the outcome of an attempt in tx: sent, retried
 // later with backoff, failed (with the email fallback for a WhatsApp
-// recipient error), unknown, or a tenant error that opens the circuit.
+// recipient error), unknown, or a tenant error that opens the circuit; then
+// what it means for the provider's circuit (circuitOutcome).
 func (a *App) recordOutcome(ctx context.Context, tx *store.Tx, d *delivery, res channel.Result, sendErr error) error {
 	m, err := tx.GetMessageForUpdate(ctx, d.Message.TenantID, d.Message.ID)
 	if err != nil {
@@ -183,9 +183,6 @@ func (a *App) recordOutcome(ctx context.Context, tx *store.Tx, d *delivery, res 
 			m.Status = engine.MsgSent
 		}
 		m.LastError, m.ErrorClass, m.Reason = "", "", ""
-		if err := tx.CloseCircuit(ctx, m.TenantID, m.Provider); err != nil {
-			return err
-		}
 		if m.EventID != "" {
 			// Only a histogram needs it: a missing event costs the
 			// observation, never the recorded send.
@@ -193,18 +190,27 @@ func (a *App) recordOutcome(ctx context.Context, tx *store.Tx, d *delivery, res 
 				return err
 			}
 		}
-		return a.saveDelivery(ctx, tx, m, att)
+		if err := a.saveDelivery(ctx, tx, m, att); err != nil {
+			return err
+		}
+		return a.circuitOutcome(ctx, tx, d, m, "", "", "")
 	}
 	class := channel.ClassOf(sendErr)
 	var ce *channel.Error
 	var retryAfter time.Duration
+	code := ""
 	if errors.As(sendErr, &ce) {
-		retryAfter = ce.RetryAfter
+		retryAfter, code = ce.RetryAfter, ce.Code
 	}
 	att.Error, att.ErrorClass = sendErr.Error(), string(class)
 	m.LastError, m.ErrorClass = sendErr.Error(), string(class)
 	if m.Status != engine.MsgSending {
-		return a.saveDelivery(ctx, tx, m, att) // settled by a receipt meanwhile
+		// Settled by a receipt meanwhile; the answer still tells about the
+		// provider.
+		if err := a.saveDelivery(ctx, tx, m, att); err != nil {
+			return err
+		}
+		return a.circuitOutcome(ctx, tx, d, m, class, code, sendErr.Error())
 	}
 	switch class {
 	case channel.Transient:
@@ -226,34 +232,35 @@ func (a *App) recordOutcome(ctx context.Context, tx *store.Tx, d *delivery, res 
 	case channel.Tenant:
 		att.Outcome = "failed"
 		m.Status, m.Reason = engine.MsgFailed, "tenant_error"
-		code := ""
-		if ce != nil {
-			code = ce.Code
-		}
-		if err := tx.OpenCircuit(ctx, &engine.Circuit{TenantID: m.TenantID, Provider: m.Provider, Reason: sendErr.Error(),
-			ErrorCode: code, OpenedAt: now, Until: now.Add(CircuitOpenFor)}); err != nil {
-			return err
-		}
-		a.log.WarnContext(ctx, "circuit opened", "tenant_id", m.TenantID, "provider", m.Provider, "code", code)
 	case channel.Recipient:
 		att.Outcome = "failed"
 		m.Status, m.Reason = engine.MsgFailed, "recipient_error"
 		if err := a.saveDelivery(ctx, tx, m, att); err != nil {
 			return err
 		}
-		return a.fallback(ctx, tx, m)
+		if err := a.fallback(ctx, tx, m); err != nil {
+			return err
+		}
+		return a.circuitOutcome(ctx, tx, d, m, class, code, sendErr.Error())
 	case channel.Window:
 		att.Outcome = "failed"
 		m.Status, m.Reason = engine.MsgFailed, engine.ReasonOutsideWindow
 		if err := a.saveDelivery(ctx, tx, m, att); err != nil {
 			return err
 		}
-		return a.windowFallback(ctx, tx, m)
+		if err := a.windowFallback(ctx, tx, m); err != nil {
+			return err
+		}
+		// The provider answered: for a probe, the circuit closes.
+		return a.circuitOutcome(ctx, tx, d, m, class, code, sendErr.Error())
 	default: // request
 		att.Outcome = "failed"
 		m.Status, m.Reason = engine.MsgFailed, "request_error"
 	}
-	return a.saveDelivery(ctx, tx, m, att)
+	if err := a.saveDelivery(ctx, tx, m, att); err != nil {
+		return err
+	}
+	return a.circuitOutcome(ctx, tx, d, m, class, code, sendErr.Error())
 }
 
 func (a *App) saveDelivery(ctx context.Context, tx *store.Tx, m *engine.Message, att *engine.Attempt) error {

@@ -83,9 +83,12 @@ func (a *App) deliver(ctx context.Context, d *delivery) error {
 	// message sending until it is settled as unknown.
 	rctx := context.WithoutCancel(ctx)
 	err := a.db.GroupTx(rctx, func(tx *store.Tx) error {
-		d.EventAt = time.Time{}
+		d.EventAt, d.circuit = time.Time{}, nil
 		return a.recordOutcome(rctx, tx, d, res, sendErr)
 	})
+	if err == nil {
+		a.logCircuit(ctx, m, d.circuit)
+	}
 	if err == nil && d.Attempt.Outcome != "" {
 		a.metrics.attempted(m, d.Attempt, d.EventAt)
 		// The error class, never the provider's text: that may quote the

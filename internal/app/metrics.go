@@ -141,6 +141,7 @@ type tableCollector struct {
 func (c *tableCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- messagesDesc
 	ch <- circuitsDesc
+	ch <- circuitStatesDesc
 }
 
 // Collect implements prometheus.Collector.
@@ -154,6 +155,7 @@ func (c *tableCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(messagesDesc, prometheus.GaugeValue, float64(s.Count), s.Trigger, s.Channel, s.Status)
 		}
 	}
+	c.collectCircuitStates(ctx, ch)
 	open, err := c.db.OpenCircuitCounts(ctx, c.now())
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(circuitsDesc, err)
@@ -175,4 +177,5 @@ func (c *tableCollector) Collect(ch chan<- prometheus.Metric) {
 type metricsStore interface {
 	MessageStatusCounts(ctx context.Context) ([]store.StatusCount, error)
 	OpenCircuitCounts(ctx context.Context, now time.Time) (map[string]int64, error)
+	CircuitStateCounts(ctx context.Context, now time.Time) (map[string]map[engine.CircuitState]int64, error)
 }

@@ -138,7 +138,9 @@ func (a *App) decide(c cachedRuleSet, tenant *engine.Tenant, trigger engine.Trig
 }
 
 // Coverage reports, per trigger, whether the tenant's configuration has an
-// enabled path, with warnings about rules and overrides that cannot work.
+// enabled path, with warnings about rules and overrides that cannot work,
+// and, per rule, the fields its condition reads and how often the last 30
+// days' events of its trigger lacked each (coverage.go).
 func (a *App) Coverage(ctx context.Context, tenantID string) (resolver.CoverageReport, error) {
 	tenant, err := a.db.GetTenant(ctx, tenantID)
 	if err != nil {
@@ -152,7 +154,12 @@ func (a *App) Coverage(ctx context.Context, tenantID string) (resolver.CoverageR
 	if err != nil {
 		return resolver.CoverageReport{}, err
 	}
-	return resolver.CheckCoverage(tenant.Mode, in.Rules, in.Workflows, overrides, in.Legacy, a.Now()), nil
+	now := a.Now()
+	rep := resolver.CheckCoverage(tenant.Mode, in.Rules, in.Workflows, overrides, in.Legacy, now)
+	if err := a.countRuleFields(ctx, tenantID, &rep, now); err != nil {
+		return resolver.CoverageReport{}, err
+	}
+	return rep, nil
 }
 
 // RenderContext loads the context templates and conditions see for a lead

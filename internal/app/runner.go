@@ -311,15 +311,16 @@ func (a *App) routeMessage(ctx context.Context, tx *store.Tx, tenant *engine.Ten
 			m.Reason = "quiet_hours"
 		}
 	case claim:
-		until, open, err := openCircuit(ctx, tx, m.TenantID, m.Provider)
+		status, until, err := stepGate(ctx, tx, m.TenantID, m.Provider)
 		if err != nil {
 			return err
 		}
-		if open {
+		switch status {
+		case engine.MsgScheduled:
 			m.Status, m.Reason, m.ScheduledAt = engine.MsgScheduled, "circuit_open", &until
-		} else {
+		case engine.MsgSending:
 			m.Status, m.Attempts = engine.MsgSending, 1
-		}
+		} // queued: a half-open circuit, whose probe its delivery job may take
 	}
 	return nil
 }

@@ -107,6 +107,13 @@ type Store interface {
 	ListConsentChanges(ctx context.Context, tenantID, leadID string, p engine.Page) ([]engine.ConsentChange, string, error)
 	PurgeInbound(ctx context.Context, tenantID string, cutoff time.Time, limit int) (int64, error)
 	WhatsAppWindowEnd(ctx context.Context, tenantID, phone string) (time.Time, error)
+	// Lead-context quality: the fields events lacked, for coverage and
+	// the rule_field_missing alert (coverage.go, alerts_fields.go).
+	MissingFieldCounts(ctx context.Context, tenantID string, w store.Window, probes []store.FieldProbe) ([]store.FieldCounts, error)
+	// Alert emails (alert_email.go).
+	PendingAlertEmails(ctx context.Context, tenantID string) (bool, error)
+	ClaimAlertEmails(ctx context.Context, tenantID string, staleBefore time.Time, limit int) ([]store.AlertEmail, error)
+	RecordAlertEmail(ctx context.Context, e *store.AlertEmail) error
 }
 
 var _ Store = (*store.DB)(nil)

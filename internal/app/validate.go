@@ -173,6 +173,7 @@ func validateTenant(t *engine.Tenant) error {
 	if d := t.RetentionDays; d != 0 && (d < engine.MinRetentionDays || d > engine.MaxRetentionDays) {
 		p.add("body.retention_days", "must be between %d and %d days", engine.MinRetentionDays, engine.MaxRetentionDays)
 	}
+	validateAlertSettings(t, &p)
 	seen := map[string]bool{}
 	for i, h := range t.Holidays {
 		if d, err := time.Parse(time.DateOnly, h); err != nil {

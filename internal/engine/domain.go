@@ -105,6 +105,9 @@ type Tenant struct {
 	// ConsentKeywords are the tenant's own WhatsApp opt-out and opt-in
 	// words; nil (or a nil list) means the defaults.
 	ConsentKeywords *ConsentKeywords
+	// Alerts are where the tenant's new alerts are emailed; nil when
+	// nowhere.
+	Alerts *AlertSettings
 	// ConfigVersion increases with every change to the tenant's rules,
 	// overrides or workflows; compiled rule sets are cached under it so that
 	// every process sharing the database sees a change at once.

@@ -241,9 +241,10 @@ type Receipt struct {
 	ReceivedAt        time.Time
 }
 
-// Circuit is an open circuit: the tenant's sends through one provider are
-// stopped after a tenant-class error, until an admin closes it or Until
-// passes and one probe succeeds.
+// Circuit is an open (or half-open) circuit: the tenant's sends through one
+// provider are stopped after a tenant-class error or a run of transient
+// failures (Cause), until an admin closes it or Until passes and one probe
+// succeeds (circuit.go).
 type Circuit struct {
 	TenantID  string
 	Provider  string
@@ -251,4 +252,15 @@ type Circuit struct {
 	ErrorCode string
 	OpenedAt  time.Time
 	Until     time.Time
+	// Cause is CircuitCauseTenant or CircuitCauseTransient.
+	Cause string
+	// Opens counts the consecutive openings: 1 at first, one more for each
+	// probe that failed; the backoff doubles with it (CircuitBackoff).
+	Opens int
+	// ProbeMessageID is the message let through as the probe once Until
+	// passed, and ProbeUntil when its lease ends (a probe whose process
+	// died stops holding the circuit then); empty and nil when none is in
+	// flight.
+	ProbeMessageID string
+	ProbeUntil     *time.Time
 }

@@ -49,6 +49,10 @@ type AlertSignals struct {
 	Rules         []engine.Rule
 	RuleMatches   map[string]int64
 	TriggerEvents map[string]int64
+	// RecentMatches and PreviousMatches count the decisions each rule
+	// matched in the decision windows ([RecentFrom, Now] and
+	// [PreviousFrom, RecentFrom)).
+	RecentMatches, PreviousMatches map[string]int64
 	// OldestDue is when the longest-waiting message due for delivery
 	// (queued, sending, or scheduled for a time already past) became due;
 	// nil when none waits.
@@ -60,7 +64,7 @@ func (db *DB) AlertSignals(ctx context.Context, tenantID string, w AlertWindows)
 	var s AlertSignals
 	err := db.Tx(ctx, func(tx *Tx) error {
 		var err error
-		if s.Circuits, err = collect(ctx, tx, scanCircuit, `SELECT `+circuitColumns+` FROM circuits WHERE tenant_id = ? ORDER BY provider`, tenantID); err != nil {
+		if s.Circuits, err = collect(ctx, tx, scanCircuit, `SELECT `+circuitColumns+` FROM circuits WHERE tenant_id = ? AND `+openCircuits+` ORDER BY provider`, tenantID); err != nil {
 			return translate(err, "alert circuits", onViolation{})
 		}
 		if s.Failed, err = tx.failedMessages(ctx, tenantID, w); err != nil {
@@ -83,24 +87,33 @@ func (db *DB) AlertSignals(ctx context.Context, tenantID string, w AlertWindows)
 			ruleID = `decision ->> 'rule_id'`
 		}
 		s.RuleMatches, s.TriggerEvents = map[string]int64{}, map[string]int64{}
+		s.RecentMatches, s.PreviousMatches = map[string]int64{}, map[string]int64{}
 		type row struct {
-			trigger string
-			rule    sql.NullString
-			n       int64
+			trigger              string
+			rule                 sql.NullString
+			dead, recent, before int64
+		}
+		from := w.DeadFrom
+		if w.PreviousFrom.Before(from) {
+			from = w.PreviousFrom
 		}
 		rows, err := collect(ctx, tx, func(sc scanner) (row, error) {
 			var r row
-			return r, sc.Scan(&r.trigger, &r.rule, &r.n)
-		}, `SELECT trigger, `+ruleID+`, COUNT(*) FROM trigger_events
-			WHERE tenant_id = ? AND created_at >= ? AND created_at <= ? AND duplicate = ? GROUP BY 1, 2`,
-			tenantID, micros(w.DeadFrom), micros(w.Now), false)
+			return r, sc.Scan(&r.trigger, &r.rule, &r.dead, &r.recent, &r.before)
+		}, `SELECT trigger, `+ruleID+`, SUM(CASE WHEN created_at >= ? THEN 1 ELSE 0 END),
+			SUM(CASE WHEN created_at >= ? THEN 1 ELSE 0 END), SUM(CASE WHEN created_at >= ? AND created_at < ? THEN 1 ELSE 0 END)
+			FROM trigger_events WHERE tenant_id = ? AND created_at >= ? AND created_at <= ? AND duplicate = ? GROUP BY 1, 2`,
+			micros(w.DeadFrom), micros(w.RecentFrom), micros(w.PreviousFrom), micros(w.RecentFrom),
+			tenantID, micros(from), micros(w.Now), false)
 		if err != nil {
 			return translate(err, "alert rule matches", onViolation{})
 		}
 		for _, r := range rows {
-			s.TriggerEvents[r.trigger] += r.n
-			if r.rule.String != "" {
-				s.RuleMatches[r.rule.String] += r.n
+			s.TriggerEvents[r.trigger] += r.dead
+			if id := r.rule.String; id != "" {
+				s.RuleMatches[id] += r.dead
+				s.RecentMatches[id] += r.recent
+				s.PreviousMatches[id] += r.before
 			}
 		}
 		var due sql.NullInt64
@@ -188,7 +201,16 @@ func (db *DB) OpenAlerts(ctx context.Context, tenantID string) ([]engine.Alert, 
 // at once, the open-alert index makes one of them fail, and its job retries.
 func (db *DB) SyncAlerts(ctx context.Context, tenantID string, findings []engine.Alert) (opened []engine.Alert, resolved int, err error) {
 	err = db.Tx(ctx, func(tx *Tx) error {
-		opened, resolved = nil, 0
+		opened, resolved, err = tx.SyncAlerts(ctx, tenantID, findings)
+		return err
+	})
+	return opened, resolved, err
+}
+
+// SyncAlerts is DB.SyncAlerts in tx, for a caller that writes what the
+// openings cause (their email) in the same transaction.
+func (tx *Tx) SyncAlerts(ctx context.Context, tenantID string, findings []engine.Alert) (opened []engine.Alert, resolved int, err error) {
+	err = func() error {
 		open, err := collect(ctx, tx, scanAlert, `SELECT `+alertColumns+` FROM alerts WHERE tenant_id = ? AND state = 'open'`+tx.forUpdate(), tenantID)
 		if err != nil {
 			return translate(err, "sync alerts", onViolation{})
@@ -233,28 +255,30 @@ func (db *DB) SyncAlerts(ctx context.Context, tenantID string, findings []engine
 			resolved++
 		}
 		return nil
-	})
+	}()
 	return opened, resolved, err
 }
 
-// ListAlerts returns a page of the tenant's alerts matching f, oldest first.
+// ListAlerts returns a page of the tenant's alerts matching f, oldest
+// first, each with the status of the email that named it.
 func (db *DB) ListAlerts(ctx context.Context, tenantID string, f engine.AlertFilter, p engine.Page) ([]engine.Alert, string, error) {
-	q := `SELECT ` + alertColumns + ` FROM alerts WHERE tenant_id = ?`
+	q := `SELECT ` + listedAlertColumns + ` FROM alerts a LEFT JOIN alert_emails e ON e.tenant_id = a.tenant_id AND e.id = a.email_id
+		WHERE a.tenant_id = ?`
 	args := []any{tenantID}
 	if f.State != "" {
-		q += ` AND state = ?`
+		q += ` AND a.state = ?`
 		args = append(args, string(f.State))
 	}
 	if f.Kind != "" {
-		q += ` AND kind = ?`
+		q += ` AND a.kind = ?`
 		args = append(args, string(f.Kind))
 	}
 	if f.LeadID != "" {
-		q += ` AND lead_id = ?`
+		q += ` AND a.lead_id = ?`
 		args = append(args, f.LeadID)
 	}
 	out, next, err := paginate(p, func(a *engine.Alert) string { return a.ID }, func(after string, limit int) ([]engine.Alert, error) {
-		return collect(ctx, db.auto(), scanAlert, q+` AND id > ? ORDER BY id LIMIT ?`, append(args, after, limit)...)
+		return collect(ctx, db.auto(), scanListedAlert, q+` AND a.id > ? ORDER BY a.id LIMIT ?`, append(args, after, limit)...)
 	})
 	return out, next, translate(err, "list alerts", onViolation{})
 }

@@ -116,8 +116,9 @@
 // per run step and channel, so a retried step writes its message once; run
 // columns are NULL for legacy sends; fallback_of points at the message a
 // fallback replaces), message_attempts, receipts (message_id NULL when the
-// provider's id is unknown), circuits (one row per open circuit, keyed by
-// tenant and provider) and idempotency_keys for the HTTP layer. Everything
+// provider's id is unknown), circuits (one row per tenant and provider
+// that ever opened: open or half-open while closed_at is NULL, see
+// circuits.go) and idempotency_keys for the HTTP layer. Everything
 // a lead caused is deleted with the lead, by cascade.
 //
 // # Execution

@@ -37,7 +37,7 @@ func (db *DB) OpenCircuitCounts(ctx context.Context, now time.Time) (map[string]
 		var r row
 		err := s.Scan(&r.provider, &r.n)
 		return r, err
-	}, `SELECT provider, count(*) FROM circuits WHERE until > ? GROUP BY provider`, micros(now))
+	}, `SELECT provider, count(*) FROM circuits WHERE until > ? AND `+openCircuits+` GROUP BY provider`, micros(now))
 	if err != nil {
 		return nil, translate(err, "count circuits", onViolation{})
 	}

@@ -10,18 +10,21 @@ import (
 )
 
 const tenantColumns = `id, name, timezone, mode, quiet_hours, holidays, channels, retention_days, config_version, version, created_at, updated_at,
-	consent_keywords`
+	consent_keywords, alerts`
 
 func scanTenant(s scanner) (*engine.Tenant, error) {
 	var t engine.Tenant
-	var quiet, holidays, channels, keywords []byte
+	var quiet, holidays, channels, keywords, alerts []byte
 	var created, updated int64
 	if err := s.Scan(&t.ID, &t.Name, &t.Timezone, &t.Mode, &quiet, &holidays, &channels, &t.RetentionDays,
-		&t.ConfigVersion, &t.Version, &created, &updated, &keywords); err != nil {
+		&t.ConfigVersion, &t.Version, &created, &updated, &keywords, &alerts); err != nil {
 		return nil, err
 	}
 	var err error
 	if t.ConsentKeywords, err = decodeOptional[engine.ConsentKeywords](keywords); err != nil {
+		return nil, err
+	}
+	if t.Alerts, err = decodeOptional[engine.AlertSettings](alerts); err != nil {
 		return nil, err
 	}
 	if quiet != nil {
@@ -82,8 +85,12 @@ func (tx *Tx) CreateTenant(ctx context.Context, t *engine.Tenant, key *engine.AP
 	if err != nil {
 		return err
 	}
-	_, err = tx.exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 1, ?, ?, ?)`,
-		id, t.Name, t.Timezone, string(t.Mode), quiet, holidays, channels, t.RetentionDays, micros(tx.now), micros(tx.now), keywords)
+	alerts, err := jsonPtr(t.Alerts)
+	if err != nil {
+		return err
+	}
+	_, err = tx.exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 1, ?, ?, ?, ?)`,
+		id, t.Name, t.Timezone, string(t.Mode), quiet, holidays, channels, t.RetentionDays, micros(tx.now), micros(tx.now), keywords, alerts)
 	if err != nil {
 		return translate(err, "create tenant", onViolation{})
 	}
@@ -120,7 +127,7 @@ func (tx *Tx) GetTenant(ctx context.Context, id string) (*engine.Tenant, error) 
 }
 
 // UpdateTenant stores t's name, timezone, mode, quiet hours, holidays,
-// channels, retention and consent keywords. It also moves config_version: the mode is one of the resolver's
+// channels, retention, consent keywords and alert settings. It also moves config_version: the mode is one of the resolver's
 // inputs, which are cached under it.
 func (db *DB) UpdateTenant(ctx context.Context, t *engine.Tenant, ifVersion int64) error {
 	return db.Tx(ctx, func(tx *Tx) error { return tx.UpdateTenant(ctx, t, ifVersion) })
@@ -139,10 +146,14 @@ func (tx *Tx) UpdateTenant(ctx context.Context, t *engine.Tenant, ifVersion int6
 	if err != nil {
 		return err
 	}
+	alerts, err := jsonPtr(t.Alerts)
+	if err != nil {
+		return err
+	}
 	q := `UPDATE tenants SET name = ?, timezone = ?, mode = ?, quiet_hours = ?, holidays = ?, channels = ?, retention_days = ?,
-		consent_keywords = ?, config_version = config_version + 1, version = version + 1, updated_at = ?
+		consent_keywords = ?, alerts = ?, config_version = config_version + 1, version = version + 1, updated_at = ?
 		WHERE id = ?`
-	args := []any{t.Name, t.Timezone, string(t.Mode), quiet, holidays, channels, t.RetentionDays, keywords, micros(tx.now), t.ID}
+	args := []any{t.Name, t.Timezone, string(t.Mode), quiet, holidays, channels, t.RetentionDays, keywords, alerts, micros(tx.now), t.ID}
 	if ifVersion != 0 {
 		q += ` AND version = ?`
 		args = append(args, ifVersion)

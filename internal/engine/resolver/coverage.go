@@ -13,6 +13,41 @@ import (
 type CoverageReport struct {
 	Mode     engine.Mode       `json:"mode"`
 	Triggers []TriggerCoverage `json:"triggers"`
+	// Rules are the tenant's rules in evaluation order (those whose
+	// condition does not parse last), each with the fields its condition
+	// reads. CheckCoverage names the fields; how often events lacked them
+	// is counted from the stored events by the caller (FieldsFrom to
+	// FieldsTo).
+	Rules []RuleCoverage `json:"rules"`
+	// FieldsFrom and FieldsTo are the window of events the rules' missing
+	// fields are counted over; nil until they are counted.
+	FieldsFrom *time.Time `json:"fields_from,omitempty" doc:"Start of the window the rules' missing fields are counted over (30 days before fields_to)"`
+	FieldsTo   *time.Time `json:"fields_to,omitempty" doc:"End of that window: when the report was made"`
+}
+
+// RuleCoverage is one rule and the lead context fields its condition
+// reads.
+type RuleCoverage struct {
+	RuleID  string `json:"rule_id"`
+	Name    string `json:"name"`
+	Trigger string `json:"trigger"`
+	Enabled bool   `json:"enabled"`
+	// Events counts the non-duplicate events of the rule's trigger (every
+	// trigger, for "*") in the window.
+	Events int64 `json:"events" doc:"Events of the rule's trigger (every trigger for *) in the window, duplicates left out"`
+	// Fields are the fields the condition reads, in the order it names
+	// them.
+	Fields []RuleFieldCoverage `json:"fields"`
+}
+
+// RuleFieldCoverage is one field a rule reads, and how many of the
+// window's events of the rule's trigger lacked it: a rule cannot match a
+// lead whose context lacks a field it compares (the comparison is
+// unknown).
+type RuleFieldCoverage struct {
+	Field        string  `json:"field"`
+	Missing      int64   `json:"missing" doc:"Events of the window that lacked the field"`
+	MissingShare float64 `json:"missing_share" doc:"missing / events, 0 to 1; 0 when there were no events"`
 }
 
 // TriggerCoverage is the coverage of one trigger.
@@ -155,6 +190,20 @@ func CheckCoverage(mode engine.Mode, rules []engine.Rule, workflows []engine.Wor
 			tc.EnabledPath = tc.EnginePath
 		}
 		rep.Triggers = append(rep.Triggers, tc)
+	}
+	rep.Rules = make([]RuleCoverage, 0, len(compiled)+len(bad))
+	for i := range compiled {
+		r := &compiled[i]
+		rc := RuleCoverage{RuleID: r.id, Name: r.rule.Name, Trigger: r.rule.Trigger, Enabled: r.rule.Enabled,
+			Fields: []RuleFieldCoverage{}}
+		for _, f := range r.cond.Fields() {
+			rc.Fields = append(rc.Fields, RuleFieldCoverage{Field: f})
+		}
+		rep.Rules = append(rep.Rules, rc)
+	}
+	for _, e := range bad {
+		rep.Rules = append(rep.Rules, RuleCoverage{RuleID: e.rule.ID, Name: e.rule.Name, Trigger: e.rule.Trigger,
+			Enabled: e.rule.Enabled, Fields: []RuleFieldCoverage{}})
 	}
 	return rep
 }

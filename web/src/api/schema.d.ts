@@ -1347,6 +1347,16 @@ export interface components {
         AlertOut: {
             /** @description What to do about it */
             action: string;
+            /**
+             * @description That email's status
+             * @enum {string}
+             */
+            email_status?: "queued" | "sending" | "sent" | "failed" | "unknown";
+            /**
+             * Format: date-time
+             * @description When an email naming this alert was queued to the tenant's alert address; absent when none was (no address, or the same kind and subject was emailed within the hour)
+             */
+            emailed_at?: string;
             /** @description The numbers behind the alert: counts, shares, seconds */
             figures: {
                 [key: string]: number;
@@ -1355,7 +1365,7 @@ export interface components {
             first_seen: string;
             id: string;
             /** @enum {string} */
-            kind: "circuit_open" | "message_failed" | "decision_spike" | "dead_rule" | "delivery_lag";
+            kind: "circuit_open" | "provider_failing" | "message_failed" | "decision_spike" | "dead_rule" | "delivery_lag" | "rule_field_missing";
             /**
              * Format: date-time
              * @description The last evaluation that still found the condition
@@ -1369,11 +1379,18 @@ export interface components {
             rule_id?: string;
             /** @enum {string} */
             state: "open" | "resolved";
-            /** @description What the alert is about within its kind: the provider, the message id, trigger/outcome, the rule id; empty for delivery_lag */
+            /** @description What the alert is about within its kind: the provider, the message id, trigger/outcome, the rule id, rule id/field; empty for delivery_lag */
             subject: string;
             /** @description What happened, in words */
             summary: string;
             trigger?: string;
+        };
+        AlertsSettings: {
+            /**
+             * @description The address new alerts are emailed to, through the tenant's email channel, at most once an hour per alert kind and subject; empty for none
+             * @example ops@acme.example
+             */
+            email: string;
         };
         ApplyMigrationIn: {
             /** @description The id of a preview of the tenant's current legacy settings */
@@ -1414,12 +1431,32 @@ export interface components {
             whatsapp?: components["schemas"]["WhatsAppChannelOut"];
         };
         CircuitOut: {
+            /**
+             * @description tenant: the provider refused the tenant's account; transient: the provider failed transiently too often
+             * @enum {string}
+             */
+            cause: "tenant" | "transient";
             error_code: string;
             /** Format: date-time */
             opened_at: string;
+            /**
+             * Format: int64
+             * @description Consecutive openings: 1, plus one for each probe that failed; the time open doubles with each
+             */
+            opens: number;
+            /**
+             * Format: date-time
+             * @description While a probe is in flight: when its lease ends and another message may probe
+             */
+            probe_until?: string;
             /** @enum {string} */
             provider: "smtp" | "cloud_api" | "log";
             reason: string;
+            /**
+             * @description open: nothing is sent until 'until'; half_open: 'until' has passed and one message at a time probes the provider
+             * @enum {string}
+             */
+            state: "open" | "half_open";
             /**
              * Format: date-time
              * @description When one message will probe the provider again
@@ -1493,8 +1530,19 @@ export interface components {
             reason: string;
         };
         CoverageReport: {
+            /**
+             * Format: date-time
+             * @description Start of the window the rules' missing fields are counted over (30 days before fields_to)
+             */
+            fields_from?: string;
+            /**
+             * Format: date-time
+             * @description End of that window: when the report was made
+             */
+            fields_to?: string;
             /** @enum {string} */
             mode: "legacy" | "shadow" | "engine";
+            rules: components["schemas"]["RuleCoverage"][];
             triggers: components["schemas"]["TriggerCoverage"][];
         };
         CoverageWarning: {
@@ -1511,6 +1559,7 @@ export interface components {
             role: "admin" | "app";
         };
         CreateTenantIn: {
+            alerts?: components["schemas"]["AlertsSettings"];
             channels?: components["schemas"]["ChannelsIn"];
             /** @description The tenant's own WhatsApp opt-out and opt-in words; default: STOP, PARAR, BAJA, ARRET, ... and START, ... */
             consent_keywords?: components["schemas"]["ConsentKeywordsIn"];
@@ -1534,6 +1583,8 @@ export interface components {
             timezone?: string;
         };
         CreatedTenantOut: {
+            /** @description Where new alerts are emailed; absent when nowhere */
+            alerts?: components["schemas"]["AlertsSettings"];
             api_key: components["schemas"]["KeyOut"];
             channels: components["schemas"]["ChannelsOut"];
             consent_keywords: components["schemas"]["ConsentKeywordsOut"];
@@ -2058,6 +2109,7 @@ export interface components {
             workflow_id?: string;
         };
         PatchTenantIn: {
+            alerts?: components["schemas"]["AlertsSettings"];
             channels?: components["schemas"]["ChannelsIn"];
             /** @description The tenant's own WhatsApp opt-out and opt-in words: a list replaces that list, null restores quoteflow's default, a list left out is unchanged */
             consent_keywords?: components["schemas"]["ConsentKeywordsIn"];
@@ -2312,6 +2364,32 @@ export interface components {
             workflow_id?: string;
             /** Format: int64 */
             workflow_version?: number;
+        };
+        RuleCoverage: {
+            enabled: boolean;
+            /**
+             * Format: int64
+             * @description Events of the rule's trigger (every trigger for *) in the window, duplicates left out
+             */
+            events: number;
+            fields: components["schemas"]["RuleFieldCoverage"][];
+            name: string;
+            rule_id: string;
+            /** @enum {string} */
+            trigger: "*" | "quote.sent" | "quote.viewed" | "quote.accepted" | "quote.rejected" | "quote.expired";
+        };
+        RuleFieldCoverage: {
+            field: string;
+            /**
+             * Format: int64
+             * @description Events of the window that lacked the field
+             */
+            missing: number;
+            /**
+             * Format: double
+             * @description missing / events, 0 to 1; 0 when there were no events
+             */
+            missing_share: number;
         };
         RuleIn: {
             condition: components["schemas"]["Condition"];
@@ -2796,6 +2874,8 @@ export interface components {
             status: string;
         };
         TenantOut: {
+            /** @description Where new alerts are emailed; absent when nowhere */
+            alerts?: components["schemas"]["AlertsSettings"];
             channels: components["schemas"]["ChannelsOut"];
             consent_keywords: components["schemas"]["ConsentKeywordsOut"];
             /** Format: date-time */
@@ -3128,7 +3208,7 @@ export interface operations {
                 /** @description The next_cursor of the previous page, as given (opaque); anything else is a 422 */
                 cursor?: string;
                 state?: "open" | "resolved";
-                kind?: "circuit_open" | "message_failed" | "decision_spike" | "dead_rule" | "delivery_lag";
+                kind?: "circuit_open" | "provider_failing" | "message_failed" | "decision_spike" | "dead_rule" | "delivery_lag" | "rule_field_missing";
                 lead_id?: string;
             };
             header?: never;

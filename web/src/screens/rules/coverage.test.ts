@@ -8,6 +8,7 @@ describe("warningsByRule", () => {
     const w = { code: "rule_workflow_disabled", message: "the workflow is disabled", rule_id: "r1" };
     const m = warningsByRule({
       mode: "engine",
+      rules: [],
       triggers: [
         { trigger: "quote.sent", enabled_path: false, engine_path: false, rules: ["r1"], fallback: outcome, legacy: outcome, warnings: [w] },
         {
