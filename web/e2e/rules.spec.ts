@@ -133,4 +133,21 @@ describe("assignment rules", () => {
     await checkA11y(page, "the rules screen");
     await screenshot(page, "rules");
   });
+
+  test("a field the rule reads that leads lacked is shown beside the rule", async () => {
+    const t = await createTenant("Rules Missing");
+    const wf = await workflow(t.key, "Tile roofs follow-up");
+    await rule(t.key, "Tile roofs", wf, { all: [{ field: "lead.custom.roof_type", op: "eq", value: "tile" }] });
+    const lead = await apiCall<{ id: string }>("POST", "/v1/leads", t.key, { first_name: "Rui", email: "rui@example.com" });
+    const quote = await apiCall<{ id: string }>("POST", "/v1/quotes", t.key, {
+      lead_id: lead.json.id, number: "M-1", amount: 100, currency: "EUR", valid_until: "2099-01-01T00:00:00Z",
+    });
+    expect((await apiCall("POST", `/v1/quotes/${quote.json.id}/send`, t.key)).status).toBe(200);
+    const page = await h.newPage();
+    await openRules(page, t.key);
+    const line = page.locator('[data-missing-field="lead.custom.roof_type"]');
+    await line.waitFor();
+    expect(await line.textContent()).toContain("missing in 1 of 1 events");
+    await checkA11y(page, "the rules screen with missing context");
+  });
 });

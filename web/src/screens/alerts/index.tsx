@@ -16,6 +16,8 @@ const kinds: Array<{ value: NonNullable<AlertQuery["kind"]>; label: string }> = 
   { value: "decision_spike", label: "Decision spike" },
   { value: "dead_rule", label: "Rule matching nothing" },
   { value: "delivery_lag", label: "Delivery lag" },
+  { value: "provider_failing", label: "Provider failing (retries held back)" },
+  { value: "rule_field_missing", label: "Rule losing matches to a missing field" },
 ];
 
 interface Filters {

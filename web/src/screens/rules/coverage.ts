@@ -30,3 +30,30 @@ export function warningsByRule(c: Coverage | null): Map<string, RuleWarning[]> {
   }
   return out;
 }
+
+/** A field a rule reads that some recent events lacked. */
+export interface MissingField {
+  field: string;
+  missing: number;
+  events: number;
+  /** The share as a whole percent, at least 1 when any event lacked it. */
+  percent: number;
+}
+
+/**
+ * missingFieldsByRule lists, per rule, the fields its condition reads that
+ * at least one of the window's events of its trigger lacked, the most
+ * often missing first: a field missing from the lead context is what keeps
+ * a rule from matching leads it was written for.
+ */
+export function missingFieldsByRule(c: Coverage | null): Map<string, MissingField[]> {
+  const out = new Map<string, MissingField[]>();
+  for (const r of c?.rules ?? []) {
+    const list = r.fields
+      .filter((f) => f.missing > 0)
+      .map((f) => ({ field: f.field, missing: f.missing, events: r.events, percent: Math.max(1, Math.round(f.missing_share * 100)) }))
+      .sort((a, b) => b.missing - a.missing || a.field.localeCompare(b.field));
+    if (list.length > 0) out.set(r.rule_id, list);
+  }
+  return out;
+}

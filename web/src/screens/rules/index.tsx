@@ -5,7 +5,7 @@ import { Button, Notice, Page, ProblemBanner } from "../../components";
 import { Sortable, moved, summary } from "../../components/condition";
 import { href } from "../../router";
 import type { ScreenProps } from "../../routes";
-import { warningsByRule, type RuleWarning } from "./coverage";
+import { missingFieldsByRule, warningsByRule, type MissingField, type RuleWarning } from "./coverage";
 import "./rules.css";
 
 export { RuleEditorScreen } from "./editor";
@@ -80,6 +80,7 @@ export function RulesScreen(_props: ScreenProps) {
   };
 
   const byRule = warningsByRule(coverage);
+  const missingByRule = missingFieldsByRule(coverage);
   const others = byRule.get("") ?? [];
   const wfName = (id: string) => workflows.find((w) => w.id === id)?.name ?? id;
 
@@ -111,6 +112,7 @@ export function RulesScreen(_props: ScreenProps) {
                 On <code>{r.trigger === "*" ? "every trigger" : r.trigger}</code>, when {summary(r.condition)}: run <strong>{wfName(r.workflow_id)}</strong>
               </p>
               <Warnings items={byRule.get(r.id) ?? []} label={`Coverage warnings for rule ${r.name}`} />
+              <MissingFields items={missingByRule.get(r.id) ?? []} label={`Fields rule ${r.name} reads that leads lacked`} />
               <Button variant="danger" onClick={() => remove(r)} disabled={busy}>
                 Delete rule {r.name}
               </Button>
@@ -125,6 +127,20 @@ export function RulesScreen(_props: ScreenProps) {
         </section>
       ) : null}
     </Page>
+  );
+}
+
+function MissingFields({ items, label }: { items: MissingField[]; label: string }) {
+  if (items.length === 0) return null;
+  return (
+    <ul className="rule__warnings" aria-label={label}>
+      {items.map((f) => (
+        <li key={f.field} data-missing-field={f.field}>
+          <strong>Missing context</strong>: <code>{f.field}</code> was missing in {f.missing} of {f.events} events of the last 30 days ({f.percent} %), so
+          the rule could not match those leads.
+        </li>
+      ))}
+    </ul>
   );
 }
 
