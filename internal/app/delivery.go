@@ -270,29 +270,39 @@ func (a *App) saveDelivery(ctx context.Context, tx *store.Tx, m *engine.Message,
 	return tx.UpdateMessage(ctx, m)
 }
 
+// stepOf returns the run and the workflow step that m was written for;
+// a nil step for a message of no run, or of a step its run's workflow
+// version does not have.
+func (a *App) stepOf(ctx context.Context, tx *store.Tx, m *engine.Message) (*engine.Run, *engine.Step, error) {
+	if m.RunID == "" {
+		return nil, nil, nil
+	}
+	run, err := tx.GetRun(ctx, m.TenantID, m.RunID)
+	if err != nil {
+		return nil, nil, err
+	}
+	wf, err := a.workflowVersion(ctx, tx, run.TenantID, run.WorkflowID, run.WorkflowVersion)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range wf.Steps {
+		if wf.Steps[i].ID == m.StepID {
+			return run, &wf.Steps[i], nil
+		}
+	}
+	return run, nil, nil
+}
+
 // fallback queues the step's email when a WhatsApp message cannot reach
 // its recipient, now or later by receipt. A step has one email fallback at
 // most: the outbox is unique per run step and channel.
 func (a *App) fallback(ctx context.Context, tx *store.Tx, failed *engine.Message) error {
-	if failed.Channel != engine.ChannelWhatsApp || failed.RunID == "" {
+	if failed.Channel != engine.ChannelWhatsApp {
 		return nil
 	}
-	run, err := tx.GetRun(ctx, failed.TenantID, failed.RunID)
-	if err != nil {
+	run, step, err := a.stepOf(ctx, tx, failed)
+	if err != nil || step == nil {
 		return err
-	}
-	wf, err := a.workflowVersion(ctx, tx, run.TenantID, run.WorkflowID, run.WorkflowVersion)
-	if err != nil {
-		return err
-	}
-	var step *engine.Step
-	for i := range wf.Steps {
-		if wf.Steps[i].ID == failed.StepID {
-			step = &wf.Steps[i]
-		}
-	}
-	if step == nil {
-		return nil
 	}
 	tenant, rc, err := a.runContext(ctx, tx, run)
 	if err != nil {

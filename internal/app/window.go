@@ -77,25 +77,9 @@ func (a *App) windowFallback(ctx context.Context, tx *store.Tx, text *engine.Mes
 		// template again would meet it again, so the email goes instead.
 		return a.fallback(ctx, tx, text)
 	}
-	if text.RunID == "" {
-		return nil
-	}
-	run, err := tx.GetRun(ctx, text.TenantID, text.RunID)
-	if err != nil {
+	run, step, err := a.stepOf(ctx, tx, text)
+	if err != nil || step == nil {
 		return err
-	}
-	wf, err := a.workflowVersion(ctx, tx, run.TenantID, run.WorkflowID, run.WorkflowVersion)
-	if err != nil {
-		return err
-	}
-	var step *engine.Step
-	for i := range wf.Steps {
-		if wf.Steps[i].ID == text.StepID {
-			step = &wf.Steps[i]
-		}
-	}
-	if step == nil {
-		return nil
 	}
 	tenant, rc, err := a.runContext(ctx, tx, run)
 	if err != nil {
