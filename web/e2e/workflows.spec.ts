@@ -253,6 +253,20 @@ describe("workflows", () => {
     expect(await leavingAsks(page)).toBe(false);
   });
 
+  test("stop on reply: the exit_on checkbox for a customer's reply saves replied", async () => {
+    const t = await createTenant("Workflows Replied");
+    const wf = await seedWorkflow(t.key, [emailStep("Hi")]);
+    const page = await h.newPage();
+    await openEditor(page, t.key, wf.id);
+    await page.getByRole("group", { name: "Stop a run when" }).getByLabel("the customer replies on WhatsApp").check();
+    await page.getByLabel("the quote is accepted").check();
+    const answered = page.waitForResponse((r) => r.url().endsWith(`/v1/workflows/${wf.id}`) && r.request().method() === "PATCH");
+    await page.getByRole("button", { name: "Save workflow" }).click();
+    expect((await answered).status()).toBe(200);
+    const got = await apiCall<{ exit_on: string[] }>("GET", `/v1/workflows/${wf.id}`, t.key);
+    expect(got.json.exit_on.sort()).toEqual(["accepted", "replied"]);
+  });
+
   test("versions: a readable diff between any two", async () => {
     const t = await createTenant("Workflows Versions");
     const wf = await seedWorkflow(t.key, [emailStep("Your quote"), { type: "wait", wait: { duration: "P2D" } }]);

@@ -19,7 +19,16 @@ type Result = { data: Workflow; response: Response };
 /** Runs one edit of the workflow with the If-Match of the newest version; null when it was saved. */
 export type Run = (op: (ifMatch: string) => Promise<Result>) => Promise<ApiProblem | null>;
 
-const exitStatuses: ExitOn[] = ["sent", "viewed", "accepted", "rejected", "expired"];
+const exitStatuses: ExitOn[] = ["sent", "viewed", "accepted", "rejected", "expired", "replied"];
+/** What each exit_on value means, as the checkbox says it. */
+const exitLabels: Record<string, string> = {
+  sent: "the quote is sent",
+  viewed: "the quote is viewed",
+  accepted: "the quote is accepted",
+  rejected: "the quote is rejected",
+  expired: "the quote expires",
+  replied: "the customer replies on WhatsApp",
+};
 /** How long a step's draft waits after the last keystroke before the API checks it (nothing is saved). */
 export const validateMs = 400;
 
@@ -259,12 +268,12 @@ function SettingsForm({ wf, run, onSaved }: { wf: Workflow; run: Run; onSaved: (
       <label className="check">
         <input type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} /> Enabled
       </label>
-      <Field label="Stop a run when the quote becomes" path="body.exit_on" nested>
+      <Field label="Stop a run when" path="body.exit_on" nested>
         {(p) => (
-          <div id={p.id} role="group" aria-label="Stop a run when the quote becomes" aria-invalid={p["aria-invalid"]} className="cond__actions">
+          <div id={p.id} role="group" aria-label="Stop a run when" aria-invalid={p["aria-invalid"]} className="cond__actions">
             {exitStatuses.map((s) => (
               <label key={s} className="check">
-                <input type="checkbox" checked={exitOn.includes(s)} onChange={(e) => setExitOn(e.target.checked ? [...exitOn, s] : exitOn.filter((x) => x !== s))} /> {s}
+                <input type="checkbox" checked={exitOn.includes(s)} onChange={(e) => setExitOn(e.target.checked ? [...exitOn, s] : exitOn.filter((x) => x !== s))} /> {exitLabels[s] ?? s}
               </label>
             ))}
           </div>
@@ -447,6 +456,13 @@ function StepCard({ step, index, workflowId, run, leadId, quoteId, onRemove, onD
             </div>
             <Field label="Parameters" path="body.whatsapp.parameters" nested hint="One per line, in the template's order; Liquid allowed">
               {(p) => <textarea {...p} rows={3} className="mono" value={draft.parameters} onChange={(e) => set({ parameters: e.target.value })} />}
+            </Field>
+            <Field
+              label="Free-form text (optional)"
+              path="body.whatsapp.text"
+              hint="Sent instead of the template while the customer's last reply is under 24 hours old; outside that window the template goes, else the email fallback. Liquid allowed."
+            >
+              {(p) => <textarea {...p} rows={3} className="mono" value={draft.waText} onChange={(e) => set({ waText: e.target.value })} />}
             </Field>
             <Field label="Fallback channel" path="body.fallback_channel">
               {(p) => (

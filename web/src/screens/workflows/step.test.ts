@@ -31,4 +31,13 @@ describe("step drafts", () => {
     expect(stepInOf(wait)).toEqual({ type: "wait", wait: { duration: "P1D" }, when: null });
     expect(stepInOf(wait)).not.toHaveProperty("position");
   });
+
+  test("a WhatsApp step's free-form text survives an edit; a text-only step sends no empty template", () => {
+    const both = draftOf({ id: "s1", type: "send_whatsapp", whatsapp: { template: "t", language: "en_US", parameters: [], text: "Hi {{ lead.first_name }}" } });
+    expect(patchOf(both)).toMatchObject({ whatsapp: { template: "t", language: "en_US", text: "Hi {{ lead.first_name }}" } });
+    const textOnly = { ...both, template: "", language: "" };
+    expect(patchOf(textOnly)).toEqual({ type: "send_whatsapp", whatsapp: { parameters: [], text: "Hi {{ lead.first_name }}" }, fallback_channel: "", when: null });
+    const neither = { ...textOnly, waText: "" };
+    expect(patchOf(neither).whatsapp).toEqual({ template: "", language: "", parameters: [] });
+  });
 });
