@@ -183,6 +183,12 @@ func kill(t *testing.T, dialect string) {
 // bursts with Retry-After) under load.
 func providerFaults(t *testing.T, dialect string) {
 	s := newScenario(t, "provider", dialect, storetest.URL(t, dialect), faultProfile)
+	// The profile's 429 bursts are what opens a tenant's circuit for the
+	// provider (issue 10's retry noise). Its production backoff, a minute
+	// doubling to an hour, would stall the run; seconds make the circuit
+	// open, half-open and probe many times within it, under the same
+	// faults, which is what the harness should hold to its promises.
+	s.env = append(s.env, "QUOTEFLOW_CIRCUIT_OPEN_FOR=2s", "QUOTEFLOW_CIRCUIT_MAX_OPEN_FOR=8s")
 	p := startProc(t, s.env)
 	s.setup(p)
 	stopLoad := s.load(4, 250*time.Millisecond)
