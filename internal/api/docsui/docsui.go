@@ -6,13 +6,11 @@ package docsui
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"html/template"
 	"net/http"
-	"strings"
-	"time"
+
+	"github.com/quoteflow/quoteflow/internal/static"
 )
 
 // CSP is the Content-Security-Policy of the reference: scripts, styles,
@@ -32,34 +30,8 @@ var pageTemplate string
 // Script is the renderer's file, as vendor.sh copies it.
 const Script = "rapidoc-min.js"
 
-// file is one served file with its entity tag.
-type file struct {
-	body        []byte
-	etag        string
-	contentType string
-}
-
 // files are the vendored files, by name.
-var files = func() map[string]file {
-	out := map[string]file{}
-	entries, err := assetFS.ReadDir("assets")
-	if err != nil {
-		panic(err)
-	}
-	for _, e := range entries {
-		body, err := assetFS.ReadFile("assets/" + e.Name())
-		if err != nil {
-			panic(err)
-		}
-		sum := sha256.Sum256(body)
-		ct := "text/plain; charset=utf-8"
-		if strings.HasSuffix(e.Name(), ".js") {
-			ct = "text/javascript; charset=utf-8"
-		}
-		out[e.Name()] = file{body: body, etag: `"` + hex.EncodeToString(sum[:16]) + `"`, contentType: ct}
-	}
-	return out
-}()
+var files = static.Load(assetFS, "assets")
 
 // Page renders the reference's page. The page is served at /v1/docs and
 // names its script and the document relative to itself (docs/...,
@@ -68,7 +40,7 @@ func Page() []byte {
 	var b bytes.Buffer
 	t := template.Must(template.New("page").Parse(pageTemplate))
 	err := t.Execute(&b, struct{ Script, Spec string }{
-		Script: "docs/" + Script + "?v=" + strings.Trim(files[Script].etag, `"`),
+		Script: "docs/" + Script + "?v=" + files.Version(Script),
 		Spec:   "openapi.json",
 	})
 	if err != nil {
@@ -91,19 +63,8 @@ func ServePage(page []byte) http.HandlerFunc {
 }
 
 // ServeFile serves the vendored file named name and reports whether there
-// is one.
+// is one. The page names the script with its hash: another version is
+// another address.
 func ServeFile(w http.ResponseWriter, r *http.Request, name string) bool {
-	f, ok := files[name]
-	if !ok {
-		return false
-	}
-	h := w.Header()
-	h.Set("Content-Type", f.contentType)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("ETag", f.etag)
-	// The page names the script with its hash: another version is
-	// another address.
-	h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(f.body))
-	return true
+	return files.Serve(w, r, name, static.Immutable)
 }

@@ -37,8 +37,12 @@ func TestVendoredFilesAreThoseVERSIONRecords(t *testing.T) {
 	if len(recorded) != len(files) {
 		t.Errorf("VERSION records %d files, %d are embedded", len(recorded), len(files))
 	}
-	for name, f := range files {
-		sum := sha256.Sum256(f.body)
+	for name := range files {
+		body, err := assetFS.ReadFile("assets/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(body)
 		if got := hex.EncodeToString(sum[:]); recorded[name] != got {
 			t.Errorf("%s: sha256 %s, VERSION records %q: run internal/api/docsui/vendor.sh", name, got, recorded[name])
 		}
@@ -81,7 +85,11 @@ var address = regexp.MustCompile(`https?://[A-Za-z0-9.-]+`)
 
 func TestTheRendererNamesOnlyKnownAddresses(t *testing.T) {
 	seen := map[string]bool{}
-	for _, a := range address.FindAllString(string(files[Script].body), -1) {
+	body, err := assetFS.ReadFile("assets/" + Script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range address.FindAllString(string(body), -1) {
 		seen[a] = true
 		if _, ok := knownAddresses[a]; !ok {
 			t.Errorf("%s names %s: read what it loads from there, then list it here or configure it off", Script, a)

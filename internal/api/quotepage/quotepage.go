@@ -7,9 +7,7 @@ package quotepage
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -21,6 +19,7 @@ import (
 	"time"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/static"
 )
 
 // CSP is the Content-Security-Policy of the page: everything from this
@@ -262,27 +261,7 @@ func preferredLanguage(header string) string {
 }
 
 // assets are the page's script, style sheet and icon, with their hashes.
-var assets = func() map[string]asset {
-	m := map[string]asset{}
-	entries, err := assetFS.ReadDir("assets")
-	if err != nil {
-		panic(err)
-	}
-	for _, e := range entries {
-		body, err := assetFS.ReadFile("assets/" + e.Name())
-		if err != nil {
-			panic(err)
-		}
-		sum := sha256.Sum256(body)
-		m[e.Name()] = asset{body: body, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
-	}
-	return m
-}()
-
-type asset struct {
-	body []byte
-	etag string
-}
+var assets = static.Load(assetFS, "assets")
 
 // AssetPath is where the page's files are served, relative to the page
 // (/v1/public/quotes/{token}): /v1/public/assets/.
@@ -291,25 +270,12 @@ const AssetPath = "/v1/public/assets/"
 // assetURL is a file's address relative to the page, with its hash, so
 // that a browser may keep it for as long as it likes.
 func assetURL(name string) string {
-	return "../assets/" + name + "?v=" + strings.Trim(assets[name].etag, `"`)
+	return "../assets/" + name + "?v=" + assets.Version(name)
 }
 
-// contentTypes are the media types of the files under assets/.
-var contentTypes = map[string]string{".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml"}
-
-// ServeAsset serves the page's file named name (under AssetPath), or 404.
+// ServeAsset serves the page's file named name (under AssetPath) and
+// reports whether there is one. The page asks for each file by its hash;
+// another version is another address.
 func ServeAsset(w http.ResponseWriter, r *http.Request, name string) bool {
-	a, ok := assets[name]
-	if !ok {
-		return false
-	}
-	ext := name[strings.LastIndexByte(name, '.'):]
-	w.Header().Set("Content-Type", contentTypes[ext])
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("ETag", a.etag)
-	// The page asks for each file by its hash; another version is another
-	// address.
-	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(a.body))
-	return true
+	return assets.Serve(w, r, name, static.Immutable)
 }

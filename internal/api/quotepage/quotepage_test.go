@@ -2,6 +2,7 @@ package quotepage
 
 import (
 	"bytes"
+	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strings"
@@ -131,9 +132,12 @@ func TestEveryAssetHasAContentType(t *testing.T) {
 		t.Fatalf("%d assets, want the script, the style sheet and the icon", len(assets))
 	}
 	for name := range assets {
-		ext := name[strings.LastIndexByte(name, '.'):]
-		if contentTypes[ext] == "" {
-			t.Errorf("%s: no content type", name)
+		w := httptest.NewRecorder()
+		if !ServeAsset(w, httptest.NewRequest("GET", AssetPath+name, nil), name) {
+			t.Fatalf("%s: not served", name)
+		}
+		if ct := w.Header().Get("Content-Type"); ct == "" || ct == "application/octet-stream" {
+			t.Errorf("%s: content type %q", name, ct)
 		}
 	}
 }
