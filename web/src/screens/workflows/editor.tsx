@@ -5,7 +5,8 @@ import { Button, Field, Form, Notice, Page, ProblemBanner } from "../../componen
 import { ConditionBuilder, Sortable, moved } from "../../components/condition";
 import { href } from "../../router";
 import type { ScreenProps } from "../../routes";
-import { triggers, type Trigger } from "./triggers";
+import { NameAndTrigger } from "./NameAndTrigger";
+import type { Trigger } from "./triggers";
 import { draftOf, newStep, patchOf, stepInOf, stepTypeNames, type StepDraft, type StepType } from "./step";
 import "./workflows.css";
 
@@ -251,20 +252,7 @@ function SettingsForm({ wf, run, onSaved }: { wf: Workflow; run: Run; onSaved: (
   };
   return (
     <Form label="Workflow settings" problem={problem} onSubmit={save}>
-      <div className="row">
-        <Field label="Name" path="body.name">
-          {(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} />}
-        </Field>
-        <Field label="Trigger" path="body.trigger">
-          {(p) => (
-            <select {...p} value={trigger} onChange={(e) => setTrigger(e.target.value as Trigger)}>
-              {triggers.map((t) => (
-                <option key={t}>{t}</option>
-              ))}
-            </select>
-          )}
-        </Field>
-      </div>
+      <NameAndTrigger name={name} trigger={trigger} onName={setName} onTrigger={setTrigger} />
       <label className="check">
         <input type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} /> Enabled
       </label>

@@ -1,10 +1,11 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, problemOf, unwrap, type ApiProblem } from "../../api/client";
 import type { components } from "../../api/schema";
-import { Button, Field, Form, Page, ProblemBanner, Table } from "../../components";
+import { Button, Form, Page, ProblemBanner, Table } from "../../components";
 import { href, navigate } from "../../router";
 import type { ScreenProps } from "../../routes";
-import { triggers, type Trigger } from "./triggers";
+import { NameAndTrigger } from "./NameAndTrigger";
+import type { Trigger } from "./triggers";
 
 export { WorkflowEditorScreen } from "./editor";
 export { WorkflowVersionsScreen } from "./versions";
@@ -52,20 +53,7 @@ export function WorkflowsScreen(_props: ScreenProps) {
     <Page title="Workflows">
       <Form label="New workflow" problem={problem} onSubmit={create}>
         <h2>New workflow</h2>
-        <div className="row">
-          <Field label="Name" path="body.name">
-            {(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} />}
-          </Field>
-          <Field label="Trigger" path="body.trigger">
-            {(p) => (
-              <select {...p} value={trigger} onChange={(e) => setTrigger(e.target.value as Trigger)}>
-                {triggers.map((t) => (
-                  <option key={t}>{t}</option>
-                ))}
-              </select>
-            )}
-          </Field>
-        </div>
+        <NameAndTrigger name={name} trigger={trigger} onName={setName} onTrigger={setTrigger} />
         <div className="form__actions">
           <Button type="submit" variant="primary" busy={busy}>
             Create workflow
