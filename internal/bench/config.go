@@ -71,6 +71,8 @@ type Config struct {
 	History int
 	// ProfileDir, when set, receives a CPU and a heap profile per phase.
 	ProfileDir string
+	// StatementDetail lists each scenario's most frequent statements.
+	StatementDetail bool
 	LogLevel   slog.Level
 }
 
@@ -135,6 +137,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 	fs.IntVar(&c.Rules, "rules", 1000, "resolve: rules in the rule set")
 	fs.IntVar(&c.History, "history", 10000, "past quote sends (event, run, step, message, attempt) written before the scenarios, so that they run on tables in use")
 	fs.StringVar(&c.ProfileDir, "profile-dir", "", "write a CPU profile (cpu-<phase>.pprof) and a heap profile (heap-<phase>.pprof) of each phase's measured window here")
+	fs.BoolVar(&c.StatementDetail, "statement-detail", false, "PostgreSQL: list each scenario's 25 most frequent statements, by text, in the report")
 	fs.StringVar(&logLevel, "log-level", "info", "level of quoteflow's own logs, formatted and discarded as serve would write them; warnings are shown after the run")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/quoteflow/quoteflow/internal/store"
 )
 
 // SchemaVersion names the shape of the --json document; it changes when a
@@ -80,6 +82,8 @@ type Statements struct {
 	RoundTripsPerAction  float64 `json:"round_trips_per_action,omitempty"`
 	PerMessage           float64 `json:"per_message,omitempty"`
 	RoundTripsPerMessage float64 `json:"round_trips_per_message,omitempty"`
+	// Top is the statements sent most often, with --statement-detail.
+	Top []store.StatementCount `json:"top,omitempty"`
 }
 
 // Ceiling is one measured limit.
@@ -331,6 +335,19 @@ func (r *Report) WriteTable(w io.Writer) error {
 	for _, s := range r.Scenarios {
 		for _, n := range s.Notes {
 			fmt.Fprintf(b, "  %s: %s\n", s.Name, n)
+		}
+	}
+	for _, s := range r.Scenarios {
+		if s.Statements == nil || len(s.Statements.Top) == 0 {
+			continue
+		}
+		fmt.Fprintf(b, "\nstatements most sent in %s (count, text)\n", s.Name)
+		for _, t := range s.Statements.Top {
+			sql := t.SQL
+			if len(sql) > 150 {
+				sql = sql[:150] + "…"
+			}
+			fmt.Fprintf(b, "  %8d  %s\n", t.Count, sql)
 		}
 	}
 	for _, s := range r.Scenarios {

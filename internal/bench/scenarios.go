@@ -245,7 +245,7 @@ func (r *runner) dbScenario(ctx context.Context, name string) (Scenario, error) 
 	)
 	var stmts *store.StatementCounter
 	if r.db.Dialect == store.DialectPostgres {
-		stmts = &store.StatementCounter{}
+		stmts = &store.StatementCounter{ByText: r.cfg.StatementDetail}
 	}
 	err = scenarioRSS(&s, func() error {
 		var err error
@@ -305,7 +305,7 @@ func (r *runner) dbScenario(ctx context.Context, name string) (Scenario, error) 
 	s.Actions.Ceiling, s.Actions.Ratio = "commit", ratio(s.Actions.PerSec, r.ceilings.Commit.PerSec)
 	s.Commits = after.sub(before).report(r.db.Counter)
 	if stmts != nil {
-		s.Statements = &Statements{Total: stmts.Statements(), RoundTrips: stmts.RoundTrips()}
+		s.Statements = &Statements{Total: stmts.Statements(), RoundTrips: stmts.RoundTrips(), Top: stmts.Top(25)}
 	}
 	if n := act.answered(); n > 0 {
 		s.Commits.PerAction = round3(float64(s.Commits.Total) / float64(n))

@@ -1,7 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
@@ -16,6 +20,46 @@ import (
 // use on a connection) is one more.
 type StatementCounter struct {
 	statements, roundTrips atomic.Int64
+
+	// ByText, when set before use, also counts each statement by its text,
+	// for Top. It takes a lock per statement, so it is for diagnosis only.
+	ByText bool
+	mu     sync.Mutex
+	texts  map[string]int64
+}
+
+// StatementCount is one statement's text (whitespace collapsed) and how
+// many times it was sent.
+type StatementCount struct {
+	SQL   string `json:"sql"`
+	Count int64  `json:"count"`
+}
+
+// Top is the n statements sent most often, most first; empty unless ByText.
+func (c *StatementCounter) Top(n int) []StatementCount {
+	c.mu.Lock()
+	out := make([]StatementCount, 0, len(c.texts))
+	for t, k := range c.texts {
+		out = append(out, StatementCount{SQL: t, Count: k})
+	}
+	c.mu.Unlock()
+	slices.SortFunc(out, func(a, b StatementCount) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.SQL, b.SQL))
+	})
+	return out[:min(n, len(out))]
+}
+
+func (c *StatementCounter) record(sql string) {
+	if !c.ByText {
+		return
+	}
+	sql = strings.Join(strings.Fields(sql), " ")
+	c.mu.Lock()
+	if c.texts == nil {
+		c.texts = map[string]int64{}
+	}
+	c.texts[sql]++
+	c.mu.Unlock()
 }
 
 // Statements and RoundTrips are the counts so far.
@@ -25,8 +69,9 @@ func (c *StatementCounter) Statements() int64 { return c.statements.Load() }
 func (c *StatementCounter) RoundTrips() int64 { return c.roundTrips.Load() }
 
 // TraceQueryStart implements pgx.QueryTracer.
-func (c *StatementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+func (c *StatementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
 	c.statements.Add(1)
+	c.record(d.SQL)
 	c.roundTrips.Add(1)
 	return ctx
 }
@@ -41,8 +86,9 @@ func (c *StatementCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ p
 }
 
 // TraceBatchQuery implements pgx.BatchTracer.
-func (c *StatementCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {
+func (c *StatementCounter) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
 	c.statements.Add(1)
+	c.record(d.SQL)
 }
 
 // TraceBatchEnd implements pgx.BatchTracer.
