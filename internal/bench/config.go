@@ -73,7 +73,7 @@ type Config struct {
 	ProfileDir string
 	// StatementDetail lists each scenario's most frequent statements.
 	StatementDetail bool
-	LogLevel   slog.Level
+	LogLevel        slog.Level
 }
 
 // has reports whether scenario name was asked for.
