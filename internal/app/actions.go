@@ -76,52 +76,38 @@ func (a *App) announce(ctx context.Context, res *ActionResult) {
 // The same action on the same revision is the same business event,
 // however it reaches us (API retry, public link clicked twice).
 func dedupeKey(q *engine.Quote, action engine.Action) string {
-	return fmt.Sprintf("%s:%s:%d", q.ID, action, q.Revision)
+	return store.DedupeKey(q.ID, action, q.Revision)
 }
 
 func (a *App) quoteAction(ctx context.Context, tx *store.Tx, req ActionRequest) (*ActionResult, error) {
 	if req.Action.Trigger() == "" {
 		return nil, engine.Errorf(engine.EINVALID, "unknown action %q", req.Action)
 	}
-	var q *engine.Quote
-	var err error
+	tenantID, quoteID := req.TenantID, req.QuoteID
 	if req.Token != "" {
-		q, err = tx.GetQuoteByTokenForUpdate(ctx, req.Token)
-	} else {
-		q, err = tx.GetQuoteForUpdate(ctx, req.TenantID, req.QuoteID)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if req.IdempotencyKey != "" {
-		prev, err := tx.GetEventByIdempotencyKey(ctx, q.TenantID, req.IdempotencyKey)
-		switch {
-		case err == nil:
-			return replay(prev, q, req)
-		case !engine.IsNotFound(err):
+		var err error
+		if tenantID, quoteID, err = tx.LockQuoteByToken(ctx, req.Token); err != nil {
 			return nil, err
 		}
 	}
-	tenant, err := tx.GetTenant(ctx, q.TenantID)
+	// One round trip on PostgreSQL: the lock, the tenant, the lead, the
+	// events both keys name and the active runs.
+	st, err := tx.LoadQuoteAction(ctx, tenantID, quoteID, req.Action, req.IdempotencyKey)
 	if err != nil {
 		return nil, err
 	}
-	lead, err := tx.GetLead(ctx, q.TenantID, q.LeadID)
-	if err != nil {
-		return nil, err
+	q, tenant, lead := st.Quote, st.Tenant, st.Lead
+	if st.Replay != nil {
+		return replay(st.Replay, q, req)
 	}
 	ev := &engine.Event{
 		TenantID: q.TenantID, LeadID: q.LeadID, QuoteID: q.ID, Trigger: req.Action.Trigger(), Action: req.Action,
 		IdempotencyKey: req.IdempotencyKey, DedupeKey: dedupeKey(q, req.Action),
 	}
-	first, err := tx.FindEventByDedupeKey(ctx, q.TenantID, ev.DedupeKey)
-	switch {
-	case err == nil:
+	if first := st.First; first != nil {
 		ev.Duplicate, ev.DuplicateOf = true, first.ID
 		ev.Decision = duplicateDecision(first)
-	case !engine.IsNotFound(err):
-		return nil, err
-	default:
+	} else {
 		if err := engine.CheckTransition(q.Status, req.Action); err != nil {
 			return nil, err
 		}
@@ -129,7 +115,9 @@ func (a *App) quoteAction(ctx context.Context, tx *store.Tx, req ActionRequest) 
 		if req.Action == engine.ActionReject {
 			q.RejectionReason = req.RejectionReason
 		}
-		if err := tx.UpdateQuote(ctx, q, q.Version); err != nil {
+		// Written with the event and the run, in the transaction's next
+		// round trip: nothing reads it back before the commit.
+		if err := tx.QueueQuoteUpdate(ctx, q); err != nil {
 			return nil, err
 		}
 	}
@@ -158,11 +146,11 @@ func (a *App) quoteAction(ctx context.Context, tx *store.Tx, req ActionRequest) 
 			return nil, err
 		}
 	}
-	if err := tx.InsertEvent(ctx, ev); err != nil {
+	if err := tx.QueueEvent(ctx, ev); err != nil {
 		return nil, err
 	}
 	if !ev.Duplicate {
-		if err := a.cancelEndedRuns(ctx, tx, q, ev); err != nil {
+		if err := a.cancelEndedRuns(ctx, tx, q, ev, st.ActiveRuns); err != nil {
 			return nil, err
 		}
 		if err := a.act(ctx, tx, tenant, rc, ev, legacy); err != nil {
@@ -205,11 +193,7 @@ func duplicateDecision(first *engine.Event) engine.Decision {
 // cancelEndedRuns cancels the quote's active runs that the new status ends
 // (the status is in their workflow's exit_on) and, on a new send, the run of
 // the same workflow it supersedes.
-func (a *App) cancelEndedRuns(ctx context.Context, tx *store.Tx, q *engine.Quote, ev *engine.Event) error {
-	runs, err := tx.ListActiveRuns(ctx, q.TenantID, q.ID)
-	if err != nil {
-		return err
-	}
+func (a *App) cancelEndedRuns(ctx context.Context, tx *store.Tx, q *engine.Quote, ev *engine.Event, runs []engine.Run) error {
 	for _, r := range runs {
 		reason := ""
 		if ev.Action == engine.ActionSend && ev.Decision.Outcome == engine.OutcomeWorkflow && r.WorkflowID == ev.Decision.WorkflowID {
@@ -276,7 +260,7 @@ func (a *App) act(ctx context.Context, tx *store.Tx, tenant *engine.Tenant, rc *
 func (a *App) startRun(ctx context.Context, tx *store.Tx, ev *engine.Event, workflowID string, version int64) error {
 	r := &engine.Run{TenantID: ev.TenantID, EventID: ev.ID, LeadID: ev.LeadID, QuoteID: ev.QuoteID,
 		WorkflowID: workflowID, WorkflowVersion: version, Trigger: ev.Trigger, Status: engine.RunActive}
-	if err := tx.InsertRun(ctx, r); err != nil {
+	if err := tx.QueueRun(ctx, r); err != nil {
 		return err
 	}
 	return a.jobs.EnqueueStepTx(ctx, tx, r.TenantID, r.ID, 0, tx.Now())

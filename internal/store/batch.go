@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -153,6 +154,11 @@ func (b *Batcher) run(batch []*batchReq) {
 			}
 			return nil
 		})
+		// A queued write's error, or an OnCommit function's, surfaces at
+		// the commit but belongs to one of the functions.
+		if _, ok := errors.AsType[*pendingError](err); ok {
+			failed = true
+		}
 		if err == nil || !failed {
 			// Committed, or the transaction itself failed (begin, commit):
 			// then no caller's work is durable, and each is told so.

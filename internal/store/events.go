@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
@@ -55,32 +56,44 @@ func errIdempotencyKey() error {
 // (FindEventByDedupeKey) after locking the quote (GetQuoteForUpdate), which
 // serialises the actions on one quote, and sets Duplicate and DuplicateOf.
 func (tx *Tx) InsertEvent(ctx context.Context, e *engine.Event) error {
-	id, err := newID()
+	s, err := tx.insertEvent(e)
 	if err != nil {
 		return err
+	}
+	if err := tx.batch(ctx, s); err != nil {
+		e.ID, e.CreatedAt = "", time.Time{}
+		return err
+	}
+	return nil
+}
+
+// insertEvent is InsertEvent's statement; it sets e's ID and CreatedAt.
+func (tx *Tx) insertEvent(e *engine.Event) (stmt, error) {
+	id, err := newID()
+	if err != nil {
+		return stmt{}, err
 	}
 	evCtx, err := rawJSONValue(e.Context, "context")
 	if err != nil {
-		return err
+		return stmt{}, err
 	}
 	response, err := rawJSONValue(e.Response, "response")
 	if err != nil {
-		return err
+		return stmt{}, err
 	}
 	decision, err := jsonValue(e.Decision, false)
 	if err != nil {
-		return err
-	}
-	_, err = tx.exec(ctx, `INSERT INTO trigger_events (`+eventColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		id, e.TenantID, e.LeadID, nullString(e.QuoteID), string(e.Trigger), string(e.Action), nullString(e.IdempotencyKey),
-		nullString(e.DedupeKey), e.Duplicate, nullString(e.DuplicateOf), evCtx, decision, string(e.Decision.Outcome),
-		e.Decision.Reason, response, micros(tx.now))
-	if err != nil {
-		return translate(err, "insert event", onViolation{unique: errIdempotencyKey()})
+		return stmt{}, err
 	}
 	e.ID, e.CreatedAt = id, tx.now
-	return nil
+	return stmt{
+		query: `INSERT INTO trigger_events (` + eventColumns + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		args: []any{id, e.TenantID, e.LeadID, nullString(e.QuoteID), string(e.Trigger), string(e.Action), nullString(e.IdempotencyKey),
+			nullString(e.DedupeKey), e.Duplicate, nullString(e.DuplicateOf), evCtx, decision, string(e.Decision.Outcome),
+			e.Decision.Reason, response, micros(tx.now)},
+		what: "insert event", on: onViolation{unique: errIdempotencyKey()},
+	}, nil
 }
 
 // GetEvent returns the tenant's trigger event with id.

@@ -28,19 +28,32 @@ func scanRun(s scanner) (engine.Run, error) {
 // InsertRun stores r and fills in its ID and times. Its event, lead, quote
 // and workflow version must be the tenant's (else EINVALID).
 func (tx *Tx) InsertRun(ctx context.Context, r *engine.Run) error {
-	id, err := newID()
+	s, err := tx.insertRun(r)
 	if err != nil {
 		return err
 	}
-	finished := normTime(r.FinishedAt)
-	_, err = tx.exec(ctx, `INSERT INTO runs (`+runColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		id, r.TenantID, r.EventID, r.LeadID, nullString(r.QuoteID), r.WorkflowID, r.WorkflowVersion, string(r.Trigger),
-		string(r.Status), r.Shadow, r.Reason, micros(tx.now), micros(tx.now), nullMicros(finished))
+	if err := tx.batch(ctx, s); err != nil {
+		r.ID = ""
+		return err
+	}
+	return nil
+}
+
+// insertRun is InsertRun's statement; it sets r's ID and times.
+func (tx *Tx) insertRun(r *engine.Run) (stmt, error) {
+	id, err := newID()
 	if err != nil {
-		return translate(err, "insert run", onViolation{})
+		return stmt{}, err
+	}
+	finished := normTime(r.FinishedAt)
+	s := stmt{
+		query: `INSERT INTO runs (` + runColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		args: []any{id, r.TenantID, r.EventID, r.LeadID, nullString(r.QuoteID), r.WorkflowID, r.WorkflowVersion, string(r.Trigger),
+			string(r.Status), r.Shadow, r.Reason, micros(tx.now), micros(tx.now), nullMicros(finished)},
+		what: "insert run",
 	}
 	r.ID, r.CreatedAt, r.UpdatedAt, r.FinishedAt = id, tx.now, tx.now, finished
-	return nil
+	return s, nil
 }
 
 // GetRun returns the tenant's run with id.

@@ -217,6 +217,9 @@ type Tx struct {
 
 	sqlTx *sql.Tx // SQLite
 	pgxTx pgx.Tx  // PostgreSQL
+
+	pending []stmt       // PostgreSQL: writes queued for the next round trip (pipeline.go)
+	hooks   []commitHook // run before the commit (OnCommit)
 }
 
 // Now is the transaction's clock reading, in UTC, truncated to microseconds.
@@ -230,7 +233,9 @@ func (tx *Tx) Dialect() string { return tx.db.dialect }
 func (tx *Tx) SQLTx() *sql.Tx { return tx.sqlTx }
 
 // PgxTx returns the pgx transaction on PostgreSQL, for River's riverpgxv5
-// driver to insert jobs in it; nil on SQLite.
+// driver to insert jobs in it; nil on SQLite. Statements sent through it
+// go before the writes the store has queued and not yet sent: use it only
+// for statements that do not depend on them.
 func (tx *Tx) PgxTx() pgx.Tx { return tx.pgxTx }
 
 // Tx runs fn in a read-write transaction and commits it if fn returns nil;
@@ -365,14 +370,19 @@ func (db *DB) transactWith(ctx context.Context, o txOptions, fn func(*Tx) error)
 			return translate(err, "begin", onViolation{})
 		}
 		tx.q = conn
-		commit, rollback = tx.pgxTx.Commit, tx.pgxTx.Rollback
+		commit, rollback = tx.commitPostgres, tx.pgxTx.Rollback
 	} else {
 		stx, err := db.sql.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
 		if err != nil {
 			return translate(err, "begin", onViolation{})
 		}
 		tx.sqlTx, tx.q = stx, stx
-		commit = func(context.Context) error { return stx.Commit() }
+		commit = func(ctx context.Context) error {
+			if err := tx.beforeCommit(ctx); err != nil {
+				return err
+			}
+			return stx.Commit()
+		}
 		rollback = func(context.Context) error { return stx.Rollback() }
 	}
 
@@ -390,6 +400,9 @@ func (db *DB) transactWith(ctx context.Context, o txOptions, fn func(*Tx) error)
 	done = true
 	if err := commit(ctx); err != nil {
 		_ = rollback(context.WithoutCancel(ctx))
+		if _, ok := errors.AsType[*pendingError](err); ok {
+			return err
+		}
 		return translate(err, "commit", onViolation{})
 	}
 	return nil
@@ -434,16 +447,28 @@ func (db *DB) rebind(query string) string {
 // (sqlitedriver.go), PostgreSQL's by pgx's statement cache: the helpers
 // send the text.
 
+// Each helper first sends the writes the transaction has queued
+// (pipeline.go), so that a statement sees them.
+
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := tx.flush(ctx); err != nil {
+		return nil, err
+	}
 	return tx.q.ExecContext(ctx, tx.db.rebind(query), args...)
 }
 
 func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := tx.flush(ctx); err != nil {
+		return nil, err
+	}
 	return tx.q.QueryContext(ctx, tx.db.rebind(query), args...)
 }
 
-func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return tx.q.QueryRowContext(ctx, tx.db.rebind(query), args...)
+func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) row {
+	if err := tx.flush(ctx); err != nil {
+		return row{err: err}
+	}
+	return row{Row: tx.q.QueryRowContext(ctx, tx.db.rebind(query), args...)}
 }
 
 // execOne runs a statement that must touch exactly one row and returns

@@ -1,0 +1,253 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// A quote action used to send each of its statements and wait for its
+// answer: ten round trips to PostgreSQL, each a wait on the network and a
+// wake-up of the server, which cost more than the statements' own work.
+// The pipeline lets a transaction send statements together:
+//
+//   - reads whose inputs are all known up front go in one batch (tx.batch);
+//   - writes whose results nothing reads before the commit are queued
+//     (tx.later) and travel with the transaction's next batch, or with its
+//     COMMIT, so a quote action's writes cost no round trip of their own.
+//
+// On SQLite there are no round trips: the same statements run one after
+// the other, as they are given, so that both databases behave alike.
+
+// stmt is one statement of a batch.
+type stmt struct {
+	query string // with ? placeholders, as everywhere in the store
+	args  []any
+	// row, if set, is called with each row the statement returns.
+	row func(scanner) error
+	// done, if set, is called after the statement with the number of rows
+	// it returned (a query) or touched (an exec); its error fails the batch.
+	done func(n int64) error
+	// tag, if set, is the command tag the statement must answer with:
+	// "COMMIT", which PostgreSQL answers "ROLLBACK" when it rolled back.
+	tag string
+	// what and on translate the statement's database error (translate).
+	what string
+	on   onViolation
+}
+
+// pendingError marks an error of a queued write, or of a function run just
+// before the commit (Tx.OnCommit), that surfaced at the commit: it belongs
+// to one of the functions a group commit ran, not to the commit itself, so
+// the Batcher runs each function again alone to find whose it is.
+type pendingError struct{ err error }
+
+func (e *pendingError) Error() string { return e.err.Error() }
+func (e *pendingError) Unwrap() error { return e.err }
+
+// later queues a write whose outcome nothing needs before the commit. On
+// PostgreSQL it travels with the transaction's next batch (or its COMMIT)
+// and its error surfaces there; on SQLite, and outside a transaction, it
+// runs at once. Either way its error reaches the caller of DB.Tx.
+func (tx *Tx) later(ctx context.Context, s stmt) error {
+	if tx.pgxTx == nil {
+		return tx.batch(ctx, s)
+	}
+	tx.pending = append(tx.pending, s)
+	return nil
+}
+
+// flush sends the queued writes, if any, in one round trip.
+func (tx *Tx) flush(ctx context.Context) error {
+	if len(tx.pending) == 0 {
+		return nil
+	}
+	return tx.batch(ctx)
+}
+
+// batch runs the queued writes and then stmts. On PostgreSQL they travel in
+// one round trip (a pgx batch: one pipeline, one sync); on SQLite they run
+// in order. The first statement that fails stops the rest and is the error.
+func (tx *Tx) batch(ctx context.Context, stmts ...stmt) error {
+	if tx.pgxTx == nil {
+		for i := range stmts {
+			if err := tx.runOne(ctx, &stmts[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	all := stmts
+	if len(tx.pending) > 0 {
+		all = append(tx.pending, stmts...)
+		tx.pending = nil
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for _, s := range all {
+		b.Queue(tx.db.rebind(s.query), s.args...)
+	}
+	br := tx.pgxTx.SendBatch(ctx, b)
+	var first error
+	for i := range all {
+		if err := readBatched(br, &all[i]); err != nil && first == nil {
+			first = err
+		}
+	}
+	if err := br.Close(); err != nil && first == nil {
+		first = translate(err, "batch", onViolation{})
+	}
+	return first
+}
+
+// readBatched reads one statement's result from a batch.
+func readBatched(br pgx.BatchResults, s *stmt) error {
+	var n int64
+	if s.row != nil {
+		rows, err := br.Query()
+		if err != nil {
+			return translate(err, s.what, s.on)
+		}
+		for rows.Next() {
+			n++
+			if err := s.row(rows); err != nil {
+				rows.Close()
+				return translate(err, s.what, s.on)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return translate(err, s.what, s.on)
+		}
+	} else {
+		tag, err := br.Exec()
+		if err != nil {
+			return translate(err, s.what, s.on)
+		}
+		if s.tag != "" && tag.String() != s.tag {
+			return fmt.Errorf("store: %s answered %q", s.what, tag.String())
+		}
+		n = tag.RowsAffected()
+	}
+	if s.done != nil {
+		return s.done(n)
+	}
+	return nil
+}
+
+// runOne runs one statement on its own, through database/sql.
+func (tx *Tx) runOne(ctx context.Context, s *stmt) error {
+	var n int64
+	if s.row != nil {
+		rows, err := tx.q.QueryContext(ctx, tx.db.rebind(s.query), s.args...)
+		if err != nil {
+			return translate(err, s.what, s.on)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			n++
+			if err := s.row(rows); err != nil {
+				return translate(err, s.what, s.on)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return translate(err, s.what, s.on)
+		}
+	} else {
+		res, err := tx.q.ExecContext(ctx, tx.db.rebind(s.query), s.args...)
+		if err != nil {
+			return translate(err, s.what, s.on)
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return translate(err, s.what, s.on)
+		}
+	}
+	if s.done != nil {
+		return s.done(n)
+	}
+	return nil
+}
+
+// OnCommit returns the value the transaction holds under key, making it
+// with make on the first call. make also returns a function that runs once
+// just before the commit, after every function of a group commit: the
+// place for work that many callers' writes share, such as inserting all
+// their queue jobs with one statement. Its error rolls the transaction
+// back; in a group commit each function then runs again alone.
+func (tx *Tx) OnCommit(key any, make func() (v any, flush func(context.Context) error)) any {
+	for _, h := range tx.hooks {
+		if h.key == key {
+			return h.v
+		}
+	}
+	v, flush := make()
+	tx.hooks = append(tx.hooks, commitHook{key: key, v: v, flush: flush})
+	return v
+}
+
+type commitHook struct {
+	key   any
+	v     any
+	flush func(context.Context) error
+}
+
+// beforeCommit runs the OnCommit functions, in the order they were made.
+func (tx *Tx) beforeCommit(ctx context.Context) error {
+	for _, h := range tx.hooks {
+		if err := h.flush(ctx); err != nil {
+			return &pendingError{err}
+		}
+	}
+	return nil
+}
+
+// commitPostgres commits on PostgreSQL: the OnCommit functions first, then
+// the queued writes and COMMIT in one round trip. The pgx transaction is
+// not committed through its own method, which would cost a round trip of
+// its own; the server ends the transaction, and the connection goes back
+// to the pool idle.
+func (tx *Tx) commitPostgres(ctx context.Context) error {
+	if err := tx.beforeCommit(ctx); err != nil {
+		return err
+	}
+	if len(tx.pending) == 0 {
+		if err := tx.pgxTx.Commit(ctx); err != nil {
+			return translate(err, "commit", onViolation{})
+		}
+		return nil
+	}
+	writes := len(tx.pending)
+	committed := false
+	err := tx.batch(ctx, stmt{query: "COMMIT", what: "commit", tag: "COMMIT", done: func(int64) error { committed = true; return nil }})
+	if err == nil && committed {
+		return nil
+	}
+	if err == nil {
+		err = errors.New("store: commit did not run")
+	}
+	// The error of a queued write belongs to one caller's function.
+	if !committed && writes > 0 {
+		return &pendingError{err}
+	}
+	return err
+}
+
+// row is a *sql.Row that may carry the error of the queued writes sent
+// before it.
+type row struct {
+	*sql.Row
+	err error
+}
+
+// Scan is sql.Row's Scan, or the error of the writes sent before it.
+func (r row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.Row.Scan(dest...)
+}
