@@ -10,6 +10,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -232,17 +233,41 @@ func (q *Queue) EnqueueDeliveryTx(ctx context.Context, tx *store.Tx, tenantID, m
 }
 
 func (q *Queue) insertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, at time.Time) error {
-	var opts *river.InsertOpts
+	opts := &river.InsertOpts{Metadata: askerTrace(ctx)}
 	if at.After(tx.Now()) {
-		opts = &river.InsertOpts{ScheduledAt: at}
+		opts.ScheduledAt = at
+	}
+	// Held until just before the commit, then inserted with one statement
+	// for the whole transaction: a group commit of many quote actions or
+	// deliveries inserts all their jobs together. A job exists only if its
+	// transaction commits, as with InsertTx.
+	p := tx.OnCommit(q, func() (any, func(context.Context) error) {
+		// The insert runs in the first asker's trace (its values, not its
+		// cancellation: the commit serves every caller of a group).
+		p, asker := &pendingJobs{}, context.WithoutCancel(ctx)
+		return p, func(context.Context) error { return q.insertMany(asker, tx, p.params) }
+	}).(*pendingJobs)
+	p.params = append(p.params, river.InsertManyParams{Args: args, InsertOpts: opts})
+	return nil
+}
+
+// pendingJobs are the jobs a transaction has asked for so far.
+type pendingJobs struct{ params []river.InsertManyParams }
+
+func (q *Queue) insertMany(ctx context.Context, tx *store.Tx, params []river.InsertManyParams) error {
+	if len(params) == 0 {
+		return nil
 	}
 	var err error
 	if q.pg != nil {
-		_, err = q.pg.InsertTx(ctx, tx.PgxTx(), args, opts)
+		_, err = q.pg.InsertManyTx(ctx, tx.PgxTx(), params)
 	} else {
-		_, err = q.sqlite.InsertTx(ctx, tx.SQLTx(), args, opts)
+		_, err = q.sqlite.InsertManyTx(ctx, tx.SQLTx(), params)
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("jobs: insert %d jobs: %w", len(params), err)
+	}
+	return nil
 }
 
 type stepWorker struct {

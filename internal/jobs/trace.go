@@ -34,8 +34,31 @@ func tracing(tp trace.TracerProvider) []rivertype.Middleware {
 	}
 }
 
+// askerKey is the job metadata key under which insertTx keeps the trace
+// context of the code that asked for the job. Jobs are inserted together
+// just before their transaction commits, one insert for a whole group
+// commit, so otelriver's own key holds the trace of that insert, which is
+// only the first asker's.
+const askerKey = "quoteflow_trace"
+
+// askerTrace is the job metadata carrying ctx's trace context; nil when
+// ctx has no span.
+func askerTrace(ctx context.Context) []byte {
+	carrier := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, carrier)
+	if len(carrier) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(map[string]propagation.MapCarrier{askerKey: carrier})
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
 // continueTrace puts the trace context from the job's metadata in ctx as
-// the remote parent of the work.
+// the remote parent of the work: the asker's (askerKey), else the
+// inserting span's.
 func continueTrace(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
 	if len(job.Metadata) == 0 {
 		return doInner(ctx)
@@ -44,9 +67,13 @@ func continueTrace(ctx context.Context, job *rivertype.JobRow, doInner func(cont
 	if err := json.Unmarshal(job.Metadata, &meta); err != nil {
 		return doInner(ctx)
 	}
+	from := meta
+	if asker, ok := meta[askerKey].(map[string]any); ok {
+		from = asker
+	}
 	carrier := propagation.MapCarrier{}
 	for _, k := range []string{"traceparent", "tracestate"} {
-		if s, ok := meta[k].(string); ok {
+		if s, ok := from[k].(string); ok {
 			carrier[k] = s
 		}
 	}
