@@ -154,20 +154,16 @@ func waitOn(c *engine.Circuit, id string, now time.Time) (gate, bool) {
 // stepGate is circuitGate for a step's message, which has no id yet: it
 // says whether the step may claim it (sending), must leave it to a delivery
 // job due now (queued: the circuit is half-open and that job takes the
-// probe), or must schedule it for later (scheduled, at).
-func stepGate(ctx context.Context, tx *store.Tx, tenantID, provider string) (engine.MessageStatus, time.Time, error) {
-	c, err := tx.GetCircuit(ctx, tenantID, provider)
-	if engine.IsNotFound(err) {
-		return engine.MsgSending, time.Time{}, nil
+// probe), or must schedule it for later (scheduled, at); c is the open
+// circuit of the message's provider, nil when it is closed.
+func stepGate(c *engine.Circuit, now time.Time) (engine.MessageStatus, time.Time) {
+	if c == nil {
+		return engine.MsgSending, time.Time{}
 	}
-	if err != nil {
-		return "", time.Time{}, err
-	}
-	now := tx.Now()
 	if g, decided := waitOn(c, "", now); decided {
-		return engine.MsgScheduled, g.wait, nil
+		return engine.MsgScheduled, g.wait
 	}
-	return engine.MsgQueued, now, nil
+	return engine.MsgQueued, now
 }
 
 // circuitNote is what an outcome did to a circuit, logged after the

@@ -100,7 +100,7 @@ func (a *App) beginDelivery(ctx context.Context, tx *store.Tx, tenantID, message
 // unsubscribe link.
 func (a *App) claimed(ctx context.Context, tx *store.Tx, tenant *engine.Tenant, m *engine.Message, q *engine.Quote) (*delivery, error) {
 	att := &engine.Attempt{TenantID: m.TenantID, MessageID: m.ID, Number: m.Attempts, Provider: m.Provider, StartedAt: tx.Now()}
-	if err := tx.InsertAttempt(ctx, att); err != nil {
+	if err := tx.QueueAttempt(ctx, att); err != nil {
 		return nil, err
 	}
 	d := &delivery{Tenant: tenant, Message: m, Attempt: att}
@@ -168,7 +168,7 @@ func (a *App) send(ctx context.Context, d *delivery) (channel.Result, error) {
 // recipient error), unknown, or a tenant error that opens the circuit; then
 // what it means for the provider's circuit (circuitOutcome).
 func (a *App) recordOutcome(ctx context.Context, tx *store.Tx, d *delivery, res channel.Result, sendErr error) error {
-	m, err := tx.GetMessageForUpdate(ctx, d.Message.TenantID, d.Message.ID)
+	m, eventAt, err := tx.LockMessageForOutcome(ctx, d.Message.TenantID, d.Message.ID)
 	if err != nil {
 		return err
 	}
@@ -183,13 +183,9 @@ func (a *App) recordOutcome(ctx context.Context, tx *store.Tx, d *delivery, res 
 			m.Status = engine.MsgSent
 		}
 		m.LastError, m.ErrorClass, m.Reason = "", "", ""
-		if m.EventID != "" {
-			// Only a histogram needs it: a missing event costs the
-			// observation, never the recorded send.
-			if d.EventAt, err = tx.EventTime(ctx, m.TenantID, m.EventID); err != nil && !engine.IsNotFound(err) {
-				return err
-			}
-		}
+		// Only a histogram needs it: a message of no event costs the
+		// observation, never the recorded send.
+		d.EventAt = eventAt
 		if err := a.saveDelivery(ctx, tx, m, att); err != nil {
 			return err
 		}
@@ -263,11 +259,13 @@ func (a *App) recordOutcome(ctx context.Context, tx *store.Tx, d *delivery, res 
 	return a.circuitOutcome(ctx, tx, d, m, class, code, sendErr.Error())
 }
 
+// saveDelivery writes an attempt's outcome and its message; both updates
+// go with the transaction's commit (or its next read).
 func (a *App) saveDelivery(ctx context.Context, tx *store.Tx, m *engine.Message, att *engine.Attempt) error {
-	if err := tx.UpdateAttempt(ctx, att); err != nil {
+	if err := tx.QueueUpdateAttempt(ctx, att); err != nil {
 		return err
 	}
-	return tx.UpdateMessage(ctx, m)
+	return tx.QueueUpdateMessage(ctx, m)
 }
 
 // stepOf returns the run and the workflow step that m was written for;

@@ -25,13 +25,15 @@ import (
 // deferred by quiet hours, holidays or an open circuit get a delivery job
 // for their time.
 func (a *App) executeStep(ctx context.Context, tx *store.Tx, tenantID, runID string, position int) (*delivery, error) {
-	run, err := tx.GetRun(ctx, tenantID, runID)
+	// The run and everything the step reads, in one round trip.
+	state, err := tx.LoadRun(ctx, tenantID, runID)
 	if engine.IsNotFound(err) {
 		return nil, nil // the lead was deleted with its runs
 	}
 	if err != nil {
 		return nil, err
 	}
+	run := state.Run
 	wf, err := a.workflowVersion(ctx, tx, tenantID, run.WorkflowID, run.WorkflowVersion)
 	if err != nil {
 		return nil, err
@@ -50,17 +52,13 @@ func (a *App) executeStep(ctx context.Context, tx *store.Tx, tenantID, runID str
 		}
 	}
 	if position >= len(wf.Steps) {
-		_, err := tx.FinishRun(ctx, tenantID, runID, engine.RunCompleted, "")
-		return nil, err
+		return nil, tx.QueueFinishRun(ctx, tenantID, runID, engine.RunCompleted, "")
 	}
 	step := &wf.Steps[position]
 	now := tx.Now()
 	rs := &engine.RunStep{TenantID: tenantID, RunID: runID, StepID: step.ID, Position: position, Type: step.Type,
 		Status: engine.StepCompleted, StartedAt: &now, FinishedAt: &now}
-	tenant, rc, err := a.runContext(ctx, tx, run)
-	if err != nil {
-		return nil, err
-	}
+	tenant, rc := state.Tenant, a.context(state.Tenant, state.Lead, state.Quote)
 	next := now
 	var msg *engine.Message
 	switch truth, missing := evalWhen(step, rc); {
@@ -92,9 +90,10 @@ func (a *App) executeStep(ctx context.Context, tx *store.Tx, tenantID, runID str
 	if msg != nil {
 		// Routed before the step is written, so that the step records the
 		// message's status in one insert.
-		if err := a.routeMessage(ctx, tx, tenant, rc, msg, true); err != nil {
-			return nil, err
+		gate := func(provider string) (engine.MessageStatus, time.Time) {
+			return stepGate(state.Circuit(provider), now)
 		}
+		a.routeMessage(tx, tenant, rc, msg, gate)
 		rs.Outcome, rs.Detail = string(msg.Status), msg.Reason
 	}
 	created, err := tx.InsertRunStep(ctx, rs)
@@ -108,13 +107,13 @@ func (a *App) executeStep(ctx context.Context, tx *store.Tx, tenantID, runID str
 	var d *delivery
 	if msg != nil {
 		msg.RunStepID = rs.ID
-		if d, err = a.storeMessage(ctx, tx, tenant, rc, msg); err != nil {
+		// The step was created just now, so its message cannot exist yet.
+		if d, err = a.storeMessage(ctx, tx, tenant, rc, msg, true); err != nil {
 			return nil, err
 		}
 	}
 	if position+1 == len(wf.Steps) && step.Type != engine.StepWait {
-		_, err := tx.FinishRun(ctx, tenantID, runID, engine.RunCompleted, "")
-		return d, err
+		return d, tx.QueueFinishRun(ctx, tenantID, runID, engine.RunCompleted, "")
 	}
 	return d, a.jobs.EnqueueStepTx(ctx, tx, tenantID, runID, position+1, next)
 }
@@ -285,20 +284,21 @@ func providerOf(tenant *engine.Tenant, ch string) string {
 // or a shadow, its delivery job — deferred past quiet hours and holidays in
 // the lead's timezone.
 func (a *App) queueMessage(ctx context.Context, tx *store.Tx, tenant *engine.Tenant, rc *engine.Context, m *engine.Message) error {
-	if err := a.routeMessage(ctx, tx, tenant, rc, m, false); err != nil {
-		return err
-	}
-	_, err := a.storeMessage(ctx, tx, tenant, rc, m)
+	a.routeMessage(tx, tenant, rc, m, nil)
+	_, err := a.storeMessage(ctx, tx, tenant, rc, m, false)
 	return err
 }
 
 // routeMessage sets the provider, status and time of a message to be
 // delivered (one whose Status is still empty): scheduled past quiet hours
-// and holidays in the lead's timezone, else queued, or with claim, sending
-// unless its provider's circuit is open.
-func (a *App) routeMessage(ctx context.Context, tx *store.Tx, tenant *engine.Tenant, rc *engine.Context, m *engine.Message, claim bool) error {
+// and holidays in the lead's timezone, else queued, or, given claim,
+// whatever claim says of its provider's circuit: sending, queued (a
+// half-open circuit, whose probe its delivery job may take) or scheduled
+// until the circuit's time.
+func (a *App) routeMessage(tx *store.Tx, tenant *engine.Tenant, rc *engine.Context, m *engine.Message,
+	claim func(provider string) (engine.MessageStatus, time.Time)) {
 	if m.Status != "" {
-		return nil
+		return
 	}
 	now := tx.Now()
 	m.Provider = providerOf(tenant, m.Channel)
@@ -310,27 +310,28 @@ func (a *App) routeMessage(ctx context.Context, tx *store.Tx, tenant *engine.Ten
 		if m.Reason == "" {
 			m.Reason = "quiet_hours"
 		}
-	case claim:
-		status, until, err := stepGate(ctx, tx, m.TenantID, m.Provider)
-		if err != nil {
-			return err
-		}
-		switch status {
+	case claim != nil:
+		switch status, until := claim(m.Provider); status {
 		case engine.MsgScheduled:
 			m.Status, m.Reason, m.ScheduledAt = engine.MsgScheduled, "circuit_open", &until
 		case engine.MsgSending:
 			m.Status, m.Attempts = engine.MsgSending, 1
-		} // queued: a half-open circuit, whose probe its delivery job may take
+		}
 	}
-	return nil
 }
 
 // storeMessage writes a routed message: a message claimed for sending with
 // its first attempt, returned as its delivery; a queued or scheduled one with
 // its delivery job; any other (suppressed, failed, shadow) alone.
-func (a *App) storeMessage(ctx context.Context, tx *store.Tx, tenant *engine.Tenant, rc *engine.Context, m *engine.Message) (*delivery, error) {
-	created, err := tx.InsertMessage(ctx, m)
-	if err != nil || !created {
+//
+// fresh says m's run step was created in tx, so that m cannot exist yet:
+// its insert is then queued with the transaction's commit.
+func (a *App) storeMessage(ctx context.Context, tx *store.Tx, tenant *engine.Tenant, rc *engine.Context, m *engine.Message, fresh bool) (*delivery, error) {
+	if fresh {
+		if err := tx.QueueNewMessage(ctx, m); err != nil {
+			return nil, err
+		}
+	} else if created, err := tx.InsertMessage(ctx, m); err != nil || !created {
 		return nil, err
 	}
 	switch m.Status {

@@ -1,0 +1,244 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
+)
+
+// A step job and a delivery's outcome are the other two transactions of
+// every message (the quote action is the first: actions.go). Like the
+// action, each reads what it needs in one batch and queues the writes
+// whose results nothing reads before the commit; see pipeline.go.
+
+// RunState is what a step job reads before it runs a step: the run, its
+// tenant, lead and quote as they are now, and the tenant's open circuits.
+type RunState struct {
+	Run    *engine.Run
+	Tenant *engine.Tenant
+	Lead   *engine.Lead
+	// Quote is nil for a run of no quote.
+	Quote *engine.Quote
+	// Circuits are the tenant's open circuits, one per provider at most.
+	Circuits []engine.Circuit
+}
+
+// Circuit returns the open circuit of provider among s.Circuits, or nil.
+func (s *RunState) Circuit(provider string) *engine.Circuit {
+	for i := range s.Circuits {
+		if s.Circuits[i].Provider == provider {
+			return &s.Circuits[i]
+		}
+	}
+	return nil
+}
+
+// LoadRun reads the tenant's run and what its step needs (RunState) in one
+// round trip on PostgreSQL. An unknown run is ENOTFOUND.
+func (tx *Tx) LoadRun(ctx context.Context, tenantID, runID string) (*RunState, error) {
+	st := &RunState{}
+	var run engine.Run
+	var tenant *engine.Tenant
+	var lead engine.Lead
+	var quote engine.Quote
+	var haveRun, haveTenant, haveLead, haveQuote bool
+	one := func(found *bool, scan func(scanner) error) func(scanner) error {
+		return func(s scanner) error { *found = true; return scan(s) }
+	}
+	err := tx.batch(ctx,
+		stmt{query: `SELECT ` + runColumns + ` FROM runs WHERE tenant_id = ? AND id = ?`, args: []any{tenantID, runID},
+			what: "get run", row: one(&haveRun, func(s scanner) (err error) { run, err = scanRun(s); return err })},
+		stmt{query: `SELECT ` + tenantColumns + ` FROM tenants WHERE id = ?`, args: []any{tenantID}, what: "get tenant",
+			row: one(&haveTenant, func(s scanner) (err error) { tenant, err = scanTenant(s); return err })},
+		stmt{query: `SELECT ` + leadColumns + ` FROM leads WHERE tenant_id = ? AND id = (SELECT lead_id FROM runs WHERE tenant_id = ? AND id = ?)`,
+			args: []any{tenantID, tenantID, runID}, what: "get lead",
+			row: one(&haveLead, func(s scanner) (err error) { lead, err = scanLead(s); return err })},
+		stmt{query: `SELECT ` + quoteColumns + ` FROM quotes WHERE tenant_id = ? AND id = (SELECT quote_id FROM runs WHERE tenant_id = ? AND id = ?)`,
+			args: []any{tenantID, tenantID, runID}, what: "get quote",
+			row: one(&haveQuote, func(s scanner) (err error) { quote, err = scanQuote(s); return err })},
+		stmt{query: `SELECT ` + circuitColumns + ` FROM circuits WHERE tenant_id = ? AND ` + openCircuits,
+			args: []any{tenantID}, what: "list circuits",
+			row: func(s scanner) error {
+				c, err := scanCircuit(s)
+				st.Circuits = append(st.Circuits, c)
+				return err
+			}},
+	)
+	if err != nil {
+		return nil, err
+	}
+	if !haveRun {
+		return nil, notFound("run")
+	}
+	if !haveTenant || !haveLead || (run.QuoteID != "" && !haveQuote) {
+		// The foreign keys forbid it: deleting a lead deletes its runs.
+		return nil, errors.New("store: run " + runID + " has no tenant, lead or quote")
+	}
+	if err := tx.db.openChannels(tenant.ID, &tenant.Channels); err != nil {
+		return nil, err
+	}
+	st.Run, st.Tenant, st.Lead = &run, tenant, &lead
+	if haveQuote {
+		st.Quote = &quote
+	}
+	return st, nil
+}
+
+// QueueNewMessage is InsertMessage for a message that cannot exist yet,
+// because its run step was created in this transaction: the insert goes
+// with the transaction's next statements, m's ID and times are set at
+// once, and a message found there after all fails the transaction.
+func (tx *Tx) QueueNewMessage(ctx context.Context, m *engine.Message) error {
+	id, err := newID()
+	if err != nil {
+		return err
+	}
+	template, err := jsonPtr(m.Template)
+	if err != nil {
+		return err
+	}
+	c := *m
+	normMessageTimes(&c)
+	c.ID, c.CreatedAt, c.UpdatedAt = id, tx.now, tx.now
+	*m = c
+	return tx.later(ctx, stmt{
+		query: `INSERT INTO messages (` + messageColumns + `, event_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+			(SELECT e.created_at FROM trigger_events e WHERE e.tenant_id = ? AND e.id = ?))
+		ON CONFLICT (run_step_id, channel) DO NOTHING`,
+		args: []any{id, c.TenantID, nullString(c.RunID), nullString(c.RunStepID), nullString(c.EventID), c.LeadID,
+			nullString(c.QuoteID), nullString(c.WorkflowID), nullInt(c.WorkflowVersion), nullString(c.StepID),
+			string(c.Trigger), c.Channel, c.Provider, c.To, c.Subject, c.Body, nullString(c.HTML), template,
+			string(c.Status), c.Attempts, c.LastError, c.ErrorClass, c.Reason, nullString(c.ProviderMessageID),
+			nullString(c.FallbackOf), nullMicros(c.ScheduledAt), nullMicros(c.SentAt), nullMicros(c.DeliveredAt),
+			nullMicros(c.ReadAt), micros(tx.now), micros(tx.now), c.TenantID, nullString(c.EventID)},
+		what: "insert message",
+		done: func(n int64) error {
+			if n == 0 {
+				return errors.New("store: run step " + c.RunStepID + " already has a " + c.Channel + " message")
+			}
+			return nil
+		},
+	})
+}
+
+// QueueAttempt is InsertAttempt whose insert goes with the transaction's
+// next statements; a's ID and StartedAt are set at once.
+func (tx *Tx) QueueAttempt(ctx context.Context, a *engine.Attempt) error {
+	id, err := newID()
+	if err != nil {
+		return err
+	}
+	started := normZero(a.StartedAt)
+	if started.IsZero() {
+		started = tx.now
+	}
+	finished, retryAt := normTime(a.FinishedAt), normTime(a.RetryAt)
+	a.ID, a.StartedAt, a.FinishedAt, a.RetryAt = id, started, finished, retryAt
+	return tx.later(ctx, stmt{
+		query: `INSERT INTO message_attempts (` + attemptColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		args: []any{id, a.TenantID, a.MessageID, a.Number, a.Provider, micros(started), nullMicros(finished), a.Outcome, a.Error,
+			a.ErrorClass, nullString(a.ProviderMessageID), nullMicros(retryAt)},
+		what: "insert attempt",
+		on: onViolation{
+			unique:  engine.Errorf(engine.ECONFLICT, "message has an attempt number %d", a.Number),
+			foreign: notFound("message"),
+		},
+	})
+}
+
+// QueueUpdateAttempt is UpdateAttempt for an attempt whose StartedAt the
+// caller holds (it made or read the attempt): the update goes with the
+// transaction's next statements, and an attempt not found fails the
+// transaction with ENOTFOUND.
+func (tx *Tx) QueueUpdateAttempt(ctx context.Context, a *engine.Attempt) error {
+	a.FinishedAt, a.RetryAt = normTime(a.FinishedAt), normTime(a.RetryAt)
+	return tx.later(ctx, stmt{
+		query: `UPDATE message_attempts SET provider = ?, finished_at = ?, outcome = ?, error = ?,
+		error_class = ?, provider_message_id = ?, retry_at = ? WHERE tenant_id = ? AND id = ?`,
+		args: []any{a.Provider, nullMicros(a.FinishedAt), a.Outcome, a.Error, a.ErrorClass, nullString(a.ProviderMessageID),
+			nullMicros(a.RetryAt), a.TenantID, a.ID},
+		what: "update attempt",
+		done: func(n int64) error {
+			if n == 0 {
+				return notFound("attempt")
+			}
+			return nil
+		},
+	})
+}
+
+// QueueUpdateMessage is UpdateMessage for a message the caller read in this
+// transaction (its CreatedAt is known): the update goes with the
+// transaction's next statements, and a message not found fails the
+// transaction with ENOTFOUND.
+func (tx *Tx) QueueUpdateMessage(ctx context.Context, m *engine.Message) error {
+	template, err := jsonPtr(m.Template)
+	if err != nil {
+		return err
+	}
+	normMessageTimes(m)
+	m.UpdatedAt = tx.now
+	c := *m
+	return tx.later(ctx, stmt{
+		query: `UPDATE messages SET provider = ?, recipient = ?, subject = ?, body = ?, html = ?, template = ?,
+		status = ?, attempts = ?, last_error = ?, error_class = ?, reason = ?, provider_message_id = ?,
+		scheduled_at = ?, sent_at = ?, delivered_at = ?, read_at = ?, updated_at = ?
+		WHERE tenant_id = ? AND id = ?`,
+		args: []any{c.Provider, c.To, c.Subject, c.Body, nullString(c.HTML), template, string(c.Status), c.Attempts, c.LastError,
+			c.ErrorClass, c.Reason, nullString(c.ProviderMessageID), nullMicros(c.ScheduledAt), nullMicros(c.SentAt),
+			nullMicros(c.DeliveredAt), nullMicros(c.ReadAt), micros(tx.now), c.TenantID, c.ID},
+		what: "update message",
+		done: func(n int64) error {
+			if n == 0 {
+				return notFound("message")
+			}
+			return nil
+		},
+	})
+}
+
+// QueueFinishRun is FinishRun for a run this transaction read as active,
+// whose outcome it does not need: a run that is no longer active is left
+// alone, as FinishRun leaves it.
+func (tx *Tx) QueueFinishRun(ctx context.Context, tenantID, id string, status engine.RunStatus, reason string) error {
+	return tx.later(ctx, stmt{
+		query: `UPDATE runs SET status = ?, reason = ?, finished_at = ?, updated_at = ?
+		WHERE tenant_id = ? AND id = ? AND status = ?`,
+		args: []any{string(status), reason, micros(tx.now), micros(tx.now), tenantID, id, string(engine.RunActive)},
+		what: "finish run",
+	})
+}
+
+// LockMessageForOutcome is GetMessageForUpdate that also returns when the
+// message's trigger event happened (zero for a message of no event), which
+// the event-to-sent latency is observed against.
+func (tx *Tx) LockMessageForOutcome(ctx context.Context, tenantID, id string) (*engine.Message, time.Time, error) {
+	var eventAt sql.NullInt64
+	m, err := scanMessage(scanTail{tx.queryRow(ctx, `SELECT `+messageColumns+`, event_at FROM messages
+		WHERE tenant_id = ? AND id = ?`+tx.forUpdate(), tenantID, id), []any{&eventAt}})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, time.Time{}, notFound("message")
+	}
+	if err != nil {
+		return nil, time.Time{}, translate(err, "get message", onViolation{})
+	}
+	var at time.Time
+	if eventAt.Valid {
+		at = fromMicros(eventAt.Int64)
+	}
+	return &m, at, nil
+}
+
+// scanTail is a scanner whose row has columns after those its scan
+// function reads: they go to tail.
+type scanTail struct {
+	s    scanner
+	tail []any
+}
+
+// Scan scans dest and then the tail.
+func (t scanTail) Scan(dest ...any) error { return t.s.Scan(append(dest, t.tail...)...) }
