@@ -109,6 +109,15 @@ func Measure(ctx context.Context, cfg *Config, progressOut io.Writer) (*Report, 
 		}
 		rep.Scenarios = append(rep.Scenarios, s)
 	}
+	if r.db != nil && cfg.has(ScenarioDeliver) {
+		note, err := r.floors(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("floors: %w", err)
+		}
+		if note != "" {
+			rep.Warnings = append(rep.Warnings, note)
+		}
+	}
 	rep.Ceilings = r.ceilings
 	warnings, dropped := r.sink.take()
 	rep.Warnings = append(rep.Warnings, warnings...)

@@ -68,6 +68,12 @@ type Ceilings struct {
 	// CPU: resolutions per second of one goroutine, times
 	// min(Concurrency, GOMAXPROCS): perfect scaling over the cores.
 	CPU *Ceiling `json:"cpu,omitempty"`
+	// FloorAction and FloorMessage (PostgreSQL): the cheapest statements
+	// that write what a quote action, and a delivered message end to end,
+	// write, on copies of the real tables with their indexes, each
+	// transaction one round trip, timed alone (floor.go).
+	FloorAction  *Ceiling `json:"floor_action,omitempty"`
+	FloorMessage *Ceiling `json:"floor_message,omitempty"`
 }
 
 // Statements is what a scenario sent PostgreSQL, counted by a pgx tracer
@@ -147,6 +153,11 @@ type Flow struct {
 	// Ceiling and Ratio compare PerSec with a ceiling of the run.
 	Ceiling string  `json:"ceiling,omitempty"`
 	Ratio   float64 `json:"ratio,omitempty"`
+	// CoreMS is the CPU time each operation cost, in core-milliseconds:
+	// the window's busy cores divided by PerSec. Only the scenario's
+	// headline flow has it (actions in ingest, messages in deliver and
+	// mixed), which is charged with all of the window's work.
+	CoreMS *CoreMS `json:"core_ms_per_op,omitempty"`
 	// Statuses counts messages by final status (messages only).
 	Statuses map[string]int64 `json:"statuses,omitempty"`
 }
@@ -169,7 +180,26 @@ type CPU struct {
 	Postgres float64 `json:"postgres_cores"`
 }
 
-// Target is one target of issues 3 and 4, evaluated on this run.
+// CoreMS is CPU time per operation, in core-milliseconds.
+type CoreMS struct {
+	// Process is this process: quoteflow, with the bench's own clients.
+	Process float64 `json:"process"`
+	// Postgres is the PostgreSQL server's processes (0 on SQLite).
+	Postgres float64 `json:"postgres"`
+	// Both is Process + Postgres.
+	Both float64 `json:"both"`
+}
+
+// coreMS is c's cores spent per operation at perSec operations a second.
+func coreMS(c *CPU, perSec float64) *CoreMS {
+	if c == nil || perSec <= 0 {
+		return nil
+	}
+	per := func(cores float64) float64 { return round3(cores * 1000 / perSec) }
+	return &CoreMS{Process: per(c.Process), Postgres: per(c.Postgres), Both: per(c.Process + c.Postgres)}
+}
+
+// Target is one target of issues 3, 4 and 14, evaluated on this run.
 type Target struct {
 	Issue int    `json:"issue"`
 	What  string `json:"what"`
@@ -230,6 +260,38 @@ func (r *Report) evaluateTargets() {
 	if mixed != nil {
 		add(4, "postgres", "mixed: peak RSS, MB", mixed.PeakRSSMB, "<=", 256)
 	}
+	r.evaluateHotPathTargets(add, ingest, deliver)
+}
+
+// evaluateHotPathTargets adds the targets of issue 14 (the PostgreSQL hot
+// path), each a ratio to a ceiling of the same run or a cost per
+// operation, so that they hold on any machine.
+func (r *Report) evaluateHotPathTargets(add func(issue int, forDialect, what string, value float64, op string, limit float64),
+	ingest, deliver *Scenario) {
+	if ingest != nil && ingest.Actions != nil {
+		add(14, "postgres", "ingest / commit ceiling", ingest.Ratio, ">=", 0.20)
+		if c := ingest.Actions.CoreMS; c != nil {
+			add(14, "postgres", "core-ms per quote action, quoteflow + PostgreSQL", c.Both, "<=", 0.5)
+		}
+		if st := ingest.Statements; st != nil {
+			add(14, "postgres", "round trips per quote action", st.RoundTripsPerAction, "<=", 3)
+		}
+		if l := ingest.Actions.Latency; l != nil {
+			add(14, "postgres", "p99 of a quote action, ms", l.P99, "<=", 50)
+		}
+		if f := r.Ceilings.FloorAction; f != nil && r.Ceilings.Commit != nil {
+			add(14, "postgres", "floor: an action's writes alone / commit ceiling", ratio(f.PerSec, r.Ceilings.Commit.PerSec), ">=", 0.20)
+		}
+	}
+	if deliver != nil && deliver.Messages != nil {
+		add(14, "postgres", "deliver / River no-op ceiling", deliver.Ratio, ">=", 0.30)
+		if c := deliver.Messages.CoreMS; c != nil {
+			add(14, "postgres", "core-ms per delivered message, end to end", c.Both, "<=", 1.5)
+		}
+		if f := r.Ceilings.FloorMessage; f != nil && r.Ceilings.RiverNoop != nil {
+			add(14, "postgres", "floor: a message's writes alone / River no-op ceiling", ratio(f.PerSec, r.Ceilings.RiverNoop.PerSec), ">=", 0.30)
+		}
+	}
 }
 
 // WriteJSON writes r as one indented JSON document.
@@ -265,7 +327,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 	for _, x := range []struct {
 		name string
 		c    *Ceiling
-	}{{"commit (1-row insert)", r.Ceilings.Commit}, {"River no-op job", r.Ceilings.RiverNoop}, {"CPU (resolve x cores)", r.Ceilings.CPU}} {
+	}{{"commit (1-row insert)", r.Ceilings.Commit}, {"River no-op job", r.Ceilings.RiverNoop}, {"CPU (resolve x cores)", r.Ceilings.CPU},
+		{"floor: action's writes", r.Ceilings.FloorAction}, {"floor: message's writes", r.Ceilings.FloorMessage}} {
 		if x.c == nil {
 			continue
 		}
@@ -279,7 +342,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	b.WriteString("\n")
 
 	tw = tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tflow\tper sec\tp50 ms\tp95 ms\tp99 ms\tcommits\tstatements (round trips)\tvs ceiling\tpeak RSS MB\tcores (proc/pg/all)\t")
+	fmt.Fprintln(tw, "scenario\tflow\tper sec\tp50 ms\tp95 ms\tp99 ms\tcommits\tstatements (round trips)\tvs ceiling\tcore-ms/op (proc/pg)\tpeak RSS MB\tcores (proc/pg/all)\t")
 	for _, s := range r.Scenarios {
 		rows := []struct {
 			name string
@@ -324,8 +387,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 			if row.f.Errors > 0 {
 				errs = fmt.Sprintf(" (%d errors)", row.f.Errors)
 			}
-			fmt.Fprintf(tw, "%s\t%s%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name, row.name, errs, row.f.PerSec,
-				p50(row.f.Latency), p95(row.f.Latency), p99(row.f.Latency), commits, stmts, vs, rss, cpu)
+			coreMS := "-"
+			if c := row.f.CoreMS; c != nil {
+				coreMS = fmt.Sprintf("%.2f/%.2f", c.Process, c.Postgres)
+			}
+			fmt.Fprintf(tw, "%s\t%s%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name, row.name, errs, row.f.PerSec,
+				p50(row.f.Latency), p95(row.f.Latency), p99(row.f.Latency), commits, stmts, vs, coreMS, rss, cpu)
 		}
 	}
 	tw.Flush()

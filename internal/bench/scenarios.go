@@ -315,6 +315,7 @@ func (r *runner) dbScenario(ctx context.Context, name string) (Scenario, error) 
 		}
 	}
 	if name == ScenarioIngest {
+		s.Actions.CoreMS = coreMS(s.CPU, s.Actions.PerSec)
 		s.Throughput, s.Unit, s.Ceiling, s.CeilingPerSec = s.Actions.PerSec, "actions/s", "commit", r.ceilings.Commit.PerSec
 		s.Ratio = s.Actions.Ratio
 		return s, nil
@@ -323,6 +324,7 @@ func (r *runner) dbScenario(ctx context.Context, name string) (Scenario, error) 
 		return s, err
 	}
 	s.Messages.Ceiling, s.Messages.Ratio = "river_noop", ratio(s.Messages.PerSec, r.ceilings.RiverNoop.PerSec)
+	s.Messages.CoreMS = coreMS(s.CPU, s.Messages.PerSec)
 	if s.Messages.Total > 0 {
 		s.Commits.PerMessage = round3(float64(s.Commits.Total) / float64(s.Messages.Total))
 		if s.Statements != nil {

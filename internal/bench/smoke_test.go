@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
+
+	"github.com/quoteflow/quoteflow/internal/store/storetest"
 )
 
 // TestSmoke runs the command for a second per phase on SQLite and checks
@@ -53,10 +56,54 @@ func TestSmoke(t *testing.T) {
 	if m := rep.Scenarios[1].Messages; m == nil || m.Statuses["sent"] == 0 {
 		t.Errorf("deliver: messages %+v", m)
 	}
+	if rep.Ceilings.FloorAction != nil || rep.Ceilings.FloorMessage != nil {
+		t.Errorf("floors measured on SQLite: %+v %+v", rep.Ceilings.FloorAction, rep.Ceilings.FloorMessage)
+	}
 	if !strings.Contains(progress.String(), "[deliver") {
 		t.Errorf("no progress for deliver:\n%s", progress.String())
 	}
 	for _, w := range rep.Warnings {
 		t.Logf("warning: %s", w)
+	}
+}
+
+// TestSmokePostgresFloors runs deliver for a second on PostgreSQL and
+// checks that the floors were measured from its rows, without errors, and
+// that issue 14's targets were evaluated beside them, core-ms per message
+// among them.
+func TestSmokePostgresFloors(t *testing.T) {
+	dsn := os.Getenv(storetest.EnvURL)
+	if dsn == "" {
+		t.Skip("the floors are PostgreSQL's: set " + storetest.EnvURL)
+	}
+	var out, progress bytes.Buffer
+	err := Run(context.Background(), []string{"--db", dsn, "--duration", "1s", "--scenario", "ingest,deliver", "--json",
+		"--concurrency", "4", "--poll-interval", "100ms", "--backlog", "200", "--history", "50"}, nil, &out, &progress)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	var rep Report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out.String())
+	}
+	for name, f := range map[string]*Ceiling{"action": rep.Ceilings.FloorAction, "message": rep.Ceilings.FloorMessage} {
+		if f == nil || f.PerSec <= 0 || f.Errors != 0 || f.CPU == nil {
+			t.Errorf("floor of a %s: %+v (warnings %v)", name, f, rep.Warnings)
+		}
+	}
+	want := map[string]bool{"floor: an action's writes alone / commit ceiling": false,
+		"floor: a message's writes alone / River no-op ceiling": false, "core-ms per quote action, quoteflow + PostgreSQL": false}
+	for _, tg := range rep.Targets {
+		if _, ok := want[tg.What]; ok && tg.Issue == 14 {
+			want[tg.What] = true
+		}
+	}
+	for what, seen := range want {
+		if !seen {
+			t.Errorf("target %q not evaluated: %+v", what, rep.Targets)
+		}
+	}
+	if d := rep.scenario(ScenarioDeliver); d == nil || d.Messages == nil || d.Messages.CoreMS == nil || d.Messages.CoreMS.Postgres <= 0 {
+		t.Errorf("deliver: no core-ms per message on PostgreSQL: %+v", d)
 	}
 }
