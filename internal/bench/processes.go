@@ -5,9 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -205,4 +208,50 @@ func writeStacks(b *strings.Builder, r *Report) {
 		}
 		b.WriteString("\n")
 	}
+}
+
+// datname is the bench database's name on PostgreSQL, "" otherwise.
+func (r *runner) datname() string {
+	if r.db == nil {
+		return ""
+	}
+	if pc, ok := r.db.Counter.(*pgCounter); ok {
+		return pc.datname
+	}
+	return ""
+}
+
+// serving is the pids among procs whose process title names database db:
+// PostgreSQL titles a backend "postgres: <cluster>: <user> <db> <client>
+// <state>" and an autovacuum worker "...: autovacuum worker <db>". With
+// other benches on the same server, the server's total CPU says little
+// about this run; its own database's backends say what it cost.
+func serving(procs map[int]uint64, db string) map[int]bool {
+	if db == "" {
+		return nil
+	}
+	out := map[int]bool{}
+	for pid := range procs {
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil {
+			continue
+		}
+		if slices.Contains(strings.Fields(strings.ReplaceAll(string(raw), "\x00", " ")), db) {
+			out[pid] = true
+		}
+	}
+	return out
+}
+
+// dbCores is the cores the database's own processes used between from and
+// to: those serving it at either end (a backend that came and went between
+// the two samples is missed, as for the server's total).
+func dbCores(from, to cpuSample, wall time.Duration) float64 {
+	var ticks uint64
+	for pid, t := range to.postgres {
+		if to.ofDB[pid] || from.ofDB[pid] {
+			ticks += t - min(from.postgres[pid], t)
+		}
+	}
+	return float64(ticks) / clockTicks / wall.Seconds()
 }

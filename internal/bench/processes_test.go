@@ -204,3 +204,24 @@ func TestSmokeTwoProcessesPostgres(t *testing.T) {
 		t.Logf("warning: %s", w)
 	}
 }
+
+// TestServingTellsProcessesByTheirTitle checks the reading that
+// postgres_db_cores rests on: a process counts for a database when a word
+// of its title is the database's name, not when it merely contains it.
+func TestServingTellsProcessesByTheirTitle(t *testing.T) {
+	me := map[int]uint64{os.Getpid(): 0}
+	raw, err := os.ReadFile("/proc/self/cmdline")
+	if err != nil {
+		t.Skipf("no /proc here: %v", err) // postgres_db_cores is Linux's only
+	}
+	word := strings.Split(string(raw), "\x00")[0]
+	if got := serving(me, word); !got[os.Getpid()] {
+		t.Fatalf("a process titled %q does not serve %q", raw, word)
+	}
+	if got := serving(me, word[:len(word)-1]); got[os.Getpid()] {
+		t.Fatalf("%q counted for a prefix of its title's word", raw)
+	}
+	if got := serving(me, ""); got != nil {
+		t.Fatal("no database, no processes")
+	}
+}

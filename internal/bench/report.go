@@ -173,6 +173,11 @@ type CPU struct {
 	// backends of its other clients. Backends that exit during the window
 	// are missed.
 	Postgres float64 `json:"postgres_cores"`
+	// PostgresDB is the part of Postgres spent by the backends (and
+	// autovacuum workers) of the bench's own database, told by their
+	// process titles: other databases' clients are left out, and so are
+	// the server's shared processes (WAL writer, checkpointer).
+	PostgresDB float64 `json:"postgres_db_cores,omitempty"`
 }
 
 // Target is one target of issues 3 and 4, evaluated on this run.

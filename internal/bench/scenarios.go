@@ -47,7 +47,7 @@ func (r *runner) measure(ctx context.Context, phase string, status func() string
 		case <-time.After(time.Until(w.From)):
 		case <-stopWait:
 		}
-		cpuStart = sampleCPU(r.db != nil && r.db.Dialect == store.DialectPostgres)
+		cpuStart = sampleCPUOf(r.db != nil && r.db.Dialect == store.DialectPostgres, r.datname())
 		profErr = r.prof.start(phase)
 	}()
 	err := load(ctx, w)
