@@ -66,12 +66,9 @@ func postgresTicks() map[int]uint64 {
 	return out
 }
 
-func sampleCPU(withPostgres bool) cpuSample {
-	return sampleCPUOf(withPostgres, "")
-}
-
-// sampleCPUOf is sampleCPU that also tells which postgres processes serve
-// database db.
+// sampleCPUOf reads this process's CPU, the machine's and, withPostgres,
+// every postgres process's, telling those that serve database db ("" for
+// none).
 func sampleCPUOf(withPostgres bool, db string) cpuSample {
 	s := cpuSample{at: time.Now(), db: db}
 	if withPostgres {
