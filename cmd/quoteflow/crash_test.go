@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/quoteflow/quoteflow/internal/channel/whatsapp/whatsapptest"
 	"github.com/quoteflow/quoteflow/internal/store/storetest"
@@ -185,15 +189,25 @@ func TestCrashRecovery(t *testing.T) {
 }
 
 // TestTwoProcessesShareTheWork runs two quoteflow processes on one
-// PostgreSQL database and checks that 2,000 messages are each delivered
-// exactly once.
+// PostgreSQL database, sends quote actions to both in turn, and checks that
+// the work was shared and done exactly once: every one of 2,000 messages
+// reached the provider once, with no second request for any recipient; each
+// process answered its half of the actions and delivered some of the
+// messages, and the two processes' deliveries add up to the messages, not
+// more; nothing is left behind (every run completed, every message sent,
+// no step or delivery job left in the queue).
+//
+// SQLite is one file that one process owns, so the test needs
+// TEST_DATABASE_URL; when it is set the test runs, and an unreachable
+// server fails it.
 func TestTwoProcessesShareTheWork(t *testing.T) {
-	if !strings.Contains(strings.Join(storetest.Dialects(t), ","), "postgres") {
-		t.Skip("needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
+	if os.Getenv(storetest.EnvURL) == "" {
+		t.Skipf("PostgreSQL only: %s is not set (CI sets it)", storetest.EnvURL)
 	}
 	const n = 2000
 	wa := whatsapptest.Start(t)
-	env := procEnv(storetest.URL(t, "postgres"), wa, "QUOTEFLOW_WORKERS=20")
+	dbURL := storetest.URL(t, "postgres")
+	env := procEnv(dbURL, wa, "QUOTEFLOW_WORKERS=20")
 	p1, p2 := startProc(t, env), startProc(t, env)
 	key, _ := setupTenant(t, p1, wa, []any{whatsAppStep("only")})
 	phones := sendQuotes(t, []*proc{p1, p2}, key, n, 2)
@@ -205,23 +219,90 @@ func TestTwoProcessesShareTheWork(t *testing.T) {
 		return total >= n, fmt.Sprint(total, " delivered")
 	})
 	for _, ph := range phones {
-		if c := wa.Count(ph); c != 1 {
-			t.Fatalf("%s got %d messages, want exactly 1", ph, c)
+		if c, a := wa.Count(ph), wa.Attempts(ph); c != 1 || a != 1 {
+			t.Fatalf("%s got %d messages in %d requests, want exactly 1 of each", ph, c, a)
 		}
 	}
-	waitFor(t, "the outbox agrees", 30*time.Second, func() (bool, string) {
-		sent := p2.all("/v1/messages?status=sent", key)
-		return len(sent) == n, fmt.Sprint(len(sent), " sent")
+	if got := len(wa.Requests()); got != n {
+		t.Fatalf("the provider received %d send requests for %d messages", got, n)
+	}
+	// Read through the process that did not create the tenant.
+	waitFor(t, "every run completed and every message sent", 30*time.Second, func() (bool, string) {
+		runs, msgs := p2.all("/v1/runs", key), p2.all("/v1/messages", key)
+		byStatus := map[any]int{}
+		for _, m := range msgs {
+			byStatus[m["status"]]++
+		}
+		completed := 0
+		for _, r := range runs {
+			if r["status"] == "completed" {
+				completed++
+			}
+		}
+		return len(runs) == n && completed == n && len(msgs) == n && byStatus["sent"] == n,
+			fmt.Sprintf("%d runs (%d completed), messages by status %v", len(runs), completed, byStatus)
 	})
+	perRun := map[any]int{}
+	for _, m := range p1.all("/v1/messages", key) {
+		perRun[m["run_id"]]++
+	}
+	for run, c := range perRun {
+		if c != 1 {
+			t.Fatalf("run %v has %d messages, want 1", run, c)
+		}
+	}
+	if left := unfinishedJobs(t, dbURL); left != "" {
+		t.Fatalf("jobs left in the queue: %s", left)
+	}
+	total := 0.0
 	for _, p := range []*proc{p1, p2} {
-		if d := deliveries(t, p); d == 0 {
+		d := deliveries(t, p)
+		if d == 0 {
 			t.Fatalf("process %s delivered nothing: the work was not shared", p.base)
 		}
+		if sends := metric(t, p, "quoteflow_http_requests_total{", `route="/v1/quotes/{quote_id}/send"`, `status="200"`); sends != n/2 {
+			t.Fatalf("process %s answered %v quote sends, want its half, %d", p.base, sends, n/2)
+		}
+		t.Logf("process %s delivered %v messages", p.base, d)
+		total += d
 	}
+	if total != n {
+		t.Fatalf("the processes delivered %v messages between them, want %d: a message counted twice was sent twice", total, n)
+	}
+}
+
+// unfinishedJobs lists the step and delivery jobs in the database at dbURL
+// that are not completed, by state; empty when there are none.
+func unfinishedJobs(t *testing.T, dbURL string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT kind || ' ' || state || ': ' || count(*) FROM river_job
+		WHERE kind IN ('run_step', 'deliver') AND state <> 'completed' GROUP BY kind, state ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(left, ", ")
 }
 
 // deliveries reads how many messages a process delivered from its metrics.
 func deliveries(t *testing.T, p *proc) float64 {
+	t.Helper()
+	return metric(t, p, "quoteflow_deliveries_total{", `outcome="sent"`)
+}
+
+// metric adds up the samples of a process's /metrics whose line starts with
+// prefix and contains every one of labels.
+func metric(t *testing.T, p *proc, prefix string, labels ...string) float64 {
 	t.Helper()
 	res, err := http.Get(p.base + "/metrics")
 	if err != nil {
@@ -230,12 +311,19 @@ func deliveries(t *testing.T, p *proc) float64 {
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
 	var total float64
+lines:
 	for _, line := range strings.Split(string(raw), "\n") {
-		if strings.HasPrefix(line, "quoteflow_deliveries_total{") && strings.Contains(line, `outcome="sent"`) {
-			var v float64
-			fmt.Sscan(line[strings.LastIndex(line, " ")+1:], &v)
-			total += v
+		if !strings.HasPrefix(line, prefix) {
+			continue
 		}
+		for _, l := range labels {
+			if !strings.Contains(line, l) {
+				continue lines
+			}
+		}
+		var v float64
+		fmt.Sscan(line[strings.LastIndex(line, " ")+1:], &v)
+		total += v
 	}
 	return total
 }

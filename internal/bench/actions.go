@@ -17,7 +17,11 @@ import (
 type actions struct {
 	client *http.Client
 	base   string
-	f      *fixture
+	// bases, with --processes, are the stacks' URLs that quotes are spread
+	// over, and perBase counts each one's answers (processes.go).
+	bases   []string
+	perBase []atomic.Int64
+	f       *fixture
 	// next is the index of the next quote to send: how many were taken.
 	next atomic.Int64
 	// starts[i] is when the request sending quote i began.
@@ -72,7 +76,7 @@ func (a *actions) run(ctx context.Context, n int, w window, gate func() bool) {
 				}
 				start := time.Now()
 				a.starts[i] = start
-				if err := a.send(ctx, a.f.Quotes[i]); err != nil {
+				if err := a.send(ctx, a.baseFor(i), a.f.Quotes[i]); err != nil {
 					sh.errs++
 					a.failed.Add(1)
 					a.errMu.Lock()
@@ -84,14 +88,15 @@ func (a *actions) run(ctx context.Context, n int, w window, gate func() bool) {
 				}
 				end := time.Now()
 				sh.add(end, end.Sub(start))
+				a.answeredBy(i)
 			}
 		}()
 	}
 	wg.Wait()
 }
 
-func (a *actions) send(ctx context.Context, quoteID string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.base+"/v1/quotes/"+quoteID+"/send", nil)
+func (a *actions) send(ctx context.Context, base, quoteID string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/quotes/"+quoteID+"/send", nil)
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ func Measure(ctx context.Context, cfg *Config, progressOut io.Writer) (*Report, 
 		Config: ConfigOut{DurationS: cfg.Duration.Seconds(), WarmupS: cfg.Warmup.Seconds(), Concurrency: cfg.Concurrency,
 			Scenarios: cfg.Scenarios, Provider: cfg.Provider, LatencyMS: ms(cfg.Latency), ErrorRate: cfg.ErrorRate,
 			WhatsAppRate: cfg.WhatsAppRate, Workers: cfg.Workers, PollInterval: cfg.PollInterval.String(), Backlog: cfg.Backlog,
-			Rules: cfg.Rules, History: cfg.History},
+			Rules: cfg.Rules, History: cfg.History, Processes: cfg.Processes},
 		Scenarios: []Scenario{},
 		Warnings:  []string{},
 	}
@@ -70,6 +70,7 @@ func Measure(ctx context.Context, cfg *Config, progressOut io.Writer) (*Report, 
 		}()
 		r.db = db
 		rep.Database = &Database{Dialect: db.Dialect, Server: db.Server, URL: db.Display, PoolMaxConns: db.PoolMaxConns}
+		r.connectionBudget(ctx, rep)
 		if cfg.Provider == ProviderWhatsApp {
 			wa, stop, err := startWhatsAppFake(cfg.Latency, cfg.ErrorRate)
 			if err != nil {

@@ -74,6 +74,9 @@ type Config struct {
 	// StatementDetail lists each scenario's most frequent statements.
 	StatementDetail bool
 	LogLevel        slog.Level
+	// Processes is how many quoteflow stacks the ingest, deliver and mixed
+	// scenarios run against on the one database (processes.go).
+	Processes int
 }
 
 // has reports whether scenario name was asked for.
@@ -138,6 +141,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 	fs.IntVar(&c.History, "history", 10000, "past quote sends (event, run, step, message, attempt) written before the scenarios, so that they run on tables in use")
 	fs.StringVar(&c.ProfileDir, "profile-dir", "", "write a CPU profile (cpu-<phase>.pprof) and a heap profile (heap-<phase>.pprof) of each phase's measured window here")
 	fs.BoolVar(&c.StatementDetail, "statement-detail", false, "PostgreSQL: list each scenario's 25 most frequent statements, by text, in the report")
+	processesFlag(fs, c)
 	fs.StringVar(&logLevel, "log-level", "info", "level of quoteflow's own logs, formatted and discarded as serve would write them; warnings are shown after the run")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -161,6 +165,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel)
+	}
+	if err := c.checkProcesses(); err != nil {
+		return nil, err
 	}
 	switch {
 	case c.Duration <= 0:

@@ -22,6 +22,10 @@ type cpuSample struct {
 	// postgres is the CPU time of the processes named postgres on this
 	// machine, by pid, in clock ticks.
 	postgres map[int]uint64
+	// db names the bench's database; ofDB holds the pids of postgres whose
+	// process title names it (processes.go).
+	db   string
+	ofDB map[int]bool
 }
 
 // clockTicks is USER_HZ, the unit of /proc/<pid>/stat times: 100 on
@@ -62,10 +66,14 @@ func postgresTicks() map[int]uint64 {
 	return out
 }
 
-func sampleCPU(withPostgres bool) cpuSample {
-	s := cpuSample{at: time.Now()}
+// sampleCPUOf reads this process's CPU, the machine's and, withPostgres,
+// every postgres process's, telling those that serve database db ("" for
+// none).
+func sampleCPUOf(withPostgres bool, db string) cpuSample {
+	s := cpuSample{at: time.Now(), db: db}
 	if withPostgres {
 		s.postgres = postgresTicks()
+		s.ofDB = serving(s.postgres, db)
 	}
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
@@ -90,7 +98,7 @@ func sampleCPU(withPostgres bool) cpuSample {
 
 // cpuSince is the average cores busy between from and now.
 func cpuSince(from cpuSample) *CPU {
-	to := sampleCPU(from.postgres != nil)
+	to := sampleCPUOf(from.postgres != nil, from.db)
 	wall := to.at.Sub(from.at)
 	if wall <= 0 {
 		return nil
@@ -101,6 +109,9 @@ func cpuSince(from cpuSample) *CPU {
 		pg += t - min(from.postgres[pid], t) // a process new in the window counts from 0
 	}
 	c.Postgres = round3(float64(pg) / clockTicks / wall.Seconds())
+	if from.db != "" {
+		c.PostgresDB = round3(dbCores(from, to, wall))
+	}
 	if dt := to.total - from.total; dt > 0 {
 		n := float64(runtime.NumCPU())
 		c.Machine = round3(float64(to.busy-from.busy) / float64(dt) * n)

@@ -45,6 +45,8 @@ type ConfigOut struct {
 	Backlog      int      `json:"backlog"`
 	Rules        int      `json:"rules"`
 	History      int      `json:"history"`
+	// Processes is the number of quoteflow stacks on the one database.
+	Processes int `json:"processes"`
 }
 
 // Database is the fresh database the run used.
@@ -54,6 +56,8 @@ type Database struct {
 	// URL names it, without a password; the database no longer exists.
 	URL          string `json:"url"`
 	PoolMaxConns int    `json:"pool_max_conns"`
+	// MaxConnections is the PostgreSQL server's max_connections.
+	MaxConnections int `json:"max_connections,omitempty"`
 }
 
 // Ceilings are the machine's own limits, measured in the same run.
@@ -137,6 +141,8 @@ type Scenario struct {
 	Notes     []string `json:"notes,omitempty"`
 	// Soak is the soak scenario's samples and slopes (soak only).
 	Soak *Soak `json:"soak,omitempty"`
+	// Stacks is each stack's part of the work when --processes > 1.
+	Stacks []StackShare `json:"stacks,omitempty"`
 }
 
 // Flow is a stream of operations of one kind in a scenario.
@@ -178,6 +184,11 @@ type CPU struct {
 	// backends of its other clients. Backends that exit during the window
 	// are missed.
 	Postgres float64 `json:"postgres_cores"`
+	// PostgresDB is the part of Postgres spent by the backends (and
+	// autovacuum workers) of the bench's own database, told by their
+	// process titles: other databases' clients are left out, and so are
+	// the server's shared processes (WAL writer, checkpointer).
+	PostgresDB float64 `json:"postgres_db_cores,omitempty"`
 }
 
 // CoreMS is CPU time per operation, in core-milliseconds.
@@ -318,6 +329,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if c.Provider == ProviderWhatsApp {
 		fmt.Fprintf(b, " (latency %gms, error rate %g, %g/s per number)", c.LatencyMS, c.ErrorRate, c.WhatsAppRate)
 	}
+	if c.Processes > 1 {
+		fmt.Fprintf(b, "\n  %d quoteflow stacks on the one database (in this process, each its own pool, River client and HTTP server), actions round-robin", c.Processes)
+	}
 	m := r.Machine
 	fmt.Fprintf(b, "\n  machine: %d CPUs (%s), %.1f GiB, %s %s, load %.2f at start\n\n",
 		m.NProc, m.CPUModel, m.MemTotalMB/1024, m.GoVersion, m.OSArch, m.LoadAvg)
@@ -404,6 +418,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 			fmt.Fprintf(b, "  %s: %s\n", s.Name, n)
 		}
 	}
+	writeStacks(b, r)
 	for _, s := range r.Scenarios {
 		if s.Statements == nil || len(s.Statements.Top) == 0 {
 			continue

@@ -47,7 +47,7 @@ func (r *runner) measure(ctx context.Context, phase string, status func() string
 		case <-time.After(time.Until(w.From)):
 		case <-stopWait:
 		}
-		cpuStart = sampleCPU(r.db != nil && r.db.Dialect == store.DialectPostgres)
+		cpuStart = sampleCPUOf(r.db != nil && r.db.Dialect == store.DialectPostgres, r.datname())
 		profErr = r.prof.start(phase)
 	}()
 	err := load(ctx, w)
@@ -239,7 +239,7 @@ func (r *runner) dbScenario(ctx context.Context, name string) (Scenario, error) 
 		mode = queueIdle
 	}
 	var (
-		st  *stack
+		st  *fleet
 		act *actions
 		w   window
 	)
@@ -251,20 +251,20 @@ func (r *runner) dbScenario(ctx context.Context, name string) (Scenario, error) 
 		var err error
 		opts := r.stackOptions(mode)
 		opts.Statements = stmts
-		if st, err = startStack(ctx, r.db.URL, opts); err != nil {
+		if st, err = startFleet(ctx, r.db.URL, opts, r.cfg.Processes); err != nil {
 			return err
 		}
 		defer st.Close()
-		act = newActions(st.URL, f, r.cfg.Concurrency)
+		act = newActionsOver(st.URLs, f, r.cfg.Concurrency)
 		defer act.close()
 		var gate func() bool
 		if name == ScenarioDeliver {
 			// At most Backlog actions whose message the provider has not
 			// answered yet.
-			gate = func() bool { return act.answered()-st.Sends.answered() < int64(r.cfg.Backlog) }
+			gate = func() bool { return act.answered()-st.answered() < int64(r.cfg.Backlog) }
 		}
 		status := func() string {
-			return fmt.Sprintf("%d actions, %d sent, %d provider errors", act.answered(), st.Sends.ok.Load(), st.Sends.failed.Load())
+			return fmt.Sprintf("%d actions, %d sent, %d provider errors", act.answered(), st.ok(), st.failed())
 		}
 		w, s.CPU, err = r.measure(ctx, name, status, func(ctx context.Context, w window) error {
 			act.run(ctx, r.cfg.Concurrency, w, gate)
@@ -277,10 +277,10 @@ func (r *runner) dbScenario(ctx context.Context, name string) (Scenario, error) 
 			// Drain: every action's message answered once by the provider,
 			// so that the commits counted belong to whole deliveries.
 			deadline := time.Now().Add(30 * time.Second)
-			for st.Sends.answered() < act.answered() && time.Now().Before(deadline) && ctx.Err() == nil {
+			for st.answered() < act.answered() && time.Now().Before(deadline) && ctx.Err() == nil {
 				time.Sleep(5 * time.Millisecond)
 			}
-			if n := act.answered() - st.Sends.answered(); n > 0 {
+			if n := act.answered() - st.answered(); n > 0 {
 				s.Notes = append(s.Notes, fmt.Sprintf("%d messages were still unanswered 30s after the window", n))
 			}
 		}
@@ -301,6 +301,7 @@ func (r *runner) dbScenario(ctx context.Context, name string) (Scenario, error) 
 		w = short
 	}
 	s.Seconds = round3(w.seconds())
+	s.Stacks = st.shares(act)
 	s.Actions = act.flow(w)
 	s.Actions.Ceiling, s.Actions.Ratio = "commit", ratio(s.Actions.PerSec, r.ceilings.Commit.PerSec)
 	s.Commits = after.sub(before).report(r.db.Counter)
