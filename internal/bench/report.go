@@ -195,7 +195,8 @@ type CPU struct {
 type CoreMS struct {
 	// Process is this process: quoteflow, with the bench's own clients.
 	Process float64 `json:"process"`
-	// Postgres is the PostgreSQL server's processes (0 on SQLite).
+	// Postgres is the bench database's backends (postgres_db_cores), or
+	// the whole server's processes where those are unknown; 0 on SQLite.
 	Postgres float64 `json:"postgres"`
 	// Both is Process + Postgres.
 	Both float64 `json:"both"`
@@ -207,7 +208,13 @@ func coreMS(c *CPU, perSec float64) *CoreMS {
 		return nil
 	}
 	per := func(cores float64) float64 { return round3(cores * 1000 / perSec) }
-	return &CoreMS{Process: per(c.Process), Postgres: per(c.Postgres), Both: per(c.Process + c.Postgres)}
+	// The bench database's own backends where they could be told apart:
+	// the whole server also serves whatever else runs on the machine.
+	pg := c.Postgres
+	if c.PostgresDB > 0 {
+		pg = c.PostgresDB
+	}
+	return &CoreMS{Process: per(c.Process), Postgres: per(pg), Both: per(c.Process + pg)}
 }
 
 // Target is one target of issues 3, 4 and 14, evaluated on this run.

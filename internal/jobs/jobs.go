@@ -260,7 +260,10 @@ func (q *Queue) insertMany(ctx context.Context, tx *store.Tx, params []river.Ins
 	}
 	var err error
 	if q.pg != nil {
-		_, err = q.pg.InsertManyTx(ctx, tx.PgxTx(), params)
+		var ptx pgx.Tx
+		if ptx, err = tx.BegunPgxTx(ctx); err == nil {
+			_, err = q.pg.InsertManyTx(ctx, ptx, params)
+		}
 	} else {
 		_, err = q.sqlite.InsertManyTx(ctx, tx.SQLTx(), params)
 	}

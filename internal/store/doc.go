@@ -66,7 +66,7 @@
 // read only) for reads of several tables, such as ResolverInputs.
 //
 // River inserts jobs only through its own driver's transaction type: on
-// SQLite Tx.SQLTx returns the *sql.Tx (riversqlite), on PostgreSQL Tx.PgxTx
+// SQLite Tx.SQLTx returns the *sql.Tx (riversqlite), on PostgreSQL Tx.BegunPgxTx
 // returns a pgx.Tx (riverpgxv5). To make that possible on PostgreSQL the
 // transaction is begun on the pgx connection under a dedicated *sql.Conn,
 // and the store's statements run on that *sql.Conn, in the same session.

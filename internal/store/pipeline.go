@@ -53,7 +53,7 @@ func (e *pendingError) Unwrap() error { return e.err }
 // and its error surfaces there; on SQLite, and outside a transaction, it
 // runs at once. Either way its error reaches the caller of DB.Tx.
 func (tx *Tx) later(ctx context.Context, s stmt) error {
-	if tx.pgxTx == nil {
+	if !tx.pipelined() {
 		return tx.batch(ctx, s)
 	}
 	tx.pending = append(tx.pending, s)
@@ -72,7 +72,7 @@ func (tx *Tx) flush(ctx context.Context) error {
 // one round trip (a pgx batch: one pipeline, one sync); on SQLite they run
 // in order. The first statement that fails stops the rest and is the error.
 func (tx *Tx) batch(ctx context.Context, stmts ...stmt) error {
-	if tx.pgxTx == nil {
+	if !tx.pipelined() {
 		for i := range stmts {
 			if err := tx.runOne(ctx, &stmts[i]); err != nil {
 				return err
@@ -89,10 +89,21 @@ func (tx *Tx) batch(ctx context.Context, stmts ...stmt) error {
 		return nil
 	}
 	b := &pgx.Batch{}
+	begins := tx.beginsWith(b)
 	for _, s := range all {
 		b.Queue(tx.db.rebind(s.query), s.args...)
 	}
-	br := tx.pgxTx.SendBatch(ctx, b)
+	var br pgx.BatchResults
+	if begins {
+		br = tx.pgConn.SendBatch(ctx, b)
+		tx.pgxTx = br.Tx()
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return translate(err, "begin", onViolation{})
+		}
+	} else {
+		br = tx.pgxTx.SendBatch(ctx, b)
+	}
 	var first error
 	for i := range all {
 		if err := readBatched(br, &all[i]); err != nil && first == nil {
@@ -216,7 +227,7 @@ func (tx *Tx) commitPostgres(ctx context.Context) error {
 		return err
 	}
 	if len(tx.pending) == 0 {
-		if err := tx.pgxTx.Commit(ctx); err != nil {
+		if err := tx.commitOrNothing(ctx); err != nil {
 			return translate(err, "commit", onViolation{})
 		}
 		return nil

@@ -227,7 +227,11 @@ func blocksUntilCommit(t *testing.T, b *bundle, q *engine.Quote, first, second f
 				return err
 			}
 			var pid int32
-			if err := tx.PgxTx().QueryRow(b.ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+			ptx, err := tx.BegunPgxTx(b.ctx)
+			if err == nil {
+				err = ptx.QueryRow(b.ctx, `SELECT pg_backend_pid()`).Scan(&pid)
+			}
+			if err != nil {
 				close(locked)
 				return err
 			}

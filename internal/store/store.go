@@ -218,6 +218,10 @@ type Tx struct {
 	sqlTx *sql.Tx // SQLite
 	pgxTx pgx.Tx  // PostgreSQL
 
+	// PostgreSQL, read-write: the connection, whose transaction begins
+	// with its first statements (lazybegin.go); pgxTx is nil until then.
+	pgConn *pgx.Conn
+
 	pending []stmt       // PostgreSQL: writes queued for the next round trip (pipeline.go)
 	hooks   []commitHook // run before the commit (OnCommit)
 }
@@ -232,11 +236,6 @@ func (tx *Tx) Dialect() string { return tx.db.dialect }
 // riversqlite driver to insert jobs in it; nil on PostgreSQL.
 func (tx *Tx) SQLTx() *sql.Tx { return tx.sqlTx }
 
-// PgxTx returns the pgx transaction on PostgreSQL, for River's riverpgxv5
-// driver to insert jobs in it; nil on SQLite. Statements sent through it
-// go before the writes the store has queued and not yet sent: use it only
-// for statements that do not depend on them.
-func (tx *Tx) PgxTx() pgx.Tx { return tx.pgxTx }
 
 // Tx runs fn in a read-write transaction and commits it if fn returns nil;
 // otherwise, or if fn panics, it rolls back. On PostgreSQL the isolation is
@@ -359,6 +358,10 @@ func (db *DB) transactWith(ctx context.Context, o txOptions, fn func(*Tx) error)
 			if !ok {
 				return fmt.Errorf("unexpected driver connection %T", dc)
 			}
+			if !readOnly {
+				tx.pgConn = c.Conn()
+				return nil
+			}
 			ptx, err := c.Conn().BeginTx(ctx, opts)
 			tx.pgxTx = ptx
 			if err == nil && o.snapshot != "" {
@@ -370,7 +373,7 @@ func (db *DB) transactWith(ctx context.Context, o txOptions, fn func(*Tx) error)
 			return translate(err, "begin", onViolation{})
 		}
 		tx.q = conn
-		commit, rollback = tx.commitPostgres, tx.pgxTx.Rollback
+		commit, rollback = tx.commitPostgres, tx.rollbackOrNothing
 	} else {
 		stx, err := db.sql.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
 		if err != nil {
@@ -451,24 +454,33 @@ func (db *DB) rebind(query string) string {
 // (pipeline.go), so that a statement sees them.
 
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if err := tx.flush(ctx); err != nil {
+	if err := tx.flushBegun(ctx); err != nil {
 		return nil, err
 	}
 	return tx.q.ExecContext(ctx, tx.db.rebind(query), args...)
 }
 
 func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if err := tx.flush(ctx); err != nil {
+	if err := tx.flushBegun(ctx); err != nil {
 		return nil, err
 	}
 	return tx.q.QueryContext(ctx, tx.db.rebind(query), args...)
 }
 
 func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) row {
-	if err := tx.flush(ctx); err != nil {
+	if err := tx.flushBegun(ctx); err != nil {
 		return row{err: err}
 	}
 	return row{Row: tx.q.QueryRowContext(ctx, tx.db.rebind(query), args...)}
+}
+
+// flushBegun sends the queued writes, and the BEGIN if it has not gone
+// with them, before a statement sent alone.
+func (tx *Tx) flushBegun(ctx context.Context) error {
+	if err := tx.flush(ctx); err != nil {
+		return err
+	}
+	return tx.ensureBegun(ctx)
 }
 
 // execOne runs a statement that must touch exactly one row and returns

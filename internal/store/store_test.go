@@ -271,16 +271,17 @@ func TestTxExposesRiverHandle(t *testing.T) {
 				t.Errorf("tx.Now() = %v, want the clock truncated to µs", tx.Now())
 			}
 			if tx.Dialect() == store.DialectSQLite {
-				if tx.SQLTx() == nil || tx.PgxTx() != nil {
+				if _, err := tx.BegunPgxTx(b.ctx); tx.SQLTx() == nil || err == nil {
 					t.Error("SQLite transaction must expose its *sql.Tx only")
 				}
 				_, err := tx.SQLTx().ExecContext(b.ctx, `UPDATE tenants SET name = 'raw' WHERE id = ?`, b.a.ID)
 				must(t, err)
 			} else {
-				if tx.PgxTx() == nil || tx.SQLTx() != nil {
-					t.Error("PostgreSQL transaction must expose its pgx.Tx only")
+				ptx, err := tx.BegunPgxTx(b.ctx)
+				if err != nil || tx.SQLTx() != nil {
+					t.Fatalf("PostgreSQL transaction must expose its pgx.Tx only: %v", err)
 				}
-				_, err := tx.PgxTx().Exec(b.ctx, `UPDATE tenants SET name = 'raw' WHERE id = $1`, b.a.ID)
+				_, err = ptx.Exec(b.ctx, `UPDATE tenants SET name = 'raw' WHERE id = $1`, b.a.ID)
 				must(t, err)
 			}
 			// What River writes through the raw handle is part of our
