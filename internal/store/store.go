@@ -236,7 +236,6 @@ func (tx *Tx) Dialect() string { return tx.db.dialect }
 // riversqlite driver to insert jobs in it; nil on PostgreSQL.
 func (tx *Tx) SQLTx() *sql.Tx { return tx.sqlTx }
 
-
 // Tx runs fn in a read-write transaction and commits it if fn returns nil;
 // otherwise, or if fn panics, it rolls back. On PostgreSQL the isolation is
 // READ COMMITTED: writes that must not race lock a row first (every
