@@ -98,6 +98,8 @@ type App struct {
 	templates *lru.Cache[string, templateEntry]
 	versions  *lru.Cache[versionKey, *engine.Workflow]
 	keys      *keyCache
+	// sizes are the caches' bounds, after defaults.
+	sizes CacheSizes
 
 	// lease and holdAt are Config's IdempotencyLease and Hold.
 	lease  time.Duration
@@ -141,6 +143,7 @@ func New(db Store, jobs Enqueuer, cfg Config, log *slog.Logger) *App {
 		templates:     newLRU[string, templateEntry](sizes.Templates),
 		versions:      newLRU[versionKey, *engine.Workflow](sizes.Versions),
 		keys:          newKeyCache(sizes.Keys),
+		sizes:         sizes,
 		retry:         engine.DefaultRetryPolicies(),
 		zones:         zones,
 		render:        tmpl.NewRenderer(zones),

@@ -57,3 +57,29 @@ func newLRU[K comparable, V any](size int) *lru.Cache[K, V] {
 	}
 	return c
 }
+
+// CacheUse is how many entries a cache holds and the most it may hold.
+type CacheUse struct {
+	Len int `json:"len"`
+	Max int `json:"max"`
+}
+
+// CacheStats is what the App's caches hold now, for the bench and for
+// tests that check a bound: memory per tenant is flat only while these stay
+// at or below their Max.
+type CacheStats struct {
+	Keys      CacheUse `json:"keys"`
+	RuleSets  CacheUse `json:"rule_sets"`
+	Versions  CacheUse `json:"versions"`
+	Templates CacheUse `json:"whatsapp_templates"`
+}
+
+// CacheStats returns the occupancy of the App's caches.
+func (a *App) CacheStats() CacheStats {
+	return CacheStats{
+		Keys:      CacheUse{Len: a.keys.entries.Len(), Max: a.keys.max},
+		RuleSets:  CacheUse{Len: a.ruleSets.Len(), Max: a.sizes.RuleSets},
+		Versions:  CacheUse{Len: a.versions.Len(), Max: a.sizes.Versions},
+		Templates: CacheUse{Len: a.templates.Len(), Max: a.sizes.Templates},
+	}
+}

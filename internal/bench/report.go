@@ -45,6 +45,7 @@ type ConfigOut struct {
 	Backlog      int      `json:"backlog"`
 	Rules        int      `json:"rules"`
 	History      int      `json:"history"`
+	Tenants      int      `json:"tenants"`
 }
 
 // Database is the fresh database the run used.
@@ -131,6 +132,8 @@ type Scenario struct {
 	Notes     []string `json:"notes,omitempty"`
 	// Soak is the soak scenario's samples and slopes (soak only).
 	Soak *Soak `json:"soak,omitempty"`
+	// Tenants is the tenants scenario's memory figures (tenants only).
+	Tenants *Tenants `json:"tenants,omitempty"`
 }
 
 // Flow is a stream of operations of one kind in a scenario.
@@ -169,7 +172,7 @@ type CPU struct {
 	Postgres float64 `json:"postgres_cores"`
 }
 
-// Target is one target of issues 3 and 4, evaluated on this run.
+// Target is one target of issues 3, 4 and 14, evaluated on this run.
 type Target struct {
 	Issue int    `json:"issue"`
 	What  string `json:"what"`
@@ -229,6 +232,11 @@ func (r *Report) evaluateTargets() {
 	}
 	if mixed != nil {
 		add(4, "postgres", "mixed: peak RSS, MB", mixed.PeakRSSMB, "<=", 256)
+	}
+	if t := r.scenario(ScenarioTenants); t != nil && t.Tenants != nil {
+		what := fmt.Sprintf("peak RSS at %d active tenants, MB (set at 20,000)", t.Tenants.Tenants)
+		add(14, "postgres", what, t.PeakRSSMB, "<=", 256)
+		add(14, "sqlite", what, t.PeakRSSMB, "<=", 256)
 	}
 }
 
@@ -354,9 +362,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 		if s.Soak != nil {
 			s.Soak.writeTable(b)
 		}
+		if s.Tenants != nil {
+			s.Tenants.writeTable(b)
+		}
 	}
 	if len(r.Targets) > 0 {
-		b.WriteString("\ntargets (issues 3 and 4)\n")
+		b.WriteString("\ntargets (issues 3, 4 and 14)\n")
 		tw = tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
 		for _, t := range r.Targets {
 			met := "MET"
