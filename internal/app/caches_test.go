@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -245,5 +246,77 @@ func TestWhatsAppTemplateListsEvictAtTheirBound(t *testing.T) {
 	}
 	if n := senders.count(); n != 4 {
 		t.Fatalf("%d listings, want 4: one more for the evicted tenant only", n)
+	}
+}
+
+// openKinds evaluates every tenant's alerts and returns each tenant's open
+// alert kinds.
+func (e *cacheEnv) openKinds() []string {
+	e.t.Helper()
+	if err := e.a.EvaluateAlerts(e.ctx); err != nil {
+		e.t.Fatal(err)
+	}
+	out := make([]string, len(e.tenants))
+	for i, tn := range e.tenants {
+		as, _, err := e.a.ListAlerts(e.ctx, tn.id, engine.AlertFilter{State: engine.AlertOpen}, engine.Page{})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		var ks []string
+		for _, al := range as {
+			ks = append(ks, string(al.Kind))
+		}
+		out[i] = strings.Join(ks, ",")
+	}
+	return out
+}
+
+// The evaluation over many tenants at once, skipping those with nothing
+// open and nothing found, opens and resolves each tenant's own alerts only.
+func TestAlertEvaluationOverManyTenants(t *testing.T) {
+	for _, d := range storetest.Dialects(t) {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			const n = 12
+			e := newCacheEnv(t, d, app.CacheSizes{}, n)
+			var failed []string
+			for i := range n {
+				if i%5 == 2 { // tenants 2 and 7: a permanent failure
+					e.provider.mu.Lock()
+					e.provider.script = []error{&channel.Error{Class: channel.Request, Code: "132001", Message: "template does not exist"}}
+					e.provider.mu.Unlock()
+				}
+				e.send(i)
+				if i%5 == 2 {
+					ms, _, err := e.a.ListMessages(e.ctx, e.tenants[i].id, engine.MessageFilter{Status: engine.MsgFailed}, engine.Page{})
+					if err != nil || len(ms) != 1 {
+						t.Fatalf("tenant %d's failed messages: %+v, %v", i, ms, err)
+					}
+					failed = append(failed, ms[0].ID)
+				}
+			}
+			want := func(at map[int]string) []string {
+				out := make([]string, n)
+				for i, k := range at {
+					out[i] = k
+				}
+				return out
+			}
+			got := e.openKinds()
+			if w := want(map[int]string{2: "message_failed", 7: "message_failed"}); !slices.Equal(got, w) {
+				t.Fatalf("open alerts by tenant %q, want %q", got, w)
+			}
+			// Still failed: the same alerts stay open.
+			if got := e.openKinds(); !slices.Equal(got, want(map[int]string{2: "message_failed", 7: "message_failed"})) {
+				t.Fatalf("second evaluation %q", got)
+			}
+			// Tenant 7's message is retried: only its alert resolves.
+			if _, err := e.a.RetryMessage(e.ctx, e.tenants[7].id, failed[1]); err != nil {
+				t.Fatal(err)
+			}
+			if got := e.openKinds(); !slices.Equal(got, want(map[int]string{2: "message_failed"})) {
+				t.Fatalf("after tenant 7's retry %q", got)
+			}
+		})
 	}
 }

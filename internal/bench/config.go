@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quoteflow/quoteflow/internal/app"
 	"github.com/quoteflow/quoteflow/internal/channel/whatsapp"
 	"github.com/quoteflow/quoteflow/internal/envvar"
 	"github.com/quoteflow/quoteflow/internal/jobs"
@@ -74,7 +75,9 @@ type Config struct {
 	// StatementDetail lists each scenario's most frequent statements.
 	StatementDetail bool
 	// Tenants is how many tenants the tenants scenario sets up and acts on.
-	Tenants  int
+	Tenants int
+	// Caches are serve's --cache-* bounds of the app's caches.
+	Caches   app.CacheSizes
 	LogLevel slog.Level
 }
 
@@ -143,6 +146,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 	fs.StringVar(&c.ProfileDir, "profile-dir", "", "write a CPU profile (cpu-<phase>.pprof) and a heap profile (heap-<phase>.pprof) of each phase's measured window here")
 	fs.BoolVar(&c.StatementDetail, "statement-detail", false, "PostgreSQL: list each scenario's 25 most frequent statements, by text, in the report")
 	fs.IntVar(&c.Tenants, "tenants", DefaultTenants, "tenants: how many tenants to set up, each given one quote action")
+	c.Caches.RegisterFlags(fs, getenv)
 	fs.StringVar(&logLevel, "log-level", "info", "level of quoteflow's own logs, formatted and discarded as serve would write them; warnings are shown after the run")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
