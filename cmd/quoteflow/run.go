@@ -69,6 +69,8 @@ type config struct {
 	// IdempotencyLease bounds how long a request that died holds its
 	// Idempotency-Key (a retry answers 409 until then).
 	IdempotencyLease time.Duration
+	// Caches bounds the app's in-memory caches (--cache-*).
+	Caches app.CacheSizes
 	// TestHold is QUOTEFLOW_TEST_HOLD: for the crash tests only, the point
 	// of an idempotent write (app.HoldBeforeCommit, app.HoldAfterCommit)
 	// where a request stops, so that the test can kill the process there.
@@ -122,6 +124,7 @@ func parseConfig(cmd string, args []string, getenv func(string) string, stderr i
 	fs.Float64Var(&c.RateLimit, "rate-limit", envvar.Float(getenv, "QUOTEFLOW_RATE_LIMIT", api.DefaultRateLimit), "API requests per second per API key, in this process; 0 disables the limit (QUOTEFLOW_RATE_LIMIT)")
 	fs.IntVar(&c.RateBurst, "rate-burst", envvar.Int(getenv, "QUOTEFLOW_RATE_BURST", api.DefaultRateBurst), "API requests per API key allowed at once above the rate (QUOTEFLOW_RATE_BURST)")
 	fs.DurationVar(&c.IdempotencyLease, "idempotency-lease", envvar.Duration(getenv, "QUOTEFLOW_IDEMPOTENCY_LEASE", store.IdempotencyLease), "how long a request that died holds its Idempotency-Key before a retry may run it (QUOTEFLOW_IDEMPOTENCY_LEASE)")
+	c.Caches.RegisterFlags(fs, getenv)
 	fs.StringVar(&c.SecretKey, "secret-key", "", "base64 of the 32-byte key that seals channel secrets; prefer the variable or a file (QUOTEFLOW_SECRET_KEY)")
 	fs.StringVar(&c.SecretKeyFile, "secret-key-file", "", "file holding the secret key, instead of --secret-key (QUOTEFLOW_SECRET_KEY_FILE)")
 	fs.StringVar(&c.SecretKeyOld, "secret-key-old", "", "comma-separated old secret keys, which only open, during a rotation (QUOTEFLOW_SECRET_KEY_OLD)")
@@ -279,7 +282,7 @@ func serve(ctx context.Context, cfg config, db *store.DB, log *slog.Logger, stdo
 	}
 	registry.MustRegister(queue.Collector())
 	a := app.New(db, queue, app.Config{OperatorToken: cfg.OperatorToken, PublicBaseURL: cfg.PublicURL, Registry: registry,
-		Alerts: app.AlertPolicy{Lag: cfg.AlertLag}, Circuits: cfg.Circuits, IdempotencyLease: cfg.IdempotencyLease, Hold: testHold(cfg.TestHold, log)}, log)
+		Alerts: app.AlertPolicy{Lag: cfg.AlertLag}, Circuits: cfg.Circuits, IdempotencyLease: cfg.IdempotencyLease, Hold: testHold(cfg.TestHold, log), Caches: cfg.Caches}, log)
 	a.Senders = senders.New(senders.Options{Log: logsender.New(log), WhatsAppBaseURL: cfg.WhatsAppAPIBase,
 		WhatsAppThrottle: whatsapp.NewThrottle(cfg.WhatsAppRate, whatsapp.DefaultBurst)})
 	// The queue gets its own context: it must keep working until the HTTP

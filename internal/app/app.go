@@ -94,10 +94,12 @@ type App struct {
 	// ruleSets holds each tenant's compiled configuration; mu orders its
 	// updates so that it never moves back to an older version.
 	mu        sync.Mutex
-	ruleSets  *lru.Cache[string, cachedRuleSet]
+	ruleSets  *weighedLRU[string, cachedRuleSet]
 	templates *lru.Cache[string, templateEntry]
-	versions  *lru.Cache[versionKey, *engine.Workflow]
+	versions  *weighedLRU[versionKey, *engine.Workflow]
 	keys      *keyCache
+	// sizes are the caches' bounds, after defaults.
+	sizes CacheSizes
 
 	// lease and holdAt are Config's IdempotencyLease and Hold.
 	lease  time.Duration
@@ -137,10 +139,11 @@ func New(db Store, jobs Enqueuer, cfg Config, log *slog.Logger) *App {
 		publicBaseURL: strings.TrimRight(cfg.PublicBaseURL, "/"),
 		alerts:        cfg.Alerts.withDefaults(),
 		circuits:      cfg.Circuits.withDefaults(),
-		ruleSets:      newLRU[string, cachedRuleSet](sizes.RuleSets),
+		ruleSets:      newWeighedLRU[string, cachedRuleSet](sizes.RuleSets, sizes.RuleSetBytes),
 		templates:     newLRU[string, templateEntry](sizes.Templates),
-		versions:      newLRU[versionKey, *engine.Workflow](sizes.Versions),
+		versions:      newWeighedLRU[versionKey, *engine.Workflow](sizes.Versions, sizes.VersionBytes),
 		keys:          newKeyCache(sizes.Keys),
+		sizes:         sizes,
 		retry:         engine.DefaultRetryPolicies(),
 		zones:         zones,
 		render:        tmpl.NewRenderer(zones),

@@ -31,7 +31,7 @@ func (a *App) ruleSet(ctx context.Context, r reader, tenantID string, configVers
 	// Another request may have compiled a newer version meanwhile; keep the
 	// newest so the cache never moves backwards.
 	if cur, ok := a.ruleSets.Peek(tenantID); !ok || cur.configVersion <= in.ConfigVersion {
-		a.ruleSets.Add(tenantID, c)
+		a.ruleSets.Add(tenantID, c, ruleSetWeight(ruleSetInputs{rules: in.Rules, workflows: in.Workflows}))
 	}
 	a.mu.Unlock()
 	return c, nil

@@ -97,6 +97,7 @@ type Store interface {
 	PurgeBatch(ctx context.Context, tenantID string, cutoff time.Time, limit int) (store.PurgeResult, error)
 	// Alerts (alerts.go).
 	TenantIDs(ctx context.Context) ([]string, error)
+	AlertTenants(ctx context.Context) (withOpen, withPending map[string]bool, err error)
 	OpenAlerts(ctx context.Context, tenantID string) ([]engine.Alert, error)
 	AlertSignals(ctx context.Context, tenantID string, w store.AlertWindows) (*store.AlertSignals, error)
 	SyncAlerts(ctx context.Context, tenantID string, findings []engine.Alert) ([]engine.Alert, int, error)

@@ -29,6 +29,6 @@ func (a *App) workflowVersion(ctx context.Context, tx *store.Tx, tenantID, id st
 	if err != nil {
 		return nil, err
 	}
-	a.versions.Add(key, wf)
+	a.versions.Add(key, wf, versionWeight(wf))
 	return wf, nil
 }

@@ -48,7 +48,7 @@ func Measure(ctx context.Context, cfg *Config, progressOut io.Writer) (*Report, 
 		Config: ConfigOut{DurationS: cfg.Duration.Seconds(), WarmupS: cfg.Warmup.Seconds(), Concurrency: cfg.Concurrency,
 			Scenarios: cfg.Scenarios, Provider: cfg.Provider, LatencyMS: ms(cfg.Latency), ErrorRate: cfg.ErrorRate,
 			WhatsAppRate: cfg.WhatsAppRate, Workers: cfg.Workers, PollInterval: cfg.PollInterval.String(), Backlog: cfg.Backlog,
-			Rules: cfg.Rules, History: cfg.History, Processes: cfg.Processes},
+			Rules: cfg.Rules, History: cfg.History, Processes: cfg.Processes, Tenants: cfg.Tenants},
 		Scenarios: []Scenario{},
 		Warnings:  []string{},
 	}
@@ -102,6 +102,8 @@ func Measure(ctx context.Context, cfg *Config, progressOut io.Writer) (*Report, 
 			s, err = r.resolve(ctx)
 		case ScenarioSoak:
 			s, err = r.soak(ctx)
+		case ScenarioTenants:
+			s, err = r.tenants(ctx)
 		default:
 			s, err = r.dbScenario(ctx, name)
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quoteflow/quoteflow/internal/app"
 	"github.com/quoteflow/quoteflow/internal/channel/whatsapp"
 	"github.com/quoteflow/quoteflow/internal/envvar"
 	"github.com/quoteflow/quoteflow/internal/jobs"
@@ -27,8 +28,8 @@ const (
 var allScenarios = []string{ScenarioResolve, ScenarioIngest, ScenarioDeliver, ScenarioMixed}
 
 // knownScenarios are every scenario, in the order they run: "all" and
-// then the soak, which is asked for by name only.
-var knownScenarios = append(append([]string(nil), allScenarios...), ScenarioSoak)
+// then the soak and tenants, which are asked for by name only.
+var knownScenarios = append(append([]string(nil), allScenarios...), ScenarioSoak, ScenarioTenants)
 
 // Providers a deliver scenario can deliver through.
 const (
@@ -73,10 +74,14 @@ type Config struct {
 	ProfileDir string
 	// StatementDetail lists each scenario's most frequent statements.
 	StatementDetail bool
-	LogLevel        slog.Level
 	// Processes is how many quoteflow stacks the ingest, deliver and mixed
 	// scenarios run against on the one database (processes.go).
 	Processes int
+	// Tenants is how many tenants the tenants scenario sets up and acts on.
+	Tenants int
+	// Caches are serve's --cache-* bounds of the app's caches.
+	Caches   app.CacheSizes
+	LogLevel slog.Level
 }
 
 // has reports whether scenario name was asked for.
@@ -84,7 +89,7 @@ func (c *Config) has(name string) bool { return slices.Contains(c.Scenarios, nam
 
 // needsDB reports whether any scenario asked for uses the database.
 func (c *Config) needsDB() bool {
-	return c.has(ScenarioIngest) || c.has(ScenarioDeliver) || c.has(ScenarioMixed) || c.has(ScenarioSoak)
+	return c.has(ScenarioIngest) || c.has(ScenarioDeliver) || c.has(ScenarioMixed) || c.has(ScenarioSoak) || c.has(ScenarioTenants)
 }
 
 // needsCeilings reports whether a scenario asked for is compared with the
@@ -106,6 +111,8 @@ in-process), ingest (quote actions over HTTP), deliver (actions to messages
 sent, end to end), mixed (ingest and deliver at once). soak, asked for by
 name only, measures deliver's peak and then holds half of it for --duration,
 sampling RSS, goroutines and open connections, and reports their slopes.
+tenants, by name only, gives each of --tenants tenants one quote action and
+one message and reports resident memory per active tenant.
 See docs/PERFORMANCE.md for what each figure means and the --json schema.
 
 Flags:
@@ -128,7 +135,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 	fs.DurationVar(&c.Duration, "duration", 30*time.Second, "measured time of each ceiling and scenario")
 	fs.DurationVar(&c.Warmup, "warmup", -1, "unmeasured time before each measurement (default: a fifth of --duration, at most 2s)")
 	fs.IntVar(&c.Concurrency, "concurrency", 16, "concurrent clients: HTTP clients, inserting and resolving goroutines")
-	fs.StringVar(&scenarios, "scenario", strings.Join(allScenarios, ","), "comma-separated scenarios to run: resolve, ingest, deliver, mixed, or all; and soak, by name only")
+	fs.StringVar(&scenarios, "scenario", strings.Join(allScenarios, ","), "comma-separated scenarios to run: resolve, ingest, deliver, mixed, or all; and soak and tenants, by name only")
 	fs.BoolVar(&c.JSON, "json", false, "print one JSON document (schema in docs/PERFORMANCE.md) instead of the table")
 	fs.StringVar(&c.Provider, "provider", "", "deliver to: log (the log provider) or whatsapp (a local fake of the Cloud API); default log, or whatsapp when --latency or --error-rate is given")
 	fs.DurationVar(&c.Latency, "latency", 0, "WhatsApp fake: delay of every send response")
@@ -142,6 +149,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 	fs.StringVar(&c.ProfileDir, "profile-dir", "", "write a CPU profile (cpu-<phase>.pprof) and a heap profile (heap-<phase>.pprof) of each phase's measured window here")
 	fs.BoolVar(&c.StatementDetail, "statement-detail", false, "PostgreSQL: list each scenario's 25 most frequent statements, by text, in the report")
 	processesFlag(fs, c)
+	fs.IntVar(&c.Tenants, "tenants", DefaultTenants, "tenants: how many tenants to set up, each given one quote action")
+	c.Caches.RegisterFlags(fs, getenv)
 	fs.StringVar(&logLevel, "log-level", "info", "level of quoteflow's own logs, formatted and discarded as serve would write them; warnings are shown after the run")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -182,6 +191,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*C
 		return nil, errors.New("--backlog must be at least 1")
 	case c.Rules < 1:
 		return nil, errors.New("--rules must be at least 1")
+	case c.Tenants < 1:
+		return nil, errors.New("--tenants must be at least 1")
 	case c.History < 0:
 		return nil, errors.New("--history must not be negative")
 	case c.ErrorRate < 0 || c.ErrorRate > 1:
@@ -225,7 +236,7 @@ func parseScenarios(s string) ([]string, error) {
 		case slices.Contains(knownScenarios, name):
 			out = append(out, name)
 		default:
-			return nil, fmt.Errorf("--scenario %q: want resolve, ingest, deliver, mixed, all or soak", name)
+			return nil, fmt.Errorf("--scenario %q: want resolve, ingest, deliver, mixed, all, soak or tenants", name)
 		}
 	}
 	if len(out) == 0 {

@@ -47,6 +47,7 @@ type ConfigOut struct {
 	History      int      `json:"history"`
 	// Processes is the number of quoteflow stacks on the one database.
 	Processes int `json:"processes"`
+	Tenants   int `json:"tenants"`
 }
 
 // Database is the fresh database the run used.
@@ -143,6 +144,8 @@ type Scenario struct {
 	Soak *Soak `json:"soak,omitempty"`
 	// Stacks is each stack's part of the work when --processes > 1.
 	Stacks []StackShare `json:"stacks,omitempty"`
+	// Tenants is the tenants scenario's memory figures (tenants only).
+	Tenants *Tenants `json:"tenants,omitempty"`
 }
 
 // Flow is a stream of operations of one kind in a scenario.
@@ -277,6 +280,11 @@ func (r *Report) evaluateTargets() {
 	}
 	if mixed != nil {
 		add(4, "postgres", "mixed: peak RSS, MB", mixed.PeakRSSMB, "<=", 256)
+	}
+	if t := r.scenario(ScenarioTenants); t != nil && t.Tenants != nil {
+		what := fmt.Sprintf("peak RSS at %d active tenants, MB (set at 20,000)", t.Tenants.Tenants)
+		add(14, "postgres", what, t.PeakRSSMB, "<=", 256)
+		add(14, "sqlite", what, t.PeakRSSMB, "<=", 256)
 	}
 	r.evaluateHotPathTargets(add, ingest, deliver)
 }
@@ -443,9 +451,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 		if s.Soak != nil {
 			s.Soak.writeTable(b)
 		}
+		if s.Tenants != nil {
+			s.Tenants.writeTable(b)
+		}
 	}
 	if len(r.Targets) > 0 {
-		b.WriteString("\ntargets (issues 3 and 4)\n")
+		b.WriteString("\ntargets (issues 3, 4 and 14)\n")
 		tw = tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
 		for _, t := range r.Targets {
 			met := "MET"

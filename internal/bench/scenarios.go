@@ -213,7 +213,7 @@ func (r *runner) fixture(ctx context.Context, perSec float64) (*fixture, error) 
 
 func (r *runner) stackOptions(q queueMode) stackOptions {
 	return stackOptions{Workers: r.cfg.Workers, PollInterval: r.cfg.PollInterval, WhatsAppAPIBase: whatsAppBase(r.wa),
-		WhatsAppRate: r.cfg.WhatsAppRate, Queue: q, HTTP: true, Log: newLogger(r.sink, r.cfg.LogLevel)}
+		WhatsAppRate: r.cfg.WhatsAppRate, Queue: q, HTTP: true, Log: newLogger(r.sink, r.cfg.LogLevel), Caches: r.cfg.Caches}
 }
 
 // dbScenario runs one of ingest, deliver and mixed: it prepares a tenant,

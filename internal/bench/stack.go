@@ -51,6 +51,8 @@ type stackOptions struct {
 	Log  *slog.Logger
 	// Statements, when set, counts what the stack's PostgreSQL pool sends.
 	Statements *store.StatementCounter
+	// Caches are the app's cache bounds (zero: the defaults).
+	Caches app.CacheSizes
 }
 
 // stack is quoteflow as `quoteflow serve` wires it (cmd/quoteflow/run.go):
@@ -121,7 +123,7 @@ func startStack(ctx context.Context, dsn string, o stackOptions) (*stack, error)
 		}
 		enqueuer = s.Queue
 	}
-	a := app.New(db, enqueuer, app.Config{PublicBaseURL: publicURL, Registry: registry}, log)
+	a := app.New(db, enqueuer, app.Config{PublicBaseURL: publicURL, Registry: registry, Caches: o.Caches}, log)
 	a.Senders = &countingSenders{inner: senders.New(senders.Options{Log: logsender.New(log), WhatsAppBaseURL: o.WhatsAppAPIBase,
 		WhatsAppThrottle: whatsapp.NewThrottle(o.WhatsAppRate, whatsapp.DefaultBurst)}), n: s.Sends}
 	s.App = a

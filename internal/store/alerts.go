@@ -291,3 +291,29 @@ func (db *DB) TenantIDs(ctx context.Context) ([]string, error) {
 	}, `SELECT id FROM tenants ORDER BY id`)
 	return out, translate(err, "list tenants", onViolation{})
 }
+
+// AlertTenants returns the tenants that have an open alert and those that
+// have an alert email queued or being sent, two reads for every tenant at
+// once: the evaluator reads open alerts, syncs them and sends emails only
+// for the tenants that need it, instead of three to five round trips for
+// each of thousands of tenants with nothing open.
+func (db *DB) AlertTenants(ctx context.Context) (withOpen, withPending map[string]bool, err error) {
+	set := func(q string, args ...any) (map[string]bool, error) {
+		ids, err := collect(ctx, db.auto(), func(s scanner) (string, error) {
+			var id string
+			return id, s.Scan(&id)
+		}, q, args...)
+		out := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			out[id] = true
+		}
+		return out, err
+	}
+	if withOpen, err = set(`SELECT DISTINCT tenant_id FROM alerts WHERE state = 'open'`); err != nil {
+		return nil, nil, translate(err, "tenants with open alerts", onViolation{})
+	}
+	if withPending, err = set(`SELECT DISTINCT tenant_id FROM alert_emails WHERE status IN (?, ?)`, AlertEmailQueued, AlertEmailSending); err != nil {
+		return nil, nil, translate(err, "tenants with pending alert emails", onViolation{})
+	}
+	return withOpen, withPending, nil
+}
