@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -30,11 +31,19 @@ func (a *App) RunStep(ctx context.Context, tenantID, runID string, position int)
 	var d *delivery
 	// Group-committed with concurrent actions and jobs; the function may
 	// run twice, the first time rolled back, and sets d afresh each time.
-	err = a.db.GroupTx(ctx, func(tx *store.Tx) error {
-		var err error
-		d, err = a.executeStep(ctx, tx, tenantID, runID, position)
-		return err
-	})
+	step := func(fresh bool) error {
+		return a.db.GroupTx(ctx, func(tx *store.Tx) error {
+			var err error
+			d, err = a.executeStep(ctx, tx, tenantID, runID, position, fresh)
+			return err
+		})
+	}
+	// First as the step's first try, its writes sent with the commit;
+	// if an earlier try wrote the step, again to see what that try did.
+	err = step(true)
+	if errors.Is(err, store.ErrRunStepExists) {
+		err = step(false)
+	}
 	if err != nil || d == nil {
 		return err
 	}

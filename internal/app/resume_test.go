@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"sync"
@@ -96,11 +97,18 @@ func newStepEnv(t *testing.T, dialect string) *stepEnv {
 func (e *stepEnv) step(t *testing.T) *delivery {
 	t.Helper()
 	var d *delivery
-	if err := e.db.Tx(e.ctx, func(tx *store.Tx) error {
-		var err error
-		d, err = e.a.executeStep(e.ctx, tx, e.tenant, e.run, 0)
-		return err
-	}); err != nil {
+	try := func(fresh bool) error {
+		return e.db.Tx(e.ctx, func(tx *store.Tx) error {
+			var err error
+			d, err = e.a.executeStep(e.ctx, tx, e.tenant, e.run, 0, fresh)
+			return err
+		})
+	}
+	err := try(true)
+	if errors.Is(err, store.ErrRunStepExists) {
+		err = try(false)
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	return d

@@ -24,7 +24,12 @@ import (
 // unknown when the step's job runs again, never sent twice. Messages
 // deferred by quiet hours, holidays or an open circuit get a delivery job
 // for their time.
-func (a *App) executeStep(ctx context.Context, tx *store.Tx, tenantID, runID string, position int) (*delivery, error) {
+//
+// With fresh, the step is taken to be written for the first time and its
+// record is queued with the commit (QueueNewRunStep): if an earlier try
+// wrote it, the transaction fails with store.ErrRunStepExists and the
+// caller runs it again without fresh, which finds that try's record.
+func (a *App) executeStep(ctx context.Context, tx *store.Tx, tenantID, runID string, position int, fresh bool) (*delivery, error) {
 	// The run and everything the step reads, in one round trip.
 	state, err := tx.LoadRun(ctx, tenantID, runID)
 	if engine.IsNotFound(err) {
@@ -96,7 +101,12 @@ func (a *App) executeStep(ctx context.Context, tx *store.Tx, tenantID, runID str
 		a.routeMessage(tx, tenant, rc, msg, gate)
 		rs.Outcome, rs.Detail = string(msg.Status), msg.Reason
 	}
-	created, err := tx.InsertRunStep(ctx, rs)
+	created := true
+	if fresh {
+		err = tx.QueueNewRunStep(ctx, rs)
+	} else {
+		created, err = tx.InsertRunStep(ctx, rs)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -132,13 +132,8 @@ func (tx *Tx) QueueQuoteUpdate(ctx context.Context, q *engine.Quote) error {
 			WHERE tenant_id = ? AND id = ? AND version = ?`,
 		args: []any{string(q.Status), q.RejectionReason, q.Version, micros(tx.now), q.TenantID, q.ID, locked},
 		what: "update quote",
-		done: func(n int64) error {
-			if n == 0 {
-				// The row lock makes this impossible; say so if it happens.
-				return errors.New("store: quote " + q.ID + " changed under its lock")
-			}
-			return nil
-		},
+		// The row lock makes this impossible; say so if it happens.
+		touch: errors.New("store: quote " + q.ID + " changed under its lock"),
 	})
 }
 

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // A quote action used to send each of its statements and wait for its
@@ -29,8 +31,15 @@ type stmt struct {
 	// row, if set, is called with each row the statement returns.
 	row func(scanner) error
 	// done, if set, is called after the statement with the number of rows
-	// it returned (a query) or touched (an exec); its error fails the batch.
+	// it returned (a query) or touched (an exec). Its error is the batch's,
+	// but on PostgreSQL the statements after it have run by then: a check
+	// that must stop them, or the COMMIT, is touch.
 	done func(n int64) error
+	// touch, if set, is the error of the statement (an INSERT or UPDATE)
+	// when it touches no row. On PostgreSQL the server raises it, so that
+	// nothing sent after it in the batch, a COMMIT above all, runs: a
+	// check made on the answer would come after that COMMIT had run.
+	touch error
 	// tag, if set, is the command tag the statement must answer with:
 	// "COMMIT", which PostgreSQL answers "ROLLBACK" when it rolled back.
 	tag string
@@ -91,7 +100,12 @@ func (tx *Tx) batch(ctx context.Context, stmts ...stmt) error {
 	b := &pgx.Batch{}
 	begins := tx.beginsWith(b)
 	for _, s := range all {
-		b.Queue(tx.db.rebind(s.query), s.args...)
+		q := tx.db.rebind(s.query)
+		if s.touch != nil {
+			// No row, no RETURNING row, and 1 / 0 is the server's error.
+			q = `WITH touched AS (` + q + ` RETURNING 1) SELECT 1 / count(*) FROM touched`
+		}
+		b.Queue(q, s.args...)
 	}
 	var br pgx.BatchResults
 	if begins {
@@ -137,6 +151,9 @@ func readBatched(br pgx.BatchResults, s *stmt) error {
 		}
 	} else {
 		tag, err := br.Exec()
+		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && s.touch != nil && pgErr.Code == pgerrcode.DivisionByZero {
+			return s.touch
+		}
 		if err != nil {
 			return translate(err, s.what, s.on)
 		}
@@ -176,6 +193,9 @@ func (tx *Tx) runOne(ctx context.Context, s *stmt) error {
 		}
 		if n, err = res.RowsAffected(); err != nil {
 			return translate(err, s.what, s.on)
+		}
+		if n == 0 && s.touch != nil {
+			return s.touch
 		}
 	}
 	if s.done != nil {

@@ -87,6 +87,34 @@ func (tx *Tx) LoadRun(ctx context.Context, tenantID, runID string) (*RunState, e
 	return st, nil
 }
 
+// ErrRunStepExists is the error of a transaction whose QueueNewRunStep
+// found the run's step already written: an earlier try of the step's job
+// wrote it. The caller runs the step again with InsertRunStep, which reads
+// what that try did.
+var ErrRunStepExists = errors.New("store: the run step was written by an earlier try")
+
+// QueueNewRunStep is InsertRunStep for the common case, a step written for
+// the first time: the insert goes with the transaction's next statements,
+// s's ID and times are set at once, and if the run already has the step
+// the transaction fails with ErrRunStepExists, writing nothing.
+func (tx *Tx) QueueNewRunStep(ctx context.Context, s *engine.RunStep) error {
+	id, err := newID()
+	if err != nil {
+		return err
+	}
+	scheduled, started, finished := normTime(s.ScheduledAt), normTime(s.StartedAt), normTime(s.FinishedAt)
+	s.ID, s.ScheduledAt, s.StartedAt, s.FinishedAt, s.CreatedAt, s.UpdatedAt = id, scheduled, started, finished, tx.now, tx.now
+	return tx.later(ctx, stmt{
+		query: `INSERT INTO run_steps (` + runStepColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (run_id, step_id) DO NOTHING`,
+		args: []any{id, s.TenantID, s.RunID, s.StepID, s.Position, string(s.Type), string(s.Status), s.Outcome, s.Detail,
+			nullMicros(scheduled), nullMicros(started), nullMicros(finished), micros(tx.now), micros(tx.now)},
+		what:  "insert run step",
+		on:    onViolation{foreign: notFound("run")},
+		touch: ErrRunStepExists,
+	})
+}
+
 // QueueNewMessage is InsertMessage for a message that cannot exist yet,
 // because its run step was created in this transaction: the insert goes
 // with the transaction's next statements, m's ID and times are set at
@@ -115,13 +143,8 @@ func (tx *Tx) QueueNewMessage(ctx context.Context, m *engine.Message) error {
 			string(c.Status), c.Attempts, c.LastError, c.ErrorClass, c.Reason, nullString(c.ProviderMessageID),
 			nullString(c.FallbackOf), nullMicros(c.ScheduledAt), nullMicros(c.SentAt), nullMicros(c.DeliveredAt),
 			nullMicros(c.ReadAt), micros(tx.now), micros(tx.now), c.TenantID, nullString(c.EventID)},
-		what: "insert message",
-		done: func(n int64) error {
-			if n == 0 {
-				return errors.New("store: run step " + c.RunStepID + " already has a " + c.Channel + " message")
-			}
-			return nil
-		},
+		what:  "insert message",
+		touch: errors.New("store: run step " + c.RunStepID + " already has a " + c.Channel + " message"),
 	})
 }
 
@@ -161,13 +184,8 @@ func (tx *Tx) QueueUpdateAttempt(ctx context.Context, a *engine.Attempt) error {
 		error_class = ?, provider_message_id = ?, retry_at = ? WHERE tenant_id = ? AND id = ?`,
 		args: []any{a.Provider, nullMicros(a.FinishedAt), a.Outcome, a.Error, a.ErrorClass, nullString(a.ProviderMessageID),
 			nullMicros(a.RetryAt), a.TenantID, a.ID},
-		what: "update attempt",
-		done: func(n int64) error {
-			if n == 0 {
-				return notFound("attempt")
-			}
-			return nil
-		},
+		what:  "update attempt",
+		touch: notFound("attempt"),
 	})
 }
 
@@ -191,13 +209,8 @@ func (tx *Tx) QueueUpdateMessage(ctx context.Context, m *engine.Message) error {
 		args: []any{c.Provider, c.To, c.Subject, c.Body, nullString(c.HTML), template, string(c.Status), c.Attempts, c.LastError,
 			c.ErrorClass, c.Reason, nullString(c.ProviderMessageID), nullMicros(c.ScheduledAt), nullMicros(c.SentAt),
 			nullMicros(c.DeliveredAt), nullMicros(c.ReadAt), micros(tx.now), c.TenantID, c.ID},
-		what: "update message",
-		done: func(n int64) error {
-			if n == 0 {
-				return notFound("message")
-			}
-			return nil
-		},
+		what:  "update message",
+		touch: notFound("message"),
 	})
 }
 

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -108,5 +109,38 @@ func TestQueuedStepWrites(t *testing.T) {
 			return tx.QueueUpdateMessage(b.ctx, &other)
 		})
 		wantCode(t, err, engine.ENOTFOUND, "")
+	})
+}
+
+// TestQueueNewRunStepOnAWrittenStep: a step's record queued a second time
+// fails its transaction with ErrRunStepExists and writes nothing of it,
+// so that the job's retry can read what its first try did.
+func TestQueueNewRunStepOnAWrittenStep(t *testing.T) {
+	each(t, func(t *testing.T, b *bundle) {
+		f := b.flow(t, b.a.ID)
+		again := &engine.RunStep{TenantID: b.a.ID, RunID: f.run.ID, StepID: f.step.StepID, Position: 0,
+			Type: engine.StepSendEmail, Status: engine.StepCompleted}
+		err := b.tx(func(tx *store.Tx) error {
+			if err := tx.QueueNewRunStep(b.ctx, again); err != nil {
+				return err
+			}
+			return tx.QueueFinishRun(b.ctx, b.a.ID, f.run.ID, engine.RunCompleted, "")
+		})
+		if !errors.Is(err, store.ErrRunStepExists) {
+			t.Fatalf("got %v, want ErrRunStepExists", err)
+		}
+		run, err := b.db.GetRun(b.ctx, b.a.ID, f.run.ID)
+		must(t, err)
+		if run.Status != engine.RunActive {
+			t.Errorf("run %s after the failed transaction, want still active", run.Status)
+		}
+		fresh := &engine.RunStep{TenantID: b.a.ID, RunID: f.run.ID, StepID: "next", Position: 1,
+			Type: engine.StepSendEmail, Status: engine.StepCompleted}
+		must(t, b.tx(func(tx *store.Tx) error { return tx.QueueNewRunStep(b.ctx, fresh) }))
+		steps, err := b.db.ListRunSteps(b.ctx, b.a.ID, f.run.ID)
+		must(t, err)
+		if len(steps) != 2 || steps[1].ID != fresh.ID {
+			t.Errorf("steps %+v, want the first and the queued one", steps)
+		}
 	})
 }
