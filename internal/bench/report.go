@@ -131,6 +131,9 @@ type Scenario struct {
 	Notes     []string `json:"notes,omitempty"`
 	// Soak is the soak scenario's samples and slopes (soak only).
 	Soak *Soak `json:"soak,omitempty"`
+	// Storage is what the scenario added to the database per message
+	// sent (deliver only).
+	Storage *Storage `json:"storage,omitempty"`
 }
 
 // Flow is a stream of operations of one kind in a scenario.
@@ -353,6 +356,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 	for _, s := range r.Scenarios {
 		if s.Soak != nil {
 			s.Soak.writeTable(b)
+		}
+		if s.Storage != nil {
+			s.Storage.writeTable(b, s.Name)
 		}
 	}
 	if len(r.Targets) > 0 {
