@@ -17,7 +17,8 @@ func TestStorageDelta(t *testing.T) {
 		{Table: "runs", Bytes: 8192, BytesPerMessage: 1024},
 		{Table: "gone", Bytes: -4096, BytesPerMessage: -512},
 	}
-	if got.Source != "pg_total_relation_size" || got.Messages != 8 || got.TotalBytes != 69632 || got.BytesPerMessage != 8704 {
+	if got.Source != "pg_total_relation_size" || got.Messages != 8 || got.TotalBytes != 69632 || got.BytesPerMessage != 8704 ||
+		got.KeptBytesPerMessage != 8704-3072 {
 		t.Errorf("totals: %+v", got)
 	}
 	if len(got.Tables) != len(want) {
@@ -50,7 +51,7 @@ func TestStorageTable(t *testing.T) {
 	}
 	out := b.String()
 	for _, want := range []string{
-		"storage in deliver: 6144 bytes per sent message (614400 bytes for 100 messages, sqlite_dbstat)",
+		"storage in deliver: 6144 bytes per sent message, 6144 without River's jobs (614400 bytes for 100 messages, sqlite_dbstat)",
 		"messages           4096  409600",
 		"trigger_events           2048  204800",
 	} {
