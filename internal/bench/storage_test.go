@@ -9,7 +9,7 @@ func TestStorageDelta(t *testing.T) {
 	before := storageSnapshot{source: "pg_total_relation_size", tables: map[string]int64{
 		"messages": 8192, "runs": 16384, "tenants": 8192, "gone": 4096}}
 	after := storageSnapshot{source: "pg_total_relation_size", tables: map[string]int64{
-		"messages": 8192 + 40960, "runs": 16384 + 8192, "tenants": 8192, "river_job": 24576, "quotes": 8192 - 8192}}
+		"messages": 8192 + 40960, "runs": 16384 + 8192, "tenants": 8192, "river_job": 24576, "quotes": 0}}
 	got := storageDelta(before, after, 8)
 	want := []TableStorage{
 		{Table: "messages", Bytes: 40960, BytesPerMessage: 5120},
