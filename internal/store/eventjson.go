@@ -159,13 +159,17 @@ func encodeEventContext(compacted string, tenantID, leadID string, jsonbOrder bo
 		}
 		kept := []member{{compactKey, json.RawMessage("1")}}
 		for j, f := range ms {
-			if bytes.Equal(f.value, tmpl[j].value) {
+			// A member the row repeats is left out when it is the row's
+			// value, and only then: reading gives it the row's value.
+			if v, ok := rowValue(m.key, f.key, tenantID, leadID); ok {
+				if !bytes.Equal(f.value, quoted(v)) {
+					kept = append(kept, f)
+				}
 				continue
 			}
-			if v, ok := rowValue(m.key, f.key, tenantID, leadID); ok && v != "" && bytes.Equal(f.value, quoted(v)) {
-				continue
+			if !bytes.Equal(f.value, tmpl[j].value) {
+				kept = append(kept, f)
 			}
-			kept = append(kept, f)
 		}
 		var b bytes.Buffer
 		writeObject(&b, kept)
