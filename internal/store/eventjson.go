@@ -29,8 +29,8 @@ import (
 // object's "~" says how reading restores them: in encoding/json's order
 // (1, SQLite keeps the text as written) or in JSONB's order (2,
 // PostgreSQL, which sorts an object's keys by length and then bytes), so
-// that the bytes are those the plain form read back as. A context that
-// holds a "~" key of its own is stored whole under "v", with "~":0.
+// that the bytes are those the plain form read back as. A context with a
+// "~" member of its own there is stored whole under "v", with "~":0.
 //
 // Decision: the members other than rule_id and missing_fields take short
 // names, those of its trace entries too, and outcome and reason, which the
@@ -131,17 +131,17 @@ func quoted(s string) []byte {
 // compacted JSON (rawJSONValue). jsonbOrder says the column sorts keys
 // (PostgreSQL).
 func encodeEventContext(compacted string, tenantID, leadID string, jsonbOrder bool) string {
-	if strings.Contains(compacted, `"`+compactKey+`"`) {
-		// A context that holds the marker's name itself (no snapshot
-		// does) is kept whole inside a wrapper, so that reading never
-		// mistakes it for a compact one.
-		var b bytes.Buffer
-		writeObject(&b, []member{{compactKey, json.RawMessage(fmt.Sprint(compactWrapped))}, {"v", json.RawMessage(compacted)}})
-		return b.String()
-	}
 	top, ok := objectMembers([]byte(compacted))
 	if !ok {
 		return compacted
+	}
+	if hasMarker(top) {
+		// A context that holds the marker's name where reading looks for
+		// it (no snapshot does) is kept whole inside a wrapper, so that
+		// reading never mistakes it for a compact one.
+		var b bytes.Buffer
+		writeObject(&b, []member{{compactKey, json.RawMessage(fmt.Sprint(compactWrapped))}, {"v", json.RawMessage(compacted)}})
+		return b.String()
 	}
 	order := compactGoOrder
 	if jsonbOrder {
@@ -182,6 +182,24 @@ func encodeEventContext(compacted string, tenantID, leadID string, jsonbOrder bo
 	var b bytes.Buffer
 	writeObject(&b, append([]member{{compactKey, json.RawMessage(fmt.Sprint(order))}}, top...))
 	return b.String()
+}
+
+// hasMarker reports whether the top object or its lead or quote object
+// has a member named like the marker: the places reading looks at.
+func hasMarker(top []member) bool {
+	isMarker := func(m member) bool { return m.key == compactKey }
+	if slices.ContainsFunc(top, isMarker) {
+		return true
+	}
+	for _, m := range top {
+		if snapshotTemplates[m.key] == nil {
+			continue
+		}
+		if ms, ok := objectMembers(m.value); ok && slices.ContainsFunc(ms, isMarker) {
+			return true
+		}
+	}
+	return false
 }
 
 // decodeEventContext is the plain form of a stored context: itself when

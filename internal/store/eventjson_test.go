@@ -125,7 +125,7 @@ func TestEventCompactJSONOtherShapes(t *testing.T) {
 	each(t, func(t *testing.T, b *bundle) {
 		q := b.quote(t, b.lead(t, b.a.ID))
 		for _, raw := range []string{`{"lead":{"first_name":"Ana"}}`, `{"lead":{"ID":"x"},"quote":null}`, `[1,2]`, `"~"`,
-			`{"~":1,"lead":{"~":"v"}}`, `{}`} {
+			`{"~":1,"lead":{"~":"v"}}`, `{"lead":{"~":2}}`, `{"quote":{"~":1},"lead":{"Custom":{"~":1}}}`, `{}`} {
 			e := b.event(t, q, func(e *engine.Event) {
 				e.Context, e.Decision, e.DedupeKey = json.RawMessage(raw), engine.Decision{}, ""
 			})
