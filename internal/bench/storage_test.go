@@ -60,3 +60,36 @@ func TestStorageTable(t *testing.T) {
 		}
 	}
 }
+
+// TestStorageTarget checks issue 14's target: on PostgreSQL, at most 4 KB
+// stored per message sent in deliver.
+func TestStorageTarget(t *testing.T) {
+	for _, tc := range []struct {
+		perMessage float64
+		met        bool
+	}{{8704, false}, {4096, true}} {
+		r := sampleReport()
+		r.scenario(ScenarioDeliver).Storage = &Storage{BytesPerMessage: tc.perMessage}
+		r.evaluateTargets()
+		var got []Target
+		for _, tg := range r.Targets {
+			if tg.Issue == 14 {
+				got = append(got, tg)
+			}
+		}
+		want := []Target{{Issue: 14, What: "bytes stored per sent message (deliver)", Dialect: "postgres", Value: tc.perMessage,
+			Op: "<=", Limit: 4096, Met: tc.met}}
+		if len(got) != 1 || got[0] != want[0] {
+			t.Errorf("%v bytes: targets %+v, want %+v", tc.perMessage, got, want)
+		}
+	}
+	r := sampleReport()
+	r.Database.Dialect = "sqlite"
+	r.scenario(ScenarioDeliver).Storage = &Storage{BytesPerMessage: 8704}
+	r.evaluateTargets()
+	for _, tg := range r.Targets {
+		if tg.Issue == 14 {
+			t.Errorf("SQLite has issue 14's target: %+v", tg)
+		}
+	}
+}
