@@ -146,6 +146,9 @@ type Scenario struct {
 	Stacks []StackShare `json:"stacks,omitempty"`
 	// Tenants is the tenants scenario's memory figures (tenants only).
 	Tenants *Tenants `json:"tenants,omitempty"`
+	// Storage is what the scenario added to the database per message
+	// sent (deliver only).
+	Storage *Storage `json:"storage,omitempty"`
 }
 
 // Flow is a stream of operations of one kind in a scenario.
@@ -241,7 +244,7 @@ func (r *Report) scenario(name string) *Scenario {
 	return nil
 }
 
-// evaluateTargets fills r.Targets with the targets of issues 3 and 4 that
+// evaluateTargets fills r.Targets with the targets of issues 3, 4 and 14 that
 // apply to the run's database and scenarios.
 func (r *Report) evaluateTargets() {
 	r.Targets = []Target{}
@@ -277,6 +280,9 @@ func (r *Report) evaluateTargets() {
 		}
 		add(3, "postgres", "messages sent/s (deliver)", deliver.Throughput, ">=", 3000)
 		add(4, "sqlite", "messages sent/s (deliver)", deliver.Throughput, ">=", 500)
+		if deliver.Storage != nil {
+			add(14, "postgres", "bytes stored per sent message (deliver)", deliver.Storage.BytesPerMessage, "<=", 4096)
+		}
 	}
 	if mixed != nil {
 		add(4, "postgres", "mixed: peak RSS, MB", mixed.PeakRSSMB, "<=", 256)
@@ -453,6 +459,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 		if s.Tenants != nil {
 			s.Tenants.writeTable(b)
+		}
+		if s.Storage != nil {
+			s.Storage.writeTable(b, s.Name)
 		}
 	}
 	if len(r.Targets) > 0 {

@@ -230,6 +230,12 @@ func (r *runner) dbScenario(ctx context.Context, name string) (Scenario, error) 
 	if err != nil {
 		return s, err
 	}
+	var sizes storageSnapshot
+	if name == ScenarioDeliver {
+		if sizes, err = readStorage(ctx, r.db.Dialect, r.db.URL); err != nil {
+			return s, err
+		}
+	}
 	before, err := r.db.Counter.read(ctx)
 	if err != nil {
 		return s, err
@@ -335,6 +341,13 @@ func (r *runner) dbScenario(ctx context.Context, name string) (Scenario, error) 
 	}
 	s.Throughput, s.Unit, s.Ceiling, s.CeilingPerSec = s.Messages.PerSec, "messages/s", "river_noop", r.ceilings.RiverNoop.PerSec
 	s.Ratio = s.Messages.Ratio
+	if name == ScenarioDeliver {
+		sizesAfter, err := readStorage(ctx, r.db.Dialect, r.db.URL)
+		if err != nil {
+			return s, err
+		}
+		s.Storage = storageDelta(sizes, sizesAfter, s.Messages.Total)
+	}
 	if name == ScenarioMixed {
 		s.Notes = append(s.Notes, "commits per action and per message both divide the scenario's one total")
 	}

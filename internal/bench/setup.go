@@ -54,7 +54,8 @@ func prepare(ctx context.Context, dsn string, o fixtureOptions) (*fixture, error
 	defer st.Close()
 	a, db := st.App, st.DB
 	// Jobs an earlier phase left unfinished would be worked by this one;
-	// finished ones stay, as River keeps them for a day.
+	// finished ones stay, as River keeps them for a while (an hour for
+	// completed ones, jobs.CompletedJobRetention).
 	if _, err := db.SQL().ExecContext(ctx, `DELETE FROM river_job WHERE state NOT IN ('completed', 'cancelled', 'discarded')`); err != nil {
 		return nil, fmt.Errorf("clear the job queue: %w", err)
 	}

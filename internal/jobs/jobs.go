@@ -123,6 +123,16 @@ func FetchCooldown(pollInterval time.Duration) time.Duration {
 	return min(20*time.Millisecond, pollInterval)
 }
 
+// CompletedJobRetention is how long River keeps a completed job before its
+// cleaner deletes it (River's default is 24 hours). Nothing of quoteflow
+// reads a finished job: a step's or a delivery's outcome is in the run
+// step, the message and its attempts, which the timeline keeps for the
+// tenant's retention. A completed job is only River's record that the work
+// was done, seen in River's UI while looking into a recent incident, and at
+// one or more jobs per message sent its rows and their seven indexes are a
+// table of a day's traffic (docs/DECISIONS.md, issue 14).
+const CompletedJobRetention = time.Hour
+
 func (c *Config) defaults(dialect string) {
 	if c.Workers <= 0 {
 		c.Workers = 50
@@ -179,7 +189,10 @@ func New(db *store.DB, cfg Config, log *slog.Logger) (*Queue, error) {
 		FetchCooldown:        FetchCooldown(cfg.PollInterval),
 		JobTimeout:           jobTimeout,
 		RescueStuckJobsAfter: cfg.RescueAfter,
-		Middleware:           tracing(cfg.TracerProvider),
+		// Cancelled and discarded jobs keep River's longer defaults (a day,
+		// a week): they are rare, and are what someone looks into.
+		CompletedJobRetentionPeriod: CompletedJobRetention,
+		Middleware:                  tracing(cfg.TracerProvider),
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.ExpireEvery),
 				func() (river.JobArgs, *river.InsertOpts) { return ExpireArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),

@@ -111,7 +111,8 @@
 //
 // Execution: trigger_events (idempotency key unique per tenant; dedupe_key
 // = quote, action and revision; duplicate_of points at the first event of
-// the business event; response is replayed for a repeated key), runs
+// the business event; response is replayed for a repeated key; context
+// and decision in a compact JSON form, eventjson.go), runs
 // (trigger, shadow), run_steps (unique per run and step), messages (unique
 // per run step and channel, so a retried step writes its message once; run
 // columns are NULL for legacy sends; fallback_of points at the message a
@@ -119,7 +120,11 @@
 // provider's id is unknown), circuits (one row per tenant and provider
 // that ever opened: open or half-open while closed_at is NULL, see
 // circuits.go) and idempotency_keys for the HTTP layer. Everything
-// a lead caused is deleted with the lead, by cascade.
+// a lead caused is deleted with the lead, by cascade. On PostgreSQL
+// trigger_events, runs, run_steps and messages have no primary key on id
+// alone (migration 13): every statement names the tenant, and UNIQUE
+// (tenant_id, id) answers it (docs/ops/indexes.md lists each index with
+// the query that needs it).
 //
 // # Execution
 //

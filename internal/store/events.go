@@ -25,10 +25,13 @@ func scanEvent(s scanner) (engine.Event, error) {
 	}
 	e.QuoteID, e.IdempotencyKey, e.DedupeKey, e.DuplicateOf = quoteID.String, idemKey.String, dedupeKey.String, duplicateOf.String
 	var err error
+	if ctxJSON, err = decodeEventContext(ctxJSON, e.TenantID, e.LeadID); err != nil {
+		return e, err
+	}
 	if e.Context, err = rawJSON(ctxJSON); err != nil {
 		return e, err
 	}
-	if err := decodeJSON(decision, &e.Decision); err != nil {
+	if err := decodeEventDecision(decision, outcome, reason, &e.Decision); err != nil {
 		return e, err
 	}
 	if e.Response, err = rawJSON(response); err != nil {
@@ -81,7 +84,10 @@ func (tx *Tx) insertEvent(e *engine.Event) (stmt, error) {
 	if err != nil {
 		return stmt{}, err
 	}
-	decision, err := jsonValue(e.Decision, false)
+	if evCtx != nil {
+		evCtx = encodeEventContext(evCtx.(string), e.TenantID, e.LeadID, tx.Dialect() == DialectPostgres)
+	}
+	decision, err := encodeEventDecision(e.Decision)
 	if err != nil {
 		return stmt{}, err
 	}

@@ -200,8 +200,8 @@ func (db *DB) ListMessages(ctx context.Context, tenantID string, f engine.Messag
 //
 // The list is ordered by (created_at, id) rather than by id alone so that
 // every filter has an index that starts at the window and walks it in
-// list order (messages_created, messages_status, messages_lead,
-// messages_quote all end in created_at, id): ordered by id, a filtered
+// list order (messages_stats, messages_status, messages_lead,
+// messages_quote all have created_at, id): ordered by id, a filtered
 // page of a busy tenant made PostgreSQL walk the tenant's messages from
 // the first one (docs/ops/observability.md).
 func (tx *Tx) ListMessages(ctx context.Context, tenantID string, f engine.MessageFilter, p engine.Page) ([]engine.Message, string, error) {
