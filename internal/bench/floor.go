@@ -103,12 +103,20 @@ func (r *runner) floors(ctx context.Context) (string, error) {
 	rows["river_job"].set("state", "available")
 	rows["river_job"].set("finalized_at", nil)
 	rows["river_job"].set("attempt", "0")
-	// Quotes to lock and update, one per client at a time.
-	if _, err := pool.Exec(ctx, `INSERT INTO floor_quotes SELECT * FROM quotes ORDER BY id LIMIT 2000`); err != nil {
-		return "", err
+	// The copies start with the real tables' rows, analysed: a statement
+	// planned on an empty table scans it, and keeps doing so as it grows.
+	for _, t := range floorTables {
+		if _, err := pool.Exec(ctx, `INSERT INTO floor_`+t+` SELECT * FROM `+t); err != nil {
+			return "", fmt.Errorf("floor table %s: %w", t, err)
+		}
+		if _, err := pool.Exec(ctx, `ANALYZE floor_`+t); err != nil {
+			return "", err
+		}
 	}
+	// Quotes of the tenant the rows belong to, to lock and update, one per
+	// client at a time.
 	var quotes []string
-	qr, err := pool.Query(ctx, `SELECT id FROM floor_quotes`)
+	qr, err := pool.Query(ctx, `SELECT id FROM floor_quotes WHERE tenant_id = $1 ORDER BY id LIMIT 2000`, rows["runs"].value("tenant_id"))
 	if err != nil {
 		return "", err
 	}
@@ -218,10 +226,13 @@ func floorAction(ctx context.Context, c *pgxpool.Conn, rows map[string]*floorRow
 	run = newFloorID()
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
-	b.Queue(`SELECT id, status, version FROM floor_quotes WHERE id = $1 FOR UPDATE`, quote)
+	// Every statement names the tenant with the id, as quoteflow's do: the
+	// tables' unique (tenant_id, id) indexes are what they look rows up by.
+	tenant := rows["runs"].value("tenant_id")
+	b.Queue(`SELECT id, status, version FROM floor_quotes WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenant, quote)
 	b.Queue(rows["trigger_events"].insert, rows["trigger_events"].args(idsOf(rows["trigger_events"], "id", event))...)
 	b.Queue(rows["runs"].insert, rows["runs"].args(idsOf(rows["runs"], "id", run, "event_id", event))...)
-	b.Queue(`UPDATE floor_quotes SET status = 'sent', version = version + 1, updated_at = $2 WHERE id = $1`, quote, now)
+	b.Queue(`UPDATE floor_quotes SET status = 'sent', version = version + 1, updated_at = $3 WHERE tenant_id = $1 AND id = $2`, tenant, quote, now)
 	b.Queue(rows["river_job"].insert, rows["river_job"].args(nil)...).QueryRow(func(row pgx.Row) error { return row.Scan(&job) })
 	b.Queue(`COMMIT`)
 	return job, run, c.SendBatch(ctx, b).Close()
@@ -239,6 +250,7 @@ func floorMessage(ctx context.Context, c *pgxpool.Conn, rows map[string]*floorRo
 		return err
 	}
 	now := time.Now().UnixMicro()
+	tenant := rows["runs"].value("tenant_id")
 	step, message, attempt := newFloorID(), newFloorID(), newFloorID()
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
@@ -246,15 +258,16 @@ func floorMessage(ctx context.Context, c *pgxpool.Conn, rows map[string]*floorRo
 	b.Queue(rows["run_steps"].insert, rows["run_steps"].args(idsOf(rows["run_steps"], "id", step, "run_id", run))...)
 	b.Queue(rows["messages"].insert, rows["messages"].args(idsOf(rows["messages"], "id", message, "run_id", run, "run_step_id", step))...)
 	b.Queue(rows["message_attempts"].insert, rows["message_attempts"].args(idsOf(rows["message_attempts"], "id", attempt, "message_id", message))...)
-	b.Queue(`UPDATE floor_runs SET status = 'completed', finished_at = $2, updated_at = $2 WHERE id = $1`, run, now)
+	b.Queue(`UPDATE floor_runs SET status = 'completed', finished_at = $3, updated_at = $3 WHERE tenant_id = $1 AND id = $2`, tenant, run, now)
 	b.Queue(`COMMIT`)
 	if err := c.SendBatch(ctx, b).Close(); err != nil {
 		return err
 	}
 	b = &pgx.Batch{}
 	b.Queue(`BEGIN`)
-	b.Queue(`UPDATE floor_message_attempts SET outcome = 'sent', finished_at = $2, provider_message_id = $3 WHERE id = $1`, attempt, now, newFloorID())
-	b.Queue(`UPDATE floor_messages SET status = 'sent', sent_at = $2, updated_at = $2 WHERE id = $1`, message, now)
+	b.Queue(`UPDATE floor_message_attempts SET outcome = 'sent', finished_at = $3, provider_message_id = $4 WHERE tenant_id = $1 AND id = $2`,
+		tenant, attempt, now, newFloorID())
+	b.Queue(`UPDATE floor_messages SET status = 'sent', sent_at = $3, updated_at = $3 WHERE tenant_id = $1 AND id = $2`, tenant, message, now)
 	b.Queue(`UPDATE floor_river_job SET state = 'completed', finalized_at = now() WHERE id = $1`, job)
 	b.Queue(`COMMIT`)
 	return c.SendBatch(ctx, b).Close()
@@ -276,6 +289,16 @@ func idsOf(f *floorRow, pairs ...string) map[int]string {
 
 // columnAt is the name of the insert's i-th column.
 func (f *floorRow) columnAt(i int) string { return f.names[i] }
+
+// value is the template's value of column name, "" if NULL or absent.
+func (f *floorRow) value(name string) string {
+	if i := slices.Index(f.names, name); i >= 0 {
+		if v, ok := f.values[i].(string); ok {
+			return v
+		}
+	}
+	return ""
+}
 
 // set gives the template's column name the value v (nil is NULL).
 func (f *floorRow) set(name string, v any) {
