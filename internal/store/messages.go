@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
@@ -66,25 +67,11 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *engine.Message) (bool, error
 	}
 	c := *m
 	normMessageTimes(&c)
-	// event_at copies the trigger event's created_at, which the event ->
-	// sent latency ranks against: without it those statistics joined a
-	// week of messages to the tenant's events (docs/ops/observability.md).
-	res, err := tx.exec(ctx, `INSERT INTO messages (`+messageColumns+`, event_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-			(SELECT e.created_at FROM trigger_events e WHERE e.tenant_id = ? AND e.id = ?))
-		ON CONFLICT (run_step_id, channel) DO NOTHING`,
-		id, c.TenantID, nullString(c.RunID), nullString(c.RunStepID), nullString(c.EventID), c.LeadID,
-		nullString(c.QuoteID), nullString(c.WorkflowID), nullInt(c.WorkflowVersion), nullString(c.StepID),
-		string(c.Trigger), c.Channel, c.Provider, c.To, c.Subject, c.Body, nullString(c.HTML), template,
-		string(c.Status), c.Attempts, c.LastError, c.ErrorClass, c.Reason, nullString(c.ProviderMessageID),
-		nullString(c.FallbackOf), nullMicros(c.ScheduledAt), nullMicros(c.SentAt), nullMicros(c.DeliveredAt),
-		nullMicros(c.ReadAt), micros(tx.now), micros(tx.now), c.TenantID, nullString(c.EventID))
-	if err != nil {
-		return false, translate(err, "insert message", onViolation{})
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, translate(err, "insert message", onViolation{})
+	var n int64
+	ins := insertMessageStmt(&c, id, template, tx.now)
+	ins.done = func(touched int64) error { n = touched; return nil }
+	if err := tx.batch(ctx, ins); err != nil {
+		return false, err
 	}
 	if n == 1 {
 		c.ID, c.CreatedAt, c.UpdatedAt = id, tx.now, tx.now
@@ -101,6 +88,27 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *engine.Message) (bool, error
 	}
 	*m = existing
 	return false, nil
+}
+
+// insertMessageStmt is the insert of message c under id, which does
+// nothing when c's run step already has a message on c's channel.
+// event_at copies the trigger event's created_at, which the event -> sent
+// latency ranks against: without it those statistics joined a week of
+// messages to the tenant's events (docs/ops/observability.md).
+func insertMessageStmt(c *engine.Message, id string, template any, now time.Time) stmt {
+	return stmt{
+		query: `INSERT INTO messages (` + messageColumns + `, event_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+			(SELECT e.created_at FROM trigger_events e WHERE e.tenant_id = ? AND e.id = ?))
+		ON CONFLICT (run_step_id, channel) DO NOTHING`,
+		args: []any{id, c.TenantID, nullString(c.RunID), nullString(c.RunStepID), nullString(c.EventID), c.LeadID,
+			nullString(c.QuoteID), nullString(c.WorkflowID), nullInt(c.WorkflowVersion), nullString(c.StepID),
+			string(c.Trigger), c.Channel, c.Provider, c.To, c.Subject, c.Body, nullString(c.HTML), template,
+			string(c.Status), c.Attempts, c.LastError, c.ErrorClass, c.Reason, nullString(c.ProviderMessageID),
+			nullString(c.FallbackOf), nullMicros(c.ScheduledAt), nullMicros(c.SentAt), nullMicros(c.DeliveredAt),
+			nullMicros(c.ReadAt), micros(now), micros(now), c.TenantID, nullString(c.EventID)},
+		what: "insert message",
+	}
 }
 
 // GetMessage returns the tenant's message with id.
@@ -283,26 +291,39 @@ func scanAttempt(s scanner) (engine.Attempt, error) {
 // transaction's clock when it is zero. The message must be the tenant's
 // (else ENOTFOUND); a Number the message already has is ECONFLICT.
 func (tx *Tx) InsertAttempt(ctx context.Context, a *engine.Attempt) error {
-	id, err := newID()
+	s, err := tx.insertAttempt(a)
 	if err != nil {
 		return err
+	}
+	if err := tx.batch(ctx, s); err != nil {
+		a.ID = ""
+		return err
+	}
+	return nil
+}
+
+// insertAttempt is InsertAttempt's statement; it sets a's ID and times.
+func (tx *Tx) insertAttempt(a *engine.Attempt) (stmt, error) {
+	id, err := newID()
+	if err != nil {
+		return stmt{}, err
 	}
 	started := normZero(a.StartedAt)
 	if started.IsZero() {
 		started = tx.now
 	}
 	finished, retryAt := normTime(a.FinishedAt), normTime(a.RetryAt)
-	_, err = tx.exec(ctx, `INSERT INTO message_attempts (`+attemptColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		id, a.TenantID, a.MessageID, a.Number, a.Provider, micros(started), nullMicros(finished), a.Outcome, a.Error,
-		a.ErrorClass, nullString(a.ProviderMessageID), nullMicros(retryAt))
-	if err != nil {
-		return translate(err, "insert attempt", onViolation{
+	a.ID, a.StartedAt, a.FinishedAt, a.RetryAt = id, started, finished, retryAt
+	return stmt{
+		query: `INSERT INTO message_attempts (` + attemptColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		args: []any{id, a.TenantID, a.MessageID, a.Number, a.Provider, micros(started), nullMicros(finished), a.Outcome, a.Error,
+			a.ErrorClass, nullString(a.ProviderMessageID), nullMicros(retryAt)},
+		what: "insert attempt",
+		on: onViolation{
 			unique:  engine.Errorf(engine.ECONFLICT, "message has an attempt number %d", a.Number),
 			foreign: notFound("message"),
-		})
-	}
-	a.ID, a.StartedAt, a.FinishedAt, a.RetryAt = id, started, finished, retryAt
-	return nil
+		},
+	}, nil
 }
 
 // UpdateAttempt stores a's provider, finished time, outcome, error and its

@@ -132,45 +132,19 @@ func (tx *Tx) QueueNewMessage(ctx context.Context, m *engine.Message) error {
 	normMessageTimes(&c)
 	c.ID, c.CreatedAt, c.UpdatedAt = id, tx.now, tx.now
 	*m = c
-	return tx.later(ctx, stmt{
-		query: `INSERT INTO messages (` + messageColumns + `, event_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-			(SELECT e.created_at FROM trigger_events e WHERE e.tenant_id = ? AND e.id = ?))
-		ON CONFLICT (run_step_id, channel) DO NOTHING`,
-		args: []any{id, c.TenantID, nullString(c.RunID), nullString(c.RunStepID), nullString(c.EventID), c.LeadID,
-			nullString(c.QuoteID), nullString(c.WorkflowID), nullInt(c.WorkflowVersion), nullString(c.StepID),
-			string(c.Trigger), c.Channel, c.Provider, c.To, c.Subject, c.Body, nullString(c.HTML), template,
-			string(c.Status), c.Attempts, c.LastError, c.ErrorClass, c.Reason, nullString(c.ProviderMessageID),
-			nullString(c.FallbackOf), nullMicros(c.ScheduledAt), nullMicros(c.SentAt), nullMicros(c.DeliveredAt),
-			nullMicros(c.ReadAt), micros(tx.now), micros(tx.now), c.TenantID, nullString(c.EventID)},
-		what:  "insert message",
-		touch: errors.New("store: run step " + c.RunStepID + " already has a " + c.Channel + " message"),
-	})
+	s := insertMessageStmt(&c, id, template, tx.now)
+	s.touch = errors.New("store: run step " + c.RunStepID + " already has a " + c.Channel + " message")
+	return tx.later(ctx, s)
 }
 
 // QueueAttempt is InsertAttempt whose insert goes with the transaction's
 // next statements; a's ID and StartedAt are set at once.
 func (tx *Tx) QueueAttempt(ctx context.Context, a *engine.Attempt) error {
-	id, err := newID()
+	s, err := tx.insertAttempt(a)
 	if err != nil {
 		return err
 	}
-	started := normZero(a.StartedAt)
-	if started.IsZero() {
-		started = tx.now
-	}
-	finished, retryAt := normTime(a.FinishedAt), normTime(a.RetryAt)
-	a.ID, a.StartedAt, a.FinishedAt, a.RetryAt = id, started, finished, retryAt
-	return tx.later(ctx, stmt{
-		query: `INSERT INTO message_attempts (` + attemptColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		args: []any{id, a.TenantID, a.MessageID, a.Number, a.Provider, micros(started), nullMicros(finished), a.Outcome, a.Error,
-			a.ErrorClass, nullString(a.ProviderMessageID), nullMicros(retryAt)},
-		what: "insert attempt",
-		on: onViolation{
-			unique:  engine.Errorf(engine.ECONFLICT, "message has an attempt number %d", a.Number),
-			foreign: notFound("message"),
-		},
-	})
+	return tx.later(ctx, s)
 }
 
 // QueueUpdateAttempt is UpdateAttempt for an attempt whose StartedAt the
