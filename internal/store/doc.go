@@ -71,6 +71,15 @@
 // transaction is begun on the pgx connection under a dedicated *sql.Conn,
 // and the store's statements run on that *sql.Conn, in the same session.
 //
+// On PostgreSQL the hot transactions (a quote action, a step job, a
+// delivery's outcome) send their statements in batches: reads known up
+// front together (LoadQuoteAction, LoadRun), writes nothing reads before
+// the commit queued (the Queue* methods) and sent with the next batch or
+// with the COMMIT, the BEGIN with the first batch (pipeline.go,
+// lazybegin.go). A read sent alone sends the queued writes first, so a
+// transaction always reads its own writes; on SQLite the same statements
+// run one by one, in the same order.
+//
 // # SQLite
 //
 // The file is opened with WAL, synchronous FULL (a committed quote action
