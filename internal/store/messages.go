@@ -164,22 +164,33 @@ func (tx *Tx) UpdateMessage(ctx context.Context, m *engine.Message) error {
 	c := *m
 	normMessageTimes(&c)
 	var created int64
-	err = tx.queryRow(ctx, `UPDATE messages SET provider = ?, recipient = ?, subject = ?, body = ?, html = ?, template = ?,
-		status = ?, attempts = ?, last_error = ?, error_class = ?, reason = ?, provider_message_id = ?,
-		scheduled_at = ?, sent_at = ?, delivered_at = ?, read_at = ?, updated_at = ?
-		WHERE tenant_id = ? AND id = ? RETURNING created_at`,
-		c.Provider, c.To, c.Subject, c.Body, nullString(c.HTML), template, string(c.Status), c.Attempts, c.LastError,
-		c.ErrorClass, c.Reason, nullString(c.ProviderMessageID), nullMicros(c.ScheduledAt), nullMicros(c.SentAt),
-		nullMicros(c.DeliveredAt), nullMicros(c.ReadAt), micros(tx.now), c.TenantID, c.ID).Scan(&created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return notFound("message")
+	found := false
+	s := updateMessageStmt(&c, template, tx.now)
+	s.query += ` RETURNING created_at`
+	s.row = func(r scanner) error { found = true; return r.Scan(&created) }
+	if err := tx.batch(ctx, s); err != nil {
+		return err
 	}
-	if err != nil {
-		return translate(err, "update message", onViolation{})
+	if !found {
+		return notFound("message")
 	}
 	c.CreatedAt, c.UpdatedAt = fromMicros(created), tx.now
 	*m = c
 	return nil
+}
+
+// updateMessageStmt writes every mutable field of c (see UpdateMessage).
+func updateMessageStmt(c *engine.Message, template any, now time.Time) stmt {
+	return stmt{
+		query: `UPDATE messages SET provider = ?, recipient = ?, subject = ?, body = ?, html = ?, template = ?,
+		status = ?, attempts = ?, last_error = ?, error_class = ?, reason = ?, provider_message_id = ?,
+		scheduled_at = ?, sent_at = ?, delivered_at = ?, read_at = ?, updated_at = ?
+		WHERE tenant_id = ? AND id = ?`,
+		args: []any{c.Provider, c.To, c.Subject, c.Body, nullString(c.HTML), template, string(c.Status), c.Attempts, c.LastError,
+			c.ErrorClass, c.Reason, nullString(c.ProviderMessageID), nullMicros(c.ScheduledAt), nullMicros(c.SentAt),
+			nullMicros(c.DeliveredAt), nullMicros(c.ReadAt), micros(now), c.TenantID, c.ID},
+		what: "update message",
+	}
 }
 
 // CancelRunMessages cancels the run's messages that are not yet being sent
@@ -330,20 +341,32 @@ func (tx *Tx) insertAttempt(a *engine.Attempt) (stmt, error) {
 // class, provider message id and retry time, and loads the stored StartedAt
 // into a. Its message, number and start do not change.
 func (tx *Tx) UpdateAttempt(ctx context.Context, a *engine.Attempt) error {
-	finished, retryAt := normTime(a.FinishedAt), normTime(a.RetryAt)
+	c := *a
+	c.FinishedAt, c.RetryAt = normTime(c.FinishedAt), normTime(c.RetryAt)
 	var started int64
-	err := tx.queryRow(ctx, `UPDATE message_attempts SET provider = ?, finished_at = ?, outcome = ?, error = ?,
-		error_class = ?, provider_message_id = ?, retry_at = ? WHERE tenant_id = ? AND id = ? RETURNING started_at`,
-		a.Provider, nullMicros(finished), a.Outcome, a.Error, a.ErrorClass, nullString(a.ProviderMessageID),
-		nullMicros(retryAt), a.TenantID, a.ID).Scan(&started)
-	if errors.Is(err, sql.ErrNoRows) {
+	found := false
+	s := updateAttemptStmt(&c)
+	s.query += ` RETURNING started_at`
+	s.row = func(r scanner) error { found = true; return r.Scan(&started) }
+	if err := tx.batch(ctx, s); err != nil {
+		return err
+	}
+	if !found {
 		return notFound("attempt")
 	}
-	if err != nil {
-		return translate(err, "update attempt", onViolation{})
-	}
-	a.StartedAt, a.FinishedAt, a.RetryAt = fromMicros(started), finished, retryAt
+	a.StartedAt, a.FinishedAt, a.RetryAt = fromMicros(started), c.FinishedAt, c.RetryAt
 	return nil
+}
+
+// updateAttemptStmt writes a's outcome (see UpdateAttempt).
+func updateAttemptStmt(a *engine.Attempt) stmt {
+	return stmt{
+		query: `UPDATE message_attempts SET provider = ?, finished_at = ?, outcome = ?, error = ?,
+		error_class = ?, provider_message_id = ?, retry_at = ? WHERE tenant_id = ? AND id = ?`,
+		args: []any{a.Provider, nullMicros(a.FinishedAt), a.Outcome, a.Error, a.ErrorClass, nullString(a.ProviderMessageID),
+			nullMicros(a.RetryAt), a.TenantID, a.ID},
+		what: "update attempt",
+	}
 }
 
 // GetAttempt returns the tenant's attempt with id: provider webhooks carry

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"time"
 )
 
@@ -46,17 +44,4 @@ func (db *DB) OpenCircuitCounts(ctx context.Context, now time.Time) (map[string]
 		out[r.provider] = r.n
 	}
 	return out, nil
-}
-
-// EventTime returns when the tenant's trigger event id happened.
-func (tx *Tx) EventTime(ctx context.Context, tenantID, id string) (time.Time, error) {
-	var at int64
-	err := tx.queryRow(ctx, `SELECT created_at FROM trigger_events WHERE tenant_id = ? AND id = ?`, tenantID, id).Scan(&at)
-	if errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, notFound("event")
-	}
-	if err != nil {
-		return time.Time{}, translate(err, "get event time", onViolation{})
-	}
-	return fromMicros(at), nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"time"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
@@ -113,15 +114,11 @@ func (tx *Tx) ListActiveRuns(ctx context.Context, tenantID, quoteID string) ([]e
 // cancellation and a completion that race settle on the first. An unknown
 // run is ENOTFOUND.
 func (tx *Tx) FinishRun(ctx context.Context, tenantID, id string, status engine.RunStatus, reason string) (bool, error) {
-	res, err := tx.exec(ctx, `UPDATE runs SET status = ?, reason = ?, finished_at = ?, updated_at = ?
-		WHERE tenant_id = ? AND id = ? AND status = ?`,
-		string(status), reason, micros(tx.now), micros(tx.now), tenantID, id, string(engine.RunActive))
-	if err != nil {
-		return false, translate(err, "finish run", onViolation{})
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, translate(err, "finish run", onViolation{})
+	var n int64
+	s := finishRunStmt(tenantID, id, status, reason, tx.now)
+	s.done = func(touched int64) error { n = touched; return nil }
+	if err := tx.batch(ctx, s); err != nil {
+		return false, err
 	}
 	if n > 0 {
 		return true, nil
@@ -134,6 +131,17 @@ func (tx *Tx) FinishRun(ctx context.Context, tenantID, id string, status engine.
 		return false, notFound("run")
 	}
 	return false, nil
+}
+
+// finishRunStmt moves an active run to status; a run no longer active is
+// left alone.
+func finishRunStmt(tenantID, id string, status engine.RunStatus, reason string, now time.Time) stmt {
+	return stmt{
+		query: `UPDATE runs SET status = ?, reason = ?, finished_at = ?, updated_at = ?
+		WHERE tenant_id = ? AND id = ? AND status = ?`,
+		args: []any{string(status), reason, micros(now), micros(now), tenantID, id, string(engine.RunActive)},
+		what: "finish run",
+	}
 }
 
 const runStepColumns = `id, tenant_id, run_id, step_id, position, type, status, outcome, detail, scheduled_at, started_at,
@@ -162,20 +170,15 @@ func (tx *Tx) InsertRunStep(ctx context.Context, s *engine.RunStep) (bool, error
 	if err != nil {
 		return false, err
 	}
-	scheduled, started, finished := normTime(s.ScheduledAt), normTime(s.StartedAt), normTime(s.FinishedAt)
-	res, err := tx.exec(ctx, `INSERT INTO run_steps (`+runStepColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (run_id, step_id) DO NOTHING`,
-		id, s.TenantID, s.RunID, s.StepID, s.Position, string(s.Type), string(s.Status), s.Outcome, s.Detail,
-		nullMicros(scheduled), nullMicros(started), nullMicros(finished), micros(tx.now), micros(tx.now))
-	if err != nil {
-		return false, translate(err, "insert run step", onViolation{foreign: notFound("run")})
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, translate(err, "insert run step", onViolation{})
+	c := *s
+	var n int64
+	ins := insertRunStepStmt(&c, id, tx.now)
+	ins.done = func(touched int64) error { n = touched; return nil }
+	if err := tx.batch(ctx, ins); err != nil {
+		return false, err
 	}
 	if n == 1 {
-		s.ID, s.ScheduledAt, s.StartedAt, s.FinishedAt, s.CreatedAt, s.UpdatedAt = id, scheduled, started, finished, tx.now, tx.now
+		*s = c
 		return true, nil
 	}
 	existing, err := scanRunStep(tx.queryRow(ctx, `SELECT `+runStepColumns+` FROM run_steps
@@ -188,6 +191,22 @@ func (tx *Tx) InsertRunStep(ctx context.Context, s *engine.RunStep) (bool, error
 	}
 	*s = existing
 	return false, nil
+}
+
+// insertRunStepStmt is the insert of run step s under id, which does
+// nothing when the run already has the step; it fills in s's ID and
+// times as they will read back.
+func insertRunStepStmt(s *engine.RunStep, id string, now time.Time) stmt {
+	s.ID, s.ScheduledAt, s.StartedAt, s.FinishedAt = id, normTime(s.ScheduledAt), normTime(s.StartedAt), normTime(s.FinishedAt)
+	s.CreatedAt, s.UpdatedAt = now, now
+	return stmt{
+		query: `INSERT INTO run_steps (` + runStepColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (run_id, step_id) DO NOTHING`,
+		args: []any{id, s.TenantID, s.RunID, s.StepID, s.Position, string(s.Type), string(s.Status), s.Outcome, s.Detail,
+			nullMicros(s.ScheduledAt), nullMicros(s.StartedAt), nullMicros(s.FinishedAt), micros(now), micros(now)},
+		what: "insert run step",
+		on:   onViolation{foreign: notFound("run")},
+	}
 }
 
 // UpdateRunStep stores s's status, outcome, detail and times (scheduled,

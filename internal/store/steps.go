@@ -102,17 +102,9 @@ func (tx *Tx) QueueNewRunStep(ctx context.Context, s *engine.RunStep) error {
 	if err != nil {
 		return err
 	}
-	scheduled, started, finished := normTime(s.ScheduledAt), normTime(s.StartedAt), normTime(s.FinishedAt)
-	s.ID, s.ScheduledAt, s.StartedAt, s.FinishedAt, s.CreatedAt, s.UpdatedAt = id, scheduled, started, finished, tx.now, tx.now
-	return tx.later(ctx, stmt{
-		query: `INSERT INTO run_steps (` + runStepColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (run_id, step_id) DO NOTHING`,
-		args: []any{id, s.TenantID, s.RunID, s.StepID, s.Position, string(s.Type), string(s.Status), s.Outcome, s.Detail,
-			nullMicros(scheduled), nullMicros(started), nullMicros(finished), micros(tx.now), micros(tx.now)},
-		what:  "insert run step",
-		on:    onViolation{foreign: notFound("run")},
-		touch: ErrRunStepExists,
-	})
+	ins := insertRunStepStmt(s, id, tx.now)
+	ins.touch = ErrRunStepExists
+	return tx.later(ctx, ins)
 }
 
 // QueueNewMessage is InsertMessage for a message that cannot exist yet,
@@ -153,14 +145,9 @@ func (tx *Tx) QueueAttempt(ctx context.Context, a *engine.Attempt) error {
 // transaction with ENOTFOUND.
 func (tx *Tx) QueueUpdateAttempt(ctx context.Context, a *engine.Attempt) error {
 	a.FinishedAt, a.RetryAt = normTime(a.FinishedAt), normTime(a.RetryAt)
-	return tx.later(ctx, stmt{
-		query: `UPDATE message_attempts SET provider = ?, finished_at = ?, outcome = ?, error = ?,
-		error_class = ?, provider_message_id = ?, retry_at = ? WHERE tenant_id = ? AND id = ?`,
-		args: []any{a.Provider, nullMicros(a.FinishedAt), a.Outcome, a.Error, a.ErrorClass, nullString(a.ProviderMessageID),
-			nullMicros(a.RetryAt), a.TenantID, a.ID},
-		what:  "update attempt",
-		touch: notFound("attempt"),
-	})
+	s := updateAttemptStmt(a)
+	s.touch = notFound("attempt")
+	return tx.later(ctx, s)
 }
 
 // QueueUpdateMessage is UpdateMessage for a message the caller read in this
@@ -174,30 +161,16 @@ func (tx *Tx) QueueUpdateMessage(ctx context.Context, m *engine.Message) error {
 	}
 	normMessageTimes(m)
 	m.UpdatedAt = tx.now
-	c := *m
-	return tx.later(ctx, stmt{
-		query: `UPDATE messages SET provider = ?, recipient = ?, subject = ?, body = ?, html = ?, template = ?,
-		status = ?, attempts = ?, last_error = ?, error_class = ?, reason = ?, provider_message_id = ?,
-		scheduled_at = ?, sent_at = ?, delivered_at = ?, read_at = ?, updated_at = ?
-		WHERE tenant_id = ? AND id = ?`,
-		args: []any{c.Provider, c.To, c.Subject, c.Body, nullString(c.HTML), template, string(c.Status), c.Attempts, c.LastError,
-			c.ErrorClass, c.Reason, nullString(c.ProviderMessageID), nullMicros(c.ScheduledAt), nullMicros(c.SentAt),
-			nullMicros(c.DeliveredAt), nullMicros(c.ReadAt), micros(tx.now), c.TenantID, c.ID},
-		what:  "update message",
-		touch: notFound("message"),
-	})
+	s := updateMessageStmt(m, template, tx.now)
+	s.touch = notFound("message")
+	return tx.later(ctx, s)
 }
 
 // QueueFinishRun is FinishRun for a run this transaction read as active,
 // whose outcome it does not need: a run that is no longer active is left
 // alone, as FinishRun leaves it.
 func (tx *Tx) QueueFinishRun(ctx context.Context, tenantID, id string, status engine.RunStatus, reason string) error {
-	return tx.later(ctx, stmt{
-		query: `UPDATE runs SET status = ?, reason = ?, finished_at = ?, updated_at = ?
-		WHERE tenant_id = ? AND id = ? AND status = ?`,
-		args: []any{string(status), reason, micros(tx.now), micros(tx.now), tenantID, id, string(engine.RunActive)},
-		what: "finish run",
-	})
+	return tx.later(ctx, finishRunStmt(tenantID, id, status, reason, tx.now))
 }
 
 // LockMessageForOutcome is GetMessageForUpdate that also returns when the
