@@ -38,33 +38,11 @@ func (r *runner) commitCeiling(ctx context.Context) (*Ceiling, error) {
 	if err != nil {
 		return nil, err
 	}
-	var rec *recorder
-	var done atomic.Int64
-	w, cpu, err := r.measure(ctx, "ceiling-commit", func() string {
-		return fmt.Sprintf("%d commits", done.Load())
-	}, func(ctx context.Context, w window) error {
-		rec = newRecorder(w)
-		until := w.To
-		var wg sync.WaitGroup
-		for g := range r.cfg.Concurrency {
-			sh := rec.shard()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := int64(g); time.Now().Before(until) && ctx.Err() == nil; i++ {
-					start := time.Now()
-					if _, err := db.SQL().ExecContext(ctx, insert, i); err != nil {
-						sh.errs++
-						continue
-					}
-					end := time.Now()
-					sh.add(end, end.Sub(start))
-					done.Add(1)
-				}
-			}()
-		}
-		wg.Wait()
-		return nil
+	w, cpu, rec, err := r.closedLoop(ctx, "ceiling-commit", "commits", func(context.Context, int) (func(context.Context, int) error, func(), error) {
+		return func(ctx context.Context, i int) error {
+			_, err := db.SQL().ExecContext(ctx, insert, i)
+			return err
+		}, func() {}, nil
 	})
 	db.Close()
 	if err != nil {
@@ -81,6 +59,54 @@ func (r *runner) commitCeiling(ctx context.Context) (*Ceiling, error) {
 		c.Commits.PerOp = round3(float64(c.Commits.Total) / float64(n))
 	}
 	return c, nil
+}
+
+// closedLoop runs Concurrency clients through the measured window of
+// phase, each calling its op again as soon as the last call returned; op's
+// i counts the calls of all clients, client g making calls g, g +
+// Concurrency, and so on. client makes a client's op, and what releases
+// it; a client that cannot be made fails the phase if no call succeeded.
+// The recorder holds each successful call's latency and the failures.
+func (r *runner) closedLoop(ctx context.Context, phase, noun string,
+	client func(ctx context.Context, g int) (op func(ctx context.Context, i int) error, release func(), err error)) (window, *CPU, *recorder, error) {
+	var rec *recorder
+	var done atomic.Int64
+	var firstErr atomic.Value
+	w, cpu, err := r.measure(ctx, phase, func() string { return fmt.Sprintf("%d %s", done.Load(), noun) },
+		func(ctx context.Context, w window) error {
+			rec = newRecorder(w)
+			var wg sync.WaitGroup
+			for g := range r.cfg.Concurrency {
+				sh := rec.shard()
+				wg.Go(func() {
+					op, release, err := client(ctx, g)
+					if err != nil {
+						firstErr.CompareAndSwap(nil, err)
+						return
+					}
+					defer release()
+					for i := g; time.Now().Before(w.To) && ctx.Err() == nil; i += r.cfg.Concurrency {
+						start := time.Now()
+						if err := op(ctx, i); err != nil {
+							sh.errs++
+							continue
+						}
+						end := time.Now()
+						sh.add(end, end.Sub(start))
+						done.Add(1)
+					}
+				})
+			}
+			wg.Wait()
+			return nil
+		})
+	if err != nil {
+		return w, cpu, rec, err
+	}
+	if e, ok := firstErr.Load().(error); ok && done.Load() == 0 {
+		return w, cpu, rec, fmt.Errorf("%s: %w", phase, e)
+	}
+	return w, cpu, rec, nil
 }
 
 // exec runs one statement on a connection of its own.

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -313,50 +312,30 @@ func (r *runner) floor(ctx context.Context, pool *pgxpool.Pool, phase string, qu
 	op func(ctx context.Context, c *pgxpool.Conn, quote string) error) (*Ceiling, error) {
 	// Commits are not counted (counting waits for the pool's connections
 	// to close): an action is one transaction, a message three.
-	var rec *recorder
-	var done atomic.Int64
 	var firstErr atomic.Value
-	w, cpu, err := r.measure(ctx, phase, func() string { return fmt.Sprintf("%d operations", done.Load()) },
-		func(ctx context.Context, w window) error {
-			rec = newRecorder(w)
-			var wg sync.WaitGroup
-			for g := range r.cfg.Concurrency {
-				sh := rec.shard()
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					c, err := pool.Acquire(ctx)
-					if err != nil {
-						firstErr.CompareAndSwap(nil, err)
-						return
-					}
-					defer c.Release()
-					for i := g; time.Now().Before(w.To) && ctx.Err() == nil; i += r.cfg.Concurrency {
-						start := time.Now()
-						if err := op(ctx, c, quotes[i%len(quotes)]); err != nil {
-							sh.errs++
-							firstErr.CompareAndSwap(nil, err)
-							// A failed batch may leave the session in an
-							// aborted transaction.
-							_, _ = c.Exec(ctx, `ROLLBACK`)
-							continue
-						}
-						end := time.Now()
-						sh.add(end, end.Sub(start))
-						done.Add(1)
-					}
-				}()
+	w, cpu, rec, err := r.closedLoop(ctx, phase, "operations", func(ctx context.Context, _ int) (func(context.Context, int) error, func(), error) {
+		c, err := pool.Acquire(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		return func(ctx context.Context, i int) error {
+			err := op(ctx, c, quotes[i%len(quotes)])
+			if err != nil {
+				firstErr.CompareAndSwap(nil, err)
+				// A failed batch may leave the session in an aborted
+				// transaction.
+				_, _ = c.Exec(ctx, `ROLLBACK`)
 			}
-			wg.Wait()
-			return nil
-		})
+			return err
+		}, c.Release, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if e, ok := firstErr.Load().(error); ok && done.Load() == 0 {
+	ops, errs, lat := rec.result()
+	if e, ok := firstErr.Load().(error); ok && ops == 0 {
 		return nil, fmt.Errorf("%s: %w", phase, e)
 	}
-	ops, errs, lat := rec.result()
 	return &Ceiling{PerSec: rate(ops, w), Ops: ops, Seconds: round3(w.seconds()), Concurrency: r.cfg.Concurrency,
 		Latency: lat, CPU: cpu, Errors: errs}, nil
 }
