@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
 )
@@ -46,49 +47,74 @@ const (
 
 type member struct {
 	key   string
-	value json.RawMessage
+	value string // the value's JSON text, exactly as it was
 }
 
 // objectMembers parses a JSON object into its members, in order, each
-// value as the exact bytes it was; ok is false for anything else.
-func objectMembers(raw []byte) (ms []member, ok bool) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+// value as the exact text it was; ok is false for anything else. It runs
+// on every event written and read, so it walks the text with gjson, once
+// to validate and once to split, and the values are slices of raw: the
+// token decoder of encoding/json it replaced cost a tenth of a quote
+// action's CPU (docs/PERFORMANCE.md).
+func objectMembers(raw string) (ms []member, ok bool) {
+	if !gjson.Valid(raw) {
 		return nil, false
 	}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return nil, false
-		}
-		key, _ := t.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, false
-		}
-		ms = append(ms, member{key, v})
-	}
-	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+	return validMembers(raw)
+}
+
+// validMembers is objectMembers for text already known to be valid JSON,
+// such as a value objectMembers returned.
+func validMembers(raw string) (ms []member, ok bool) {
+	obj := gjson.Parse(raw)
+	if !obj.IsObject() {
 		return nil, false
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, false
-	}
+	ms = make([]member, 0, 24)
+	obj.ForEach(func(k, v gjson.Result) bool {
+		ms = append(ms, member{k.Str, v.Raw})
+		return true
+	})
 	return ms, true
 }
 
-func writeObject(b *bytes.Buffer, ms []member) {
+func writeObject(b *strings.Builder, ms []member) {
 	b.WriteByte('{')
 	for i, m := range ms {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		k, _ := json.Marshal(m.key)
-		b.Write(k)
+		writeKey(b, m.key)
 		b.WriteByte(':')
-		b.Write(m.value)
+		b.WriteString(m.value)
 	}
 	b.WriteByte('}')
+}
+
+// objectText is ms written as a JSON object.
+func objectText(ms []member) string {
+	var b strings.Builder
+	n := 2
+	for _, m := range ms {
+		n += len(m.key) + len(m.value) + 4
+	}
+	b.Grow(n)
+	writeObject(&b, ms)
+	return b.String()
+}
+
+// writeKey writes key as a JSON string: as it is when encoding/json would
+// write it unchanged (every key quoteflow writes), else through it.
+func writeKey(b *strings.Builder, key string) {
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b.WriteString(quoted(key))
+			return
+		}
+	}
+	b.WriteByte('"')
+	b.WriteString(key)
+	b.WriteByte('"')
 }
 
 // snapshotTemplates are the members of the zero engine.Lead and
@@ -104,7 +130,7 @@ func mustMembers(v any) []member {
 	if err != nil {
 		panic(err)
 	}
-	ms, ok := objectMembers(b)
+	ms, ok := objectMembers(string(b))
 	if !ok {
 		panic(fmt.Sprintf("store: %T does not encode as an object", v))
 	}
@@ -122,26 +148,49 @@ func rowValue(object, key, tenantID, leadID string) (string, bool) {
 	return "", false
 }
 
-func quoted(s string) []byte {
+// quoted is s as a JSON string, as encoding/json writes it.
+func quoted(s string) string {
 	b, _ := json.Marshal(s)
-	return b
+	return string(b)
 }
+
+// isQuoted reports whether value is the JSON string encoding/json writes
+// for s, without encoding s when it need not be escaped.
+func isQuoted(value, s string) bool {
+	if len(value) == len(s)+2 && value[0] == '"' && value[len(value)-1] == '"' && value[1:len(value)-1] == s {
+		return true
+	}
+	return value == quoted(s)
+}
+
+func isMarker(m member) bool { return m.key == compactKey }
 
 // encodeEventContext is the stored form of an event's context, already
 // compacted JSON (rawJSONValue). jsonbOrder says the column sorts keys
 // (PostgreSQL).
 func encodeEventContext(compacted string, tenantID, leadID string, jsonbOrder bool) string {
-	top, ok := objectMembers([]byte(compacted))
+	top, ok := objectMembers(compacted)
 	if !ok {
 		return compacted
 	}
-	if hasMarker(top) {
+	// The lead and quote objects, parsed once: reading looks for the
+	// marker in them as well as in the top object.
+	subs := make([][]member, len(top))
+	wrap := slices.ContainsFunc(top, isMarker)
+	for i, m := range top {
+		if wrap || snapshotTemplates[m.key] == nil {
+			continue
+		}
+		if ms, ok := validMembers(m.value); ok {
+			subs[i] = ms
+			wrap = slices.ContainsFunc(ms, isMarker)
+		}
+	}
+	if wrap {
 		// A context that holds the marker's name where reading looks for
 		// it (no snapshot does) is kept whole inside a wrapper, so that
 		// reading never mistakes it for a compact one.
-		var b bytes.Buffer
-		writeObject(&b, []member{{compactKey, json.RawMessage(fmt.Sprint(compactWrapped))}, {"v", json.RawMessage(compacted)}})
-		return b.String()
+		return objectText([]member{{compactKey, fmt.Sprint(compactWrapped)}, {"v", compacted}})
 	}
 	order := compactGoOrder
 	if jsonbOrder {
@@ -149,57 +198,31 @@ func encodeEventContext(compacted string, tenantID, leadID string, jsonbOrder bo
 	}
 	changed := false
 	for i, m := range top {
-		tmpl := snapshotTemplates[m.key]
-		if tmpl == nil {
+		tmpl, ms := snapshotTemplates[m.key], subs[i]
+		if tmpl == nil || ms == nil || !slices.EqualFunc(ms, tmpl, func(a, b member) bool { return a.key == b.key }) {
 			continue
 		}
-		ms, ok := objectMembers(m.value)
-		if !ok || !slices.EqualFunc(ms, tmpl, func(a, b member) bool { return a.key == b.key }) {
-			continue
-		}
-		kept := []member{{compactKey, json.RawMessage("1")}}
+		kept := append(make([]member, 0, len(ms)+1), member{compactKey, "1"})
 		for j, f := range ms {
 			// A member the row repeats is left out when it is the row's
 			// value, and only then: reading gives it the row's value.
 			if v, ok := rowValue(m.key, f.key, tenantID, leadID); ok {
-				if !bytes.Equal(f.value, quoted(v)) {
+				if !isQuoted(f.value, v) {
 					kept = append(kept, f)
 				}
 				continue
 			}
-			if !bytes.Equal(f.value, tmpl[j].value) {
+			if f.value != tmpl[j].value {
 				kept = append(kept, f)
 			}
 		}
-		var b bytes.Buffer
-		writeObject(&b, kept)
-		top[i].value = b.Bytes()
+		top[i].value = objectText(kept)
 		changed = true
 	}
 	if !changed {
 		return compacted
 	}
-	var b bytes.Buffer
-	writeObject(&b, append([]member{{compactKey, json.RawMessage(fmt.Sprint(order))}}, top...))
-	return b.String()
-}
-
-// hasMarker reports whether the top object or its lead or quote object
-// has a member named like the marker: the places reading looks at.
-func hasMarker(top []member) bool {
-	isMarker := func(m member) bool { return m.key == compactKey }
-	if slices.ContainsFunc(top, isMarker) {
-		return true
-	}
-	for _, m := range top {
-		if snapshotTemplates[m.key] == nil {
-			continue
-		}
-		if ms, ok := objectMembers(m.value); ok && slices.ContainsFunc(ms, isMarker) {
-			return true
-		}
-	}
-	return false
+	return objectText(append([]member{{compactKey, fmt.Sprint(order)}}, top...))
 }
 
 // decodeEventContext is the plain form of a stored context: itself when
@@ -208,21 +231,21 @@ func decodeEventContext(stored []byte, tenantID, leadID string) ([]byte, error) 
 	if stored == nil || !bytes.Contains(stored, []byte(`"`+compactKey+`"`)) {
 		return stored, nil
 	}
-	top, ok := objectMembers(stored)
+	top, ok := objectMembers(string(stored))
 	if !ok {
 		return stored, nil
 	}
-	at := slices.IndexFunc(top, func(f member) bool { return f.key == compactKey })
+	at := slices.IndexFunc(top, isMarker)
 	if at < 0 {
 		return stored, nil
 	}
-	order := string(top[at].value)
+	order := top[at].value
 	top = slices.Delete(top, at, at+1)
 	switch order {
 	case fmt.Sprint(compactWrapped):
 		for _, m := range top {
 			if m.key == "v" {
-				return m.value, nil
+				return []byte(m.value), nil
 			}
 		}
 		return nil, fmt.Errorf("store: stored context: a wrapper without its value")
@@ -235,11 +258,11 @@ func decodeEventContext(stored []byte, tenantID, leadID string) ([]byte, error) 
 		if tmpl == nil {
 			continue
 		}
-		ms, ok := objectMembers(m.value)
+		ms, ok := validMembers(m.value)
 		if !ok {
 			continue
 		}
-		at := slices.IndexFunc(ms, func(f member) bool { return f.key == compactKey })
+		at := slices.IndexFunc(ms, isMarker)
 		if at < 0 {
 			continue
 		}
@@ -264,13 +287,9 @@ func decodeEventContext(stored []byte, tenantID, leadID string) ([]byte, error) 
 				return strings.Compare(a.key, b.key)
 			})
 		}
-		var b bytes.Buffer
-		writeObject(&b, out)
-		top[i].value = b.Bytes()
+		top[i].value = objectText(out)
 	}
-	var b bytes.Buffer
-	writeObject(&b, top)
-	return b.Bytes(), nil
+	return []byte(objectText(top)), nil
 }
 
 // decisionNames are the short names of a decision's members and of its
@@ -306,20 +325,18 @@ func encodeEventDecision(d engine.Decision) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("store: encode json: %w", err)
 	}
-	out, err := renameDecision(plain, decisionNames, traceNames, true, true)
+	out, err := renameDecision(string(plain), decisionNames, traceNames, true, true)
 	if err != nil {
 		return "", err
 	}
-	var b bytes.Buffer
-	writeObject(&b, append([]member{{compactKey, json.RawMessage(fmt.Sprint(compactGoOrder))}}, out...))
-	return b.String(), nil
+	return objectText(append([]member{{compactKey, fmt.Sprint(compactGoOrder)}}, out...)), nil
 }
 
 // renameDecision renames the members of a decision object, of its trace
 // entries and of its shadow's: from the long names to the short ones when
 // encoding, back when not. Encoding leaves out the top decision's outcome
 // and reason (top).
-func renameDecision(raw []byte, names, entryNames map[string]string, encoding, top bool) ([]member, error) {
+func renameDecision(raw string, names, entryNames map[string]string, encoding, top bool) ([]member, error) {
 	ms, ok := objectMembers(raw)
 	if !ok {
 		return nil, fmt.Errorf("store: a decision is not a JSON object")
@@ -345,14 +362,12 @@ func renameDecision(raw []byte, names, entryNames map[string]string, encoding, t
 			}
 			m.value = v
 		case "shadow":
-			if string(m.value) != "null" {
+			if m.value != "null" {
 				sub, err := renameDecision(m.value, names, entryNames, encoding, false)
 				if err != nil {
 					return nil, err
 				}
-				var b bytes.Buffer
-				writeObject(&b, sub)
-				m.value = b.Bytes()
+				m.value = objectText(sub)
 			}
 		}
 		m.key = renamed
@@ -361,20 +376,24 @@ func renameDecision(raw []byte, names, entryNames map[string]string, encoding, t
 	return out, nil
 }
 
-func renameEntries(raw json.RawMessage, names map[string]string) (json.RawMessage, error) {
-	if string(raw) == "null" {
+func renameEntries(raw string, names map[string]string) (string, error) {
+	list := gjson.Parse(raw)
+	switch {
+	case raw == "null":
 		return raw, nil
+	case !list.IsArray():
+		return "", fmt.Errorf("store: a decision's trace is not a list")
 	}
-	var entries []json.RawMessage
-	if err := json.Unmarshal(raw, &entries); err != nil {
-		return nil, fmt.Errorf("store: a decision's trace is not a list: %w", err)
-	}
-	var b bytes.Buffer
+	var b strings.Builder
+	b.Grow(len(raw))
 	b.WriteByte('[')
-	for i, e := range entries {
-		ms, ok := objectMembers(e)
+	var bad bool
+	i := 0
+	list.ForEach(func(_, e gjson.Result) bool {
+		ms, ok := validMembers(e.Raw)
 		if !ok {
-			return nil, fmt.Errorf("store: a trace entry is not a JSON object")
+			bad = true
+			return false
 		}
 		for j := range ms {
 			if n, ok := names[ms[j].key]; ok {
@@ -384,10 +403,15 @@ func renameEntries(raw json.RawMessage, names map[string]string) (json.RawMessag
 		if i > 0 {
 			b.WriteByte(',')
 		}
+		i++
 		writeObject(&b, ms)
+		return true
+	})
+	if bad {
+		return "", fmt.Errorf("store: a trace entry is not a JSON object")
 	}
 	b.WriteByte(']')
-	return b.Bytes(), nil
+	return b.String(), nil
 }
 
 // decodeEventDecision fills d from a stored decision, compact or plain;
@@ -396,24 +420,20 @@ func decodeEventDecision(stored []byte, outcome, reason string, d *engine.Decisi
 	if stored == nil {
 		return nil
 	}
-	ms, ok := objectMembers(stored)
-	if !ok || !slices.ContainsFunc(ms, func(m member) bool { return m.key == compactKey }) {
+	ms, ok := objectMembers(string(stored))
+	if !ok || !slices.ContainsFunc(ms, isMarker) {
 		return decodeJSON(stored, d)
 	}
 	for _, m := range ms {
-		if m.key == compactKey && string(m.value) != fmt.Sprint(compactGoOrder) {
+		if m.key == compactKey && m.value != fmt.Sprint(compactGoOrder) {
 			return fmt.Errorf("store: stored decision: unknown compact form %s", m.value)
 		}
 	}
-	ms = slices.DeleteFunc(ms, func(m member) bool { return m.key == compactKey })
-	var b bytes.Buffer
-	writeObject(&b, ms)
-	plain, err := renameDecision(b.Bytes(), decisionLong, traceLong, false, false)
+	ms = slices.DeleteFunc(ms, isMarker)
+	plain, err := renameDecision(objectText(ms), decisionLong, traceLong, false, false)
 	if err != nil {
 		return err
 	}
 	plain = append(plain, member{"outcome", quoted(outcome)}, member{"reason", quoted(reason)})
-	b.Reset()
-	writeObject(&b, plain)
-	return decodeJSON(b.Bytes(), d)
+	return decodeJSON([]byte(objectText(plain)), d)
 }

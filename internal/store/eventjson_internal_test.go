@@ -17,7 +17,7 @@ import (
 // then bytes), as PostgreSQL returns a JSONB value.
 func jsonbOrdered(t *testing.T, raw []byte) []byte {
 	t.Helper()
-	ms, ok := objectMembers(raw)
+	ms, ok := objectMembers(string(raw))
 	if !ok {
 		if bytes.HasPrefix(bytes.TrimSpace(raw), []byte("[")) {
 			var items []json.RawMessage
@@ -38,7 +38,7 @@ func jsonbOrdered(t *testing.T, raw []byte) []byte {
 		return raw
 	}
 	for i := range ms {
-		ms[i].value = jsonbOrdered(t, ms[i].value)
+		ms[i].value = string(jsonbOrdered(t, []byte(ms[i].value)))
 	}
 	slices.SortStableFunc(ms, func(a, b member) int {
 		if len(a.key) != len(b.key) {
@@ -46,9 +46,7 @@ func jsonbOrdered(t *testing.T, raw []byte) []byte {
 		}
 		return strings.Compare(a.key, b.key)
 	})
-	var b bytes.Buffer
-	writeObject(&b, ms)
-	return b.Bytes()
+	return []byte(objectText(ms))
 }
 
 func randomSnapshot(r *rand.Rand, tenantID, leadID string) []byte {
@@ -188,6 +186,34 @@ func TestEventDecisionRoundTrip(t *testing.T) {
 		}
 		if again, _ := json.Marshal(old); !bytes.Equal(again, plain) {
 			t.Fatalf("%d: plain form read back as %s", i, again)
+		}
+	}
+}
+
+// BenchmarkEncodeEvent is the cost of an event's stored context and
+// decision, paid on every quote action: a snapshot of a full lead and
+// quote, and a decision with a short trace.
+func BenchmarkEncodeEvent(b *testing.B) {
+	const tenantID, leadID = "t-1", "l-1"
+	at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	l := &engine.Lead{ID: leadID, TenantID: tenantID, FirstName: "Ana", LastName: "Silva", Email: "ana@example.com",
+		Phone: "+351912345678", Language: "pt", Country: "PT", Timezone: "Europe/Lisbon", Source: "web", Stage: "new",
+		Tags: []string{"roofing"}, Custom: map[string]any{"segment": "smb"}, Version: 1, CreatedAt: at, UpdatedAt: at}
+	q := &engine.Quote{ID: "q-1", TenantID: tenantID, LeadID: leadID, Number: "Q-1", AmountMinor: 125000, Currency: "EUR",
+		Status: "sent", Revision: 1, PublicToken: "tok", Version: 2, CreatedAt: at, UpdatedAt: at}
+	plain, err := json.Marshal(map[string]any{"lead": l, "quote": q})
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := engine.Decision{Outcome: engine.OutcomeWorkflow, Source: engine.SourceRule, Reason: "rule_matched", WorkflowID: "wf-1",
+		WorkflowVersion: 3, RuleID: "rule-1", Trace: engine.Trace{{Kind: "rule", ID: "rule-1", Result: "matched"}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, pg := range []bool{false, true} {
+			_ = encodeEventContext(string(plain), tenantID, leadID, pg)
+		}
+		if _, err := encodeEventDecision(d); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
