@@ -314,6 +314,14 @@ func (r *Report) evaluateHotPathTargets(add func(issue int, forDialect, what str
 		if f := r.Ceilings.FloorAction; f != nil && r.Ceilings.Commit != nil {
 			add(14, "postgres", "floor: an action's writes alone / commit ceiling", ratio(f.PerSec, r.Ceilings.Commit.PerSec), ">=", 0.20)
 		}
+		// The floor's own CPU per action against the same limit: on a
+		// machine where even the bare writes cost more, the limit is out
+		// of reach in this run, and the gap that matters is to the floor.
+		if f := r.Ceilings.FloorAction; f != nil {
+			if c := coreMS(f.CPU, f.PerSec); c != nil {
+				add(14, "postgres", "floor: core-ms per action's writes alone", c.Both, "<=", 0.5)
+			}
+		}
 	}
 	if deliver != nil && deliver.Messages != nil {
 		add(14, "postgres", "deliver / River no-op ceiling", deliver.Ratio, ">=", 0.30)
@@ -322,6 +330,11 @@ func (r *Report) evaluateHotPathTargets(add func(issue int, forDialect, what str
 		}
 		if f := r.Ceilings.FloorMessage; f != nil && r.Ceilings.RiverNoop != nil {
 			add(14, "postgres", "floor: a message's writes alone / River no-op ceiling", ratio(f.PerSec, r.Ceilings.RiverNoop.PerSec), ">=", 0.30)
+		}
+		if f := r.Ceilings.FloorMessage; f != nil {
+			if c := coreMS(f.CPU, f.PerSec); c != nil {
+				add(14, "postgres", "floor: core-ms per message's writes alone", c.Both, "<=", 1.5)
+			}
 		}
 	}
 }

@@ -101,7 +101,8 @@ func smoke(t *testing.T, dialect string) {
 			}
 		}
 		want := map[string]bool{"floor: an action's writes alone / commit ceiling": false,
-			"floor: a message's writes alone / River no-op ceiling": false, "core-ms per quote action, quoteflow + PostgreSQL": false}
+			"floor: a message's writes alone / River no-op ceiling": false, "core-ms per quote action, quoteflow + PostgreSQL": false,
+			"floor: core-ms per action's writes alone": false, "floor: core-ms per message's writes alone": false}
 		for _, tg := range rep.Targets {
 			if _, ok := want[tg.What]; ok && tg.Issue == 14 {
 				want[tg.What] = true
