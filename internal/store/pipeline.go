@@ -46,6 +46,9 @@ type stmt struct {
 	// what and on translate the statement's database error (translate).
 	what string
 	on   onViolation
+	// raw leaves the database's error as it comes, for the statements that
+	// Tx.exec, Tx.queryRow and collect send: their callers translate it.
+	raw bool
 }
 
 // pendingError marks an error of a queued write, or of a function run just
@@ -113,6 +116,13 @@ func (tx *Tx) batch(ctx context.Context, stmts ...stmt) error {
 		tx.pgxTx = br.Tx()
 		if _, err := br.Exec(); err != nil {
 			_ = br.Close()
+			// pgx prepares a batch's new statements before sending it and
+			// reports a failure on the first result, the BEGIN's: it is a
+			// statement's, and a raw one's caller translates it as it would
+			// the same statement's error sent alone.
+			if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && len(all) == 1 && all[0].raw {
+				return pgErr
+			}
 			return translate(err, "begin", onViolation{})
 		}
 	} else {
@@ -132,6 +142,15 @@ func (tx *Tx) batch(ctx context.Context, stmts ...stmt) error {
 
 // readBatched reads one statement's result from a batch.
 func readBatched(br pgx.BatchResults, s *stmt) error {
+	translate := translate
+	if s.raw {
+		translate = func(err error, _ string, _ onViolation) error {
+			if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+				return pgErr // as the statement sent alone would fail
+			}
+			return err
+		}
+	}
 	var n int64
 	if s.row != nil {
 		rows, err := br.Query()
@@ -269,16 +288,49 @@ func (tx *Tx) commitPostgres(ctx context.Context) error {
 }
 
 // row is a *sql.Row that may carry the error of the queued writes sent
-// before it.
+// before it, or, on PostgreSQL, a statement that Scan sends in the
+// transaction's next batch.
 type row struct {
 	*sql.Row
 	err error
+
+	tx    *Tx
+	ctx   context.Context
+	query string
+	args  []any
 }
 
-// Scan is sql.Row's Scan, or the error of the writes sent before it.
+// Scan is sql.Row's Scan, or the error of the writes sent before it. On
+// PostgreSQL the statement goes with the queued writes, in one round trip
+// through pgx itself rather than two through database/sql.
 func (r row) Scan(dest ...any) error {
 	if r.err != nil {
 		return r.err
 	}
-	return r.Row.Scan(dest...)
+	if r.tx == nil {
+		return r.Row.Scan(dest...)
+	}
+	found := false
+	err := r.tx.batch(r.ctx, stmt{query: r.query, args: r.args, raw: true, row: func(s scanner) error {
+		if found {
+			return nil // QueryRow's rule: the first row
+		}
+		found = true
+		return s.Scan(dest...)
+	}})
+	switch {
+	case err != nil:
+		return err
+	case !found:
+		return sql.ErrNoRows
+	}
+	return nil
 }
+
+// rowsAffected is the sql.Result of a statement Tx.exec sent in a batch.
+type rowsAffected int64
+
+func (n rowsAffected) LastInsertId() (int64, error) {
+	return 0, errors.New("store: LastInsertId is not supported")
+}
+func (n rowsAffected) RowsAffected() (int64, error) { return int64(n), nil }

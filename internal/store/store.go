@@ -453,6 +453,15 @@ func (db *DB) rebind(query string) string {
 // (pipeline.go), so that a statement sees them.
 
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if tx.pipelined() {
+		// With the queued writes, in one round trip through pgx.
+		var n int64
+		err := tx.batch(ctx, stmt{query: query, args: args, raw: true, done: func(affected int64) error { n = affected; return nil }})
+		if err != nil {
+			return nil, err
+		}
+		return rowsAffected(n), nil
+	}
 	if err := tx.flushBegun(ctx); err != nil {
 		return nil, err
 	}
@@ -467,6 +476,9 @@ func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 }
 
 func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) row {
+	if tx.pipelined() {
+		return row{tx: tx, ctx: ctx, query: query, args: args}
+	}
 	if err := tx.flushBegun(ctx); err != nil {
 		return row{err: err}
 	}
@@ -514,6 +526,18 @@ type scanner interface{ Scan(dest ...any) error }
 
 // collect scans every row of query with scan.
 func collect[T any](ctx context.Context, tx *Tx, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	if tx.pipelined() {
+		// With the queued writes, in one round trip through pgx.
+		var out []T
+		err := tx.batch(ctx, stmt{query: query, args: args, raw: true, row: func(s scanner) error {
+			v, err := scan(s)
+			if err == nil {
+				out = append(out, v)
+			}
+			return err
+		}})
+		return out, err
+	}
 	rows, err := tx.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
