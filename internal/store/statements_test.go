@@ -10,6 +10,21 @@ import (
 	"github.com/quoteflow/quoteflow/internal/store/storetest"
 )
 
+// countedDB is a migrated database of dialect d whose statements c counts.
+func countedDB(t *testing.T, d string) (*store.DB, *store.StatementCounter) {
+	t.Helper()
+	c := &store.StatementCounter{}
+	db, err := store.OpenWith(context.Background(), storetest.URL(t, d), slog.New(slog.DiscardHandler), store.OpenOptions{Statements: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db, c
+}
+
 // The statement counter behind quoteflow bench's statements per action
 // sees every statement of a transaction on PostgreSQL (begin, each read,
 // commit, one round trip each) and is not used on SQLite, which runs in
@@ -18,17 +33,9 @@ func TestStatementCounter(t *testing.T) {
 	for _, d := range storetest.Dialects(t) {
 		t.Run(d, func(t *testing.T) {
 			ctx := context.Background()
-			c := &store.StatementCounter{}
-			db, err := store.OpenWith(ctx, storetest.URL(t, d), slog.New(slog.DiscardHandler), store.OpenOptions{Statements: c})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			if err := db.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			db, c := countedDB(t, d)
 			before, trips := c.Statements(), c.RoundTrips()
-			err = db.ReadTx(ctx, func(tx *store.Tx) error {
+			err := db.ReadTx(ctx, func(tx *store.Tx) error {
 				for range 2 {
 					if _, _, err := tx.ListLeads(ctx, "00000000-0000-7000-8000-000000000000", engine.Page{}); err != nil {
 						return err
@@ -67,15 +74,7 @@ func TestReadsTravelWithQueuedWrites(t *testing.T) {
 
 func readsTravelWithQueuedWrites(t *testing.T, d string) {
 	ctx := context.Background()
-	c := &store.StatementCounter{}
-	db, err := store.OpenWith(ctx, storetest.URL(t, d), slog.New(slog.DiscardHandler), store.OpenOptions{Statements: c})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db, c := countedDB(t, d)
 	tn := &engine.Tenant{Name: "Acme", Timezone: "Europe/Lisbon", Mode: engine.ModeEngine}
 	if err := db.CreateTenant(ctx, tn, nil); err != nil {
 		t.Fatal(err)
