@@ -54,8 +54,8 @@ type member struct {
 // value as the exact text it was; ok is false for anything else. It runs
 // on every event written and read, so it walks the text with gjson, once
 // to validate and once to split, and the values are slices of raw: the
-// token decoder of encoding/json it replaced cost a tenth of a quote
-// action's CPU (docs/PERFORMANCE.md).
+// token decoder of encoding/json it replaced cost about a fifth of
+// quoteflow's own CPU per quote action (docs/PERFORMANCE.md).
 func objectMembers(raw string) (ms []member, ok bool) {
 	if !gjson.Valid(raw) {
 		return nil, false
