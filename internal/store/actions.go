@@ -50,23 +50,20 @@ func (tx *Tx) LoadQuoteAction(ctx context.Context, tenantID, quoteID string, act
 	var tenant *engine.Tenant
 	var lead engine.Lead
 	var replay, first engine.Event
-	one := func(found *bool, scan func(scanner) error) func(scanner) error {
-		return func(s scanner) error { *found = true; return scan(s) }
-	}
 	var haveQuote, haveTenant, haveLead, haveReplay, haveFirst bool
 	stmts := []stmt{
 		{query: `SELECT ` + quoteColumns + ` FROM quotes WHERE tenant_id = ? AND id = ?` + tx.forUpdate(),
 			args: []any{tenantID, quoteID}, what: "get quote",
-			row: one(&haveQuote, func(s scanner) (err error) { quote, err = scanQuote(s); return err })},
+			row: flagged(&haveQuote, func(s scanner) (err error) { quote, err = scanQuote(s); return err })},
 		{query: `SELECT ` + tenantColumns + ` FROM tenants WHERE id = ?`, args: []any{tenantID}, what: "get tenant",
-			row: one(&haveTenant, func(s scanner) (err error) { tenant, err = scanTenant(s); return err })},
+			row: flagged(&haveTenant, func(s scanner) (err error) { tenant, err = scanTenant(s); return err })},
 		{query: `SELECT ` + leadColumns + ` FROM leads WHERE tenant_id = ? AND id = (SELECT lead_id FROM quotes WHERE tenant_id = ? AND id = ?)`,
 			args: []any{tenantID, tenantID, quoteID}, what: "get lead",
-			row: one(&haveLead, func(s scanner) (err error) { lead, err = scanLead(s); return err })},
+			row: flagged(&haveLead, func(s scanner) (err error) { lead, err = scanLead(s); return err })},
 		{query: `SELECT ` + eventColumns + ` FROM trigger_events WHERE tenant_id = ? AND dedupe_key =
 			(SELECT ` + dedupeKeySQL + ` FROM quotes WHERE tenant_id = ? AND id = ?) AND duplicate = ? ORDER BY id LIMIT 1`,
 			args: []any{tenantID, string(action), tenantID, quoteID, false}, what: "get event",
-			row: one(&haveFirst, func(s scanner) (err error) { first, err = scanEvent(s); return err })},
+			row: flagged(&haveFirst, func(s scanner) (err error) { first, err = scanEvent(s); return err })},
 		{query: listActiveRunsQuery, args: []any{tenantID, quoteID, string(engine.RunActive)}, what: "list active runs",
 			row: func(s scanner) error {
 				r, err := scanRun(s)
@@ -77,7 +74,7 @@ func (tx *Tx) LoadQuoteAction(ctx context.Context, tenantID, quoteID string, act
 	if idempotencyKey != "" {
 		stmts = append(stmts, stmt{query: `SELECT ` + eventColumns + ` FROM trigger_events WHERE tenant_id = ? AND idempotency_key = ?`,
 			args: []any{tenantID, idempotencyKey}, what: "get event",
-			row: one(&haveReplay, func(s scanner) (err error) { replay, err = scanEvent(s); return err })})
+			row: flagged(&haveReplay, func(s scanner) (err error) { replay, err = scanEvent(s); return err })})
 	}
 	if err := tx.batch(ctx, stmts...); err != nil {
 		return nil, err

@@ -76,9 +76,10 @@
 // front together (LoadQuoteAction, LoadRun), writes nothing reads before
 // the commit queued (the Queue* methods) and sent with the next batch or
 // with the COMMIT, the BEGIN with the first batch (pipeline.go,
-// lazybegin.go). A read sent alone sends the queued writes first, so a
-// transaction always reads its own writes; on SQLite the same statements
-// run one by one, in the same order.
+// lazybegin.go). Any other read, list or write inside such a transaction
+// goes through pgx in one batch after the queued writes, so a transaction
+// always reads its own writes at the cost of one round trip; on SQLite the
+// same statements run one by one, in the same order.
 //
 // # SQLite
 //

@@ -67,10 +67,8 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *engine.Message) (bool, error
 	}
 	c := *m
 	normMessageTimes(&c)
-	var n int64
-	ins := insertMessageStmt(&c, id, template, tx.now)
-	ins.done = func(touched int64) error { n = touched; return nil }
-	if err := tx.batch(ctx, ins); err != nil {
+	n, err := tx.batchCount(ctx, insertMessageStmt(&c, id, template, tx.now))
+	if err != nil {
 		return false, err
 	}
 	if n == 1 {
@@ -164,11 +162,10 @@ func (tx *Tx) UpdateMessage(ctx context.Context, m *engine.Message) error {
 	c := *m
 	normMessageTimes(&c)
 	var created int64
-	found := false
 	s := updateMessageStmt(&c, template, tx.now)
 	s.query += ` RETURNING created_at`
-	s.row = func(r scanner) error { found = true; return r.Scan(&created) }
-	if err := tx.batch(ctx, s); err != nil {
+	found, err := tx.batchRow(ctx, s, &created)
+	if err != nil {
 		return err
 	}
 	if !found {
@@ -344,11 +341,10 @@ func (tx *Tx) UpdateAttempt(ctx context.Context, a *engine.Attempt) error {
 	c := *a
 	c.FinishedAt, c.RetryAt = normTime(c.FinishedAt), normTime(c.RetryAt)
 	var started int64
-	found := false
 	s := updateAttemptStmt(&c)
 	s.query += ` RETURNING started_at`
-	s.row = func(r scanner) error { found = true; return r.Scan(&started) }
-	if err := tx.batch(ctx, s); err != nil {
+	found, err := tx.batchRow(ctx, s, &started)
+	if err != nil {
 		return err
 	}
 	if !found {

@@ -120,8 +120,8 @@ func (tx *Tx) batch(ctx context.Context, stmts ...stmt) error {
 			// reports a failure on the first result, the BEGIN's: it is a
 			// statement's, and a raw one's caller translates it as it would
 			// the same statement's error sent alone.
-			if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && len(all) == 1 && all[0].raw {
-				return pgErr
+			if len(all) == 1 && all[0].raw {
+				return untranslated(err)
 			}
 			return translate(err, "begin", onViolation{})
 		}
@@ -140,16 +140,20 @@ func (tx *Tx) batch(ctx context.Context, stmts ...stmt) error {
 	return first
 }
 
+// untranslated is a raw statement's error: the server's own, unwrapped
+// from pgx's batch wrapping, as the statement sent alone would fail.
+func untranslated(err error) error {
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return pgErr
+	}
+	return err
+}
+
 // readBatched reads one statement's result from a batch.
 func readBatched(br pgx.BatchResults, s *stmt) error {
 	translate := translate
 	if s.raw {
-		translate = func(err error, _ string, _ onViolation) error {
-			if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
-				return pgErr // as the statement sent alone would fail
-			}
-			return err
-		}
+		translate = func(err error, _ string, _ onViolation) error { return untranslated(err) }
 	}
 	var n int64
 	if s.row != nil {
@@ -310,14 +314,7 @@ func (r row) Scan(dest ...any) error {
 	if r.tx == nil {
 		return r.Row.Scan(dest...)
 	}
-	found := false
-	err := r.tx.batch(r.ctx, stmt{query: r.query, args: r.args, raw: true, row: func(s scanner) error {
-		if found {
-			return nil // QueryRow's rule: the first row
-		}
-		found = true
-		return s.Scan(dest...)
-	}})
+	found, err := r.tx.batchRow(r.ctx, stmt{query: r.query, args: r.args, raw: true}, dest...)
 	switch {
 	case err != nil:
 		return err
@@ -325,6 +322,35 @@ func (r row) Scan(dest ...any) error {
 		return sql.ErrNoRows
 	}
 	return nil
+}
+
+// batchRow sends s in the transaction's next batch and scans the first row
+// it returns into dest, as QueryRow does; found is false when it returned
+// none.
+func (tx *Tx) batchRow(ctx context.Context, s stmt, dest ...any) (found bool, err error) {
+	s.row = func(r scanner) error {
+		if found {
+			return nil
+		}
+		found = true
+		return r.Scan(dest...)
+	}
+	err = tx.batch(ctx, s)
+	return found, err
+}
+
+// flagged is a stmt.row that sets *found before it scans: for the reads of
+// a batch, each of which may find nothing.
+func flagged(found *bool, scan func(scanner) error) func(scanner) error {
+	return func(s scanner) error { *found = true; return scan(s) }
+}
+
+// batchCount sends s in the transaction's next batch and returns the
+// number of rows it touched.
+func (tx *Tx) batchCount(ctx context.Context, s stmt) (n int64, err error) {
+	s.done = func(touched int64) error { n = touched; return nil }
+	err = tx.batch(ctx, s)
+	return n, err
 }
 
 // rowsAffected is the sql.Result of a statement Tx.exec sent in a batch.

@@ -114,10 +114,8 @@ func (tx *Tx) ListActiveRuns(ctx context.Context, tenantID, quoteID string) ([]e
 // cancellation and a completion that race settle on the first. An unknown
 // run is ENOTFOUND.
 func (tx *Tx) FinishRun(ctx context.Context, tenantID, id string, status engine.RunStatus, reason string) (bool, error) {
-	var n int64
-	s := finishRunStmt(tenantID, id, status, reason, tx.now)
-	s.done = func(touched int64) error { n = touched; return nil }
-	if err := tx.batch(ctx, s); err != nil {
+	n, err := tx.batchCount(ctx, finishRunStmt(tenantID, id, status, reason, tx.now))
+	if err != nil {
 		return false, err
 	}
 	if n > 0 {
@@ -171,10 +169,8 @@ func (tx *Tx) InsertRunStep(ctx context.Context, s *engine.RunStep) (bool, error
 		return false, err
 	}
 	c := *s
-	var n int64
-	ins := insertRunStepStmt(&c, id, tx.now)
-	ins.done = func(touched int64) error { n = touched; return nil }
-	if err := tx.batch(ctx, ins); err != nil {
+	n, err := tx.batchCount(ctx, insertRunStepStmt(&c, id, tx.now))
+	if err != nil {
 		return false, err
 	}
 	if n == 1 {

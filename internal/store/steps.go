@@ -45,20 +45,17 @@ func (tx *Tx) LoadRun(ctx context.Context, tenantID, runID string) (*RunState, e
 	var lead engine.Lead
 	var quote engine.Quote
 	var haveRun, haveTenant, haveLead, haveQuote bool
-	one := func(found *bool, scan func(scanner) error) func(scanner) error {
-		return func(s scanner) error { *found = true; return scan(s) }
-	}
 	err := tx.batch(ctx,
 		stmt{query: `SELECT ` + runColumns + ` FROM runs WHERE tenant_id = ? AND id = ?`, args: []any{tenantID, runID},
-			what: "get run", row: one(&haveRun, func(s scanner) (err error) { run, err = scanRun(s); return err })},
+			what: "get run", row: flagged(&haveRun, func(s scanner) (err error) { run, err = scanRun(s); return err })},
 		stmt{query: `SELECT ` + tenantColumns + ` FROM tenants WHERE id = ?`, args: []any{tenantID}, what: "get tenant",
-			row: one(&haveTenant, func(s scanner) (err error) { tenant, err = scanTenant(s); return err })},
+			row: flagged(&haveTenant, func(s scanner) (err error) { tenant, err = scanTenant(s); return err })},
 		stmt{query: `SELECT ` + leadColumns + ` FROM leads WHERE tenant_id = ? AND id = (SELECT lead_id FROM runs WHERE tenant_id = ? AND id = ?)`,
 			args: []any{tenantID, tenantID, runID}, what: "get lead",
-			row: one(&haveLead, func(s scanner) (err error) { lead, err = scanLead(s); return err })},
+			row: flagged(&haveLead, func(s scanner) (err error) { lead, err = scanLead(s); return err })},
 		stmt{query: `SELECT ` + quoteColumns + ` FROM quotes WHERE tenant_id = ? AND id = (SELECT quote_id FROM runs WHERE tenant_id = ? AND id = ?)`,
 			args: []any{tenantID, tenantID, runID}, what: "get quote",
-			row: one(&haveQuote, func(s scanner) (err error) { quote, err = scanQuote(s); return err })},
+			row: flagged(&haveQuote, func(s scanner) (err error) { quote, err = scanQuote(s); return err })},
 		stmt{query: `SELECT ` + circuitColumns + ` FROM circuits WHERE tenant_id = ? AND ` + openCircuits,
 			args: []any{tenantID}, what: "list circuits",
 			row: func(s scanner) error {

@@ -455,8 +455,7 @@ func (db *DB) rebind(query string) string {
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if tx.pipelined() {
 		// With the queued writes, in one round trip through pgx.
-		var n int64
-		err := tx.batch(ctx, stmt{query: query, args: args, raw: true, done: func(affected int64) error { n = affected; return nil }})
+		n, err := tx.batchCount(ctx, stmt{query: query, args: args, raw: true})
 		if err != nil {
 			return nil, err
 		}
