@@ -2,6 +2,7 @@ package whatsapp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 
@@ -68,9 +69,11 @@ func (t *Throttle) Wait(ctx context.Context, key string) error {
 		return nil
 	}
 	err := t.limiter(key).Wait(ctx)
-	if err != nil && ctx.Err() == nil {
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		// rate refuses a wait that would outlast the deadline without
-		// taking a token, and says so in an error of its own.
+		// taking a token, and says so in an error of its own. Asking
+		// ctx.Err() instead would race: the deadline may pass between
+		// that refusal and the question, leaving the refusal unwrapped.
 		return fmt.Errorf("send rate limit for phone number: %v: %w", err, context.DeadlineExceeded)
 	}
 	return err
