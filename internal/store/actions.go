@@ -39,14 +39,6 @@ type ActionState struct {
 	ActiveRuns []engine.Run
 }
 
-// quoteLeadTenantQuery reads a quote, its lead and its tenant as one row
-// of quoteColumns, leadColumns and tenantColumns.
-var quoteLeadTenantQuery = `SELECT ` + qualified("q", quoteColumns) + `, ` + qualified("l", leadColumns) + `, ` +
-	qualified("t", tenantColumns) + ` FROM quotes q
-	JOIN leads l ON l.tenant_id = q.tenant_id AND l.id = q.lead_id
-	JOIN tenants t ON t.id = q.tenant_id
-	WHERE q.tenant_id = ? AND q.id = ?`
-
 // LoadQuoteAction locks the tenant's quote (as GetQuoteForUpdate) and reads
 // everything a quote action needs to decide, in one round trip on
 // PostgreSQL: the statements after the lock wait for it, so they see what
@@ -55,20 +47,19 @@ var quoteLeadTenantQuery = `SELECT ` + qualified("q", quoteColumns) + `, ` + qua
 func (tx *Tx) LoadQuoteAction(ctx context.Context, tenantID, quoteID string, action engine.Action, idempotencyKey string) (*ActionState, error) {
 	st := &ActionState{}
 	var quote engine.Quote
-	tenant := new(engine.Tenant)
+	var tenant *engine.Tenant
 	var lead engine.Lead
 	var replay, first engine.Event
-	var haveQuote, haveReplay, haveFirst bool
+	var haveQuote, haveTenant, haveLead, haveReplay, haveFirst bool
 	stmts := []stmt{
-		// The quote locked, with its lead and tenant, in one statement: the
-		// foreign keys make the joins always find them, so no row means no
-		// such quote (or another tenant's). The reads below come after the
-		// lock in the same round trip, so they see what the lock holder wrote.
-		{query: quoteLeadTenantQuery + tx.forUpdateOf("q"),
+		{query: `SELECT ` + quoteColumns + ` FROM quotes WHERE tenant_id = ? AND id = ?` + tx.forUpdate(),
 			args: []any{tenantID, quoteID}, what: "get quote",
-			row: flagged(&haveQuote, func(s scanner) error {
-				return scanJoined(s, quoteFields(&quote), leadFields(&lead), tenantFields(tenant))
-			})},
+			row: flagged(&haveQuote, func(s scanner) (err error) { quote, err = scanQuote(s); return err })},
+		{query: `SELECT ` + tenantColumns + ` FROM tenants WHERE id = ?`, args: []any{tenantID}, what: "get tenant",
+			row: flagged(&haveTenant, func(s scanner) (err error) { tenant, err = scanTenant(s); return err })},
+		{query: `SELECT ` + leadColumns + ` FROM leads WHERE tenant_id = ? AND id = (SELECT lead_id FROM quotes WHERE tenant_id = ? AND id = ?)`,
+			args: []any{tenantID, tenantID, quoteID}, what: "get lead",
+			row: flagged(&haveLead, func(s scanner) (err error) { lead, err = scanLead(s); return err })},
 		{query: `SELECT ` + eventColumns + ` FROM trigger_events WHERE tenant_id = ? AND dedupe_key =
 			(SELECT ` + dedupeKeySQL + ` FROM quotes WHERE tenant_id = ? AND id = ?) AND duplicate = ? ORDER BY id LIMIT 1`,
 			args: []any{tenantID, string(action), tenantID, quoteID, false}, what: "get event",
@@ -90,6 +81,10 @@ func (tx *Tx) LoadQuoteAction(ctx context.Context, tenantID, quoteID string, act
 	}
 	if !haveQuote {
 		return nil, notFound("quote")
+	}
+	if !haveTenant || !haveLead {
+		// The foreign keys forbid it; a quote without them is damage.
+		return nil, errors.New("store: quote " + quoteID + " has no tenant or lead")
 	}
 	if err := tx.db.openChannels(tenant.ID, &tenant.Channels); err != nil {
 		return nil, err

@@ -30,30 +30,23 @@ const leadColumns = `id, tenant_id, first_name, last_name, email, phone, languag
 
 func scanLead(s scanner) (engine.Lead, error) {
 	var l engine.Lead
-	return l, scanJoined(s, leadFields(&l))
-}
-
-// leadFields is l's share of a row of leadColumns.
-func leadFields(l *engine.Lead) fields {
 	var tags, custom []byte
 	var created, updated int64
 	var optedOut sql.NullInt64
-	return fields{
-		dest: []any{&l.ID, &l.TenantID, &l.FirstName, &l.LastName, &l.Email, &l.Phone, &l.Language,
-			&l.Country, &l.Timezone, &l.Source, &l.Stage, &tags, &l.Owner, &custom, &l.EmailOptOut,
-			&l.WhatsAppOptIn, &l.Version, &created, &updated, &optedOut},
-		finish: func() error {
-			l.WhatsAppOptedOutAt = timePtr(optedOut)
-			if err := decodeJSON(tags, &l.Tags); err != nil {
-				return err
-			}
-			if err := decodeJSON(custom, &l.Custom); err != nil {
-				return err
-			}
-			l.CreatedAt, l.UpdatedAt = fromMicros(created), fromMicros(updated)
-			return nil
-		},
+	if err := s.Scan(&l.ID, &l.TenantID, &l.FirstName, &l.LastName, &l.Email, &l.Phone, &l.Language,
+		&l.Country, &l.Timezone, &l.Source, &l.Stage, &tags, &l.Owner, &custom, &l.EmailOptOut,
+		&l.WhatsAppOptIn, &l.Version, &created, &updated, &optedOut); err != nil {
+		return l, err
 	}
+	l.WhatsAppOptedOutAt = timePtr(optedOut)
+	if err := decodeJSON(tags, &l.Tags); err != nil {
+		return l, err
+	}
+	if err := decodeJSON(custom, &l.Custom); err != nil {
+		return l, err
+	}
+	l.CreatedAt, l.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return l, nil
 }
 
 // CreateLead stores l and fills in its ID, Version and times.

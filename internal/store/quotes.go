@@ -18,22 +18,15 @@ const quoteColumns = `id, tenant_id, lead_id, number, amount_minor, currency, st
 
 func scanQuote(s scanner) (engine.Quote, error) {
 	var q engine.Quote
-	return q, scanJoined(s, quoteFields(&q))
-}
-
-// quoteFields is q's share of a row of quoteColumns.
-func quoteFields(q *engine.Quote) fields {
 	var validUntil sql.NullInt64
 	var created, updated int64
-	return fields{
-		dest: []any{&q.ID, &q.TenantID, &q.LeadID, &q.Number, &q.AmountMinor, &q.Currency, &q.Status,
-			&validUntil, &q.Revision, &q.PublicToken, &q.RejectionReason, &q.Version, &created, &updated},
-		finish: func() error {
-			q.ValidUntil = timePtr(validUntil)
-			q.CreatedAt, q.UpdatedAt = fromMicros(created), fromMicros(updated)
-			return nil
-		},
+	if err := s.Scan(&q.ID, &q.TenantID, &q.LeadID, &q.Number, &q.AmountMinor, &q.Currency, &q.Status,
+		&validUntil, &q.Revision, &q.PublicToken, &q.RejectionReason, &q.Version, &created, &updated); err != nil {
+		return q, err
 	}
+	q.ValidUntil = timePtr(validUntil)
+	q.CreatedAt, q.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return q, nil
 }
 
 // quoteViolations explains the constraints a quote write can break: of its

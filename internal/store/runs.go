@@ -14,23 +14,16 @@ const runColumns = `id, tenant_id, event_id, lead_id, quote_id, workflow_id, wor
 
 func scanRun(s scanner) (engine.Run, error) {
 	var r engine.Run
-	return r, scanJoined(s, runFields(&r))
-}
-
-// runFields is r's share of a row of runColumns.
-func runFields(r *engine.Run) fields {
 	var quoteID sql.NullString
 	var created, updated int64
 	var finished sql.NullInt64
-	return fields{
-		dest: []any{&r.ID, &r.TenantID, &r.EventID, &r.LeadID, &quoteID, &r.WorkflowID, &r.WorkflowVersion,
-			&r.Trigger, &r.Status, &r.Shadow, &r.Reason, &created, &updated, &finished},
-		finish: func() error {
-			r.QuoteID = quoteID.String
-			r.CreatedAt, r.UpdatedAt, r.FinishedAt = fromMicros(created), fromMicros(updated), timePtr(finished)
-			return nil
-		},
+	if err := s.Scan(&r.ID, &r.TenantID, &r.EventID, &r.LeadID, &quoteID, &r.WorkflowID, &r.WorkflowVersion,
+		&r.Trigger, &r.Status, &r.Shadow, &r.Reason, &created, &updated, &finished); err != nil {
+		return r, err
 	}
+	r.QuoteID = quoteID.String
+	r.CreatedAt, r.UpdatedAt, r.FinishedAt = fromMicros(created), fromMicros(updated), timePtr(finished)
+	return r, nil
 }
 
 // InsertRun stores r and fills in its ID and times. Its event, lead, quote

@@ -36,32 +36,23 @@ func (s *RunState) Circuit(provider string) *engine.Circuit {
 	return nil
 }
 
-// runLeadTenantQuery reads a run, its lead and its tenant as one row of
-// runColumns, leadColumns and tenantColumns.
-var runLeadTenantQuery = `SELECT ` + qualified("r", runColumns) + `, ` + qualified("l", leadColumns) + `, ` +
-	qualified("t", tenantColumns) + ` FROM runs r
-	JOIN leads l ON l.tenant_id = r.tenant_id AND l.id = r.lead_id
-	JOIN tenants t ON t.id = r.tenant_id
-	WHERE r.tenant_id = ? AND r.id = ?`
-
 // LoadRun reads the tenant's run and what its step needs (RunState) in one
 // round trip on PostgreSQL. An unknown run is ENOTFOUND.
 func (tx *Tx) LoadRun(ctx context.Context, tenantID, runID string) (*RunState, error) {
 	st := &RunState{}
 	var run engine.Run
-	tenant := new(engine.Tenant)
+	var tenant *engine.Tenant
 	var lead engine.Lead
 	var quote engine.Quote
-	var haveRun, haveQuote bool
+	var haveRun, haveTenant, haveLead, haveQuote bool
 	err := tx.batch(ctx,
-		// The run with its lead and tenant in one statement; the foreign
-		// keys make the joins always find them (deleting a lead deletes its
-		// runs). A run may have no quote, so the quote is a read of its own
-		// rather than an outer join whose columns could all be NULL.
-		stmt{query: runLeadTenantQuery, args: []any{tenantID, runID}, what: "get run",
-			row: flagged(&haveRun, func(s scanner) error {
-				return scanJoined(s, runFields(&run), leadFields(&lead), tenantFields(tenant))
-			})},
+		stmt{query: `SELECT ` + runColumns + ` FROM runs WHERE tenant_id = ? AND id = ?`, args: []any{tenantID, runID},
+			what: "get run", row: flagged(&haveRun, func(s scanner) (err error) { run, err = scanRun(s); return err })},
+		stmt{query: `SELECT ` + tenantColumns + ` FROM tenants WHERE id = ?`, args: []any{tenantID}, what: "get tenant",
+			row: flagged(&haveTenant, func(s scanner) (err error) { tenant, err = scanTenant(s); return err })},
+		stmt{query: `SELECT ` + leadColumns + ` FROM leads WHERE tenant_id = ? AND id = (SELECT lead_id FROM runs WHERE tenant_id = ? AND id = ?)`,
+			args: []any{tenantID, tenantID, runID}, what: "get lead",
+			row: flagged(&haveLead, func(s scanner) (err error) { lead, err = scanLead(s); return err })},
 		stmt{query: `SELECT ` + quoteColumns + ` FROM quotes WHERE tenant_id = ? AND id = (SELECT quote_id FROM runs WHERE tenant_id = ? AND id = ?)`,
 			args: []any{tenantID, tenantID, runID}, what: "get quote",
 			row: flagged(&haveQuote, func(s scanner) (err error) { quote, err = scanQuote(s); return err })},
@@ -79,9 +70,9 @@ func (tx *Tx) LoadRun(ctx context.Context, tenantID, runID string) (*RunState, e
 	if !haveRun {
 		return nil, notFound("run")
 	}
-	if run.QuoteID != "" && !haveQuote {
-		// The foreign keys forbid it: deleting a quote deletes its runs.
-		return nil, errors.New("store: run " + runID + " has no quote")
+	if !haveTenant || !haveLead || (run.QuoteID != "" && !haveQuote) {
+		// The foreign keys forbid it: deleting a lead deletes its runs.
+		return nil, errors.New("store: run " + runID + " has no tenant, lead or quote")
 	}
 	if err := tx.db.openChannels(tenant.ID, &tenant.Channels); err != nil {
 		return nil, err

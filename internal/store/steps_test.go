@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"errors"
-	"reflect"
 	"testing"
 	"time"
 
@@ -27,10 +26,6 @@ func TestLoadRunReadsWhatAStepNeeds(t *testing.T) {
 		}))
 		if st.Run.ID != f.run.ID || st.Tenant.ID != b.a.ID || st.Lead.ID != f.lead.ID || st.Quote == nil || st.Quote.ID != f.quote.ID {
 			t.Errorf("state %+v, want run %s of lead %s and quote %s", st, f.run.ID, f.lead.ID, f.quote.ID)
-		}
-		sameAsOwnRead(t, b, st.Quote, st.Lead, st.Tenant)
-		if run, err := b.db.GetRun(b.ctx, b.a.ID, f.run.ID); err != nil || !reflect.DeepEqual(st.Run, run) {
-			t.Errorf("run\n got %+v\nwant %+v (%v)", st.Run, run, err)
 		}
 		if c := st.Circuit("cloud_api"); c == nil || c.Reason != "account locked" {
 			t.Errorf("circuit of cloud_api %+v, want the open one", c)

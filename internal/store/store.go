@@ -523,47 +523,6 @@ func (tx *Tx) exists(ctx context.Context, query string, args ...any) (bool, erro
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
 
-// fields is one table's share of a row: the destinations of its columns,
-// in the order of the table's column list, and what turns them into the
-// value once a Scan has filled them. Kept apart so that a joined read (a
-// quote with its lead and tenant) fills several values with one Scan of
-// one statement, rather than one statement each.
-type fields struct {
-	dest   []any
-	finish func() error
-}
-
-// scanJoined scans one row whose columns are parts' in order, then
-// finishes each part.
-func scanJoined(s scanner, parts ...fields) error {
-	dest := parts[0].dest
-	if len(parts) > 1 {
-		dest = make([]any, 0, 64)
-		for _, p := range parts {
-			dest = append(dest, p.dest...)
-		}
-	}
-	if err := s.Scan(dest...); err != nil {
-		return err
-	}
-	for _, p := range parts {
-		if err := p.finish(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// qualified is columns, a table's comma-separated column list, with each
-// column prefixed by alias, for the joined reads.
-func qualified(alias, columns string) string {
-	cols := strings.Split(columns, ",")
-	for i, c := range cols {
-		cols[i] = alias + "." + strings.TrimSpace(c)
-	}
-	return strings.Join(cols, ", ")
-}
-
 // collect scans every row of query with scan.
 func collect[T any](ctx context.Context, tx *Tx, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
 	if tx.pipelined() {
@@ -620,16 +579,6 @@ func preconditionFailed(what string, want, have int64) error {
 func (tx *Tx) forUpdate() string {
 	if tx.db.dialect == DialectPostgres {
 		return ` FOR UPDATE`
-	}
-	return ``
-}
-
-// forUpdateOf is forUpdate for a joined SELECT that changes only the rows
-// of the table named alias: the joined rows (a quote's lead and tenant)
-// stay unlocked, as they were when each was a statement of its own.
-func (tx *Tx) forUpdateOf(alias string) string {
-	if tx.db.dialect == DialectPostgres {
-		return ` FOR UPDATE OF ` + alias
 	}
 	return ``
 }

@@ -13,44 +13,34 @@ const tenantColumns = `id, name, timezone, mode, quiet_hours, holidays, channels
 	consent_keywords, alerts`
 
 func scanTenant(s scanner) (*engine.Tenant, error) {
-	t := new(engine.Tenant)
-	if err := scanJoined(s, tenantFields(t)); err != nil {
-		return nil, err
-	}
-	return t, nil
-}
-
-// tenantFields is t's share of a row of tenantColumns.
-func tenantFields(t *engine.Tenant) fields {
+	var t engine.Tenant
 	var quiet, holidays, channels, keywords, alerts []byte
 	var created, updated int64
-	return fields{
-		dest: []any{&t.ID, &t.Name, &t.Timezone, &t.Mode, &quiet, &holidays, &channels, &t.RetentionDays,
-			&t.ConfigVersion, &t.Version, &created, &updated, &keywords, &alerts},
-		finish: func() error {
-			var err error
-			if t.ConsentKeywords, err = decodeOptional[engine.ConsentKeywords](keywords); err != nil {
-				return err
-			}
-			if t.Alerts, err = decodeOptional[engine.AlertSettings](alerts); err != nil {
-				return err
-			}
-			if quiet != nil {
-				t.QuietHours = &engine.QuietHours{}
-				if err := decodeJSON(quiet, t.QuietHours); err != nil {
-					return err
-				}
-			}
-			if err := decodeJSON(holidays, &t.Holidays); err != nil {
-				return err
-			}
-			if err := decodeJSON(channels, &t.Channels); err != nil {
-				return err
-			}
-			t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
-			return nil
-		},
+	if err := s.Scan(&t.ID, &t.Name, &t.Timezone, &t.Mode, &quiet, &holidays, &channels, &t.RetentionDays,
+		&t.ConfigVersion, &t.Version, &created, &updated, &keywords, &alerts); err != nil {
+		return nil, err
 	}
+	var err error
+	if t.ConsentKeywords, err = decodeOptional[engine.ConsentKeywords](keywords); err != nil {
+		return nil, err
+	}
+	if t.Alerts, err = decodeOptional[engine.AlertSettings](alerts); err != nil {
+		return nil, err
+	}
+	if quiet != nil {
+		t.QuietHours = &engine.QuietHours{}
+		if err := decodeJSON(quiet, t.QuietHours); err != nil {
+			return nil, err
+		}
+	}
+	if err := decodeJSON(holidays, &t.Holidays); err != nil {
+		return nil, err
+	}
+	if err := decodeJSON(channels, &t.Channels); err != nil {
+		return nil, err
+	}
+	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return &t, nil
 }
 
 // tenantValues encodes the JSON columns of t, whose id is id, with its
