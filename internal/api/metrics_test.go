@@ -169,9 +169,8 @@ func TestMetricsAfterAKnownHistory(t *testing.T) {
 		o.wantMetric(s, 1, "quoteflow_decisions_total", "trigger=quote.viewed", "outcome=none", "reason="+noneReason)
 		o.wantMetric(s, 1, "quoteflow_decisions_total", "trigger=quote.accepted", "outcome=workflow", "reason=rule_matched")
 		o.wantMetric(s, 4, "quoteflow_decisions_total")
-		o.wantMetric(s, 1, "quoteflow_messages", "trigger=quote.sent", "channel=whatsapp", "status=delivered")
-		o.wantMetric(s, 1, "quoteflow_messages", "trigger=quote.sent", "channel=whatsapp", "status=failed")
-		o.wantMetric(s, 2, "quoteflow_messages")
+		// Every message has settled: none is in flight.
+		o.wantMetric(s, 0, "quoteflow_messages")
 		o.wantMetric(s, 1, "quoteflow_event_to_sent_seconds", "trigger=quote.sent", "channel=whatsapp")
 		o.wantMetric(s, 1, "quoteflow_sent_to_delivered_seconds", "channel=whatsapp")
 		o.wantMetric(s, 1, "quoteflow_circuits_open", "provider=cloud_api")
@@ -179,6 +178,17 @@ func TestMetricsAfterAKnownHistory(t *testing.T) {
 		o.wantMetric(s, 0, "quoteflow_queue_oldest_due_seconds", "kind=run_step")
 		o.wantMetric(s, 2, "quoteflow_http_requests_total", "method=POST", "route=/v1/quotes/{quote_id}/send", "status=200")
 		o.wantMetric(s, 1, "quoteflow_http_requests_total", "method=POST", "route=/v1/webhooks/whatsapp/{tenant_id}", "status=200")
+
+		// 6. A third quote.sent meets the open circuit: its message waits,
+		// scheduled, and is the one message in flight.
+		q3 := c.send()
+		eventually(t, "the third quote's message waits on the circuit", func() (bool, string) {
+			ms := c.messages(c.key, "quote_id="+q3)
+			return len(ms) == 1 && ms[0]["status"] == "scheduled", fmt.Sprint(statuses(ms))
+		})
+		s = o.scrape()
+		o.wantMetric(s, 1, "quoteflow_messages", "trigger=quote.sent", "channel=whatsapp", "status=scheduled")
+		o.wantMetric(s, 1, "quoteflow_messages")
 
 		// Every query of the Grafana dashboard names a series that exists.
 		checkDashboard(t, s)

@@ -124,7 +124,7 @@ var providers = []string{"log", "smtp", "cloud_api"}
 
 var (
 	messagesDesc = prometheus.NewDesc("quoteflow_messages",
-		"Messages in the outbox now, by trigger, channel and status, across tenants (read from the database at scrape).",
+		"Messages in flight now (scheduled, queued or sending: delivery work remains), by trigger, channel and status, across tenants (read from the database at scrape).",
 		[]string{"trigger", "channel", "status"}, nil)
 	circuitsDesc = prometheus.NewDesc("quoteflow_circuits_open",
 		"Tenants whose circuit for the provider is open now (0 when none): sends through it wait (read from the database at scrape).",
@@ -148,7 +148,7 @@ func (c *tableCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *tableCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
 	defer cancel()
-	if counts, err := c.db.MessageStatusCounts(ctx); err != nil {
+	if counts, err := c.db.InFlightCounts(ctx); err != nil {
 		ch <- prometheus.NewInvalidMetric(messagesDesc, err)
 	} else {
 		for _, s := range counts {
@@ -175,7 +175,7 @@ func (c *tableCollector) Collect(ch chan<- prometheus.Metric) {
 
 // metricsStore is what the table collector reads; Store includes it.
 type metricsStore interface {
-	MessageStatusCounts(ctx context.Context) ([]store.StatusCount, error)
+	InFlightCounts(ctx context.Context) ([]store.StatusCount, error)
 	OpenCircuitCounts(ctx context.Context, now time.Time) (map[string]int64, error)
 	CircuitStateCounts(ctx context.Context, now time.Time) (map[string]map[engine.CircuitState]int64, error)
 }

@@ -37,6 +37,9 @@ const MaxCachedStmts = maxConnStmts
 // ListActiveRunsQuery is the text of ListActiveRuns' query, for EXPLAIN.
 const ListActiveRunsQuery = listActiveRunsQuery
 
+// InFlightCountsQuery is the text of InFlightCounts' query, for EXPLAIN.
+const InFlightCountsQuery = inFlightCountsQuery
+
 // PoolConfig is the pool configuration Open uses for a postgres:// URL.
 var PoolConfig = poolConfig
 
