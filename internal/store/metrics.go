@@ -12,14 +12,10 @@ type StatusCount struct {
 	Count                    int64
 }
 
-// inFlightStatuses are the statuses that still have delivery work
-// (engine.MessageStatus.Final false), as SQL literals: the predicate of the
-// partial index messages_in_flight (migration 0014), which the query below
-// must repeat word for word for the planner to prove it may use the index.
-const inFlightStatuses = `'scheduled', 'queued', 'sending'`
-
-// inFlightCountsQuery is InFlightCounts' query.
-const inFlightCountsQuery = `SELECT trigger, channel, status, count(*) FROM messages WHERE status IN (` + inFlightStatuses + `)
+// inFlightCountsQuery is InFlightCounts' query. Its predicate is the
+// partial index messages_in_flight's (migration 0014) word for word, so
+// that the planner can prove the index holds every row it asks for.
+const inFlightCountsQuery = `SELECT trigger, channel, status, count(*) FROM messages WHERE status IN ` + inFlightMessage + `
 	GROUP BY trigger, channel, status`
 
 // InFlightCounts counts the messages of every tenant still in flight

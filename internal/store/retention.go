@@ -48,9 +48,10 @@ type PurgeResult struct {
 	OrphanReceipts int64
 }
 
-// inFlightMessage lists the statuses in which a message is still on its way; an
-// event with such a message, or with an active run, is kept until it
-// settles, however old.
+// inFlightMessage lists the statuses in which a message is still on its way
+// (engine.MessageStatus.Final false); an event with such a message, or with
+// an active run, is kept until it settles, however old. It is also the
+// predicate of the partial index messages_in_flight (InFlightCounts).
 const inFlightMessage = `('scheduled', 'queued', 'sending')`
 
 // PurgeBatch deletes, in one transaction, up to limit of the tenant's
