@@ -49,11 +49,12 @@ func (a *App) purgeTenant(ctx context.Context, tenantID string, days int, deadli
 		days = engine.DefaultRetentionDays
 	}
 	cutoff := a.Now().AddDate(0, 0, -days)
-	var events, messages, attempts, receipts int64
+	var events, messages, attempts, receipts, alerts, alertEmails int64
 	defer func() {
-		if events+receipts > 0 {
+		if events+receipts+alerts+alertEmails > 0 {
 			a.log.InfoContext(ctx, "purged timeline", "tenant_id", tenantID, "before", cutoff,
-				"events", events, "messages", messages, "attempts", attempts, "orphan_receipts", receipts)
+				"events", events, "messages", messages, "attempts", attempts, "orphan_receipts", receipts,
+				"alerts", alerts, "alert_emails", alertEmails)
 		}
 	}()
 	if err := a.purgeInbound(ctx, tenantID, cutoff, deadline); err != nil {
@@ -65,7 +66,9 @@ func (a *App) purgeTenant(ctx context.Context, tenantID string, days int, deadli
 		messages += res.Messages
 		attempts += res.Attempts
 		receipts += res.OrphanReceipts
-		if err != nil || (res.Events < purgeBatch && res.OrphanReceipts < purgeBatch) {
+		alerts += res.Alerts
+		alertEmails += res.AlertEmails
+		if err != nil || !res.Full(purgeBatch) {
 			return err
 		}
 		if time.Now().After(deadline) {

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/quoteflow/quoteflow/internal/engine"
 )
 
 // RollupSlot is the width of a statistics rollup slot: the smallest bucket
@@ -46,6 +48,17 @@ type PurgeResult struct {
 	Messages, Attempts int64
 	// OrphanReceipts are receipts that matched no message, removed by age.
 	OrphanReceipts int64
+	// Alerts are resolved alerts, removed by when they resolved, and
+	// AlertEmails settled alert emails (sent, failed or unknown) that no
+	// alert left names, removed by when they were queued.
+	Alerts, AlertEmails int64
+}
+
+// Full reports whether some part of r reached limit, the batch's size: then
+// more may be left, and the caller runs another batch.
+func (r PurgeResult) Full(limit int) bool {
+	n := int64(limit)
+	return int64(r.Events) >= n || r.OrphanReceipts >= n || r.Alerts >= n || r.AlertEmails >= n
 }
 
 // inFlightMessage lists the statuses in which a message is still on its way
@@ -57,8 +70,9 @@ const inFlightMessage = `('scheduled', 'queued', 'sending')`
 // PurgeBatch deletes, in one transaction, up to limit of the tenant's
 // trigger events created before cutoff, with everything that hangs off
 // them (their duplicates, runs, run steps, messages, attempts and
-// receipts, by the schema's cascades), and up to limit receipts older than
-// cutoff that matched no message. Before deleting, it adds the counts the
+// receipts, by the schema's cascades), and up to limit each of: receipts
+// older than cutoff that matched no message, alerts resolved before cutoff,
+// and settled alert emails queued before it that no remaining alert names. Before deleting, it adds the counts the
 // outbox statistics read — messages, attempts, decisions and missing
 // fields — to the rollup tables, so that statistics of purged periods stay
 // what they were. Events with an active run or a message still being
@@ -89,7 +103,24 @@ func (db *DB) PurgeBatch(ctx context.Context, tenantID string, cutoff time.Time,
 			return translate(err, "purge receipts", onViolation{})
 		}
 		res.OrphanReceipts, _ = r.RowsAffected()
-		if res.Events < limit && res.OrphanReceipts < int64(limit) {
+		// Alerts first, so that the emails of the alerts just purged can go
+		// in the same batch; an email an open alert still names stays.
+		r, err = tx.exec(ctx, `DELETE FROM alerts WHERE id IN (
+			SELECT id FROM alerts WHERE tenant_id = ? AND state = ? AND resolved_at < ? LIMIT ?)`,
+			tenantID, string(engine.AlertResolved), micros(cutoff), limit)
+		if err != nil {
+			return translate(err, "purge alerts", onViolation{})
+		}
+		res.Alerts, _ = r.RowsAffected()
+		r, err = tx.exec(ctx, `DELETE FROM alert_emails WHERE id IN (
+			SELECT e.id FROM alert_emails e WHERE e.tenant_id = ? AND e.status IN (?, ?, ?) AND e.created_at < ?
+			AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.tenant_id = e.tenant_id AND a.email_id = e.id) LIMIT ?)`,
+			tenantID, AlertEmailSent, AlertEmailFailed, AlertEmailUnknown, micros(cutoff), limit)
+		if err != nil {
+			return translate(err, "purge alert emails", onViolation{})
+		}
+		res.AlertEmails, _ = r.RowsAffected()
+		if !res.Full(limit) {
 			// Caught up: say so on the tenant, for the statistics' readers.
 			_, err = tx.exec(ctx, `UPDATE tenants SET purged_before = ? WHERE id = ? AND (purged_before IS NULL OR purged_before < ?)`,
 				micros(cutoff), tenantID, micros(cutoff))

@@ -179,3 +179,106 @@ func (b *bundle) rawCount(t *testing.T, query string, args ...any) int64 {
 	}
 	return n
 }
+
+// TestPurgeRemovesOldAlertsAndTheirEmails: the purge takes the tenant's
+// alerts resolved before the cutoff and its settled alert emails queued
+// before it, batch by batch; it keeps open alerts however old, alerts
+// resolved since, emails still queued, emails an alert left names, and
+// every row of another tenant.
+func TestPurgeRemovesOldAlertsAndTheirEmails(t *testing.T) {
+	each(t, func(t *testing.T, b *bundle) {
+		t0 := b.clock.Now()
+		finding := func(subject string) engine.Alert {
+			return engine.Alert{Kind: engine.AlertMessageFailed, Subject: subject, Summary: "failed", Action: "look"}
+		}
+		sync := func(tenantID string, subjects ...string) {
+			t.Helper()
+			var fs []engine.Alert
+			for _, s := range subjects {
+				fs = append(fs, finding(s))
+			}
+			_, _, err := b.db.SyncAlerts(b.ctx, tenantID, fs)
+			must(t, err)
+		}
+		email := func(tenantID, status string, alerts ...string) *store.AlertEmail {
+			t.Helper()
+			e := &store.AlertEmail{TenantID: tenantID, To: "ops@example.com", Subject: "Alerts", Body: "…", Alerts: len(alerts)}
+			ids := alertIDs(t, b, tenantID, alerts...)
+			must(t, b.tx(func(tx *store.Tx) error { return tx.QueueAlertEmail(b.ctx, e, ids) }))
+			if status != store.AlertEmailQueued {
+				e.Status, e.NextAt = status, b.clock.Now()
+				must(t, b.db.RecordAlertEmail(b.ctx, e))
+			}
+			return e
+		}
+
+		// Day 0: "old" and "still-open" open, and "old" is emailed with an
+		// email of its own; another email is still queued.
+		sync(b.a.ID, "old", "still-open")
+		sync(b.b.ID, "b-old")
+		email(b.a.ID, store.AlertEmailSent, "old") // purged with "old"
+		openEmail := email(b.a.ID, store.AlertEmailFailed, "still-open")
+		queued := email(b.a.ID, store.AlertEmailQueued)
+		// Day 1: "old" and B's alert resolve.
+		b.clock.Advance(24 * time.Hour)
+		sync(b.a.ID, "still-open")
+		sync(b.b.ID)
+		// Day 10: "recent" opens and resolves, after the cutoff.
+		b.clock.Advance(9 * 24 * time.Hour)
+		sync(b.a.ID, "still-open", "recent")
+		sync(b.a.ID, "still-open")
+		recentEmail := email(b.a.ID, store.AlertEmailSent)
+
+		cutoff := t0.Add(5 * 24 * time.Hour)
+		var total store.PurgeResult
+		for i := 0; ; i++ {
+			res, err := b.db.PurgeBatch(b.ctx, b.a.ID, cutoff, 1)
+			must(t, err)
+			total.Alerts += res.Alerts
+			total.AlertEmails += res.AlertEmails
+			if !res.Full(1) {
+				break
+			}
+			if i > 10 {
+				t.Fatal("the purge does not come to an end")
+			}
+		}
+		equal(t, "purged", total, store.PurgeResult{Alerts: 1, AlertEmails: 1})
+
+		subjects := map[string]string{}
+		for _, tenant := range []string{b.a.ID, b.b.ID} {
+			alerts, _, err := b.db.ListAlerts(b.ctx, tenant, engine.AlertFilter{}, engine.Page{Limit: 100})
+			must(t, err)
+			for _, a := range alerts {
+				subjects[a.Subject] = string(a.State)
+			}
+		}
+		equal(t, "alerts left", subjects, map[string]string{"still-open": "open", "recent": "resolved", "b-old": "resolved"})
+		emails, err := b.db.ListAlertEmails(b.ctx, b.a.ID)
+		must(t, err)
+		var left []string
+		for _, e := range emails {
+			left = append(left, e.ID)
+		}
+		equal(t, "alert emails left", left, []string{openEmail.ID, queued.ID, recentEmail.ID})
+	})
+}
+
+// alertIDs returns the ids of the tenant's open alerts with these subjects.
+func alertIDs(t *testing.T, b *bundle, tenantID string, subjects ...string) []string {
+	t.Helper()
+	open, err := b.db.OpenAlerts(b.ctx, tenantID)
+	must(t, err)
+	var ids []string
+	for _, s := range subjects {
+		for _, a := range open {
+			if a.Subject == s {
+				ids = append(ids, a.ID)
+			}
+		}
+	}
+	if len(ids) != len(subjects) {
+		t.Fatalf("open alerts %v: not all of %v", open, subjects)
+	}
+	return ids
+}
