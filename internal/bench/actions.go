@@ -57,7 +57,7 @@ func (a *actions) run(ctx context.Context, n int, w window, gate func() bool) {
 	for range n {
 		sh := a.rec.shard()
 		wg.Add(1)
-		go func() {
+		go asBench(ctx, func(ctx context.Context) {
 			defer wg.Done()
 			for ctx.Err() == nil {
 				if gate != nil {
@@ -90,7 +90,7 @@ func (a *actions) run(ctx context.Context, n int, w window, gate func() bool) {
 				sh.add(end, end.Sub(start))
 				a.answeredBy(i)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 }

@@ -1,17 +1,22 @@
 package bench
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/google/pprof/profile"
 )
 
 // cpuSample is a reading of this process's CPU time and of the machine's.
@@ -121,58 +126,121 @@ func cpuSince(from cpuSample) *CPU {
 	return c
 }
 
-// profiler writes a CPU profile of a measured window and a heap profile at
-// its end, when a directory was given.
+// benchRole is the pprof label every goroutine of the bench's own load
+// carries (its HTTP clients, with the connections they dial, and the fake
+// WhatsApp provider), so that a CPU profile of the window tells the share
+// of this process's CPU that is the bench's rather than quoteflow's.
+// Goroutines inherit their creator's labels, so labelling where each load
+// starts covers what it spawns.
+const benchRole = "bench"
+
+// asBench runs fn with the pprof label of the bench's load.
+func asBench(ctx context.Context, fn func(context.Context)) {
+	pprof.Do(ctx, pprof.Labels("role", benchRole), fn)
+}
+
+// profiler profiles the CPU of every measured window, to tell the bench's
+// share of it (benchShare), and with a directory also writes that profile
+// (cpu-<phase>.pprof) and a heap profile at the window's end.
 type profiler struct {
 	dir string
 	mu  sync.Mutex
 	cpu *os.File
+	buf *bytes.Buffer
+	// on is whether a CPU profile of ours is running: another one (go
+	// test -cpuprofile) makes StartCPUProfile fail, and then the window
+	// has no share.
+	on bool
 }
 
 func (p *profiler) start(phase string) error {
-	if p == nil || p.dir == "" {
+	if p == nil {
 		return nil
 	}
-	if err := os.MkdirAll(p.dir, 0o755); err != nil {
-		return err
+	var w io.Writer
+	buf := &bytes.Buffer{}
+	var f *os.File
+	if p.dir != "" {
+		if err := os.MkdirAll(p.dir, 0o755); err != nil {
+			return err
+		}
+		var err error
+		if f, err = os.Create(filepath.Join(p.dir, "cpu-"+phase+".pprof")); err != nil {
+			return err
+		}
+		w = io.MultiWriter(f, buf)
+	} else {
+		w = buf
 	}
-	f, err := os.Create(filepath.Join(p.dir, "cpu-"+phase+".pprof"))
-	if err != nil {
-		return err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return fmt.Errorf("cpu profile: %w", err)
+	if err := pprof.StartCPUProfile(w); err != nil {
+		if f != nil {
+			f.Close()
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		return nil // only the share is lost; the figures stand without it
 	}
 	p.mu.Lock()
-	p.cpu = f
+	p.cpu, p.buf, p.on = f, buf, true
 	p.mu.Unlock()
 	return nil
 }
 
-// stop ends the CPU profile and writes the heap profile; it is safe to call
+// stop ends the CPU profile, writes the heap profile when a directory was
+// given, and returns the share of the window's profiled CPU that carried
+// the bench's label (-1 when there was no profile). It is safe to call
 // more than once.
-func (p *profiler) stop(phase string) error {
-	if p == nil || p.dir == "" {
-		return nil
+func (p *profiler) stop(phase string) (float64, error) {
+	if p == nil {
+		return -1, nil
 	}
 	p.mu.Lock()
-	f := p.cpu
-	p.cpu = nil
+	f, buf, on := p.cpu, p.buf, p.on
+	p.cpu, p.buf, p.on = nil, nil, false
 	p.mu.Unlock()
-	if f == nil {
-		return nil
+	if !on {
+		return -1, nil
 	}
 	pprof.StopCPUProfile()
+	share := benchShare(buf.Bytes())
+	if f == nil {
+		return share, nil
+	}
 	if err := f.Close(); err != nil {
-		return err
+		return share, err
 	}
 	h, err := os.Create(filepath.Join(p.dir, "heap-"+phase+".pprof"))
 	if err != nil {
-		return err
+		return share, err
 	}
 	defer h.Close()
-	return pprof.Lookup("heap").WriteTo(h, 0)
+	return share, pprof.Lookup("heap").WriteTo(h, 0)
+}
+
+// benchShare is the share of a CPU profile's samples (by CPU time) whose
+// goroutine carried the bench's label; -1 when the profile cannot be read
+// or holds no sample.
+func benchShare(raw []byte) float64 {
+	prof, err := profile.Parse(bytes.NewReader(raw))
+	if err != nil {
+		return -1
+	}
+	// The CPU value is the last of a CPU profile's sample types
+	// (samples/count, cpu/nanoseconds).
+	v := len(prof.SampleType) - 1
+	var all, bench int64
+	for _, s := range prof.Sample {
+		if v < 0 || v >= len(s.Value) {
+			return -1
+		}
+		all += s.Value[v]
+		if slices.Contains(s.Label["role"], benchRole) {
+			bench += s.Value[v]
+		}
+	}
+	if all == 0 {
+		return -1
+	}
+	return float64(bench) / float64(all)
 }
 
 // progress rewrites one line on a terminal (or prints one line per phase

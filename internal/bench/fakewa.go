@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -65,7 +66,8 @@ func startWhatsAppFake(latency time.Duration, errorRate float64) (*waFake, func(
 	f := &waFake{url: "http://" + ln.Addr().String(), latency: latency, errorRate: errorRate,
 		idPrefix: strings.ToUpper(hex.EncodeToString(b)), done: make(chan struct{})}
 	f.srv = &http.Server{Handler: http.HandlerFunc(f.serveHTTP), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = f.srv.Serve(ln) }() // returns ErrServerClosed when stopped
+	// Labelled as the bench's: its connections' goroutines inherit it.
+	go asBench(context.Background(), func(context.Context) { _ = f.srv.Serve(ln) }) // returns ErrServerClosed when stopped
 	return f, f.close, nil
 }
 

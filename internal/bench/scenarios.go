@@ -54,8 +54,13 @@ func (r *runner) measure(ctx context.Context, phase string, status func() string
 	close(stopWait)
 	<-started
 	cpu := cpuSince(cpuStart)
-	if perr := r.prof.stop(phase); perr != nil && profErr == nil {
+	share, perr := r.prof.stop(phase)
+	if perr != nil && profErr == nil {
 		profErr = perr
+	}
+	if cpu != nil && share >= 0 {
+		cpu.Bench = round3(cpu.Process * share)
+		cpu.Quoteflow = round3(cpu.Process - cpu.Bench)
 	}
 	if err == nil && profErr != nil {
 		err = fmt.Errorf("profile: %w", profErr)
