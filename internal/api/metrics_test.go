@@ -169,8 +169,12 @@ func TestMetricsAfterAKnownHistory(t *testing.T) {
 		o.wantMetric(s, 1, "quoteflow_decisions_total", "trigger=quote.viewed", "outcome=none", "reason="+noneReason)
 		o.wantMetric(s, 1, "quoteflow_decisions_total", "trigger=quote.accepted", "outcome=workflow", "reason=rule_matched")
 		o.wantMetric(s, 4, "quoteflow_decisions_total")
-		// Every message has settled: none is in flight.
+		// Every message has settled: none is in flight, and the gauge says
+		// so with a zero rather than no series.
 		o.wantMetric(s, 0, "quoteflow_messages")
+		if _, found := s.value("quoteflow_messages", "trigger=quote.sent", "channel=whatsapp", "status=scheduled"); !found {
+			t.Errorf("quoteflow_messages has no zero series for an empty outbox: %s", s.series("quoteflow_messages"))
+		}
 		o.wantMetric(s, 1, "quoteflow_event_to_sent_seconds", "trigger=quote.sent", "channel=whatsapp")
 		o.wantMetric(s, 1, "quoteflow_sent_to_delivered_seconds", "channel=whatsapp")
 		o.wantMetric(s, 1, "quoteflow_circuits_open", "provider=cloud_api")

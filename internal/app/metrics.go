@@ -122,6 +122,10 @@ const scrapeTimeout = 2 * time.Second
 // no data.
 var providers = []string{"log", "smtp", "cloud_api"}
 
+// inFlight are the statuses quoteflow_messages counts: those in which a
+// message still has delivery work (engine.MessageStatus.Final false).
+var inFlight = []engine.MessageStatus{engine.MsgScheduled, engine.MsgQueued, engine.MsgSending}
+
 var (
 	messagesDesc = prometheus.NewDesc("quoteflow_messages",
 		"Messages in flight now (scheduled, queued or sending: delivery work remains), by trigger, channel and status, across tenants (read from the database at scrape).",
@@ -151,8 +155,22 @@ func (c *tableCollector) Collect(ch chan<- prometheus.Metric) {
 	if counts, err := c.db.InFlightCounts(ctx); err != nil {
 		ch <- prometheus.NewInvalidMetric(messagesDesc, err)
 	} else {
+		// Every trigger, channel and in-flight status gets a series, at
+		// zero when nothing is in flight: an empty outbox is the usual
+		// state, and should draw a flat line, not a gap.
+		n := map[[3]string]int64{}
+		for _, t := range engine.Triggers {
+			for _, channel := range []string{engine.ChannelEmail, engine.ChannelWhatsApp} {
+				for _, st := range inFlight {
+					n[[3]string{string(t), channel, string(st)}] = 0
+				}
+			}
+		}
 		for _, s := range counts {
-			ch <- prometheus.MustNewConstMetric(messagesDesc, prometheus.GaugeValue, float64(s.Count), s.Trigger, s.Channel, s.Status)
+			n[[3]string{s.Trigger, s.Channel, s.Status}] += s.Count
+		}
+		for k, v := range n {
+			ch <- prometheus.MustNewConstMetric(messagesDesc, prometheus.GaugeValue, float64(v), k[0], k[1], k[2])
 		}
 	}
 	c.collectCircuitStates(ctx, ch)
