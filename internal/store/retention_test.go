@@ -83,22 +83,7 @@ func TestPurgeRemovesOldTimelineAndKeepsItsCounts(t *testing.T) {
 			before[table] = b.count(t, table, b.b.ID)
 		}
 		// A batch of one event: the purge needs several transactions.
-		var total store.PurgeResult
-		for i := 0; ; i++ {
-			res, err := b.db.PurgeBatch(b.ctx, b.a.ID, cutoff, 1)
-			must(t, err)
-			total.Events += res.Events
-			total.Messages += res.Messages
-			total.Attempts += res.Attempts
-			total.OrphanReceipts += res.OrphanReceipts
-			if res.Events < 1 && res.OrphanReceipts < 1 {
-				break
-			}
-			if i > 10 {
-				t.Fatal("the purge does not come to an end")
-			}
-		}
-		equal(t, "purged", total, store.PurgeResult{Events: 1, Messages: 2, Attempts: 3, OrphanReceipts: 1})
+		equal(t, "purged", purgeInBatchesOfOne(t, b, b.a.ID, cutoff), store.PurgeResult{Events: 1, Messages: 2, Attempts: 3, OrphanReceipts: 1})
 
 		for _, gone := range []string{old.event.ID, dupOld.ID, dupNew.ID} {
 			if n := b.rawCount(t, `SELECT count(*) FROM trigger_events WHERE id = ?`, gone); n != 0 {
@@ -156,6 +141,30 @@ func TestPurgeRemovesOldTimelineAndKeepsItsCounts(t *testing.T) {
 		got := rollups()
 		equal(t, "rollups after the settled run", got, want)
 	})
+}
+
+// purgeInBatchesOfOne purges the tenant's timeline before cutoff one row
+// of each kind per transaction, as many transactions as it takes, and
+// returns what all of them removed.
+func purgeInBatchesOfOne(t *testing.T, b *bundle, tenantID string, cutoff time.Time) store.PurgeResult {
+	t.Helper()
+	var total store.PurgeResult
+	for i := 0; ; i++ {
+		res, err := b.db.PurgeBatch(b.ctx, tenantID, cutoff, 1)
+		must(t, err)
+		total.Events += res.Events
+		total.Messages += res.Messages
+		total.Attempts += res.Attempts
+		total.OrphanReceipts += res.OrphanReceipts
+		total.Alerts += res.Alerts
+		total.AlertEmails += res.AlertEmails
+		if !res.Full(1) {
+			return total
+		}
+		if i > 20 {
+			t.Fatal("the purge does not come to an end")
+		}
+	}
 }
 
 func completeRun(t *testing.T, b *bundle, r *engine.Run) {
@@ -230,20 +239,7 @@ func TestPurgeRemovesOldAlertsAndTheirEmails(t *testing.T) {
 		recentEmail := email(b.a.ID, store.AlertEmailSent)
 
 		cutoff := t0.Add(5 * 24 * time.Hour)
-		var total store.PurgeResult
-		for i := 0; ; i++ {
-			res, err := b.db.PurgeBatch(b.ctx, b.a.ID, cutoff, 1)
-			must(t, err)
-			total.Alerts += res.Alerts
-			total.AlertEmails += res.AlertEmails
-			if !res.Full(1) {
-				break
-			}
-			if i > 10 {
-				t.Fatal("the purge does not come to an end")
-			}
-		}
-		equal(t, "purged", total, store.PurgeResult{Alerts: 1, AlertEmails: 1})
+		equal(t, "purged", purgeInBatchesOfOne(t, b, b.a.ID, cutoff), store.PurgeResult{Alerts: 1, AlertEmails: 1})
 
 		subjects := map[string]string{}
 		for _, tenant := range []string{b.a.ID, b.b.ID} {
