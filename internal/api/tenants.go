@@ -108,7 +108,7 @@ type TenantOut struct {
 	Holidays   []string    `json:"holidays"`
 	Channels   ChannelsOut `json:"channels"`
 	// RetentionDays is how long the timeline is kept.
-	RetentionDays int `json:"retention_days" doc:"Days the timeline (events, runs, steps, messages, attempts, receipts) is kept; older entries are purged, their statistics kept"`
+	RetentionDays int `json:"retention_days" doc:"Days the timeline (events, runs, steps, messages, attempts, receipts, resolved alerts and sent alert emails) is kept; older entries are purged, their statistics kept"`
 	// ConsentKeywords are the WhatsApp opt-out and opt-in words in force.
 	ConsentKeywords ConsentKeywordsOut `json:"consent_keywords"`
 	Alerts          *AlertsSettings    `json:"alerts,omitempty" doc:"Where new alerts are emailed; absent when nowhere"`

@@ -1599,7 +1599,7 @@ export interface components {
             quiet_hours: components["schemas"]["QuietHours"] | null;
             /**
              * Format: int64
-             * @description Days the timeline (events, runs, steps, messages, attempts, receipts) is kept; older entries are purged, their statistics kept
+             * @description Days the timeline (events, runs, steps, messages, attempts, receipts, resolved alerts and sent alert emails) is kept; older entries are purged, their statistics kept
              */
             retention_days: number;
             timezone: string;
@@ -2889,7 +2889,7 @@ export interface components {
             quiet_hours: components["schemas"]["QuietHours"] | null;
             /**
              * Format: int64
-             * @description Days the timeline (events, runs, steps, messages, attempts, receipts) is kept; older entries are purged, their statistics kept
+             * @description Days the timeline (events, runs, steps, messages, attempts, receipts, resolved alerts and sent alert emails) is kept; older entries are purged, their statistics kept
              */
             retention_days: number;
             timezone: string;
