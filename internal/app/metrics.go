@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -123,8 +124,8 @@ const scrapeTimeout = 2 * time.Second
 var providers = []string{"log", "smtp", "cloud_api"}
 
 // inFlight are the statuses quoteflow_messages counts: those in which a
-// message still has delivery work (engine.MessageStatus.Final false).
-var inFlight = []engine.MessageStatus{engine.MsgScheduled, engine.MsgQueued, engine.MsgSending}
+// message still has delivery work, the same the store counts.
+var inFlight = slices.DeleteFunc(slices.Clone(engine.MessageStatuses), engine.MessageStatus.Final)
 
 var (
 	messagesDesc = prometheus.NewDesc("quoteflow_messages",

@@ -157,8 +157,8 @@ func (p *profiler) start(phase string) error {
 	if p == nil {
 		return nil
 	}
-	var w io.Writer
 	buf := &bytes.Buffer{}
+	w := io.Writer(buf)
 	var f *os.File
 	if p.dir != "" {
 		if err := os.MkdirAll(p.dir, 0o755); err != nil {
@@ -169,8 +169,6 @@ func (p *profiler) start(phase string) error {
 			return err
 		}
 		w = io.MultiWriter(f, buf)
-	} else {
-		w = buf
 	}
 	if err := pprof.StartCPUProfile(w); err != nil {
 		if f != nil {

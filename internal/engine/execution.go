@@ -156,6 +156,10 @@ const (
 	MsgShadow     MessageStatus = "shadow"
 )
 
+// MessageStatuses is every message status, in the order above.
+var MessageStatuses = []MessageStatus{MsgScheduled, MsgQueued, MsgSending, MsgSent, MsgDelivered, MsgRead,
+	MsgFailed, MsgUnknown, MsgSuppressed, MsgCancelled, MsgShadow}
+
 // Final reports whether no delivery work remains for a message in status s.
 // delivered and read may still move forward by receipt, but are never sent
 // again.

@@ -78,8 +78,7 @@ func TestAdvanceByReceipt(t *testing.T) {
 		MsgSuppressed: {"-", "-", "-", "-", "-"},
 		MsgShadow:     {"-", "-", "-", "-", "-"},
 	}
-	all := []MessageStatus{MsgScheduled, MsgQueued, MsgSending, MsgSent, MsgDelivered, MsgRead,
-		MsgFailed, MsgUnknown, MsgSuppressed, MsgCancelled, MsgShadow}
+	all := MessageStatuses
 	if len(all) != len(want) {
 		t.Fatalf("table covers %d statuses, want %d", len(want), len(all))
 	}

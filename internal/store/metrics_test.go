@@ -9,11 +9,6 @@ import (
 	"github.com/quoteflow/quoteflow/internal/store"
 )
 
-// allStatuses is every message status the engine defines.
-var allStatuses = []engine.MessageStatus{engine.MsgScheduled, engine.MsgQueued, engine.MsgSending, engine.MsgSent,
-	engine.MsgDelivered, engine.MsgRead, engine.MsgFailed, engine.MsgUnknown, engine.MsgSuppressed,
-	engine.MsgCancelled, engine.MsgShadow}
-
 // TestInFlightCounts: the /metrics gauge's counts hold, summed over
 // tenants, exactly the messages that still have delivery work (the
 // statuses engine.MessageStatus.Final calls not final), and a message that
@@ -24,7 +19,7 @@ func TestInFlightCounts(t *testing.T) {
 		var queued *engine.Message
 		for _, tenant := range []string{b.a.ID, b.b.ID} {
 			f := b.flow(t, tenant)
-			for i, st := range allStatuses {
+			for i, st := range engine.MessageStatuses {
 				step := b.runStep(t, f.run, fmt.Sprintf("s%d", i), i+1)
 				m := b.message(t, f.run, step, engine.ChannelEmail, func(m *engine.Message) { m.Status = st })
 				if !st.Final() {

@@ -72,10 +72,10 @@ const inFlightMessage = `('scheduled', 'queued', 'sending')`
 // them (their duplicates, runs, run steps, messages, attempts and
 // receipts, by the schema's cascades), and up to limit each of: receipts
 // older than cutoff that matched no message, alerts resolved before cutoff,
-// and settled alert emails queued before it that no remaining alert names. Before deleting, it adds the counts the
-// outbox statistics read — messages, attempts, decisions and missing
-// fields — to the rollup tables, so that statistics of purged periods stay
-// what they were. Events with an active run or a message still being
+// and settled alert emails queued before it that no remaining alert names.
+// Before deleting, it adds the counts the outbox statistics read —
+// messages, attempts, decisions and missing fields — to the rollup tables,
+// so that statistics of purged periods stay what they were. Events with an active run or a message still being
 // delivered are left for a later purge. A short transaction per batch keeps
 // locks brief; the caller loops until a batch comes back short.
 func (db *DB) PurgeBatch(ctx context.Context, tenantID string, cutoff time.Time, limit int) (PurgeResult, error) {
