@@ -255,6 +255,10 @@ func TestWhatsAppReceipts(t *testing.T) {
 			}
 		}
 		failed = req.Receipt("failed", whatsapp.StatusError{Code: 131026, Title: "Message undeliverable"})
+		// An attempt id that is not one of ours (the sender of the webhook
+		// controls it) names no attempt; the provider's message id still
+		// finds the message, in the same transaction.
+		failed.AttemptID = "not-one-of-ours"
 		body, sig = whatsapptest.StatusWebhook(whatsapptest.AppSecret, failed)
 		c2.must(200, "POST", "/v1/webhooks/whatsapp/"+c2.tenantID, "", string(body), "X-Hub-Signature-256", sig)
 		ms = c2.settled(c2.key, "quote_id="+q2)

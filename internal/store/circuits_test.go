@@ -42,6 +42,11 @@ func (b *bundle) attempt(t *testing.T, m *engine.Message, number int, outcome, c
 // transactions ask at once; the probe's answer closes or re-opens it, and
 // nothing else's does.
 func TestCircuitProbe(t *testing.T) {
+	const (
+		probe1 = "0190d000-0000-7000-8000-0000000000a1"
+		probe2 = "0190d000-0000-7000-8000-0000000000a2"
+		probe3 = "0190d000-0000-7000-8000-0000000000a3"
+	)
 	each(t, func(t *testing.T, b *bundle) {
 		t0 := b.clock.Now().Truncate(time.Microsecond)
 		c := &engine.Circuit{TenantID: b.a.ID, Provider: "smtp", Reason: "busy", Cause: engine.CircuitCauseTransient,
@@ -58,7 +63,7 @@ func TestCircuitProbe(t *testing.T) {
 			return ok
 		}
 		// Open: nobody probes.
-		if claim("m1") {
+		if claim(probe1) {
 			t.Fatal("a probe was let through an open circuit")
 		}
 		got, err := b.db.GetCircuit(b.ctx, b.a.ID, "smtp")
@@ -79,7 +84,7 @@ func TestCircuitProbe(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			err := b.tx(func(tx *store.Tx) error {
-				ok, err := tx.ClaimProbe(b.ctx, b.a.ID, "smtp", "m1", tx.Now().Add(90*time.Second))
+				ok, err := tx.ClaimProbe(b.ctx, b.a.ID, "smtp", probe1, tx.Now().Add(90*time.Second))
 				results <- ok
 				close(claimed)
 				<-release
@@ -94,7 +99,7 @@ func TestCircuitProbe(t *testing.T) {
 			<-claimed
 			go close(release) // the first commits while the second asks
 			err := b.tx(func(tx *store.Tx) error {
-				ok, err := tx.ClaimProbe(b.ctx, b.a.ID, "smtp", "m2", tx.Now().Add(90*time.Second))
+				ok, err := tx.ClaimProbe(b.ctx, b.a.ID, "smtp", probe2, tx.Now().Add(90*time.Second))
 				results <- ok
 				return err
 			})
@@ -108,17 +113,17 @@ func TestCircuitProbe(t *testing.T) {
 		}
 		got, err = b.db.GetCircuit(b.ctx, b.a.ID, "smtp")
 		must(t, err)
-		if got.ProbeMessageID != "m1" || got.ProbeUntil == nil || !got.ProbeInFlight(b.clock.Now()) ||
+		if got.ProbeMessageID != probe1 || got.ProbeUntil == nil || !got.ProbeInFlight(b.clock.Now()) ||
 			got.StateAt(b.clock.Now()) != engine.CircuitHalfOpen {
 			t.Fatalf("circuit %+v, want half-open with m1's probe in flight", got)
 		}
-		if !claim("m1") {
+		if !claim(probe1) {
 			t.Fatal("the probe's own message could not claim again (a retried job)")
 		}
 
 		// Only the probe's answer counts.
 		must(t, b.tx(func(tx *store.Tx) error {
-			closed, err := tx.CloseProbedCircuit(b.ctx, b.a.ID, "smtp", "m2")
+			closed, err := tx.CloseProbedCircuit(b.ctx, b.a.ID, "smtp", probe2)
 			if closed {
 				t.Error("a message that is not the probe closed the circuit")
 			}
@@ -127,7 +132,7 @@ func TestCircuitProbe(t *testing.T) {
 		reopened := &engine.Circuit{TenantID: b.a.ID, Provider: "smtp", Reason: "still busy", ErrorCode: "421", Opens: 2,
 			Until: b.clock.Now().Add(2 * time.Minute)}
 		must(t, b.tx(func(tx *store.Tx) error {
-			ok, err := tx.ReopenProbedCircuit(b.ctx, reopened, "m1")
+			ok, err := tx.ReopenProbedCircuit(b.ctx, reopened, probe1)
 			if !ok {
 				t.Error("the probe's failure did not re-open the circuit")
 			}
@@ -142,19 +147,19 @@ func TestCircuitProbe(t *testing.T) {
 
 		// Its lease runs out (the probe's process died): the next message probes.
 		b.clock.Advance(2 * time.Minute)
-		if !claim("m2") {
+		if !claim(probe2) {
 			t.Fatal("no probe after the re-opened circuit's time")
 		}
 		b.clock.Advance(89 * time.Second)
-		if claim("m3") {
+		if claim(probe3) {
 			t.Fatal("a second probe within the first one's lease")
 		}
 		b.clock.Advance(time.Second)
-		if !claim("m3") {
+		if !claim(probe3) {
 			t.Fatal("no probe after the first one's lease ran out")
 		}
 		must(t, b.tx(func(tx *store.Tx) error {
-			closed, err := tx.CloseProbedCircuit(b.ctx, b.a.ID, "smtp", "m3")
+			closed, err := tx.CloseProbedCircuit(b.ctx, b.a.ID, "smtp", probe3)
 			if !closed {
 				t.Error("the probe's success did not close the circuit")
 			}

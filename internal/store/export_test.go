@@ -13,6 +13,9 @@ func (db *DB) RawExec(ctx context.Context, query string, args ...any) error {
 	return err
 }
 
+// MigrateUpTo applies the migrations up to version last and stops there.
+func (db *DB) MigrateUpTo(ctx context.Context, last int) error { return db.migrateUpTo(ctx, last) }
+
 // RawInt runs a query that returns one integer.
 func (db *DB) RawInt(ctx context.Context, query string, args ...any) (int64, error) {
 	var n int64

@@ -108,7 +108,7 @@ func (tx *Tx) batch(ctx context.Context, stmts ...stmt) error {
 			// No row, no RETURNING row, and 1 / 0 is the server's error.
 			q = `WITH touched AS (` + q + ` RETURNING 1) SELECT 1 / count(*) FROM touched`
 		}
-		b.Queue(q, s.args...)
+		b.Queue(q, tx.db.bind(s.args)...)
 	}
 	var br pgx.BatchResults
 	if begins {
@@ -195,7 +195,7 @@ func readBatched(br pgx.BatchResults, s *stmt) error {
 func (tx *Tx) runOne(ctx context.Context, s *stmt) error {
 	var n int64
 	if s.row != nil {
-		rows, err := tx.q.QueryContext(ctx, tx.db.rebind(s.query), s.args...)
+		rows, err := tx.q.QueryContext(ctx, tx.db.rebind(s.query), tx.db.bind(s.args)...)
 		if err != nil {
 			return translate(err, s.what, s.on)
 		}
@@ -210,7 +210,7 @@ func (tx *Tx) runOne(ctx context.Context, s *stmt) error {
 			return translate(err, s.what, s.on)
 		}
 	} else {
-		res, err := tx.q.ExecContext(ctx, tx.db.rebind(s.query), s.args...)
+		res, err := tx.q.ExecContext(ctx, tx.db.rebind(s.query), tx.db.bind(s.args)...)
 		if err != nil {
 			return translate(err, s.what, s.on)
 		}

@@ -185,7 +185,7 @@ func (tx *Tx) rollUp(ctx context.Context, tenantID string, ids []any, res *Purge
 	_, err := tx.exec(ctx, `INSERT INTO stats_message_rollups
 			(tenant_id, slot, trigger, channel, status, reason, error_class, workflow_id, messages)
 		SELECT m.tenant_id, `+slot("m.created_at")+`, m.trigger, m.channel, m.status, m.reason, m.error_class,
-			COALESCE(m.workflow_id, ''), COUNT(*)
+			COALESCE(CAST(m.workflow_id AS TEXT), ''), COUNT(*)
 		FROM messages m WHERE m.tenant_id = ? AND m.event_id IN (`+in+`)
 		GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
 		ON CONFLICT (tenant_id, slot, trigger, channel, status, reason, error_class, workflow_id)
@@ -201,7 +201,7 @@ func (tx *Tx) rollUp(ctx context.Context, tenantID string, ids []any, res *Purge
 	if _, err := tx.exec(ctx, `INSERT INTO stats_attempt_rollups
 			(tenant_id, slot, trigger, channel, status, reason, error_class, workflow_id, provider, retry, attempts)
 		SELECT a.tenant_id, `+slot("a.started_at")+`, m.trigger, m.channel, m.status, m.reason, a.error_class,
-			COALESCE(m.workflow_id, ''), a.provider, CASE WHEN a.number > 1 THEN 1 ELSE 0 END, COUNT(*)
+			COALESCE(CAST(m.workflow_id AS TEXT), ''), a.provider, CASE WHEN a.number > 1 THEN 1 ELSE 0 END, COUNT(*)
 		FROM message_attempts a JOIN messages m ON m.tenant_id = a.tenant_id AND m.id = a.message_id
 		WHERE a.tenant_id = ? AND m.event_id IN (`+in+`)
 		GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10

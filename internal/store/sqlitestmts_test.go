@@ -20,7 +20,7 @@ func TestStmtCacheReuse(t *testing.T) {
 		sqlite := b.db.Dialect() == store.DialectSQLite
 		const (
 			count  = `SELECT count(*) FROM leads WHERE tenant_id = ? AND first_name = ?`
-			ids    = `SELECT length(id) FROM leads WHERE tenant_id = ? AND first_name = ? ORDER BY id`
+			ids    = `SELECT length(first_name) FROM leads WHERE tenant_id = ? AND first_name = ? ORDER BY id`
 			update = `UPDATE leads SET stage = ? WHERE tenant_id = ? AND first_name = ?`
 			// Used inside transactions only.
 			txOnly = `SELECT count(*) FROM leads WHERE tenant_id = ? AND last_name = ?`

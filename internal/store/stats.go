@@ -18,7 +18,7 @@ var StatsDims = []string{"trigger", "channel", "status", "reason", "error_class"
 // statsMessageCol is the SQL for each dimension on messages m.
 var statsMessageCol = map[string]string{
 	"trigger": "m.trigger", "channel": "m.channel", "status": "m.status", "reason": "m.reason",
-	"error_class": "m.error_class", "workflow": "COALESCE(m.workflow_id, '')",
+	"error_class": "m.error_class", "workflow": "COALESCE(CAST(m.workflow_id AS TEXT), '')",
 }
 
 // StatsQuery selects the rows of one tenant created in [From, To) and groups

@@ -164,6 +164,10 @@ func poolConfig(dsn string) (*pgxpool.Config, error) {
 	if !u.Query().Has("pool_max_conns") {
 		cfg.MaxConns = postgresMaxConns
 	}
+	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
+		registerIDCodec(conn.TypeMap())
+		return nil
+	}
 	return cfg, nil
 }
 
@@ -464,14 +468,14 @@ func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 	if err := tx.flushBegun(ctx); err != nil {
 		return nil, err
 	}
-	return tx.q.ExecContext(ctx, tx.db.rebind(query), args...)
+	return tx.q.ExecContext(ctx, tx.db.rebind(query), tx.db.bind(args)...)
 }
 
 func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if err := tx.flushBegun(ctx); err != nil {
 		return nil, err
 	}
-	return tx.q.QueryContext(ctx, tx.db.rebind(query), args...)
+	return tx.q.QueryContext(ctx, tx.db.rebind(query), tx.db.bind(args)...)
 }
 
 func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) row {
@@ -481,7 +485,7 @@ func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) row {
 	if err := tx.flushBegun(ctx); err != nil {
 		return row{err: err}
 	}
-	return row{Row: tx.q.QueryRowContext(ctx, tx.db.rebind(query), args...)}
+	return row{Row: tx.q.QueryRowContext(ctx, tx.db.rebind(query), tx.db.bind(args)...)}
 }
 
 // flushBegun sends the queued writes, and the BEGIN if it has not gone

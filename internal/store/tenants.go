@@ -221,6 +221,11 @@ func (tx *Tx) CreateAPIKey(ctx context.Context, k *engine.APIKey) error {
 		if id, err = newID(); err != nil {
 			return err
 		}
+	} else if _, ok := parseCanonicalID(id); !ok {
+		// PostgreSQL stores ids as uuid (ids.go); one that is not would
+		// name no row there.
+		return &engine.Error{Code: engine.EINVALID, Message: "invalid api key",
+			Fields: []engine.FieldError{{Field: "id", Message: "must be a UUID in canonical form"}}}
 	}
 	_, err := tx.exec(ctx, `INSERT INTO api_keys (id, tenant_id, role, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
 		id, k.TenantID, string(k.Role), k.SecretHash, micros(tx.now))

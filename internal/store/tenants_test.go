@@ -20,13 +20,13 @@ func TestTenantRoundTrip(t *testing.T) {
 					AccessToken: "token", AppSecret: "app-secret", VerifyToken: "verify"},
 			},
 		}
-		key := &engine.APIKey{ID: "key-preset", Role: engine.RoleAdmin, SecretHash: []byte{0, 1, 2, 255}}
+		key := &engine.APIKey{ID: "0190d000-0000-7000-8000-00000000a001", Role: engine.RoleAdmin, SecretHash: []byte{0, 1, 2, 255}}
 		must(t, b.db.CreateTenant(b.ctx, tn, key))
 		now := b.clock.Now().Truncate(time.Microsecond)
 		if tn.ID == "" || tn.Version != 1 || tn.ConfigVersion != 1 || !tn.CreatedAt.Equal(now) || !tn.UpdatedAt.Equal(now) {
 			t.Fatalf("CreateTenant did not fill in the tenant: %+v", tn)
 		}
-		equal(t, "key", *key, engine.APIKey{ID: "key-preset", TenantID: tn.ID, Role: engine.RoleAdmin,
+		equal(t, "key", *key, engine.APIKey{ID: "0190d000-0000-7000-8000-00000000a001", TenantID: tn.ID, Role: engine.RoleAdmin,
 			SecretHash: []byte{0, 1, 2, 255}, CreatedAt: now})
 
 		got, err := b.db.GetTenant(b.ctx, tn.ID)
@@ -77,11 +77,11 @@ func TestUpdateTenant(t *testing.T) {
 func TestCreateTenantIsAtomic(t *testing.T) {
 	each(t, func(t *testing.T, b *bundle) {
 		first := &engine.Tenant{Name: "First", Timezone: "UTC", Mode: engine.ModeLegacy}
-		must(t, b.db.CreateTenant(b.ctx, first, &engine.APIKey{ID: "dup", Role: engine.RoleAdmin, SecretHash: []byte("h")}))
+		must(t, b.db.CreateTenant(b.ctx, first, &engine.APIKey{ID: "0190d000-0000-7000-8000-00000000a002", Role: engine.RoleAdmin, SecretHash: []byte("h")}))
 
 		// The tenant row goes in, then its key collides: nothing stays.
 		second := &engine.Tenant{Name: "Second", Timezone: "UTC", Mode: engine.ModeLegacy}
-		key := &engine.APIKey{ID: "dup", Role: engine.RoleAdmin, SecretHash: []byte("h")}
+		key := &engine.APIKey{ID: "0190d000-0000-7000-8000-00000000a002", Role: engine.RoleAdmin, SecretHash: []byte("h")}
 		wantCode(t, b.db.CreateTenant(b.ctx, second, key), engine.ECONFLICT, "id")
 		n, err := b.db.RawInt(b.ctx, `SELECT count(*) FROM tenants WHERE name = ?`, "Second")
 		must(t, err)
@@ -91,7 +91,7 @@ func TestCreateTenantIsAtomic(t *testing.T) {
 		if second.ID != "" || key.TenantID != "" {
 			t.Fatalf("a failed create filled in ids: %+v %+v", second, key)
 		}
-		k, err := b.db.GetAPIKey(b.ctx, "dup")
+		k, err := b.db.GetAPIKey(b.ctx, "0190d000-0000-7000-8000-00000000a002")
 		must(t, err)
 		equal(t, "the existing key's tenant", k.TenantID, first.ID)
 	})
@@ -105,14 +105,18 @@ func TestAPIKeys(t *testing.T) {
 			t.Fatal("no id generated")
 		}
 		b.clock.Advance(time.Second)
-		k2 := &engine.APIKey{ID: "chosen-id", TenantID: b.a.ID, Role: engine.RoleApp, SecretHash: []byte("two")}
+		const chosen = "f190d000-0000-7000-8000-00000000a003" // sorts after the generated ids
+		k2 := &engine.APIKey{ID: chosen, TenantID: b.a.ID, Role: engine.RoleApp, SecretHash: []byte("two")}
 		must(t, b.db.CreateAPIKey(b.ctx, k2))
-		equal(t, "preset id", k2.ID, "chosen-id")
+		equal(t, "preset id", k2.ID, chosen)
 		kb := &engine.APIKey{TenantID: b.b.ID, Role: engine.RoleAdmin, SecretHash: []byte("b")}
 		must(t, b.db.CreateAPIKey(b.ctx, kb))
 
-		wantCode(t, b.db.CreateAPIKey(b.ctx, &engine.APIKey{ID: "chosen-id", TenantID: b.b.ID, Role: engine.RoleApp,
+		wantCode(t, b.db.CreateAPIKey(b.ctx, &engine.APIKey{ID: chosen, TenantID: b.b.ID, Role: engine.RoleApp,
 			SecretHash: []byte("x")}), engine.ECONFLICT, "id")
+		// A preset id is one of ours: PostgreSQL could not store another.
+		wantCode(t, b.db.CreateAPIKey(b.ctx, &engine.APIKey{ID: "chosen-id", TenantID: b.b.ID, Role: engine.RoleApp,
+			SecretHash: []byte("x")}), engine.EINVALID, "id")
 		wantCode(t, b.db.CreateAPIKey(b.ctx, &engine.APIKey{TenantID: "no-such-tenant", Role: engine.RoleApp,
 			SecretHash: []byte("x")}), engine.ENOTFOUND, "")
 
@@ -150,7 +154,7 @@ func TestAPIKeys(t *testing.T) {
 		wantCode(t, b.db.DeleteAPIKey(b.ctx, b.a.ID, k1.ID), engine.ENOTFOUND, "")
 		keys, err = b.db.ListAPIKeys(b.ctx, b.a.ID)
 		must(t, err)
-		equal(t, "keys of A after revoking one", keys, []engine.APIKey{*k3, *k2}) // by id: uuids sort before "chosen-id"
+		equal(t, "keys of A after revoking one", keys, []engine.APIKey{*k3, *k2}) // by id: uuids sort before "f190d000-0000-7000-8000-00000000a003"
 		// A revoked key's id stays taken.
 		wantCode(t, b.db.CreateAPIKey(b.ctx, &engine.APIKey{ID: k1.ID, TenantID: b.a.ID, Role: engine.RoleApp,
 			SecretHash: []byte("x")}), engine.ECONFLICT, "id")
