@@ -287,12 +287,5 @@ func (c idCodec) DecodeDatabaseSQLValue(m *pgtype.Map, oid uint32, format int16,
 
 // DecodeValue is what a generic scan into any gets: the same string.
 func (c idCodec) DecodeValue(m *pgtype.Map, oid uint32, format int16, src []byte) (any, error) {
-	if src == nil {
-		return nil, nil
-	}
-	b, err := scanIDString{format: format}.bytes(src)
-	if err != nil {
-		return nil, err
-	}
-	return idText(b), nil
+	return c.DecodeDatabaseSQLValue(m, oid, format, src)
 }

@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"testing"
 
@@ -64,9 +63,7 @@ func TestUUIDMigrationKeepsRows(t *testing.T) {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			db, err := store.Open(ctx, storetest.URL(t, d), slog.New(slog.DiscardHandler))
-			must(t, err)
-			t.Cleanup(func() { db.Close() })
+			db := openUnmigrated(t, d)
 			db.UseSecretKeys(storetest.Keyring(t))
 			v, err := store.MigrationVersion(d, "uuid_ids")
 			must(t, err)

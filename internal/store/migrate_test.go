@@ -18,9 +18,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			db, err := store.Open(ctx, storetest.URL(t, d), slog.New(slog.DiscardHandler))
-			must(t, err)
-			t.Cleanup(func() { db.Close() })
+			db := openUnmigrated(t, d)
 			equal(t, "dialect", db.Dialect(), d)
 
 			before, err := db.MigrationStatus(ctx)
@@ -199,4 +197,14 @@ func TestRunsQuoteStatusIndex(t *testing.T) {
 			return nil
 		}))
 	})
+}
+
+// openUnmigrated opens a fresh database of dialect for t, with no
+// migration applied.
+func openUnmigrated(t *testing.T, dialect string) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), storetest.URL(t, dialect), slog.New(slog.DiscardHandler))
+	must(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db
 }
