@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -222,7 +223,19 @@ func (s *Server) renderAnswer(ctx huma.Context, op *huma.Operation, redact []str
 
 // writeError answers with the problem err is, from a middleware.
 func (s *Server) writeError(ctx huma.Context, err error) {
-	p := toProblem(ctx.Context(), s.log, err).(*Problem)
+	perr := toProblem(ctx.Context(), s.log, err)
+	// An outage's problem comes wrapped with its Retry-After header.
+	if h, ok := errors.AsType[huma.HeadersError](perr); ok {
+		for name, values := range h.GetHeaders() {
+			for _, v := range values {
+				ctx.AppendHeader(name, v)
+			}
+		}
+	}
+	p, ok := errors.AsType[*Problem](perr)
+	if !ok {
+		p = newProblem(http.StatusInternalServerError, "internal error; it has been logged")
+	}
 	ctx.SetHeader("Content-Type", "application/problem+json")
 	ctx.SetStatus(p.Status)
 	_, _ = ctx.BodyWriter().Write(mustJSON(p))

@@ -86,9 +86,9 @@ func check(t *testing.T, dbURL, tenantID string, l *ledger, c *client, prov *pro
 
 	leads := q.rows("SELECT id, phone FROM leads WHERE tenant_id = ?")
 	quotes := q.rows("SELECT id, lead_id, status, number, created_at FROM quotes WHERE tenant_id = ?")
-	runs := q.rows("SELECT id, COALESCE(quote_id, ''), status FROM runs WHERE tenant_id = ?")
+	runs := q.rows("SELECT id, COALESCE(CAST(quote_id AS TEXT), ''), status FROM runs WHERE tenant_id = ?")
 	steps := q.rows("SELECT run_id, step_id, status FROM run_steps WHERE tenant_id = ? AND type = 'send_whatsapp'")
-	msgs := q.rows(`SELECT id, COALESCE(run_id, ''), COALESCE(step_id, ''), status, reason, attempts FROM messages
+	msgs := q.rows(`SELECT id, COALESCE(CAST(run_id AS TEXT), ''), COALESCE(step_id, ''), status, reason, attempts FROM messages
 		WHERE tenant_id = ? AND channel = 'whatsapp'`)
 	attempts := q.rows("SELECT id, message_id FROM message_attempts WHERE tenant_id = ?")
 
