@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
@@ -189,18 +190,7 @@ func idText(b [16]byte) string {
 	if b == nilID {
 		return ""
 	}
-	const hexDigits = "0123456789abcdef"
-	var out [36]byte
-	j := 0
-	for i, v := range b {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			out[j] = '-'
-			j++
-		}
-		out[j], out[j+1] = hexDigits[v>>4], hexDigits[v&0x0f]
-		j += 2
-	}
-	return string(out[:])
+	return uuid.UUID(b).String()
 }
 
 // PlanEncode encodes strings as above and leaves every other Go type to
