@@ -63,7 +63,7 @@ func (a *App) RecordView(ctx context.Context, token string) (_ *engine.Quote, re
 			q = cur
 			return nil
 		}
-		switch _, err := tx.FindEventByDedupeKey(ctx, cur.TenantID, dedupeKey(cur, engine.ActionView)); {
+		switch _, err := tx.FindEventByDedupeKey(ctx, cur.TenantID, cur.ID, dedupeKey(cur, engine.ActionView)); {
 		case err == nil:
 			q = cur
 			return nil

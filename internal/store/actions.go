@@ -60,9 +60,11 @@ func (tx *Tx) LoadQuoteAction(ctx context.Context, tenantID, quoteID string, act
 		{query: `SELECT ` + leadColumns + ` FROM leads WHERE tenant_id = ? AND id = (SELECT lead_id FROM quotes WHERE tenant_id = ? AND id = ?)`,
 			args: []any{tenantID, tenantID, quoteID}, what: "get lead",
 			row: flagged(&haveLead, func(s scanner) (err error) { lead, err = scanLead(s); return err })},
-		{query: `SELECT ` + eventColumns + ` FROM trigger_events WHERE tenant_id = ? AND dedupe_key =
+		// Named by its quote, whose few events trigger_events_quote gives
+		// in id order (migration 0016): the key is a filter on them.
+		{query: `SELECT ` + eventColumns + ` FROM trigger_events WHERE tenant_id = ? AND quote_id = ? AND dedupe_key =
 			(SELECT ` + dedupeKeySQL + ` FROM quotes WHERE tenant_id = ? AND id = ?) AND duplicate = ? ORDER BY id LIMIT 1`,
-			args: []any{tenantID, string(action), tenantID, quoteID, false}, what: "get event",
+			args: []any{tenantID, quoteID, string(action), tenantID, quoteID, false}, what: "get event",
 			row: flagged(&haveFirst, func(s scanner) (err error) { first, err = scanEvent(s); return err })},
 		{query: listActiveRunsQuery, args: []any{tenantID, quoteID, string(engine.RunActive)}, what: "list active runs",
 			row: func(s scanner) error {

@@ -121,16 +121,22 @@ func (tx *Tx) GetEventByIdempotencyKey(ctx context.Context, tenantID, key string
 	return tx.getEvent(ctx, `tenant_id = ? AND idempotency_key = ?`, tenantID, key)
 }
 
-// FindEventByDedupeKey returns the first event of the tenant with
+// FindEventByDedupeKey returns the first event of the tenant's quote with
 // dedupeKey that is not itself a duplicate: the original business event;
-// ENOTFOUND if there is none.
-func (tx *Tx) FindEventByDedupeKey(ctx context.Context, tenantID, dedupeKey string) (*engine.Event, error) {
+// ENOTFOUND if there is none. The key names a quote's business event
+// (DedupeKey), so the quote's events are where to look, in id order
+// through trigger_events_quote; no index holds the keys themselves
+// (migration 0016).
+func (tx *Tx) FindEventByDedupeKey(ctx context.Context, tenantID, quoteID, dedupeKey string) (*engine.Event, error) {
 	if dedupeKey == "" {
 		return nil, notFound("event")
 	}
-	return tx.getEvent(ctx, `tenant_id = ? AND dedupe_key = ? AND duplicate = ? ORDER BY id LIMIT 1`,
-		tenantID, dedupeKey, false)
+	return tx.getEvent(ctx, firstEventWhere, tenantID, quoteID, dedupeKey, false)
 }
+
+// firstEventWhere selects the original event of a quote's business event:
+// tenant, quote, dedupe key and false (not a duplicate).
+const firstEventWhere = `tenant_id = ? AND quote_id = ? AND dedupe_key = ? AND duplicate = ? ORDER BY id LIMIT 1`
 
 func (tx *Tx) getEvent(ctx context.Context, where string, args ...any) (*engine.Event, error) {
 	e, err := scanEvent(tx.queryRow(ctx, `SELECT `+eventColumns+` FROM trigger_events WHERE `+where, args...))

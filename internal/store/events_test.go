@@ -3,6 +3,7 @@ package store_test
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -204,10 +205,15 @@ func TestFindEventByDedupeKey(t *testing.T) {
 		b.event(t, q, func(e *engine.Event) { e.DedupeKey, e.Duplicate, e.DuplicateOf = "k", true, other.ID })
 		original := b.event(t, q, func(e *engine.Event) { e.DedupeKey = "k" })
 		dup := b.event(t, q, func(e *engine.Event) { e.DedupeKey, e.Duplicate, e.DuplicateOf = "k", true, original.ID })
-		b.event(t, b.quote(t, b.lead(t, b.b.ID)), func(e *engine.Event) { e.DedupeKey = "b-only" })
+		qb := b.quote(t, b.lead(t, b.b.ID))
+		b.event(t, qb, func(e *engine.Event) { e.DedupeKey = "b-only" })
+		// The same key on another quote of the tenant is another quote's
+		// business event.
+		q2 := b.quote(t, b.lead(t, b.a.ID))
+		b.event(t, q2, func(e *engine.Event) { e.DedupeKey = "q2-only" })
 
 		must(t, b.tx(func(tx *store.Tx) error {
-			got, err := tx.FindEventByDedupeKey(b.ctx, b.a.ID, "k")
+			got, err := tx.FindEventByDedupeKey(b.ctx, b.a.ID, q.ID, "k")
 			must(t, err)
 			equal(t, "original", got.ID, original.ID)
 			got, err = tx.GetEvent(b.ctx, b.a.ID, dup.ID)
@@ -215,12 +221,45 @@ func TestFindEventByDedupeKey(t *testing.T) {
 			if !got.Duplicate || got.DuplicateOf != original.ID {
 				t.Fatalf("duplicate read back as %+v", got)
 			}
-			for _, key := range []string{"no-such-key", "", "b-only"} {
-				_, err = tx.FindEventByDedupeKey(b.ctx, b.a.ID, key)
+			for _, key := range []string{"no-such-key", "", "b-only", "q2-only"} {
+				_, err = tx.FindEventByDedupeKey(b.ctx, b.a.ID, q.ID, key)
 				wantCode(t, err, engine.ENOTFOUND, "")
 			}
+			_, err = tx.FindEventByDedupeKey(b.ctx, b.a.ID, q2.ID, "k")
+			wantCode(t, err, engine.ENOTFOUND, "")
+			// Tenant A naming B's quote finds nothing either.
+			_, err = tx.FindEventByDedupeKey(b.ctx, b.a.ID, qb.ID, "b-only")
+			wantCode(t, err, engine.ENOTFOUND, "")
 			return nil
 		}))
+	})
+}
+
+// TestDedupeLookupByQuote checks migration 16: no index holds the dedupe
+// keys, and the first event of a business event is found through its
+// quote's events, the index trigger_events_quote, not by a scan of the
+// tenant's events.
+func TestDedupeLookupByQuote(t *testing.T) {
+	each(t, func(t *testing.T, b *bundle) {
+		indexes := `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?`
+		if b.db.Dialect() == store.DialectPostgres {
+			indexes = `SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = ?`
+		}
+		for name, want := range map[string]int64{"trigger_events_dedupe": 0, "trigger_events_quote": 1} {
+			n, err := b.db.RawInt(b.ctx, indexes, name)
+			must(t, err)
+			if n != want {
+				t.Errorf("index %s: %d, want %d", name, n, want)
+			}
+		}
+		q := b.quote(t, b.lead(t, b.a.ID))
+		b.event(t, q, func(e *engine.Event) { e.DedupeKey = "k" })
+		plan, err := b.db.RawPlan(b.ctx, store.FirstEventQuery, b.a.ID, q.ID, "k", false)
+		must(t, err)
+		text := strings.Join(plan, "\n")
+		if !strings.Contains(text, "trigger_events_quote") || strings.Contains(text, "Seq Scan") || strings.Contains(text, "SCAN trigger_events") {
+			t.Fatalf("plan of the dedupe lookup does not use trigger_events_quote:\n%s", text)
+		}
 	})
 }
 
@@ -308,7 +347,7 @@ func TestEventIsolation(t *testing.T) {
 		must(t, b.tx(func(tx *store.Tx) error {
 			_, err := tx.GetEventByIdempotencyKey(b.ctx, b.a.ID, "kb")
 			wantCode(t, err, engine.ENOTFOUND, "")
-			_, err = tx.FindEventByDedupeKey(b.ctx, b.a.ID, "db")
+			_, err = tx.FindEventByDedupeKey(b.ctx, b.a.ID, eb.QuoteID, "db")
 			wantCode(t, err, engine.ENOTFOUND, "")
 			wantCode(t, tx.SetEventResponse(b.ctx, b.a.ID, eb.ID, json.RawMessage(`{}`)), engine.ENOTFOUND, "")
 			return nil

@@ -40,6 +40,52 @@ const MaxCachedStmts = maxConnStmts
 // ListActiveRunsQuery is the text of ListActiveRuns' query, for EXPLAIN.
 const ListActiveRunsQuery = listActiveRunsQuery
 
+// FirstEventQuery is FindEventByDedupeKey's query, for EXPLAIN.
+const FirstEventQuery = `SELECT id FROM trigger_events WHERE ` + firstEventWhere
+
+// RawPlan returns the plan of query, written with ? placeholders, one line
+// per node: EXPLAIN QUERY PLAN's details on SQLite, EXPLAIN's lines on
+// PostgreSQL with sequential scans disabled, so that a test tables too
+// small for an index still asks whether an index can answer the query.
+func (db *DB) RawPlan(ctx context.Context, query string, args ...any) ([]string, error) {
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	explain := `EXPLAIN QUERY PLAN `
+	if db.dialect == DialectPostgres {
+		if _, err := conn.ExecContext(ctx, `SET enable_seqscan = off`); err != nil {
+			return nil, err
+		}
+		defer conn.ExecContext(ctx, `RESET enable_seqscan`)
+		explain = `EXPLAIN `
+	}
+	rows, err := conn.QueryContext(ctx, explain+db.rebind(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var plan []string
+	for rows.Next() {
+		dest := make([]any, len(cols))
+		for i := range dest {
+			dest[i] = new(any)
+		}
+		var detail string
+		dest[len(dest)-1] = &detail
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		plan = append(plan, detail)
+	}
+	return plan, rows.Err()
+}
+
 // InFlightCountsQuery is the text of InFlightCounts' query, for EXPLAIN.
 const InFlightCountsQuery = inFlightCountsQuery
 

@@ -1,0 +1,13 @@
+-- quoteflow schema, version 16, PostgreSQL dialect: trigger_events_dedupe
+-- dropped (issue 14, storage per sent message).
+--
+-- The dedupe key is the quote, the action and the quote's revision, so the
+-- first event of a business event is one of its quote's few events: the
+-- lookups (LoadQuoteAction, FindEventByDedupeKey) now name the quote, and
+-- trigger_events_quote (tenant_id, quote_id, id) finds its events in id
+-- order, the dedupe key a filter on them. The index dropped held a 44-byte
+-- text key per event, the largest index of the table: about 140 bytes per
+-- sent message with its entry's overhead (docs/PERFORMANCE.md).
+--
+-- A quick drop, in the migration's transaction: no data moves.
+DROP INDEX IF EXISTS trigger_events_dedupe;
