@@ -91,10 +91,25 @@ func (a *App) deliver(ctx context.Context, d *delivery) error {
 	// provider has answered, and losing that answer would leave the
 	// message sending until it is settled as unknown.
 	rctx := context.WithoutCancel(ctx)
-	err := a.db.GroupTx(rctx, func(tx *store.Tx) error {
-		d.EventAt, d.circuit = time.Time{}, nil
-		return a.recordOutcome(rctx, tx, d, res, sendErr)
-	})
+	record := func(quick bool) error {
+		return a.db.GroupTx(rctx, func(tx *store.Tx) error {
+			d.EventAt, d.circuit = time.Time{}, nil
+			if quick {
+				return tx.QueueMessageSent(rctx, m, d.Attempt, res.ProviderMessageID, &d.EventAt)
+			}
+			return a.recordOutcome(rctx, tx, d, res, sendErr)
+		})
+	}
+	// A send accepted, of a message still as its claim left it, is the
+	// outcome of nearly every message and needs nothing read: writes with
+	// the commit (QueueMessageSent). Anything else (an error, a probe
+	// whose answer closes its circuit, a message a receipt has moved) is
+	// recordOutcome's, which reads the message under its lock first.
+	quick := sendErr == nil && !d.Probe
+	err := record(quick)
+	if quick && errors.Is(err, store.ErrMessageMoved) {
+		err = record(false)
+	}
 	if err == nil {
 		a.logCircuit(ctx, m, d.circuit)
 	}

@@ -67,6 +67,9 @@ type fakeProvider struct {
 	mu     sync.Mutex
 	sent   []*channel.Message
 	script []error
+	// during, if set, runs inside Send before it answers: what happens
+	// elsewhere while the provider has the message.
+	during func(*channel.Message)
 }
 
 func (p *fakeProvider) For(*engine.Tenant, string) (channel.Sender, string, error) {
@@ -74,6 +77,9 @@ func (p *fakeProvider) For(*engine.Tenant, string) (channel.Sender, string, erro
 }
 
 func (p *fakeProvider) Send(_ context.Context, m *channel.Message) (channel.Result, error) {
+	if p.during != nil {
+		p.during(m)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.sent = append(p.sent, m)
@@ -347,6 +353,42 @@ func TestRunStepClaimsSendsAndRecordsOnce(t *testing.T) {
 		}
 		if u.provider.calls() != 1 || u.message().Status != engine.MsgSent || len(u.attempts(m.ID)) != 1 {
 			t.Fatalf("a step run again: %d provider calls, message %s", u.provider.calls(), u.message().Status)
+		}
+	})
+}
+
+// TestReceiptBeforeTheSendsAnswer: a receipt that reaches us while the
+// provider call is still answering (WhatsApp's webhooks can) has moved the
+// message to delivered; the send's answer then records the provider's id,
+// the send time and the attempt, and leaves the message delivered rather
+// than taking it back to sent.
+func TestReceiptBeforeTheSendsAnswer(t *testing.T) {
+	forEachUseCase(t, func(t *testing.T, u *useCase) {
+		u.provider.during = func(cm *channel.Message) {
+			err := u.db.Tx(u.ctx, func(tx *store.Tx) error {
+				m, err := tx.GetMessageForUpdate(u.ctx, u.tenant, cm.MessageID)
+				if err != nil {
+					return err
+				}
+				now := u.clock.Now()
+				m.Status, m.DeliveredAt = engine.MsgDelivered, &now
+				return tx.QueueUpdateMessage(u.ctx, m)
+			})
+			if err != nil {
+				t.Errorf("the receipt: %v", err)
+			}
+		}
+		m := u.sendAndStep()
+		if m.Status != engine.MsgDelivered || m.DeliveredAt == nil || m.ProviderMessageID != "fake-1" || m.SentAt == nil {
+			t.Fatalf("message %s, provider id %q, sent at %v, delivered at %v: want delivered, with the send's id and time",
+				m.Status, m.ProviderMessageID, m.SentAt, m.DeliveredAt)
+		}
+		atts := u.attempts(m.ID)
+		if len(atts) != 1 || atts[0].Outcome != "sent" || atts[0].ProviderMessageID != "fake-1" || atts[0].FinishedAt == nil {
+			t.Fatalf("attempts %+v, want the one, sent", atts)
+		}
+		if got := u.deliveries(); got != `channel=email outcome=sent provider=log: 1` {
+			t.Fatalf("quoteflow_deliveries_total %s, want one sent email through log", got)
 		}
 	})
 }

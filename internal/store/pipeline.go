@@ -38,7 +38,10 @@ type stmt struct {
 	// touch, if set, is the error of the statement (an INSERT or UPDATE)
 	// when it touches no row. On PostgreSQL the server raises it, so that
 	// nothing sent after it in the batch, a COMMIT above all, runs: a
-	// check made on the answer would come after that COMMIT had run.
+	// check made on the answer would come after that COMMIT had run. A
+	// statement with row as well writes that check itself: on PostgreSQL
+	// a division by count(*) of its RETURNING rows, which is how the
+	// server raises touch; on SQLite its RETURNING rows, none being touch.
 	touch error
 	// tag, if set, is the command tag the statement must answer with:
 	// "COMMIT", which PostgreSQL answers "ROLLBACK" when it rolled back.
@@ -104,7 +107,7 @@ func (tx *Tx) batch(ctx context.Context, stmts ...stmt) error {
 	begins := tx.beginsWith(b)
 	for _, s := range all {
 		q := tx.db.rebind(s.query)
-		if s.touch != nil {
+		if s.touch != nil && s.row == nil {
 			// No row, no RETURNING row, and 1 / 0 is the server's error.
 			q = `WITH touched AS (` + q + ` RETURNING 1) SELECT 1 / count(*) FROM touched`
 		}
@@ -158,6 +161,9 @@ func readBatched(br pgx.BatchResults, s *stmt) error {
 	var n int64
 	if s.row != nil {
 		rows, err := br.Query()
+		if untouched(s, err) {
+			return s.touch
+		}
 		if err != nil {
 			return translate(err, s.what, s.on)
 		}
@@ -169,12 +175,14 @@ func readBatched(br pgx.BatchResults, s *stmt) error {
 			}
 		}
 		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := rows.Err(); untouched(s, err) {
+			return s.touch
+		} else if err != nil {
 			return translate(err, s.what, s.on)
 		}
 	} else {
 		tag, err := br.Exec()
-		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && s.touch != nil && pgErr.Code == pgerrcode.DivisionByZero {
+		if untouched(s, err) {
 			return s.touch
 		}
 		if err != nil {
@@ -191,11 +199,21 @@ func readBatched(br pgx.BatchResults, s *stmt) error {
 	return nil
 }
 
+// untouched reports whether err is PostgreSQL's answer to s's touch check
+// (the division by the count of the rows it touched).
+func untouched(s *stmt, err error) bool {
+	pgErr, ok := errors.AsType[*pgconn.PgError](err)
+	return ok && s.touch != nil && pgErr.Code == pgerrcode.DivisionByZero
+}
+
 // runOne runs one statement on its own, through database/sql.
 func (tx *Tx) runOne(ctx context.Context, s *stmt) error {
 	var n int64
 	if s.row != nil {
 		rows, err := tx.q.QueryContext(ctx, tx.db.rebind(s.query), tx.db.bind(s.args)...)
+		if untouched(s, err) {
+			return s.touch
+		}
 		if err != nil {
 			return translate(err, s.what, s.on)
 		}
@@ -206,8 +224,13 @@ func (tx *Tx) runOne(ctx context.Context, s *stmt) error {
 				return translate(err, s.what, s.on)
 			}
 		}
-		if err := rows.Err(); err != nil {
+		if err := rows.Err(); untouched(s, err) {
+			return s.touch
+		} else if err != nil {
 			return translate(err, s.what, s.on)
+		}
+		if n == 0 && s.touch != nil {
+			return s.touch
 		}
 	} else {
 		res, err := tx.q.ExecContext(ctx, tx.db.rebind(s.query), tx.db.bind(s.args)...)

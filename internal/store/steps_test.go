@@ -112,6 +112,67 @@ func TestQueuedStepWrites(t *testing.T) {
 	})
 }
 
+// TestQueueMessageSent: a claimed message's accepted send recorded without
+// a read: the message sent with the provider's id and its errors cleared,
+// the attempt finished, the event's time given back, all read back as the
+// long way (LockMessageForOutcome, QueueUpdateMessage) would have left
+// them. A message that a receipt moved, or that another attempt claimed,
+// fails the transaction with ErrMessageMoved and keeps all it had.
+func TestQueueMessageSent(t *testing.T) {
+	each(t, func(t *testing.T, b *bundle) {
+		claim := func(f *flow, number int) (*engine.Message, *engine.Attempt) {
+			m := b.message(t, f.run, f.step, engine.ChannelEmail, func(m *engine.Message) {
+				m.Status, m.Attempts, m.LastError, m.ErrorClass, m.Reason = engine.MsgSending, number, "earlier timeout", "transient", "retry"
+			})
+			att := &engine.Attempt{TenantID: b.a.ID, MessageID: m.ID, Number: number, Provider: "log", StartedAt: b.clock.Now()}
+			must(t, b.tx(func(tx *store.Tx) error { return tx.InsertAttempt(b.ctx, att) }))
+			return m, att
+		}
+		f := b.flow(t, b.a.ID)
+		m, att := claim(f, 1)
+		b.clock.Advance(time.Second)
+		var eventAt time.Time
+		must(t, b.tx(func(tx *store.Tx) error { return tx.QueueMessageSent(b.ctx, m, att, "p-1", &eventAt) }))
+		if !eventAt.Equal(f.event.CreatedAt) {
+			t.Errorf("event at %v, want the event's %v", eventAt, f.event.CreatedAt)
+		}
+		got, err := b.db.GetMessage(b.ctx, b.a.ID, m.ID)
+		must(t, err)
+		if got.Status != engine.MsgSent || got.ProviderMessageID != "p-1" || got.SentAt == nil || !got.SentAt.After(got.CreatedAt) ||
+			got.LastError != "" || got.ErrorClass != "" || got.Reason != "" {
+			t.Errorf("message %+v, want sent as p-1 now, its errors cleared", got)
+		}
+		equal(t, "message as QueueMessageSent left it in memory", got, m)
+		atts, err := b.db.ListAttempts(b.ctx, b.a.ID, m.ID)
+		must(t, err)
+		if len(atts) != 1 || atts[0].Outcome != "sent" || atts[0].ProviderMessageID != "p-1" || atts[0].FinishedAt == nil {
+			t.Errorf("attempts %+v, want the one, sent", atts)
+		}
+
+		for name, move := range map[string]string{
+			"delivered by a receipt": `UPDATE messages SET status = 'delivered' WHERE id = ?`,
+			"claimed again":          `UPDATE messages SET attempts = 2 WHERE id = ?`,
+		} {
+			mv, att := claim(b.flow(t, b.a.ID), 1)
+			must(t, b.db.RawExec(b.ctx, move, mv.ID))
+			before, err := b.db.GetMessage(b.ctx, b.a.ID, mv.ID)
+			must(t, err)
+			err = b.tx(func(tx *store.Tx) error { return tx.QueueMessageSent(b.ctx, mv, att, "p-2", &eventAt) })
+			if !errors.Is(err, store.ErrMessageMoved) {
+				t.Fatalf("%s: error %v, want ErrMessageMoved", name, err)
+			}
+			after, err := b.db.GetMessage(b.ctx, b.a.ID, mv.ID)
+			must(t, err)
+			equal(t, name+": message after the failed outcome", after, before)
+			atts, err := b.db.ListAttempts(b.ctx, b.a.ID, mv.ID)
+			must(t, err)
+			if len(atts) != 1 || atts[0].Outcome != "" || atts[0].FinishedAt != nil {
+				t.Errorf("%s: attempts %+v, want the one, unfinished", name, atts)
+			}
+		}
+	})
+}
+
 // TestQueueNewRunStepOnAWrittenStep: a step's record queued a second time
 // fails its transaction with ErrRunStepExists and writes nothing of it,
 // so that the job's retry can read what its first try did.
