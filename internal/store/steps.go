@@ -188,7 +188,8 @@ var ErrMessageMoved = errors.New("store: the message changed after its attempt c
 //
 // *eventAt is set, once the writes have run, to when the message's
 // trigger event happened (zero for a message of no event), for the
-// event → sent histogram. m and att are updated as written.
+// event → sent histogram. m and att are set as the writes leave them,
+// at once, whether or not the transaction then commits.
 func (tx *Tx) QueueMessageSent(ctx context.Context, m *engine.Message, att *engine.Attempt, providerID string, eventAt *time.Time) error {
 	now := tx.now
 	att.Outcome, att.ProviderMessageID, att.FinishedAt = "sent", providerID, &now
