@@ -67,11 +67,7 @@ func (db *DB) MissingFieldCounts(ctx context.Context, tenantID string, w Window,
 			}
 			q += ` FROM trigger_events WHERE tenant_id = ? AND created_at >= ? AND created_at < ? AND duplicate = ? GROUP BY trigger ORDER BY trigger`
 			args = append(args, tenantID, micros(w.From), micros(w.To), false)
-			rows, err := tx.query(ctx, q, args...)
-			if err != nil {
-				return translate(err, "count missing fields", onViolation{})
-			}
-			for rows.Next() {
+			err := tx.each(ctx, func(rows scanner) error {
 				var trigger string
 				var events int64
 				sums := make([]sql.NullInt64, len(chunk))
@@ -80,8 +76,7 @@ func (db *DB) MissingFieldCounts(ctx context.Context, tenantID string, w Window,
 					dst = append(dst, &sums[i])
 				}
 				if err := rows.Scan(dst...); err != nil {
-					rows.Close()
-					return translate(err, "count missing fields", onViolation{})
+					return err
 				}
 				fc := byTrigger[trigger]
 				if fc == nil {
@@ -92,11 +87,9 @@ func (db *DB) MissingFieldCounts(ctx context.Context, tenantID string, w Window,
 				for i, p := range chunk {
 					fc.Missing[p.Field] = sums[i].Int64
 				}
-			}
-			if err := rows.Close(); err != nil {
-				return translate(err, "count missing fields", onViolation{})
-			}
-			if err := rows.Err(); err != nil {
+				return nil
+			}, q, args...)
+			if err != nil {
 				return translate(err, "count missing fields", onViolation{})
 			}
 			if len(probes) == 0 {

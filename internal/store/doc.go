@@ -67,9 +67,11 @@
 //
 // River inserts jobs only through its own driver's transaction type: on
 // SQLite Tx.SQLTx returns the *sql.Tx (riversqlite), on PostgreSQL Tx.BegunPgxTx
-// returns a pgx.Tx (riverpgxv5). To make that possible on PostgreSQL the
-// transaction is begun on the pgx connection under a dedicated *sql.Conn,
-// and the store's statements run on that *sql.Conn, in the same session.
+// returns a pgx.Tx (riverpgxv5). So on PostgreSQL a transaction holds a
+// connection of the pgx pool and every statement of it goes through pgx:
+// single rows and writes batched (pipeline.go), lists through Tx.each; no
+// database/sql connection is involved. Statements outside a transaction
+// (DB's reads of one statement) go through database/sql over the same pool.
 //
 // On PostgreSQL the hot transactions (a quote action, a step job, a
 // delivery's outcome) send their statements in batches: reads known up

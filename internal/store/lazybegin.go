@@ -75,3 +75,23 @@ func (tx *Tx) rollbackOrNothing(ctx context.Context) error {
 // whose statements the pipeline batches; SQLite's, and statements outside
 // a transaction, run one by one.
 func (tx *Tx) pipelined() bool { return tx.pgxTx != nil || tx.pgConn != nil }
+
+// execScript runs script, several statements in one text (a migration),
+// in tx after the writes it has queued. On PostgreSQL it goes through pgx,
+// which sends a text without arguments by the simple protocol, the one
+// that takes several statements.
+func (tx *Tx) execScript(ctx context.Context, script string) error {
+	if !tx.pipelined() {
+		_, err := tx.q.ExecContext(ctx, script)
+		return err
+	}
+	if err := tx.flush(ctx); err != nil {
+		return err
+	}
+	ptx, err := tx.BegunPgxTx(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = ptx.Exec(ctx, script)
+	return err
+}

@@ -17,31 +17,28 @@ func (db *DB) GetLegacySettings(ctx context.Context, tenantID string) (engine.Le
 
 // GetLegacySettings is DB.GetLegacySettings in tx.
 func (tx *Tx) GetLegacySettings(ctx context.Context, tenantID string) (engine.LegacySettings, error) {
-	rows, err := tx.query(ctx, `SELECT trigger, enabled, channels, email, whatsapp FROM legacy_settings WHERE tenant_id = ?`, tenantID)
-	if err != nil {
-		return nil, translate(err, "get legacy settings", onViolation{})
-	}
-	defer rows.Close()
 	out := engine.LegacySettings{}
-	for rows.Next() {
+	err := tx.each(ctx, func(rows scanner) error {
 		var trigger engine.Trigger
 		var s engine.LegacySetting
 		var channels, email, whatsapp []byte
 		if err := rows.Scan(&trigger, &s.Enabled, &channels, &email, &whatsapp); err != nil {
-			return nil, translate(err, "get legacy settings", onViolation{})
+			return err
 		}
 		if err := decodeJSON(channels, &s.Channels); err != nil {
-			return nil, err
+			return err
 		}
+		var err error
 		if s.Email, err = decodeOptional[engine.EmailContent](email); err != nil {
-			return nil, err
+			return err
 		}
 		if s.WhatsApp, err = decodeOptional[engine.WhatsAppContent](whatsapp); err != nil {
-			return nil, err
+			return err
 		}
 		out[trigger] = s
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}, `SELECT trigger, enabled, channels, email, whatsapp FROM legacy_settings WHERE tenant_id = ?`, tenantID)
+	if err != nil {
 		return nil, translate(err, "get legacy settings", onViolation{})
 	}
 	return out, nil

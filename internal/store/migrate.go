@@ -113,7 +113,7 @@ func (db *DB) migrateUpTo(ctx context.Context, last int) error {
 			if err != nil || done {
 				return err
 			}
-			if _, err := tx.q.ExecContext(ctx, m.sql); err != nil {
+			if err := tx.execScript(ctx, m.sql); err != nil {
 				return err
 			}
 			if _, err := tx.exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,

@@ -149,7 +149,15 @@ func (db *DB) PurgedBefore(ctx context.Context, tenantID string) (time.Time, err
 }
 
 func (tx *Tx) purgeableEvents(ctx context.Context, tenantID string, cutoff time.Time, limit int) ([]any, error) {
-	rows, err := tx.query(ctx, `SELECT e.id FROM trigger_events e
+	var ids []any
+	err := tx.each(ctx, func(rows scanner) error {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		ids = append(ids, id)
+		return nil
+	}, `SELECT e.id FROM trigger_events e
 		WHERE e.tenant_id = ? AND e.created_at < ?
 		AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.tenant_id = e.tenant_id AND r.event_id = e.id AND r.status = 'active')
 		AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.tenant_id = e.tenant_id AND m.event_id = e.id
@@ -158,16 +166,7 @@ func (tx *Tx) purgeableEvents(ctx context.Context, tenantID string, cutoff time.
 	if err != nil {
 		return nil, translate(err, "choose events to purge", onViolation{})
 	}
-	defer rows.Close()
-	var ids []any
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, translate(err, "choose events to purge", onViolation{})
-		}
-		ids = append(ids, id)
-	}
-	return ids, translate(rows.Err(), "choose events to purge", onViolation{})
+	return ids, nil
 }
 
 // rollUp adds the counts of the events ids (and of their duplicates, which

@@ -301,25 +301,24 @@ func (db *DB) eachTenantChannels(ctx context.Context, forUpdate bool, committed 
 				ch engine.Channels
 			}
 			var got []row
-			rows, err := tx.query(ctx, q, after, page)
-			if err != nil {
-				return translate(err, "list tenant channels", onViolation{})
-			}
-			for rows.Next() {
+			var bad error
+			err := tx.each(ctx, func(rows scanner) error {
 				var r row
 				var raw []byte
 				if err := rows.Scan(&r.id, &raw); err != nil {
-					rows.Close()
-					return translate(err, "list tenant channels", onViolation{})
+					return err
 				}
 				if err := decodeJSON(raw, &r.ch); err != nil {
-					rows.Close()
+					bad = err
 					return err
 				}
 				got = append(got, r)
+				return nil
+			}, q, after, page)
+			if bad != nil {
+				return bad
 			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
+			if err != nil {
 				return translate(err, "list tenant channels", onViolation{})
 			}
 			// The rows are read in full before fn writes: SQLite's one

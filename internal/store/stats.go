@@ -272,13 +272,8 @@ func (tx *Tx) Latencies(ctx context.Context, q StatsQuery, kind string) ([]Laten
 	query := `SELECT ` + keys + grouped + `, COUNT(*),
 			percentile_disc(0.5) WITHIN GROUP (ORDER BY d), percentile_disc(0.95) WITHIN GROUP (ORDER BY d)
 		FROM (` + base + `) x` + groupBy
-	rows, err := tx.query(ctx, query, q.TenantID, micros(q.From), micros(q.To))
-	if err != nil {
-		return nil, all, translate(err, "latency stats", onViolation{})
-	}
-	defer rows.Close()
 	var out []LatencyPercentiles
-	for rows.Next() {
+	err = tx.each(ctx, func(rows scanner) error {
 		ks := make([]sql.NullString, len(cols))
 		var grouping, n int64
 		var p50, p95 sql.NullInt64
@@ -287,21 +282,22 @@ func (tx *Tx) Latencies(ctx context.Context, q StatsQuery, kind string) ([]Laten
 			dest = append(dest, &ks[i])
 		}
 		if err := rows.Scan(append(dest, &grouping, &n, &p50, &p95)...); err != nil {
-			return nil, all, translate(err, "latency stats", onViolation{})
+			return err
 		}
 		p := LatencyPercentiles{Count: n, P50: time.Duration(p50.Int64) * time.Microsecond,
 			P95: time.Duration(p95.Int64) * time.Microsecond}
 		if len(cols) == 0 || grouping != 0 {
 			all = p
-			continue
+			return nil
 		}
 		p.Keys = make([]string, len(ks))
 		for i := range ks {
 			p.Keys[i] = ks[i].String
 		}
 		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}, query, q.TenantID, micros(q.From), micros(q.To))
+	if err != nil {
 		return nil, all, translate(err, "latency stats", onViolation{})
 	}
 	if len(cols) == 0 {
@@ -385,13 +381,8 @@ func (tx *Tx) latenciesInGo(ctx context.Context, q StatsQuery, nKeys int, query 
 // collectCounts scans rows of (slot, nKeys keys, [provider, retry], count).
 // extra is 2 for the attempt form, else 0.
 func collectCounts(ctx context.Context, tx *Tx, nKeys, extra int, query string, args ...any) ([]AttemptCount, error) {
-	rows, err := tx.query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []AttemptCount
-	for rows.Next() {
+	err := tx.each(ctx, func(rows scanner) error {
 		var slot, n, retry int64
 		var provider sql.NullString
 		ks := make([]sql.NullString, nKeys)
@@ -403,7 +394,7 @@ func collectCounts(ctx context.Context, tx *Tx, nKeys, extra int, query string, 
 			dest = append(dest, &provider, &retry)
 		}
 		if err := rows.Scan(append(dest, &n)...); err != nil {
-			return nil, err
+			return err
 		}
 		key := make([]string, nKeys)
 		for i := range ks {
@@ -411,6 +402,10 @@ func collectCounts(ctx context.Context, tx *Tx, nKeys, extra int, query string, 
 		}
 		out = append(out, AttemptCount{StatsCount: StatsCount{Slot: fromMicros(slot), Keys: key, Count: n},
 			Provider: provider.String, Retry: retry == 1})
+		return nil
+	}, query, args...)
+	if err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	return out, nil
 }

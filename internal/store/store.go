@@ -341,41 +341,36 @@ func (db *DB) transactWith(ctx context.Context, o txOptions, fn func(*Tx) error)
 	tx := &Tx{db: db, now: o.now}
 	var commit, rollback func(context.Context) error
 	if db.dialect == DialectPostgres {
-		// River's riverpgxv5 driver inserts jobs only in a pgx.Tx, and a
-		// database/sql transaction does not expose one. So the transaction
-		// is begun on the pgx connection under a dedicated *sql.Conn, and our
-		// statements go through that *sql.Conn: same session, same
-		// transaction. The *sql.Conn is ours until Close, so nothing else
-		// uses the pgx connection meanwhile.
-		conn, err := db.sql.Conn(ctx)
+		// River's riverpgxv5 driver inserts jobs only in a pgx.Tx, so a
+		// transaction is pgx's, on a connection of the pool held until it
+		// ends, and every statement of it goes through pgx (pipeline.go;
+		// Tx.each for the reads of many rows). The connection comes from
+		// pgxpool directly: through database/sql (stdlib's
+		// OpenDBFromPool keeps no idle connections of its own) every
+		// transaction also built a stdlib driver connection around it,
+		// about 7 KB, for statements that never used it.
+		pc, err := db.pool.Acquire(ctx)
 		if err != nil {
 			return translate(err, "acquire connection", onViolation{})
 		}
-		defer conn.Close()
-		opts := pgx.TxOptions{}
-		if readOnly {
-			opts = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
-		}
-		err = conn.Raw(func(dc any) error {
-			c, ok := dc.(*stdlib.Conn)
-			if !ok {
-				return fmt.Errorf("unexpected driver connection %T", dc)
+		// The pool closes a connection left in a transaction (a rollback
+		// that could not reach the server) rather than reuse it.
+		defer pc.Release()
+		if !readOnly {
+			tx.pgConn = pc.Conn()
+		} else {
+			ptx, err := pc.Conn().BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+			if err != nil {
+				return translate(err, "begin", onViolation{})
 			}
-			if !readOnly {
-				tx.pgConn = c.Conn()
-				return nil
-			}
-			ptx, err := c.Conn().BeginTx(ctx, opts)
 			tx.pgxTx = ptx
-			if err == nil && o.snapshot != "" {
-				err = importSnapshot(ctx, ptx, o.snapshot)
+			if o.snapshot != "" {
+				if err := importSnapshot(ctx, ptx, o.snapshot); err != nil {
+					_ = ptx.Rollback(context.WithoutCancel(ctx))
+					return translate(err, "begin", onViolation{})
+				}
 			}
-			return err
-		})
-		if err != nil {
-			return translate(err, "begin", onViolation{})
 		}
-		tx.q = conn
 		commit, rollback = tx.commitPostgres, tx.rollbackOrNothing
 	} else {
 		stx, err := db.sql.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
@@ -472,6 +467,10 @@ func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 }
 
 func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if tx.pipelined() {
+		// A PostgreSQL transaction holds no database/sql connection.
+		return nil, errors.New("store: a query of many rows in a PostgreSQL transaction goes through Tx.each")
+	}
 	if err := tx.flushBegun(ctx); err != nil {
 		return nil, err
 	}
@@ -529,32 +528,40 @@ type scanner interface{ Scan(dest ...any) error }
 
 // collect scans every row of query with scan.
 func collect[T any](ctx context.Context, tx *Tx, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
-	if tx.pipelined() {
-		// With the queued writes, in one round trip through pgx.
-		var out []T
-		err := tx.batch(ctx, stmt{query: query, args: args, raw: true, row: func(s scanner) error {
-			v, err := scan(s)
-			if err == nil {
-				out = append(out, v)
-			}
-			return err
-		}})
-		return out, err
-	}
-	rows, err := tx.query(ctx, query, args...)
+	var out []T
+	err := tx.each(ctx, func(s scanner) error {
+		v, err := scan(s)
+		if err == nil {
+			out = append(out, v)
+		}
+		return err
+	}, query, args...)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
+	return out, nil
+}
+
+// each calls row with every row of query, in order; its error, or the
+// database's untranslated, is the error. In a PostgreSQL transaction the
+// query goes through pgx, with the queued writes in one round trip: a
+// transaction there holds a pgx connection and no database/sql one
+// (transactWith). row must not run statements of its own.
+func (tx *Tx) each(ctx context.Context, row func(scanner) error, query string, args ...any) error {
+	if tx.pipelined() {
+		return tx.batch(ctx, stmt{query: query, args: args, raw: true, row: row})
 	}
-	return out, rows.Err()
+	rows, err := tx.query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // newID returns a UUIDv7: ordered by creation time, so ids double as

@@ -41,34 +41,34 @@ const stepColumns = `s.workflow_id, s.version, s.step_id, s.type, s.when_conditi
 // steps reads workflow steps with query (which selects stepColumns ordered
 // by workflow, version and position) and groups them by version.
 func (tx *Tx) steps(ctx context.Context, query string, args ...any) (map[versionKey][]engine.Step, error) {
-	rows, err := tx.query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	out := map[versionKey][]engine.Step{}
-	for rows.Next() {
+	err := tx.each(ctx, func(rows scanner) error {
 		var k versionKey
 		var s engine.Step
 		var when, email, whatsapp, wait []byte
-		if err := rows.Scan(&k.workflowID, &k.version, &s.ID, &s.Type, &when, &email, &whatsapp, &wait, &s.FallbackChannel); err != nil {
-			return nil, err
+		err := rows.Scan(&k.workflowID, &k.version, &s.ID, &s.Type, &when, &email, &whatsapp, &wait, &s.FallbackChannel)
+		if err != nil {
+			return err
 		}
 		if s.When, err = rawJSON(when); err != nil {
-			return nil, err
+			return err
 		}
 		if s.Email, err = decodeOptional[engine.EmailContent](email); err != nil {
-			return nil, err
+			return err
 		}
 		if s.WhatsApp, err = decodeOptional[engine.WhatsAppContent](whatsapp); err != nil {
-			return nil, err
+			return err
 		}
 		if s.Wait, err = decodeOptional[engine.WaitSpec](wait); err != nil {
-			return nil, err
+			return err
 		}
 		out[k] = append(out[k], s)
+		return nil
+	}, query, args...)
+	if err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // attachSteps sets each workflow's steps from byVersion; a workflow
