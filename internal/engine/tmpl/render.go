@@ -73,20 +73,26 @@ func (r *Renderer) RenderLegacy(s engine.LegacySetting, channel string, ctx *eng
 func (r *Renderer) renderContent(email *engine.EmailContent, wa *engine.WhatsAppContent, channel string, ctx *engine.Context) (Rendered, error) {
 	var out Rendered
 	var err error
+	// One set of bindings for every field (a subject and a body, a
+	// template's parameters): they were a field's largest allocation.
+	b := newBindings(ctx, r.zones)
+	renderField := func(src, field string, html bool) (string, error) {
+		return r.renderField(src, field, html, b)
+	}
 	switch channel {
 	case engine.ChannelEmail:
 		if email == nil {
 			return out, engine.Invalid("email", "there is no email content to render")
 		}
-		if out.Subject, err = r.renderField(email.Subject, "email.subject", false, ctx); err != nil {
+		if out.Subject, err = renderField(email.Subject, "email.subject", false); err != nil {
 			return Rendered{}, err
 		}
 		out.Subject = oneLine(out.Subject)
-		if out.Text, err = r.renderField(email.Text, "email.text", false, ctx); err != nil {
+		if out.Text, err = renderField(email.Text, "email.text", false); err != nil {
 			return Rendered{}, err
 		}
 		if email.HTML != nil {
-			if out.HTML, err = r.renderField(*email.HTML, "email.html", true, ctx); err != nil {
+			if out.HTML, err = renderField(*email.HTML, "email.html", true); err != nil {
 				return Rendered{}, err
 			}
 		}
@@ -97,7 +103,7 @@ func (r *Renderer) renderContent(email *engine.EmailContent, wa *engine.WhatsApp
 		if wa.Text != "" {
 			// Free-form text keeps its lines: unlike a template
 			// parameter, it is the whole message.
-			if out.Text, err = r.renderField(wa.Text, "whatsapp.text", false, ctx); err != nil {
+			if out.Text, err = renderField(wa.Text, "whatsapp.text", false); err != nil {
 				return Rendered{}, err
 			}
 			out.Text = strings.TrimSpace(out.Text)
@@ -110,7 +116,7 @@ func (r *Renderer) renderContent(email *engine.EmailContent, wa *engine.WhatsApp
 			t.Parameters = make([]string, len(wa.Parameters))
 		}
 		for i, p := range wa.Parameters {
-			v, err := r.renderField(p, fmt.Sprintf("whatsapp.parameters[%d]", i), false, ctx)
+			v, err := renderField(p, fmt.Sprintf("whatsapp.parameters[%d]", i), false)
 			if err != nil {
 				return Rendered{}, err
 			}
@@ -123,7 +129,7 @@ func (r *Renderer) renderContent(email *engine.EmailContent, wa *engine.WhatsApp
 	return out, nil
 }
 
-func (r *Renderer) renderField(src, field string, html bool, ctx *engine.Context) (string, error) {
+func (r *Renderer) renderField(src, field string, html bool, b bindings) (string, error) {
 	if src == "" {
 		return "", nil
 	}
@@ -131,7 +137,7 @@ func (r *Renderer) renderField(src, field string, html bool, ctx *engine.Context
 	if err != nil {
 		return "", engine.PrefixFields(err, field)
 	}
-	out, err := t.Render(ctx, r.zones)
+	out, err := t.render(b)
 	if err != nil {
 		return "", engine.PrefixFields(err, field)
 	}

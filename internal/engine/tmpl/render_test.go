@@ -43,6 +43,12 @@ func TestRenderStep(t *testing.T) {
 			Parameters: []string{"Ana", "Q-1001 €1,250.00 !", ""},
 		}}},
 		{"whatsapp fallback email", waStep, "email", Rendered{Subject: "About Q-1001", Text: "Hello Ana Silva"}},
+		// The fields share one set of bindings: what a field assigns
+		// stays in that field.
+		{"assign stays in its field", &engine.Step{Type: engine.StepSendEmail, Email: &engine.EmailContent{
+			Subject: `{% assign greeting = "Dear" %}{{ greeting }} {{ lead.first_name }}`,
+			Text:    `[{% if greeting %}{{ greeting }}{% endif %}]{% assign greeting = "Hi" %} {{ greeting }} {{ lead.first_name }}`,
+		}}, "email", Rendered{Subject: "Dear Ana", Text: "[] Hi Ana"}},
 		{"whatsapp without parameters", &engine.Step{Type: engine.StepSendWhatsApp, WhatsApp: &engine.WhatsAppContent{Template: "hello_world", Language: "en_US"}}, "whatsapp",
 			Rendered{Template: &engine.WhatsAppContent{Template: "hello_world", Language: "en_US"}}},
 	}

@@ -202,11 +202,30 @@ func ValidateHTML(src string) error {
 // EINVALID error with the line (and, when it can be found, the column) of
 // the template at fault.
 func (t *Template) Render(ctx *engine.Context, zones *engine.TimeZones) (out string, err error) {
-	st := &renderState{}
+	return t.render(newBindings(ctx, zones))
+}
+
+// bindings are what a template sees of a context, built once for the
+// fields of a step: liquid copies the top-level map before a render (an
+// assign writes to its copy), and the lead's and quote's maps inside it
+// are only read.
+type bindings struct {
+	vars     map[string]any
+	currency string
+}
+
+func newBindings(ctx *engine.Context, zones *engine.TimeZones) bindings {
+	b := bindings{vars: contextBindings(ctx, zones)}
 	if ctx != nil && ctx.Quote != nil {
-		st.currency = ctx.Quote.Currency
+		b.currency = ctx.Quote.Currency
 	}
-	bindings := contextBindings(ctx, zones)
+	return b
+}
+
+// render renders the template against b, with a render state of its own.
+func (t *Template) render(b bindings) (out string, err error) {
+	st := &renderState{currency: b.currency}
+	bindings := b.vars
 	bindings[stateVar] = st
 	w := &cappedWriter{st: st}
 	defer func() {
