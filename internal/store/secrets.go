@@ -301,7 +301,6 @@ func (db *DB) eachTenantChannels(ctx context.Context, forUpdate bool, committed 
 				ch engine.Channels
 			}
 			var got []row
-			var bad error
 			err := tx.each(ctx, func(rows scanner) error {
 				var r row
 				var raw []byte
@@ -309,15 +308,11 @@ func (db *DB) eachTenantChannels(ctx context.Context, forUpdate bool, committed 
 					return err
 				}
 				if err := decodeJSON(raw, &r.ch); err != nil {
-					bad = err
 					return err
 				}
 				got = append(got, r)
 				return nil
 			}, q, after, page)
-			if bad != nil {
-				return bad
-			}
 			if err != nil {
 				return translate(err, "list tenant channels", onViolation{})
 			}
