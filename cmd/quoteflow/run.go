@@ -217,7 +217,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, cfg.DatabaseURL, log)
+	db, err := store.OpenWith(ctx, cfg.DatabaseURL, log, store.OpenOptions{TenantCache: cfg.Caches.Tenants})
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}

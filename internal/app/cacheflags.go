@@ -23,4 +23,6 @@ func (s *CacheSizes) RegisterFlags(fs *flag.FlagSet, getenv func(string) string)
 		"estimated bytes of workflow versions kept in memory (QUOTEFLOW_CACHE_VERSION_BYTES)")
 	fs.IntVar(&s.Templates, "cache-whatsapp-templates", envvar.Int(getenv, "QUOTEFLOW_CACHE_WHATSAPP_TEMPLATES", d.Templates),
 		"tenants whose WhatsApp template list is kept in memory (QUOTEFLOW_CACHE_WHATSAPP_TEMPLATES)")
+	fs.IntVar(&s.Tenants, "cache-tenants", envvar.Int(getenv, "QUOTEFLOW_CACHE_TENANTS", d.Tenants),
+		"tenant rows kept in memory for quote actions and steps (QUOTEFLOW_CACHE_TENANTS)")
 }

@@ -6,6 +6,7 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/quoteflow/quoteflow/internal/engine"
+	"github.com/quoteflow/quoteflow/internal/store"
 )
 
 // CacheSizes bounds the App's in-memory caches; a bound of 0 or less takes
@@ -35,6 +36,12 @@ type CacheSizes struct {
 	// Templates are tenants' WhatsApp template lists, synced from Meta.
 	// Default 1,000.
 	Templates int
+	// Tenants are tenant rows the store keeps for quote actions and
+	// steps, each checked against the database's on every read
+	// (store.OpenOptions.TenantCache), a few KB each. Default
+	// store.DefaultTenantCache. The App does not hold them; whoever opens
+	// the store passes the bound on.
+	Tenants int
 }
 
 // Default cache sizes; see CacheSizes.
@@ -71,6 +78,7 @@ func (s CacheSizes) withDefaults() CacheSizes {
 		Versions:     or(s.Versions, defaultVersionCacheSize),
 		VersionBytes: or64(s.VersionBytes, defaultVersionCacheBytes),
 		Templates:    or(s.Templates, defaultTemplateCacheSize),
+		Tenants:      or(s.Tenants, store.DefaultTenantCache),
 	}
 }
 
@@ -222,14 +230,21 @@ type CacheStats struct {
 	RuleSets  CacheUse `json:"rule_sets"`
 	Versions  CacheUse `json:"versions"`
 	Templates CacheUse `json:"whatsapp_templates"`
+	// Tenants is the store's cache of tenant rows, when the App's store
+	// has one.
+	Tenants CacheUse `json:"tenants"`
 }
 
 // CacheStats returns the occupancy of the App's caches.
 func (a *App) CacheStats() CacheStats {
-	return CacheStats{
+	st := CacheStats{
 		Keys:      CacheUse{Len: a.keys.entries.Len(), Max: a.keys.max},
 		RuleSets:  CacheUse{Len: a.ruleSets.Len(), Max: a.sizes.RuleSets, Bytes: a.ruleSets.Bytes(), MaxBytes: a.sizes.RuleSetBytes},
 		Versions:  CacheUse{Len: a.versions.Len(), Max: a.sizes.Versions, Bytes: a.versions.Bytes(), MaxBytes: a.sizes.VersionBytes},
 		Templates: CacheUse{Len: a.templates.Len(), Max: a.sizes.Templates},
 	}
+	if s, ok := a.db.(interface{ TenantCacheUse() (n, max int) }); ok {
+		st.Tenants.Len, st.Tenants.Max = s.TenantCacheUse()
+	}
+	return st
 }

@@ -91,7 +91,7 @@ func startStack(ctx context.Context, dsn string, o stackOptions) (*stack, error)
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	db, err := store.OpenWith(ctx, dsn, log, store.OpenOptions{Statements: o.Statements})
+	db, err := store.OpenWith(ctx, dsn, log, store.OpenOptions{Statements: o.Statements, TenantCache: o.Caches.Tenants})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}

@@ -404,8 +404,9 @@ func (t *Tenants) writeTable(b *strings.Builder) {
 	fmt.Fprintf(tw, "idle after GC\t%.1f\t%.1f\t%.0f\t%.0f\t\n", t.IdleRSSMB, t.IdleHeapMB, t.IdleBytesPerTenant, t.IdleHeapBytesPerTenant)
 	tw.Flush()
 	c := t.Caches
-	fmt.Fprintf(b, "  caches held (of their bound): keys %d/%d, rule sets %d/%d, workflow versions %d/%d, WhatsApp template lists %d/%d\n",
-		c.Keys.Len, c.Keys.Max, c.RuleSets.Len, c.RuleSets.Max, c.Versions.Len, c.Versions.Max, c.Templates.Len, c.Templates.Max)
+	fmt.Fprintf(b, "  caches held (of their bound): keys %d/%d, rule sets %d/%d, workflow versions %d/%d, WhatsApp template lists %d/%d, tenant rows %d/%d\n",
+		c.Keys.Len, c.Keys.Max, c.RuleSets.Len, c.RuleSets.Max, c.Versions.Len, c.Versions.Max, c.Templates.Len, c.Templates.Max,
+		c.Tenants.Len, c.Tenants.Max)
 	if a := t.Alerts; a != nil {
 		within := "within"
 		if !a.WithinJobTimeout {

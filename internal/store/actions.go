@@ -47,16 +47,15 @@ type ActionState struct {
 func (tx *Tx) LoadQuoteAction(ctx context.Context, tenantID, quoteID string, action engine.Action, idempotencyKey string) (*ActionState, error) {
 	st := &ActionState{}
 	var quote engine.Quote
-	var tenant *engine.Tenant
+	tenant := tx.readTenant(tenantID)
 	var lead engine.Lead
 	var replay, first engine.Event
-	var haveQuote, haveTenant, haveLead, haveReplay, haveFirst bool
+	var haveQuote, haveLead, haveReplay, haveFirst bool
 	stmts := []stmt{
 		{query: `SELECT ` + quoteColumns + ` FROM quotes WHERE tenant_id = ? AND id = ?` + tx.forUpdate(),
 			args: []any{tenantID, quoteID}, what: "get quote",
 			row: flagged(&haveQuote, func(s scanner) (err error) { quote, err = scanQuote(s); return err })},
-		{query: `SELECT ` + tenantColumns + ` FROM tenants WHERE id = ?`, args: []any{tenantID}, what: "get tenant",
-			row: flagged(&haveTenant, func(s scanner) (err error) { tenant, err = scanTenant(s); return err })},
+		tenant.stmt(),
 		{query: `SELECT ` + leadColumns + ` FROM leads WHERE tenant_id = ? AND id = (SELECT lead_id FROM quotes WHERE tenant_id = ? AND id = ?)`,
 			args: []any{tenantID, tenantID, quoteID}, what: "get lead",
 			row: flagged(&haveLead, func(s scanner) (err error) { lead, err = scanLead(s); return err })},
@@ -84,14 +83,15 @@ func (tx *Tx) LoadQuoteAction(ctx context.Context, tenantID, quoteID string, act
 	if !haveQuote {
 		return nil, notFound("quote")
 	}
-	if !haveTenant || !haveLead {
+	t, err := tenant.result()
+	if err != nil {
+		return nil, err
+	}
+	if t == nil || !haveLead {
 		// The foreign keys forbid it; a quote without them is damage.
 		return nil, errors.New("store: quote " + quoteID + " has no tenant or lead")
 	}
-	if err := tx.db.openChannels(tenant.ID, &tenant.Channels); err != nil {
-		return nil, err
-	}
-	st.Quote, st.Tenant, st.Lead = &quote, tenant, &lead
+	st.Quote, st.Tenant, st.Lead = &quote, t, &lead
 	if haveReplay {
 		st.Replay = &replay
 	}

@@ -52,7 +52,7 @@ func canonEvent(t *testing.T, e *engine.Event) engine.Event {
 }
 
 // event records a trigger event for the quote in its own transaction.
-func (b *bundle) event(t *testing.T, q *engine.Quote, mutate ...func(*engine.Event)) *engine.Event {
+func (b *bundle) event(t testing.TB, q *engine.Quote, mutate ...func(*engine.Event)) *engine.Event {
 	t.Helper()
 	e := &engine.Event{TenantID: q.TenantID, LeadID: q.LeadID, QuoteID: q.ID, Trigger: engine.TriggerSent,
 		Action: engine.ActionSend, IdempotencyKey: "idem-" + randomToken(t),

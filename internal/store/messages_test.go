@@ -40,7 +40,7 @@ type flow struct {
 	step  *engine.RunStep
 }
 
-func (b *bundle) flow(t *testing.T, tenantID string, event ...func(*engine.Event)) *flow {
+func (b *bundle) flow(t testing.TB, tenantID string, event ...func(*engine.Event)) *flow {
 	t.Helper()
 	f := &flow{lead: b.lead(t, tenantID)}
 	f.quote = b.quote(t, f.lead)

@@ -9,7 +9,7 @@ import (
 )
 
 // run starts a run of w for the event in its own transaction.
-func (b *bundle) run(t *testing.T, e *engine.Event, w *engine.Workflow, mutate ...func(*engine.Run)) *engine.Run {
+func (b *bundle) run(t testing.TB, e *engine.Event, w *engine.Workflow, mutate ...func(*engine.Run)) *engine.Run {
 	t.Helper()
 	r := &engine.Run{TenantID: e.TenantID, EventID: e.ID, LeadID: e.LeadID, QuoteID: e.QuoteID, WorkflowID: w.ID,
 		WorkflowVersion: w.Version, Trigger: e.Trigger, Status: engine.RunActive}
@@ -21,7 +21,7 @@ func (b *bundle) run(t *testing.T, e *engine.Event, w *engine.Workflow, mutate .
 }
 
 // runStep records a step of the run in its own transaction.
-func (b *bundle) runStep(t *testing.T, r *engine.Run, stepID string, position int, mutate ...func(*engine.RunStep)) *engine.RunStep {
+func (b *bundle) runStep(t testing.TB, r *engine.Run, stepID string, position int, mutate ...func(*engine.RunStep)) *engine.RunStep {
 	t.Helper()
 	s := &engine.RunStep{TenantID: r.TenantID, RunID: r.ID, StepID: stepID, Position: position,
 		Type: engine.StepSendEmail, Status: engine.StepScheduled}

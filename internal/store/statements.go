@@ -120,4 +120,8 @@ type OpenOptions struct {
 	// (quoteflow bench reports them per operation). Ignored on SQLite,
 	// which runs in the process and has no round trips.
 	Statements *StatementCounter
+	// TenantCache is how many tenant rows quote actions and steps keep
+	// between reads (tenantCache); 0 means DefaultTenantCache, less than
+	// 0 none.
+	TenantCache int
 }

@@ -41,15 +41,14 @@ func (s *RunState) Circuit(provider string) *engine.Circuit {
 func (tx *Tx) LoadRun(ctx context.Context, tenantID, runID string) (*RunState, error) {
 	st := &RunState{}
 	var run engine.Run
-	var tenant *engine.Tenant
+	tenant := tx.readTenant(tenantID)
 	var lead engine.Lead
 	var quote engine.Quote
-	var haveRun, haveTenant, haveLead, haveQuote bool
+	var haveRun, haveLead, haveQuote bool
 	err := tx.batch(ctx,
 		stmt{query: `SELECT ` + runColumns + ` FROM runs WHERE tenant_id = ? AND id = ?`, args: []any{tenantID, runID},
 			what: "get run", row: flagged(&haveRun, func(s scanner) (err error) { run, err = scanRun(s); return err })},
-		stmt{query: `SELECT ` + tenantColumns + ` FROM tenants WHERE id = ?`, args: []any{tenantID}, what: "get tenant",
-			row: flagged(&haveTenant, func(s scanner) (err error) { tenant, err = scanTenant(s); return err })},
+		tenant.stmt(),
 		stmt{query: `SELECT ` + leadColumns + ` FROM leads WHERE tenant_id = ? AND id = (SELECT lead_id FROM runs WHERE tenant_id = ? AND id = ?)`,
 			args: []any{tenantID, tenantID, runID}, what: "get lead",
 			row: flagged(&haveLead, func(s scanner) (err error) { lead, err = scanLead(s); return err })},
@@ -70,14 +69,15 @@ func (tx *Tx) LoadRun(ctx context.Context, tenantID, runID string) (*RunState, e
 	if !haveRun {
 		return nil, notFound("run")
 	}
-	if !haveTenant || !haveLead || (run.QuoteID != "" && !haveQuote) {
+	t, err := tenant.result()
+	if err != nil {
+		return nil, err
+	}
+	if t == nil || !haveLead || (run.QuoteID != "" && !haveQuote) {
 		// The foreign keys forbid it: deleting a lead deletes its runs.
 		return nil, errors.New("store: run " + runID + " has no tenant, lead or quote")
 	}
-	if err := tx.db.openChannels(tenant.ID, &tenant.Channels); err != nil {
-		return nil, err
-	}
-	st.Run, st.Tenant, st.Lead = &run, tenant, &lead
+	st.Run, st.Tenant, st.Lead = &run, t, &lead
 	if haveQuote {
 		st.Quote = &quote
 	}

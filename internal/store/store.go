@@ -47,6 +47,8 @@ type DB struct {
 
 	secrets     *secrets.Keyring // seals tenants' channel secrets; nil: none can be saved
 	secretsPage int              // tenants per transaction of RotateSecrets; 0: secretsPage
+
+	tenants *tenantCache // nil: no tenant row is cached
 }
 
 // postgresMaxConns is the pool size when the URL has no pool_max_conns.
@@ -85,7 +87,7 @@ func OpenWith(ctx context.Context, dsn string, logger *slog.Logger, o OpenOption
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	db := &DB{Now: time.Now, logger: logger}
+	db := &DB{Now: time.Now, logger: logger, tenants: newTenantCache(o.TenantCache)}
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		cfg, err := poolConfig(dsn)
 		if err != nil {

@@ -81,7 +81,7 @@ func (b *bundle) tenant(t *testing.T, name string) *engine.Tenant {
 	return tn
 }
 
-func (b *bundle) lead(t *testing.T, tenantID string) *engine.Lead {
+func (b *bundle) lead(t testing.TB, tenantID string) *engine.Lead {
 	t.Helper()
 	l := &engine.Lead{TenantID: tenantID, FirstName: "Ana", LastName: "Silva", Email: "ana@example.com",
 		Source: "web", Tags: []string{"roofing"}, Custom: map[string]any{"roof_type": "tile"}}
@@ -99,7 +99,7 @@ var quoteSeq atomic.Int64
 // take first in the same tenant.
 func quoteNumber() string { return fmt.Sprintf("F-%d", quoteSeq.Add(1)) }
 
-func (b *bundle) quote(t *testing.T, l *engine.Lead) *engine.Quote {
+func (b *bundle) quote(t testing.TB, l *engine.Lead) *engine.Quote {
 	t.Helper()
 	q := &engine.Quote{TenantID: l.TenantID, LeadID: l.ID, Number: quoteNumber(), AmountMinor: 125000, Currency: "EUR",
 		Status: engine.QuoteDraft, Revision: 1, PublicToken: randomToken(t)}
@@ -109,7 +109,7 @@ func (b *bundle) quote(t *testing.T, l *engine.Lead) *engine.Quote {
 	return q
 }
 
-func (b *bundle) workflow(t *testing.T, tenantID string, trigger engine.Trigger) *engine.Workflow {
+func (b *bundle) workflow(t testing.TB, tenantID string, trigger engine.Trigger) *engine.Workflow {
 	t.Helper()
 	w := &engine.Workflow{TenantID: tenantID, Name: "Follow-up", Trigger: trigger, Enabled: true,
 		ExitOn: []engine.QuoteStatus{engine.QuoteAccepted},
@@ -153,7 +153,7 @@ func (b *bundle) count(t *testing.T, table, tenantID string) int64 {
 	return n
 }
 
-func randomToken(t *testing.T) string {
+func randomToken(t testing.TB) string {
 	t.Helper()
 	return "tok_" + uuid.NewString()
 }
@@ -180,7 +180,7 @@ func wantCode(t *testing.T, err error, code engine.Code, field string) *engine.E
 	return e
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

@@ -46,7 +46,29 @@ func Dialects(t testing.TB) []string {
 // is closed (and on PostgreSQL dropped) when t ends.
 func Open(t testing.TB, dialect string) *store.DB {
 	t.Helper()
-	ctx := context.Background()
+	return openAt(t, dialect, fresh(t, dialect), store.OpenOptions{})
+}
+
+// OpenWith is Open with the store's options o, for tests and benchmarks
+// that compare a store setting's two sides.
+func OpenWith(t testing.TB, dialect string, o store.OpenOptions) *store.DB {
+	t.Helper()
+	return openAt(t, dialect, fresh(t, dialect), o)
+}
+
+// OpenPair returns two handles on one migrated database of dialect that
+// belongs to t alone, as two processes sharing a database hold them: what
+// one caches, the other's writes must not make wrong.
+func OpenPair(t testing.TB, dialect string) (*store.DB, *store.DB) {
+	t.Helper()
+	dsn := fresh(t, dialect)
+	return openAt(t, dialect, dsn, store.OpenOptions{}), openAt(t, dialect, dsn, store.OpenOptions{})
+}
+
+// fresh returns the URL of a database of dialect for t alone, on SQLite
+// already holding the migrated image.
+func fresh(t testing.TB, dialect string) string {
+	t.Helper()
 	dsn := URL(t, dialect)
 	if dialect == store.DialectSQLite {
 		// Migrating costs most of a small test's time (under -race, most of
@@ -61,7 +83,13 @@ func Open(t testing.TB, dialect string) *store.DB {
 			t.Fatalf("storetest: %v", err)
 		}
 	}
-	db, err := store.Open(ctx, dsn, slog.New(slog.DiscardHandler))
+	return dsn
+}
+
+func openAt(t testing.TB, dialect, dsn string, o store.OpenOptions) *store.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.OpenWith(ctx, dsn, slog.New(slog.DiscardHandler), o)
 	if err != nil {
 		t.Fatalf("storetest: open %s: %v", dialect, err)
 	}
