@@ -260,8 +260,10 @@ func FuzzAuthorization(f *testing.F) {
 			}
 		}
 		status, h, raw := z.do(t, "GET", "/v1/tenant", "", "", "Authorization", header)
-		tok, _ := strings.CutPrefix(strings.TrimSpace(header), "Bearer ")
-		if strings.TrimSpace(tok) == z.key {
+		// The scheme's name is case-insensitive (RFC 9110 §11.1), as the
+		// server reads it: "beArer <key>" is the key too.
+		scheme, tok, _ := strings.Cut(strings.TrimSpace(header), " ")
+		if strings.EqualFold(scheme, "Bearer") && strings.TrimSpace(tok) == z.key {
 			return // the key itself, in some spelling
 		}
 		if status != http.StatusUnauthorized || h.Get("WWW-Authenticate") == "" {
