@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -192,6 +193,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) (*Queue, error) {
 		// Cancelled and discarded jobs keep River's longer defaults (a day,
 		// a week): they are rare, and are what someone looks into.
 		CompletedJobRetentionPeriod: CompletedJobRetention,
+		ReindexerIndexNames:         reindexed(db.Dialect()),
 		Middleware:                  tracing(cfg.TracerProvider),
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.ExpireEvery),
@@ -354,4 +356,25 @@ func (h levelFloor) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h levelFloor) WithGroup(name string) slog.Handler {
 	return levelFloor{h.Handler.WithGroup(name), h.min}
+}
+
+// droppedRiverIndexes are River's indexes that migration 0017 drops on
+// PostgreSQL (River's SQLite schema never had them): GIN indexes of every
+// job's args and metadata, which only job list filters nobody here uses
+// would read.
+var droppedRiverIndexes = []string{"river_job_args_index", "river_job_metadata_index"}
+
+// reindexed is River's default list of indexes to rebuild daily, less
+// those the dialect's schema does not have, which River would otherwise
+// warn about each day as missing: the dropped ones, and on SQLite the
+// primary key's, which is the table's rowid rather than an index.
+func reindexed(dialect string) []string {
+	var names []string
+	for _, n := range river.ReindexerIndexNamesDefault() {
+		if slices.Contains(droppedRiverIndexes, n) || dialect == store.DialectSQLite && n == "river_job_pkey" {
+			continue
+		}
+		names = append(names, n)
+	}
+	return names
 }

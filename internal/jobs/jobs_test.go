@@ -4,10 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/quoteflow/quoteflow/internal/app"
@@ -304,4 +308,45 @@ func TestSweepJobExpiresDueQuotes(t *testing.T) {
 			t.Fatalf("the quote valid for another hour is %s, want sent", q.Status)
 		}
 	})
+}
+
+// TestRiverIndexes: after the migrations, River's GIN indexes of job args
+// and metadata are gone on both databases (migration 0017 on PostgreSQL;
+// River's SQLite schema never had them), and every index River's daily
+// reindexer is told to rebuild exists, as River itself checks, so it has
+// nothing to warn about (with River's own list it warned daily on SQLite,
+// whose job table has no primary-key index).
+func TestRiverIndexes(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Dialects(t) {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			db := storetest.Open(t, d)
+			ctx := context.Background()
+			var exec riverdriver.Executor
+			if d == store.DialectPostgres {
+				exec = riverpgxv5.New(db.PgxPool()).GetExecutor()
+			} else {
+				exec = riversqlite.New(db.SQL()).GetExecutor()
+			}
+			names := append(reindexed(d), droppedRiverIndexes...)
+			exist, err := exec.IndexesExist(ctx, &riverdriver.IndexesExistParams{IndexNames: names})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range reindexed(d) {
+				if !exist[n] {
+					t.Errorf("River's reindexer is told to rebuild %s, which does not exist", n)
+				}
+			}
+			for _, n := range droppedRiverIndexes {
+				if exist[n] {
+					t.Errorf("%s still exists after the migrations", n)
+				}
+			}
+			if !slices.Contains(reindexed(d), "river_job_prioritized_fetching_index") {
+				t.Errorf("the reindexer's list %v lost River's fetching index", reindexed(d))
+			}
+		})
+	}
 }

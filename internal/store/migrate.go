@@ -75,7 +75,7 @@ const createSchemaMigrations = `CREATE TABLE IF NOT EXISTS schema_migrations (
 func (db *DB) Migrate(ctx context.Context) error { return db.migrateUpTo(ctx, 0) }
 
 // migrateUpTo is Migrate stopping after version last (0: none left out,
-// and River's migrations run too), so that a test can write rows under an
+// and River's migrations run too, first), so that a test can write rows under an
 // older schema and watch a migration convert them.
 func (db *DB) migrateUpTo(ctx context.Context, last int) error {
 	if db.dialect == DialectPostgres {
@@ -100,6 +100,14 @@ func (db *DB) migrateUpTo(ctx context.Context, last int) error {
 	}
 	if _, err := db.sql.ExecContext(ctx, createSchemaMigrations); err != nil {
 		return fmt.Errorf("store: create schema_migrations: %w", err)
+	}
+	// River's first: its tables are independent of ours, and a migration
+	// of ours may change River's (0017 drops two of its indexes), which
+	// on a new database must exist by then.
+	if last == 0 {
+		if err := db.migrateRiver(ctx); err != nil {
+			return fmt.Errorf("store: river migrations: %w", err)
+		}
 	}
 	for _, m := range all {
 		if last > 0 && m.version > last {
@@ -129,9 +137,6 @@ func (db *DB) migrateUpTo(ctx context.Context, last int) error {
 		if applied {
 			db.logger.InfoContext(ctx, "applied migration", "version", m.version, "name", m.name)
 		}
-	}
-	if err := db.migrateRiver(ctx); err != nil {
-		return fmt.Errorf("store: river migrations: %w", err)
 	}
 	return nil
 }
