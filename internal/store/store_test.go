@@ -51,11 +51,18 @@ func (c *clock) Advance(d time.Duration) {
 // each runs fn, in parallel, once per dialect.
 func each(t *testing.T, fn func(t *testing.T, b *bundle)) {
 	t.Helper()
+	eachDialect(t, func(t *testing.T, d string) { fn(t, setup(t, d)) })
+}
+
+// eachDialect runs fn once per dialect, in parallel, for tests that open
+// their databases themselves.
+func eachDialect(t *testing.T, fn func(t *testing.T, dialect string)) {
+	t.Helper()
 	t.Parallel()
 	for _, d := range storetest.Dialects(t) {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()
-			fn(t, setup(t, d))
+			fn(t, d)
 		})
 	}
 }
